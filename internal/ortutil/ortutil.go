@@ -1,0 +1,130 @@
+// Package ortutil wraps onnxruntime_go for the fixed-shape float32 models
+// trueframe runs: one session with preallocated input and output tensors.
+package ortutil
+
+import (
+	"errors"
+	"fmt"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Init loads the ONNX Runtime shared library and creates the process-wide
+// environment. It is a no-op when the environment already exists. The
+// environment is process-global, so only main (and test helpers) call Init.
+func Init(libPath string) error {
+	if ort.IsInitialized() {
+		return nil
+	}
+	ort.SetSharedLibraryPath(libPath)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return fmt.Errorf("onnx runtime %s: %w", libPath, err)
+	}
+	return nil
+}
+
+// Tensor names one input or output of a model and its fixed shape.
+type Tensor struct {
+	Name  string
+	Shape []int64
+}
+
+// Options tunes a session. The zero value runs single-threaded, which is what
+// the analysis pipeline wants: it parallelises across frames, not inside one.
+type Options struct {
+	IntraOpThreads int // 0 means 1
+}
+
+// Model is one loaded model with its tensors. It is not safe for concurrent
+// use: fill the inputs, call Run, read the outputs, from one goroutine at a time.
+// Callers must call Close.
+type Model struct {
+	path    string
+	session *ort.AdvancedSession
+	inputs  []*ort.Tensor[float32]
+	outputs []*ort.Tensor[float32]
+}
+
+// Load opens the ONNX file at path with the given input and output tensors.
+func Load(path string, inputs, outputs []Tensor, opts *Options) (_ *Model, err error) {
+	if !ort.IsInitialized() {
+		return nil, errors.New("onnx runtime not initialised")
+	}
+	m := &Model{path: path}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	mk := func(specs []Tensor) ([]*ort.Tensor[float32], []ort.Value, []string, error) {
+		var ts []*ort.Tensor[float32]
+		var vs []ort.Value
+		var names []string
+		for _, s := range specs {
+			t, err := ort.NewEmptyTensor[float32](ort.NewShape(s.Shape...))
+			if err != nil {
+				return ts, nil, nil, fmt.Errorf("tensor %s: %w", s.Name, err)
+			}
+			ts = append(ts, t)
+			vs = append(vs, t)
+			names = append(names, s.Name)
+		}
+		return ts, vs, names, nil
+	}
+	var inVals, outVals []ort.Value
+	var inNames, outNames []string
+	if m.inputs, inVals, inNames, err = mk(inputs); err != nil {
+		return nil, err
+	}
+	if m.outputs, outVals, outNames, err = mk(outputs); err != nil {
+		return nil, err
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	threads := 1
+	if opts != nil && opts.IntraOpThreads > 0 {
+		threads = opts.IntraOpThreads
+	}
+	if err := so.SetIntraOpNumThreads(threads); err != nil {
+		return nil, err
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, err
+	}
+	m.session, err = ort.NewAdvancedSession(path, inNames, outNames, inVals, outVals, so)
+	if err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Input returns the data of input i, to be filled before Run.
+func (m *Model) Input(i int) []float32 { return m.inputs[i].GetData() }
+
+// Output returns the data of output i, valid after Run until the next Run.
+func (m *Model) Output(i int) []float32 { return m.outputs[i].GetData() }
+
+// Run runs the model on the current inputs.
+func (m *Model) Run() error {
+	if err := m.session.Run(); err != nil {
+		return fmt.Errorf("running %s: %w", m.path, err)
+	}
+	return nil
+}
+
+// Close frees the session and tensors. It is safe to call more than once.
+func (m *Model) Close() error {
+	var errs []error
+	if m.session != nil {
+		errs = append(errs, m.session.Destroy())
+		m.session = nil
+	}
+	for _, t := range append(m.inputs, m.outputs...) {
+		errs = append(errs, t.Destroy())
+	}
+	m.inputs, m.outputs = nil, nil
+	return errors.Join(errs...)
+}
