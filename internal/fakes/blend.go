@@ -1,0 +1,228 @@
+package fakes
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+
+	"gocv.io/x/gocv"
+
+	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/landmark"
+)
+
+// BlendOptions controls SelfBlend.
+type BlendOptions struct {
+	// HueShift is added to the OpenCV hue (0–180 scale) of the pasted face.
+	HueShift float64
+	// Gain multiplies the pasted face's B, G and R; a zero entry means 1.
+	Gain [3]float64
+	// Resample is the factor the face is scaled down by before being scaled
+	// back up (0.5 halves the resolution); 0 or ≥1 means no resampling.
+	Resample float64
+	// Shrink scales the paste mask (the face oval) about its centroid; 0
+	// means 1. Face swaps usually blend a little inside the outline.
+	Shrink float64
+	// Feather is the Gaussian sigma of the mask edge in pixels; 0 is a hard
+	// edge.
+	Feather float64
+}
+
+// DefaultBlendOptions returns a visible but modest manipulation: a small
+// hue and gain shift, half resolution, a mask at 93% of the oval and a
+// 1.5-pixel feather.
+func DefaultBlendOptions() BlendOptions {
+	return BlendOptions{HueShift: 4, Gain: [3]float64{0.93, 1.0, 1.07}, Resample: 0.5, Shrink: 0.93, Feather: 1.5}
+}
+
+// ErrBadLandmarks is returned when landmarks are missing, not finite or do
+// not describe a face oval inside the image.
+var ErrBadLandmarks = errors.New("fakes: unusable landmarks")
+
+// SelfBlend returns a copy of img in which the face inside the oval of lms
+// is replaced by a colour-shifted, resampled version of itself. Nil opts
+// means DefaultBlendOptions. The caller must Close the result.
+func SelfBlend(img gocv.Mat, lms []media.Point, opts *BlendOptions) (gocv.Mat, error) {
+	o := DefaultBlendOptions()
+	if opts != nil {
+		o = *opts
+	}
+	for k := range o.Gain {
+		if o.Gain[k] == 0 {
+			o.Gain[k] = 1
+		}
+	}
+	if o.Shrink <= 0 {
+		o.Shrink = 1
+	}
+	poly, err := scaledOval(img, lms, o.Shrink)
+	if err != nil {
+		return gocv.Mat{}, err
+	}
+	margin := int(3*o.Feather) + 2
+	r := polyBounds(poly).Inset(-margin).Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
+	if r.Dx() < 4 || r.Dy() < 4 {
+		return gocv.Mat{}, fmt.Errorf("%w: face oval outside the image", ErrBadLandmarks)
+	}
+	region := img.Region(r)
+	defer region.Close()
+	src := region.Clone()
+	defer src.Close()
+
+	if o.HueShift != 0 {
+		hsv := gocv.NewMat()
+		defer hsv.Close()
+		gocv.CvtColor(src, &hsv, gocv.ColorBGRToHSV)
+		d, err := hsv.DataPtrUint8()
+		if err != nil {
+			return gocv.Mat{}, err
+		}
+		for i := 0; i < len(d); i += 3 {
+			h := math.Mod(float64(d[i])+o.HueShift, 180)
+			if h < 0 {
+				h += 180
+			}
+			d[i] = uint8(h)
+		}
+		gocv.CvtColor(hsv, &src, gocv.ColorHSVToBGR)
+	}
+	if o.Resample > 0 && o.Resample < 1 {
+		small := gocv.NewMat()
+		defer small.Close()
+		sz := image.Pt(max(1, int(float64(r.Dx())*o.Resample)), max(1, int(float64(r.Dy())*o.Resample)))
+		gocv.Resize(src, &small, sz, 0, 0, gocv.InterpolationArea)
+		gocv.Resize(small, &src, image.Pt(r.Dx(), r.Dy()), 0, 0, gocv.InterpolationLinear)
+	}
+	mask := polyMask(r, poly, o.Feather)
+	defer mask.Close()
+
+	out := img.Clone()
+	dst := region.Clone()
+	defer dst.Close()
+	sd, err1 := src.DataPtrUint8()
+	dd, err2 := dst.DataPtrUint8()
+	md, err3 := mask.DataPtrUint8()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		out.Close()
+		return gocv.Mat{}, err
+	}
+	for i, m := range md {
+		if m == 0 {
+			continue
+		}
+		a := float64(m) / 255
+		for k := 0; k < 3; k++ {
+			v := float64(sd[3*i+k]) * o.Gain[k]
+			dd[3*i+k] = clamp8(a*v + (1-a)*float64(dd[3*i+k]))
+		}
+	}
+	outRegion := out.Region(r)
+	dst.CopyTo(&outRegion)
+	outRegion.Close()
+	return out, nil
+}
+
+// Tint returns a copy of img with its B, G and R multiplied by gain: only
+// inside the face oval of lms (softened by 2 pixels) when faceOnly, else
+// over the whole frame. The caller must Close the result.
+func Tint(img gocv.Mat, lms []media.Point, gain [3]float64, faceOnly bool) (gocv.Mat, error) {
+	if err := media.CheckBGR(img); err != nil {
+		return gocv.Mat{}, err
+	}
+	full := image.Rect(0, 0, img.Cols(), img.Rows())
+	r := full
+	var mask gocv.Mat
+	if faceOnly {
+		poly, err := scaledOval(img, lms, 1)
+		if err != nil {
+			return gocv.Mat{}, err
+		}
+		r = polyBounds(poly).Inset(-8).Intersect(full)
+		if r.Empty() {
+			return gocv.Mat{}, fmt.Errorf("%w: face oval outside the image", ErrBadLandmarks)
+		}
+		mask = polyMask(r, poly, 2)
+		defer mask.Close()
+	}
+	out := img.Clone()
+	region := out.Region(r)
+	defer region.Close()
+	work := region.Clone()
+	defer work.Close()
+	d, err := work.DataPtrUint8()
+	if err != nil {
+		out.Close()
+		return gocv.Mat{}, err
+	}
+	var md []uint8
+	if faceOnly {
+		if md, err = mask.DataPtrUint8(); err != nil {
+			out.Close()
+			return gocv.Mat{}, err
+		}
+	}
+	for i := 0; i < len(d)/3; i++ {
+		a := 1.0
+		if md != nil {
+			a = float64(md[i]) / 255
+		}
+		if a == 0 {
+			continue
+		}
+		for k := 0; k < 3; k++ {
+			v := float64(d[3*i+k])
+			d[3*i+k] = clamp8(v + a*(v*gain[k]-v))
+		}
+	}
+	work.CopyTo(&region)
+	return out, nil
+}
+
+// scaledOval checks img and lms and returns the face oval scaled by s about
+// its centroid.
+func scaledOval(img gocv.Mat, lms []media.Point, s float64) ([]media.Point, error) {
+	if err := media.CheckBGR(img); err != nil {
+		return nil, err
+	}
+	if len(lms) < landmark.NumPoints {
+		return nil, fmt.Errorf("%w: %d points, want %d", ErrBadLandmarks, len(lms), landmark.NumPoints)
+	}
+	poly := OvalPolygon(lms)
+	var c media.Point
+	for _, p := range poly {
+		if math.IsNaN(p.X) || math.IsNaN(p.Y) || math.Abs(p.X) > 1e6 || math.Abs(p.Y) > 1e6 {
+			return nil, fmt.Errorf("%w: point %v", ErrBadLandmarks, p)
+		}
+		c = c.Add(p)
+	}
+	c = c.Scale(1 / float64(len(poly)))
+	for i, p := range poly {
+		poly[i] = c.Add(p.Sub(c).Scale(s))
+	}
+	return poly, nil
+}
+
+func polyBounds(poly []media.Point) image.Rectangle {
+	b := media.BoundingRect(poly)
+	return image.Rect(int(math.Floor(b.X)), int(math.Floor(b.Y)), int(math.Ceil(b.X+b.W)), int(math.Ceil(b.Y+b.H)))
+}
+
+// polyMask returns an 8-bit mask of r's size with poly (image coordinates)
+// filled, blurred with sigma feather when feather > 0.
+func polyMask(r image.Rectangle, poly []media.Point, feather float64) gocv.Mat {
+	mask := gocv.NewMatWithSize(r.Dy(), r.Dx(), gocv.MatTypeCV8U)
+	mask.SetTo(gocv.NewScalar(0, 0, 0, 0))
+	pts := make([]image.Point, len(poly))
+	for i, p := range poly {
+		pts[i] = image.Pt(int(math.Round(p.X))-r.Min.X, int(math.Round(p.Y))-r.Min.Y)
+	}
+	pv := gocv.NewPointsVectorFromPoints([][]image.Point{pts})
+	defer pv.Close()
+	gocv.FillPoly(&mask, pv, color.RGBA{R: 255, G: 255, B: 255, A: 255})
+	if feather > 0 {
+		gocv.GaussianBlur(mask, &mask, image.Pt(0, 0), feather, feather, gocv.BorderReplicate)
+	}
+	return mask
+}

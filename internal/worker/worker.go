@@ -1,0 +1,301 @@
+// Package worker runs one piece of work in a child process (the same binary,
+// started with a worker subcommand), so that an OpenCV abort, a segfault or an
+// out-of-memory kill ends that work with an error instead of the caller.
+//
+// The parent writes one JSON request on the child's stdin. The child answers
+// on file descriptor 3 — not stdout, which C libraries may write to — with
+// newline-delimited JSON messages: any number of progress messages, then
+// exactly one result or error. The child's stdout and stderr are kept (the
+// last few KiB) to explain a crash.
+package worker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Error is a failure the child reported itself: the work failed cleanly.
+// Code classifies it (the child's classify function chooses the codes).
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// CrashError reports a child that died without reporting a result.
+type CrashError struct {
+	ExitCode int    // -1 when killed by a signal
+	Signal   string // e.g. "aborted", "segmentation fault", "killed"
+	// Reason is the runtime's own account of the death when it gave one
+	// ("SIGABRT: abort", "fatal error: runtime: out of memory"): Go turns a
+	// fatal signal in C code into a dump and exit status 2.
+	Reason string
+	// OutOfMemory is set when the child ran out of its memory limit or was
+	// killed the way the kernel's OOM killer kills.
+	OutOfMemory bool
+	Output      string // the tail of the child's stdout and stderr
+}
+
+func (e *CrashError) Error() string {
+	var b strings.Builder
+	b.WriteString("analysis worker crashed")
+	if e.Signal != "" {
+		b.WriteString(" (" + e.Signal + ")")
+	} else {
+		fmt.Fprintf(&b, " (exit status %d)", e.ExitCode)
+	}
+	switch {
+	case e.Reason != "":
+		b.WriteString(": " + e.Reason)
+	case e.OutOfMemory:
+		b.WriteString(": out of memory")
+	default:
+		if line := lastLine(e.Output); line != "" {
+			b.WriteString(": " + line)
+		}
+	}
+	return b.String()
+}
+
+// ErrCrashed matches every *CrashError with errors.Is.
+var ErrCrashed = errors.New("worker crashed")
+
+func (e *CrashError) Is(target error) bool { return target == ErrCrashed }
+
+// Options configures Run. The zero value runs os.Executable() with no
+// arguments and no memory limit.
+type Options struct {
+	Executable string   // default: this binary
+	Args       []string // e.g. {"worker"}
+	Env        []string // extra environment, added to the parent's
+	// MaxMemory caps the child's address space in bytes (0: no cap). The
+	// child applies it to itself before the work starts.
+	MaxMemory int64
+	// OutputTail is how many bytes of the child's output to keep (default 8 KiB).
+	OutputTail int
+}
+
+type envelope struct {
+	MaxMemory int64           `json:"max_memory,omitempty"`
+	Request   json.RawMessage `json:"request"`
+}
+
+type message struct {
+	Progress *float64        `json:"progress,omitempty"`
+	Result   json.RawMessage `json:"result,omitempty"`
+	Error    *Error          `json:"error,omitempty"`
+}
+
+// Run starts the child, sends it request and waits for its answer, calling
+// progress (if not nil) with values in [0,1] as the child reports them. On
+// ctx's end the child is killed and ctx.Err() returned.
+func Run(ctx context.Context, opts Options, request any, progress func(float64)) (json.RawMessage, error) {
+	exe := opts.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
+	req, err := json.Marshal(request)
+	if err != nil {
+		return nil, err
+	}
+	env, err := json.Marshal(envelope{MaxMemory: opts.MaxMemory, Request: req})
+	if err != nil {
+		return nil, err
+	}
+	msgR, msgW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer msgR.Close()
+
+	tailSize := opts.OutputTail
+	if tailSize <= 0 {
+		tailSize = 8 << 10
+	}
+	output := &tailBuffer{max: tailSize}
+	cmd := exec.Command(exe, opts.Args...)
+	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Stdin = strings.NewReader(string(env))
+	cmd.Stdout = output
+	cmd.Stderr = output
+	cmd.ExtraFiles = []*os.File{msgW}
+	// Own process group, so a kill reaches the child's children too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		msgW.Close()
+		return nil, fmt.Errorf("starting worker: %w", err)
+	}
+	msgW.Close() // the child holds its copy; EOF on msgR means the child is gone
+
+	done := make(chan struct{})
+	killed := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			close(killed)
+		case <-done:
+		}
+	}()
+
+	var result json.RawMessage
+	var workErr *Error
+	sc := bufio.NewScanner(msgR)
+	sc.Buffer(make([]byte, 64<<10), 256<<20)
+	for sc.Scan() {
+		var m message
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			continue // a torn last line of a dying child
+		}
+		switch {
+		case m.Progress != nil && progress != nil:
+			progress(*m.Progress)
+		case m.Result != nil:
+			result = m.Result
+		case m.Error != nil:
+			workErr = m.Error
+		}
+	}
+	waitErr := cmd.Wait()
+	close(done)
+
+	select {
+	case <-killed:
+		return nil, ctx.Err()
+	default:
+	}
+	switch {
+	case workErr != nil:
+		return nil, workErr
+	case result != nil && waitErr == nil:
+		return result, nil
+	}
+	return nil, crashError(cmd.ProcessState, output.String())
+}
+
+func crashError(ps *os.ProcessState, output string) *CrashError {
+	ce := &CrashError{ExitCode: ps.ExitCode(), Output: output}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		ce.Signal = ws.Signal().String()
+		// The kernel's OOM killer sends SIGKILL; nobody else here does.
+		ce.OutOfMemory = ws.Signal() == syscall.SIGKILL
+	}
+	if m := fatalLine.FindStringSubmatch(output); m != nil {
+		ce.Reason = strings.TrimSpace(m[1])
+	}
+	lower := strings.ToLower(output)
+	for _, s := range []string{"out of memory", "bad_alloc", "insufficient memory", "cannot allocate memory"} {
+		if strings.Contains(lower, s) {
+			ce.OutOfMemory = true
+		}
+	}
+	return ce
+}
+
+// Func does the work in the child: it decodes the request, reports progress
+// and returns a JSON-encodable result.
+type Func func(ctx context.Context, request json.RawMessage, progress func(float64)) (any, error)
+
+// Serve is the child's side: it reads the request from in, applies the
+// memory limit, runs fn and writes its messages to fd 3. classify turns a
+// failure into an error code for the parent; nil classifies everything as
+// "internal".
+func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) string) error {
+	out := os.NewFile(3, "worker-messages")
+	if out == nil {
+		return errors.New("worker: no message pipe on fd 3 (run by worker.Run, not by hand)")
+	}
+	defer out.Close()
+	var env envelope
+	if err := json.NewDecoder(in).Decode(&env); err != nil {
+		return fmt.Errorf("worker: reading request: %w", err)
+	}
+	if env.MaxMemory > 0 {
+		lim := syscall.Rlimit{Cur: uint64(env.MaxMemory), Max: uint64(env.MaxMemory)}
+		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
+			return fmt.Errorf("worker: memory limit: %w", err)
+		}
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(out)
+	send := func(m message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return enc.Encode(m)
+	}
+	var last time.Time
+	progress := func(p float64) {
+		// Progress is advisory: at most ten messages a second.
+		if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || p >= 1 {
+			last = now
+			send(message{Progress: &p})
+		}
+	}
+	res, err := fn(ctx, env.Request, progress)
+	if err != nil {
+		code := "internal"
+		if classify != nil {
+			code = classify(err)
+		}
+		return send(message{Error: &Error{Code: code, Message: err.Error()}})
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		return send(message{Error: &Error{Code: "internal", Message: err.Error()}})
+	}
+	return send(message{Result: data})
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// fatalLine finds the Go runtime's report of a fatal signal or error.
+var fatalLine = regexp.MustCompile(`(?m)^((?:SIG[A-Z]+: .*)|(?:fatal error: .*))$`)
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			if len(l) > 200 {
+				l = l[:200] + "…"
+			}
+			return l
+		}
+	}
+	return ""
+}

@@ -1,0 +1,127 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the child: with TRUEFRAME_WORKER_TEST set it
+// serves one request and exits instead of running tests.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("TRUEFRAME_WORKER_TEST"); mode != "" {
+		err := Serve(context.Background(), os.Stdin, childFunc(mode), func(err error) string { return "bad_input" })
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func childFunc(mode string) Func {
+	return func(ctx context.Context, req json.RawMessage, progress func(float64)) (any, error) {
+		var in struct{ N int }
+		if err := json.Unmarshal(req, &in); err != nil {
+			return nil, err
+		}
+		fmt.Println("noise on stdout that must not confuse the protocol")
+		progress(0.5)
+		switch mode {
+		case "error":
+			return nil, errors.New("that file is not a video")
+		case "abort":
+			syscall.Kill(os.Getpid(), syscall.SIGABRT)
+			time.Sleep(time.Minute)
+		case "segv":
+			syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+			time.Sleep(time.Minute)
+		case "oom":
+			var keep [][]byte
+			for i := 0; i < 1<<16; i++ {
+				b := make([]byte, 64<<20)
+				for j := range b {
+					b[j] = byte(j)
+				}
+				keep = append(keep, b)
+			}
+			return len(keep), nil
+		case "hang":
+			time.Sleep(time.Minute)
+		case "exit":
+			os.Exit(3)
+		}
+		return map[string]int{"double": 2 * in.N}, nil
+	}
+}
+
+func run(t *testing.T, ctx context.Context, mode string, maxMem int64) (json.RawMessage, []float64, error) {
+	t.Helper()
+	var seen []float64
+	res, err := Run(ctx, Options{Env: []string{"TRUEFRAME_WORKER_TEST=" + mode}, MaxMemory: maxMem},
+		map[string]int{"N": 21}, func(p float64) { seen = append(seen, p) })
+	return res, seen, err
+}
+
+func TestRunResult(t *testing.T) {
+	res, progress, err := run(t, t.Context(), "ok", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res) != `{"double":42}` {
+		t.Fatalf("result %s", res)
+	}
+	if len(progress) != 1 || progress[0] != 0.5 {
+		t.Fatalf("progress %v", progress)
+	}
+}
+
+func TestRunReportedError(t *testing.T) {
+	_, _, err := run(t, t.Context(), "error", 0)
+	var we *Error
+	if !errors.As(err, &we) || we.Code != "bad_input" || !strings.Contains(we.Message, "not a video") {
+		t.Fatalf("err = %#v", err)
+	}
+}
+
+func TestRunCrashes(t *testing.T) {
+	for name, tc := range map[string]struct {
+		mode   string
+		maxMem int64
+		reason string
+		oom    bool
+	}{
+		"abort":         {mode: "abort", reason: "SIGABRT: abort"},
+		"segfault":      {mode: "segv", reason: "SIGSEGV: segmentation violation"},
+		"exit":          {mode: "exit"},
+		"out of memory": {mode: "oom", maxMem: 1 << 30, reason: "fatal error: out of memory", oom: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := run(t, t.Context(), tc.mode, tc.maxMem)
+			var ce *CrashError
+			if !errors.As(err, &ce) || !errors.Is(err, ErrCrashed) {
+				t.Fatalf("err = %v, want a CrashError", err)
+			}
+			if !strings.HasPrefix(ce.Reason, tc.reason) || ce.OutOfMemory != tc.oom {
+				t.Fatalf("crash %v: reason %q oom %v, want %q oom %v", err, ce.Reason, ce.OutOfMemory, tc.reason, tc.oom)
+			}
+			t.Logf("reported as: %v", err)
+		})
+	}
+}
+
+func TestRunCancel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, _, err := run(t, ctx, "hang", 0)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+}

@@ -1,0 +1,96 @@
+package models
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+)
+
+//go:embed fusion.json
+var fusionJSON []byte
+
+// Fusion holds the weights that combine detector results into one score and
+// the thresholds that turn a score into a verdict. It is a model, not code:
+// retraining writes a new file, and a scan can be pointed at it.
+type Fusion struct {
+	Name        string                    `json:"name"`
+	Version     string                    `json:"version"`
+	Description string                    `json:"description"`
+	Bias        float64                   `json:"bias"`
+	ScoreClip   float64                   `json:"score_clip"`
+	Detectors   map[string]FusionDetector `json:"detectors"`
+	Verdict     VerdictRule               `json:"verdict"`
+}
+
+// FusionDetector is one detector's weight.
+type FusionDetector struct {
+	Weight float64 `json:"weight"`
+}
+
+// VerdictRule turns a fused score into a verdict.
+type VerdictRule struct {
+	AuthenticBelow  float64 `json:"authentic_below"`
+	ManipulatedFrom float64 `json:"manipulated_from"`
+	// MinEvidence is the least total weighted confidence a face needs for its
+	// score to count; below it the face is inconclusive.
+	MinEvidence   float64 `json:"min_evidence"`
+	MinFaceFrames int     `json:"min_face_frames"`
+	MinDurationS  float64 `json:"min_duration_s"`
+}
+
+// DefaultFusion returns the fusion model embedded in the binary.
+func DefaultFusion() (*Fusion, error) { return ParseFusion(fusionJSON) }
+
+// LoadFusion reads a fusion model file.
+func LoadFusion(path string) (*Fusion, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ParseFusion(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// ParseFusion decodes and validates a fusion model.
+func ParseFusion(data []byte) (*Fusion, error) {
+	var f Fusion
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, &FormatError{What: "fusion model", Err: err}
+	}
+	if err := f.validate(); err != nil {
+		return nil, &FormatError{What: "fusion model", Err: err}
+	}
+	return &f, nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func (f *Fusion) validate() error {
+	v := f.Verdict
+	switch {
+	case f.Version == "":
+		return errors.New("no version")
+	case len(f.Detectors) == 0:
+		return errors.New("no detectors")
+	case !finite(f.Bias):
+		return errors.New("bias not finite")
+	case !(f.ScoreClip > 0 && f.ScoreClip < 0.5):
+		return fmt.Errorf("score_clip %v not in (0,0.5)", f.ScoreClip)
+	case !(v.AuthenticBelow > 0 && v.AuthenticBelow <= v.ManipulatedFrom && v.ManipulatedFrom < 1):
+		return fmt.Errorf("verdict thresholds %v, %v not ordered in (0,1)", v.AuthenticBelow, v.ManipulatedFrom)
+	case !(v.MinEvidence >= 0) || v.MinFaceFrames < 0 || !(v.MinDurationS >= 0):
+		return errors.New("negative verdict minimum")
+	}
+	for name, d := range f.Detectors {
+		if !finite(d.Weight) || d.Weight < 0 {
+			return fmt.Errorf("detector %q: weight %v must be finite and >= 0", name, d.Weight)
+		}
+	}
+	return nil
+}
