@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export GOMLX_NO_AUTO_INSTALL := 1
 BIN := bin/trueframe
-SAMPLE ?= $(firstword $(wildcard ../shared/data/videos/real/portrait/d3.mp4) testdata/sample.mp4)
+SAMPLE ?= $(firstword $(wildcard $(or $(TRUEFRAME_SHARED),../shared)/data/videos/real/portrait/d3.mp4))
 GOTESTFLAGS ?= -count=1 -timeout 25m
 
 .PHONY: setup build run test bench clean
@@ -16,7 +16,8 @@ build: setup
 	go build -o $(BIN) ./cmd/trueframe
 
 run: build
-	$(BIN) scan $(SAMPLE)
+	@if [ -f "$(SAMPLE)" ]; then $(BIN) scan $(SAMPLE); \
+	else echo "no sample clip found: run 'make run SAMPLE=path/to/video'"; exit 1; fi
 
 test: setup
 	go vet ./...

@@ -14,7 +14,10 @@ var ErrBadImage = errors.New("media: not a non-empty 8-bit BGR image")
 
 // CheckBGR returns ErrBadImage unless img is a non-empty 8-bit 3-channel Mat.
 func CheckBGR(img gocv.Mat) error {
-	if img.Ptr() == nil || img.Empty() || img.Type() != gocv.MatTypeCV8UC3 || img.Rows() < 2 || img.Cols() < 2 {
+	if img.Ptr() == nil {
+		return fmt.Errorf("%w (nil Mat)", ErrBadImage)
+	}
+	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 || img.Rows() < 2 || img.Cols() < 2 {
 		return fmt.Errorf("%w (type %v, %dx%d)", ErrBadImage, img.Type(), img.Cols(), img.Rows())
 	}
 	return nil

@@ -20,7 +20,11 @@ type Options struct {
 	// Default 0.9.
 	BaselinePercentile float64
 	// BaselineWindow is the span of the rolling baseline; a track shorter
-	// than this uses one baseline for the whole track. Default 30 s.
+	// than this uses one baseline for the whole track. After the open level
+	// steps down (the person looks down) the baseline lags by up to
+	// BaselinePercentile·BaselineWindow/2, and blinks in that lag merge into
+	// one closure; a window much shorter than 10 s would let a long closure
+	// drag the baseline down. Default 10 s.
 	BaselineWindow time.Duration
 	// MinBaseline is the lowest baseline openness accepted; a lower
 	// baseline (an eye never seen open) is raised to it, so an eye closed
@@ -51,7 +55,7 @@ const (
 	DefaultCloseRatio         = 0.6
 	DefaultOpenRatio          = 0.8
 	DefaultBaselinePercentile = 0.9
-	DefaultBaselineWindow     = 30 * time.Second
+	DefaultBaselineWindow     = 10 * time.Second
 	DefaultMinBaseline        = 0.1
 	DefaultMaxGap             = 250 * time.Millisecond
 	DefaultMaxBlinkDuration   = time.Second

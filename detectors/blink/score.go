@@ -125,7 +125,7 @@ func Assess(s Stats) Assessment {
 			Strength: ramp(s.BlinksPerMinute, highRateFrom, highRateFull),
 			Weight:   weightHighRate,
 			Span:     s.Extent,
-			Note:     fmt.Sprintf("%.0f blinks/min: far above human rates", s.BlinksPerMinute),
+			Note:     fmt.Sprintf("blink rate far above human norms (%.0f/min)", s.BlinksPerMinute),
 		})
 	}
 	if s.Observed >= lowRateMinObserved && s.Blinks > 0 {

@@ -144,3 +144,23 @@ func clamp8(v float64) uint8 {
 	}
 	return uint8(v + 0.5)
 }
+
+// AddNoise returns a copy of img with Gaussian noise of standard deviation
+// sigma added to every channel (fresh sensor noise for another frame). The
+// caller must Close the result.
+func AddNoise(img gocv.Mat, sigma float64, seed int64) (gocv.Mat, error) {
+	if err := media.CheckBGR(img); err != nil {
+		return gocv.Mat{}, err
+	}
+	out := img.Clone()
+	d, err := out.DataPtrUint8()
+	if err != nil {
+		out.Close()
+		return gocv.Mat{}, err
+	}
+	rng := rand.New(rand.NewSource(seed))
+	for i, v := range d {
+		d[i] = clamp8(float64(v) + rng.NormFloat64()*sigma)
+	}
+	return out, nil
+}

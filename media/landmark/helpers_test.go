@@ -114,8 +114,7 @@ func pt(p media.Point) image.Point { return image.Pt(int(p.X+0.5), int(p.Y+0.5))
 
 var (
 	colGreen = color.RGBA{0, 255, 0, 255}
-	colRed   = color.RGBA{0, 0, 255, 255}
-	colBlue  = color.RGBA{255, 0, 0, 255}
+	colRed   = color.RGBA{255, 0, 0, 255}
 	colWhite = color.RGBA{255, 255, 255, 255}
 )
 
@@ -132,3 +131,47 @@ func writeViz(tb testing.TB, name string, img gocv.Mat) {
 }
 
 func image0(m gocv.Mat) image.Rectangle { return image.Rect(0, 0, m.Cols(), m.Rows()) }
+
+// portraits are hand-measured face boxes on frontal photos of the shared data.
+var portraits = []struct {
+	file string
+	box  media.Rect
+}{
+	{"obama.jpg", media.Rect{X: 362, Y: 128, W: 256, H: 256}},
+	{"grace_hopper_512x512.jpg", media.Rect{X: 170, Y: 115, W: 190, H: 190}},
+}
+
+// fitTwice fits the face in box, then refits it in the ROI of its own
+// landmarks: what tracking does from the second frame on, and what a
+// detector box alone cannot give (it is not rotated and sized like the
+// mesh's training crops).
+func fitTwice(tb testing.TB, m *Mesher, img gocv.Mat, box media.Rect) Face {
+	tb.Helper()
+	f, err := m.Fit(img, ROIFromBox(box, nil, nil))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err = m.Fit(img, f.NextROI())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// meanDist returns the mean distance between the points a[i] and b[i].
+func meanDist(a, b []media.Point) float64 {
+	var s float64
+	for i := range a {
+		s += a[i].Dist(b[i])
+	}
+	return s / float64(len(a))
+}
+
+// pick returns pts[idx[i]] for each i.
+func pick(pts []media.Point, idx []int) []media.Point {
+	out := make([]media.Point, len(idx))
+	for i, j := range idx {
+		out[i] = pts[j]
+	}
+	return out
+}

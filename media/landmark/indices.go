@@ -29,3 +29,32 @@ var (
 
 // NumPoints is the number of Face Mesh landmarks.
 const NumPoints = 468
+
+// RightEyeIrisContour and LeftEyeIrisContour are the mesh points matching,
+// one for one, the 16 lid points the Iris model returns (Eye.Contour): the
+// outer corner, the lower lid to the inner corner, then the upper lid from
+// its outer end to its inner end. The Iris model orders the upper lid the
+// opposite way to RightEyeContour, which runs back along it.
+var (
+	RightEyeIrisContour = []int{33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173}
+	LeftEyeIrisContour  = []int{263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398}
+)
+
+// IBUG68 maps the 68 points of the iBUG 300-W scheme (the one dlib's
+// shape predictor uses) to the nearest Face Mesh points: jaw 0–16, brows
+// 17–26, nose 27–35, eyes 36–47, outer lips 48–59, inner lips 60–67. The
+// brows take the mesh's upper brow edge except at their inner ends, where
+// 300-W sits mid-brow. The jaw is the mesh's face oval, which is fixed on the
+// head while 300-W's jaw follows the visible outline, so in turned faces the
+// jaw points disagree most; the inner 51 points (17–67) match more closely.
+var IBUG68 = [68]int{
+	127, 234, 93, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 323, 454, 356, // jaw
+	70, 63, 105, 66, 55, // right brow, outer to inner
+	285, 296, 334, 293, 300, // left brow, inner to outer
+	6, 197, 5, 4, // nose bridge, top to tip
+	75, 97, 2, 326, 305, // nostrils, right to left
+	33, 160, 158, 133, 153, 144, // right eye
+	362, 385, 387, 263, 373, 380, // left eye
+	61, 40, 37, 0, 267, 270, 291, 405, 314, 17, 84, 181, // outer lips
+	78, 82, 13, 312, 308, 317, 14, 87, // inner lips
+}

@@ -3,6 +3,7 @@ package landmark
 import (
 	"errors"
 	"fmt"
+	"image/color"
 	"math"
 	"path/filepath"
 
@@ -25,8 +26,8 @@ const (
 	irisPts  = 5   // iris centre and four iris edge points
 )
 
-// ErrBadROI is returned when a ROI has a zero, negative or non-finite size,
-// or a non-finite centre or angle.
+// ErrBadROI is returned when a ROI's size is below a pixel, above 32768 or
+// not finite, or its centre or angle is not finite (or absurdly far off).
 var ErrBadROI = errors.New("landmark: bad ROI")
 
 // Options configures New.
@@ -96,8 +97,9 @@ func (m *Mesher) Close() error {
 type Face struct {
 	// Points are the 468 landmarks in image pixels, indexed as in indices.go.
 	Points []media.Point
-	// Z is each landmark's relative depth in image-pixel units (smaller is
-	// nearer the camera), as the model predicts it.
+	// Z is each landmark's relative depth in image-pixel units, as the model
+	// predicts it (MediaPipe's convention: smaller is nearer the camera; not
+	// checked here).
 	Z []float64
 	// Presence is the model's face-presence probability in [0,1]; a low
 	// value means the ROI holds no face (tracking lost).
@@ -113,7 +115,7 @@ func (m *Mesher) Fit(img gocv.Mat, roi media.ROI) (Face, error) {
 	if m.mesh == nil {
 		return Face{}, errors.New("landmark: Mesher closed")
 	}
-	if err := media.CheckBGR(img); err != nil {
+	if err := checkBGR(img); err != nil {
 		return Face{}, err
 	}
 	if err := checkROI(roi); err != nil {
@@ -136,6 +138,9 @@ func (m *Mesher) Fit(img gocv.Mat, roi media.ROI) (Face, error) {
 	if !ok {
 		return Face{}, fmt.Errorf("%w: singular crop transform", ErrBadROI)
 	}
+	// The model's coordinates put the crop's left edge at 0 (MediaPipe's
+	// normalised image coordinates); ours, like OpenCV's, put the first
+	// pixel's centre there.
 	out := m.mesh.Output(0)
 	zScale := roi.Size / meshSize
 	f := Face{
@@ -145,7 +150,7 @@ func (m *Mesher) Fit(img gocv.Mat, roi media.ROI) (Face, error) {
 		ROI:      roi,
 	}
 	for i := range f.Points {
-		p := media.Point{X: float64(out[3*i]), Y: float64(out[3*i+1])}
+		p := media.Point{X: float64(out[3*i]) - 0.5, Y: float64(out[3*i+1]) - 0.5}
 		f.Points[i] = toImg.Apply(p)
 		f.Z[i] = float64(out[3*i+2]) * zScale
 	}
@@ -161,7 +166,22 @@ func checkROI(roi media.ROI) error {
 	if roi.Size < 1 || roi.Size > 1<<15 {
 		return fmt.Errorf("%w: size %v", ErrBadROI, roi.Size)
 	}
+	// Far-off centres would overflow OpenCV's fixed-point warp.
+	if math.Abs(roi.Center.X) > 1<<20 || math.Abs(roi.Center.Y) > 1<<20 {
+		return fmt.Errorf("%w: centre %v", ErrBadROI, roi.Center)
+	}
 	return nil
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+var colorBlack = color.RGBA{A: 255}
+
+// checkBGR is media.CheckBGR, guarded for the zero gocv.Mat: CheckBGR's
+// error message reads the Mat's type, which dereferences a nil Mat.
+func checkBGR(img gocv.Mat) error {
+	if img.Ptr() == nil {
+		return fmt.Errorf("%w (nil Mat)", media.ErrBadImage)
+	}
+	return media.CheckBGR(img)
+}

@@ -1,0 +1,44 @@
+// Package edges is the "edges" detector: it looks for the blending boundary
+// a face swap leaves along the face outline, where a smoother or differently
+// noisy pasted face meets the rest of the frame.
+//
+// For every sampled frame (at most one per Options.Interval, 5 per second by
+// default) it takes a crop of 1.6× the face oval's box (shrunk so the oval is
+// at most WorkWidth = 192 pixels wide; the full frame is never processed) and
+// splits it by the signed distance to the landmark face oval, with
+// w = BandFrac (0.05) × face width:
+//
+//	inside   w to 3w inside the outline, minus eyes, brows and mouth
+//	band     within ±w of the outline
+//	outside  w to 3w outside the outline
+//
+// Per region it measures the noise level (trimmed mean, lowest 90%, of the
+// absolute residual after a 3×3 median filter, which keeps noise and fine
+// texture but few edges), the variance of the 4-neighbour Laplacian, and
+// the gradient of the log local noise level (RMS residual over 5×5).
+//
+// Measurements (medians over frames):
+//
+//	noise_ratio      noise inside / noise outside (a resampled or generated
+//	                 face is cleaner than the camera's frame)
+//	sharpness_ratio  Laplacian variance inside / outside
+//	seam_strength    mean |∇ ln local noise| in the band over the same in
+//	                 the inside and outside regions: a jump of noise level
+//	                 along the outline
+//	frames_used, frames_skipped
+//
+// Score: |ln noise_ratio| ramped from ln 1.5 to ln 3 (weight 0.6),
+// −ln sharpness_ratio from ln 5 to ln 25 (weight 0.3; only a face blurrier
+// than its surroundings counts) and seam_strength from 1.5 to 3 (weight
+// 0.5), combined as a noisy OR. Skin is naturally smoother than hair or a
+// busy background, hence the wide ranges. Confidence grows with the frames
+// used (full at 8), the face width (full at 3× MinFaceWidth) and the share
+// of the oval inside the frame.
+//
+// The frame with the highest score keeps a heatmap, PNG-encoded when it
+// becomes the best: |ln σ_local − ln σ_outside| within 3w of the outline,
+// colour-mapped (blue none, red a threefold difference) over the crop with
+// the outline drawn in white. Result.Artifacts holds it as
+// "edges_heatmap_track<N>.png", and an Evidence entry names it with the
+// frame, time and crop region.
+package edges
