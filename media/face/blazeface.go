@@ -19,9 +19,8 @@ import (
 // are the same. Every anchor has unit size ("fixed anchor size"), so the
 // regressors are offsets in input pixels from the anchor's centre.
 const (
-	blazeFaceFrontFile = "face_detection_front_128x128_barracuda.onnx"
-	blazeFaceBackFile  = "face_detection_back_256x256_barracuda.onnx"
-	blazeRegressors    = 4 + 2*numKeypoints // cx, cy, w, h, then 6 keypoints
+	blazeFaceBackFile = "face_detection_back_256x256_barracuda.onnx"
+	blazeRegressors   = 4 + 2*numKeypoints // cx, cy, w, h, then 6 keypoints
 )
 
 // blazeGrids lists the anchor layout: grid side and anchors per cell, in

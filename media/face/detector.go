@@ -49,9 +49,7 @@ func (d *tiled) Detect(img gocv.Mat) ([]Detection, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !t.whole {
-			d.cands = append(d.cands[:n], keepInside(d.cands[n:], t.rect, w, h)...)
-		}
+		d.cands = append(d.cands[:n], keepTrusted(d.cands[n:], t, w, h)...)
 	}
 	// weightedNMS allocates its result, so nothing returned aliases d.cands.
 	return dropNested(weightedNMS(d.cands, d.opts.NMSIoU)), nil
@@ -99,24 +97,35 @@ func (d *tiled) runTile(img gocv.Mat, t tile, dst []Detection) ([]Detection, err
 	return dst, nil
 }
 
-// keepInside filters, in place, the candidates of a tile to those clear of
-// its interior edges (edges on the image border do not cut faces).
-func keepInside(cands []Detection, r image.Rectangle, w, h int) []Detection {
-	mx := edgeMargin * float64(r.Dx())
-	my := edgeMargin * float64(r.Dy())
+// keepTrusted filters, in place, the candidates of a run to those it is
+// trusted with.
+func keepTrusted(cands []Detection, t tile, w, h int) []Detection {
 	out := cands[:0]
 	for _, c := range cands {
-		b := c.Box
-		switch {
-		case r.Min.X > 0 && b.X < float64(r.Min.X)+mx,
-			r.Min.Y > 0 && b.Y < float64(r.Min.Y)+my,
-			r.Max.X < w && b.X+b.W > float64(r.Max.X)-mx,
-			r.Max.Y < h && b.Y+b.H > float64(r.Max.Y)-my:
-			continue
+		if trusted(c.Box, t, w, h) {
+			out = append(out, c)
 		}
-		out = append(out, c)
 	}
 	return out
+}
+
+// trusted says whether box b, found by run t in a w×h image, is within the
+// run's face-size range and clear of its interior edges (edges on the image
+// border do not cut faces).
+func trusted(b media.Rect, t tile, w, h int) bool {
+	if b.W < t.minFace || (t.maxFace > 0 && b.W > t.maxFace) {
+		return false
+	}
+	if t.whole {
+		return true
+	}
+	r := t.rect
+	mx, my := edgeMargin*float64(r.Dx()), edgeMargin*float64(r.Dy())
+	cut := r.Min.X > 0 && b.X < float64(r.Min.X)+mx ||
+		r.Min.Y > 0 && b.Y < float64(r.Min.Y)+my ||
+		r.Max.X < w && b.X+b.W > float64(r.Max.X)-mx ||
+		r.Max.Y < h && b.Y+b.H > float64(r.Max.Y)-my
+	return !cut
 }
 
 // Close frees the network and scratch images. It is safe to call more

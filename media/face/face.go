@@ -73,7 +73,8 @@ type Options struct {
 	// cost more: the image is cut into more tiles (see the package doc).
 	MinFaceSize int
 	// MaxTiles caps the model runs per image (whole image plus tiles);
-	// 0 means 64. When the cap binds, MinFaceSize is raised for that image.
+	// 0 means 64. When the cap binds, MinFaceSize is raised for that image
+	// in steps of 25%. The whole-image runs are always made.
 	MaxTiles int
 }
 

@@ -64,7 +64,8 @@ func weightedNMS(cands []Detection, iou float64) []Detection {
 // face's box. Two real faces cannot overlap like that, but a fine tile can
 // see a face-like part (an eye and brow, a patterned shirt inside a portrait
 // the coarse pass found) whose box IoU with the whole face is too small for
-// NMS to catch. dets must be in decreasing score order; the order is kept.
+// NMS to catch. Only a container scoring at least as high as the nested box
+// removes it. The order of dets is kept.
 func dropNested(dets []Detection) []Detection {
 	const (
 		inside  = 0.6 // fraction of the smaller box inside the larger
@@ -77,7 +78,9 @@ func dropNested(dets []Detection) []Detection {
 				continue
 			}
 			a, b := dets[i].Box, dets[j].Box // is a nested in b?
-			if a.Area() >= smaller*b.Area() {
+			// A container scoring below the nested box is more likely a
+			// blur of several faces than a face.
+			if a.Area() >= smaller*b.Area() || dets[j].Score < dets[i].Score {
 				continue
 			}
 			if a.Intersect(b).Area() >= inside*a.Area() {
