@@ -6,3 +6,9 @@ require (
 	github.com/yalue/onnxruntime_go v1.30.0
 	gocv.io/x/gocv v0.32.0
 )
+
+require (
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
+)

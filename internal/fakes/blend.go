@@ -45,6 +45,64 @@ var ErrBadLandmarks = errors.New("fakes: unusable landmarks")
 // is replaced by a colour-shifted, resampled version of itself. Nil opts
 // means DefaultBlendOptions. The caller must Close the result.
 func SelfBlend(img gocv.Mat, lms []media.Point, opts *BlendOptions) (gocv.Mat, error) {
+	return Blend(img, img, lms, opts)
+}
+
+// SwapFace returns a copy of target in which the face inside the oval of
+// targetLms is replaced by the donor's face, warped onto it by the
+// similarity transform that best maps donorLms to targetLms, then changed
+// and pasted as Blend does: a crude face swap with a seam and a colour shift.
+// The caller must Close the result.
+func SwapFace(target, donor gocv.Mat, targetLms, donorLms []media.Point, opts *BlendOptions) (gocv.Mat, error) {
+	if len(targetLms) != landmark.NumPoints || len(donorLms) != landmark.NumPoints {
+		return gocv.Mat{}, fmt.Errorf("%w: need %d landmarks", ErrBadLandmarks, landmark.NumPoints)
+	}
+	m, ok := similarity(donorLms, targetLms)
+	if !ok {
+		return gocv.Mat{}, fmt.Errorf("%w: degenerate donor landmarks", ErrBadLandmarks)
+	}
+	warped, err := media.Warp(donor, m, target.Cols(), target.Rows())
+	if err != nil {
+		return gocv.Mat{}, err
+	}
+	defer warped.Close()
+	return Blend(target, warped, targetLms, opts)
+}
+
+// similarity returns the least-squares rotation+scale+translation mapping
+// src onto dst.
+func similarity(src, dst []media.Point) (media.Affine, bool) {
+	var ms, md media.Point
+	for i := range src {
+		ms, md = ms.Add(src[i]), md.Add(dst[i])
+	}
+	n := float64(len(src))
+	ms, md = ms.Scale(1/n), md.Scale(1/n)
+	var a, b, norm float64
+	for i := range src {
+		p, q := src[i].Sub(ms), dst[i].Sub(md)
+		a += p.X*q.X + p.Y*q.Y
+		b += p.X*q.Y - p.Y*q.X
+		norm += p.X*p.X + p.Y*p.Y
+	}
+	if norm < 1e-9 || math.IsNaN(a) || math.IsNaN(b) {
+		return media.Affine{}, false
+	}
+	c, s := a/norm, b/norm
+	return media.Affine{A: c, B: -s, C: md.X - (c*ms.X - s*ms.Y), D: s, E: c, F: md.Y - (s*ms.X + c*ms.Y)}, true
+}
+
+// Blend returns a copy of img in which the face inside the oval of lms is
+// replaced by the same region of donor (an image of img's size, already
+// aligned to it), colour-shifted and resampled per opts. Nil opts means
+// DefaultBlendOptions. The caller must Close the result.
+func Blend(img, donor gocv.Mat, lms []media.Point, opts *BlendOptions) (gocv.Mat, error) {
+	if err := media.CheckBGR(donor); err != nil {
+		return gocv.Mat{}, err
+	}
+	if donor.Cols() != img.Cols() || donor.Rows() != img.Rows() {
+		return gocv.Mat{}, fmt.Errorf("fakes: donor %dx%d, image %dx%d", donor.Cols(), donor.Rows(), img.Cols(), img.Rows())
+	}
 	o := DefaultBlendOptions()
 	if opts != nil {
 		o = *opts
@@ -68,7 +126,9 @@ func SelfBlend(img gocv.Mat, lms []media.Point, opts *BlendOptions) (gocv.Mat, e
 	}
 	region := img.Region(r)
 	defer region.Close()
-	src := region.Clone()
+	donorRegion := donor.Region(r)
+	src := donorRegion.Clone()
+	donorRegion.Close()
 	defer src.Close()
 
 	if o.HueShift != 0 {

@@ -115,7 +115,8 @@ type Decoder struct {
 // Open opens the video file at path, checks it against the limits and
 // decodes its first frame. Errors about the file's content are
 // *DecodeError wrapping one of this package's sentinels; a file that cannot
-// be read at all gives the *fs.PathError from os.Open.
+// be read at all gives the *fs.PathError from os.Open, and a negative Stride
+// a plain error.
 func Open(path string, opts *Options) (*Decoder, error) {
 	limits, stride := DefaultLimits(), 1
 	if opts != nil {
@@ -205,10 +206,8 @@ func Open(path string, opts *Options) (*Decoder, error) {
 	// fails here, and so Config gives the true frame size.
 	if !d.cap.Read(&d.img) {
 		d.Close()
-		if v := bmff.videoTrack(); v != nil && d.cfg.FrameCount > 0 && !d.cut {
-			// An intact index but not one frame: the decoder, not the file.
-			return fail(fmt.Errorf("%w: no frame of the %q track decoded", ErrUnsupportedCodec, v.Codec))
-		}
+		// The backend found a decoder when it opened the file (it refuses
+		// a stream without one), so the data is what is wrong.
 		return fail(fmt.Errorf("%w: no frame could be decoded", ErrTruncated))
 	}
 	if err := d.checkFrame(0); err != nil {
@@ -277,14 +276,6 @@ func refusal(container string, bmff *bmffInfo, bmffErr error, avi *aviInfo) erro
 	}
 	return fmt.Errorf("%w: the FFmpeg backend opened no video stream in this %s file "+
 		"(no video track, an unknown codec or damaged headers; not inspected further)", ErrUnsupportedCodec, container)
-}
-
-// videoTrack is bmff.video() for a possibly nil receiver.
-func (in *bmffInfo) videoTrack() *bmffTrack {
-	if in == nil {
-		return nil
-	}
-	return in.video()
 }
 
 func handlers(ts []bmffTrack) string {

@@ -18,10 +18,10 @@ var (
 	ErrNoVideoStream = errors.New("video: no video stream")
 
 	// ErrUnsupportedCodec is returned when a video track exists but OpenCV's
-	// FFmpeg backend cannot decode it. For containers other than MP4/MOV the
-	// backend does not say why it refused a file, so this error also covers
-	// a refusal that could not be attributed more precisely; its message
-	// says so.
+	// FFmpeg backend cannot decode it. For containers other than MP4, MOV and
+	// AVI the backend does not say why it refused a file, so this error also
+	// covers a refusal that could not be attributed more precisely; its
+	// message says so.
 	ErrUnsupportedCodec = errors.New("video: unsupported video codec")
 
 	// ErrTruncated is returned for a damaged or cut file that cannot be

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/media/video"
+)
+
+// cmdBench times, in one run on one clip, decoding alone and the full
+// analysis, and prints frames per second of each and their ratio.
+func cmdBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime")
+	faceModel := fs.String("face-model", envOr("TRUEFRAME_FACE_MODEL", "blazeface"), "face detector")
+	rounds := fs.Int("rounds", 3, "runs of each; the fastest counts")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the full analyses to this file")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usageError{fmt.Errorf("bench takes one video file")}
+	}
+	file := fs.Arg(0)
+	dir, err := depsDir(*deps)
+	if err != nil {
+		return err
+	}
+	if err := initRuntime(dir); err != nil {
+		return err
+	}
+	noLimits := video.Limits{}
+	a, err := scan.New(scan.Options{ModelDir: filepath.Join(dir, "models"), FaceModel: *faceModel, Limits: &noLimits})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	var frames int
+	var cfg video.Config
+	decodeBest, fullBest := time.Duration(1<<62), time.Duration(1<<62)
+	var rep *scan.Report
+	for i := 0; i < *rounds; i++ {
+		start := time.Now()
+		dec, err := video.Open(file, &video.Options{Limits: noLimits})
+		if err != nil {
+			return err
+		}
+		cfg = dec.Config()
+		n := 0
+		for dec.Next() {
+			n++
+			if n%128 == 0 && ctx.Err() != nil {
+				dec.Close()
+				return ctx.Err()
+			}
+		}
+		err = dec.Err()
+		dec.Close()
+		if err != nil {
+			return err
+		}
+		frames = n
+		decodeBest = min(decodeBest, time.Since(start))
+
+		if *cpuProfile != "" && i == 0 {
+			pf, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer pf.Close()
+			if err := pprof.StartCPUProfile(pf); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
+		start = time.Now()
+		if rep, err = a.Analyze(ctx, file, nil); err != nil {
+			return err
+		}
+		fullBest = min(fullBest, time.Since(start))
+	}
+	dfps := float64(frames) / decodeBest.Seconds()
+	ffps := float64(frames) / fullBest.Seconds()
+	fmt.Printf("clip            %s (%dx%d, %.4g fps, %d frames, %d faces)\n", file, cfg.Width, cfg.Height, cfg.FPS, frames, len(rep.Faces))
+	fmt.Printf("cores           %d (GOMAXPROCS %d)\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Printf("decode only     %7.1f frames/s  (%.2f s)\n", dfps, decodeBest.Seconds())
+	fmt.Printf("full analysis   %7.1f frames/s  (%.2f s, every %d. frame analysed)\n", ffps, fullBest.Seconds(), rep.Video.AnalysedEvery)
+	fmt.Printf("ratio           %7.2f× decode time (goal ≤ 3×)\n", fullBest.Seconds()/decodeBest.Seconds())
+	return nil
+}

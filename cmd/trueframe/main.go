@@ -1,0 +1,112 @@
+// Command trueframe scans videos for signs of face manipulation.
+//
+//	trueframe scan [--json] FILE...   analyse files and print a report
+//	trueframe bench FILE              time decoding alone against the full analysis
+//	trueframe version                 print the version and the models in use
+//
+// Settings come from flags, with TRUEFRAME_* environment variables as their
+// defaults (TRUEFRAME_DEPS, TRUEFRAME_FACE_MODEL, ...).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/trueframe/trueframe/internal/ortutil"
+)
+
+const version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes: 0 done, 1 an analysis failed, 2 bad usage, 130 interrupted.
+func run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		usage()
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "scan":
+		return cmdScan(ctx, args[1:])
+	case "bench":
+		err = cmdBench(ctx, args[1:])
+	case "worker":
+		err = cmdWorker(ctx)
+	case "version", "--version":
+		fmt.Println("trueframe", version)
+		return 0
+	case "help", "-h", "--help":
+		usage()
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "trueframe: unknown command %q\n", args[0])
+		usage()
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "trueframe:", err)
+		if errors.Is(err, context.Canceled) {
+			return 130
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  trueframe scan [--json] [flags] FILE...   analyse videos for face manipulation
+  trueframe bench [flags] FILE              decode-only vs full-analysis speed
+  trueframe version
+Run "trueframe scan -h" for the flags.
+`)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// depsDir finds the directory scripts/setup installed the ONNX Runtime
+// library and the models into: $TRUEFRAME_DEPS, else deps/ beside the
+// binary's directory (bin/../deps), else ./deps.
+func depsDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	var candidates []string
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", "deps"))
+	}
+	candidates = append(candidates, "deps")
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "models")); err == nil {
+			return filepath.Abs(c)
+		}
+	}
+	return "", errors.New("models not installed: run scripts/setup (or set TRUEFRAME_DEPS)")
+}
+
+// initRuntime loads ONNX Runtime from the deps directory: once per process.
+func initRuntime(deps string) error {
+	return ortutil.Init(filepath.Join(deps, "lib", "libonnxruntime.so.1.30.0"))
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/media/video"
+)
+
+type scanFlags struct {
+	json, inProcess bool
+	deps, faceModel string
+	fusion          string
+	evidence        string
+	maxMemory       string
+	timeout         time.Duration
+	limits          video.Limits
+}
+
+func (sf *scanFlags) register(fs *flag.FlagSet) {
+	def := video.DefaultLimits()
+	fs.BoolVar(&sf.json, "json", false, "print one JSON report per file (one per line)")
+	fs.BoolVar(&sf.inProcess, "in-process", false, "analyse in this process instead of a worker subprocess (no crash isolation)")
+	fs.StringVar(&sf.deps, "deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime ($TRUEFRAME_DEPS)")
+	fs.StringVar(&sf.faceModel, "face-model", envOr("TRUEFRAME_FACE_MODEL", "blazeface"), "face detector: blazeface or ultraface ($TRUEFRAME_FACE_MODEL)")
+	fs.StringVar(&sf.fusion, "fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one) ($TRUEFRAME_FUSION)")
+	fs.StringVar(&sf.evidence, "evidence-dir", os.Getenv("TRUEFRAME_EVIDENCE_DIR"), "write evidence images under DIR/<file name>/ (default: the system temp dir)")
+	fs.StringVar(&sf.maxMemory, "max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of each worker process (0: none)")
+	fs.DurationVar(&sf.timeout, "timeout", 30*time.Minute, "give up on one file after this long")
+	fs.Int64Var(&sf.limits.MaxFileBytes, "max-file-size", def.MaxFileBytes, "largest file accepted, in bytes")
+	fs.IntVar(&sf.limits.MaxPixels, "max-pixels", def.MaxPixels, "largest frame accepted, in pixels (width×height)")
+	fs.DurationVar(&sf.limits.MaxDuration, "max-duration", def.MaxDuration, "longest video accepted")
+}
+
+func cmdScan(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: trueframe scan [--json] [flags] FILE...")
+		fs.PrintDefaults()
+	}
+	var sf scanFlags
+	sf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	maxMem, err := parseBytes(sf.maxMemory)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "trueframe: --max-memory:", err)
+		return 2
+	}
+	deps, err := depsDir(sf.deps)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "trueframe:", err)
+		return 1
+	}
+	evidenceRoot := sf.evidence
+	if evidenceRoot == "" {
+		evidenceRoot = filepath.Join(os.TempDir(), "trueframe-evidence")
+	}
+
+	showProgress := !sf.json && term.IsTerminal(int(os.Stderr.Fd()))
+	failed := 0
+	for _, file := range fs.Args() {
+		if ctx.Err() != nil {
+			return 130
+		}
+		req := scan.Request{FaceModel: sf.faceModel, FusionPath: sf.fusion, Limits: &sf.limits,
+			EvidenceDir: filepath.Join(evidenceRoot, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))}
+		var progress func(float64)
+		if showProgress {
+			progress = progressBar(os.Stderr, filepath.Base(file))
+		}
+		fctx, cancel := context.WithTimeout(ctx, sf.timeout)
+		var rep *scan.Report
+		if sf.inProcess {
+			rep, err = scanInProcess(fctx, deps, file, req, progress)
+		} else {
+			iso := &scan.Isolated{Worker: worker.Options{Args: []string{"worker"}, MaxMemory: maxMem,
+				Env: []string{"TRUEFRAME_DEPS=" + deps}}, Base: req}
+			rep, err = iso.Analyze(fctx, file, progress)
+		}
+		cancel()
+		if showProgress {
+			fmt.Fprint(os.Stderr, "\r\033[K")
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(os.Stderr, "trueframe: %s: %s\n", file, describeError(err))
+			continue
+		}
+		if sf.json {
+			enc := json.NewEncoder(os.Stdout)
+			if err := enc.Encode(rep); err != nil {
+				fmt.Fprintln(os.Stderr, "trueframe:", err)
+				return 1
+			}
+		} else {
+			printSummary(os.Stdout, rep, req.EvidenceDir)
+		}
+	}
+	if ctx.Err() != nil {
+		return 130
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func scanInProcess(ctx context.Context, deps, file string, req scan.Request, progress func(float64)) (*scan.Report, error) {
+	if err := initRuntime(deps); err != nil {
+		return nil, err
+	}
+	opts := scan.Options{ModelDir: filepath.Join(deps, "models"), FaceModel: req.FaceModel, Limits: req.Limits, EvidenceDir: req.EvidenceDir}
+	if req.FusionPath != "" {
+		f, err := loadFusion(req.FusionPath)
+		if err != nil {
+			return nil, err
+		}
+		opts.Fusion = f
+	}
+	a, err := scan.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	return a.Analyze(ctx, file, progress)
+}
+
+// describeError words an analysis failure for a person.
+func describeError(err error) string {
+	var ce *worker.CrashError
+	switch {
+	case errors.As(err, &ce):
+		return err.Error() + " — the file was not analysed; the worker process died on it"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "analysis timed out (see --timeout)"
+	case errors.Is(err, video.ErrTooLarge):
+		return err.Error() + " (see --max-file-size, --max-pixels, --max-duration)"
+	}
+	return err.Error()
+}
+
+// parseBytes reads sizes like 512MiB, 4GiB, 1e9 or 0.
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || v*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return int64(v * float64(mult)), nil
+}
+
+// progressBar returns a progress callback drawing one line on w.
+func progressBar(w io.Writer, label string) func(float64) {
+	const width = 30
+	last := -1
+	return func(p float64) {
+		n := int(p * 100)
+		if n == last {
+			return
+		}
+		last = n
+		filled := int(p * width)
+		fmt.Fprintf(w, "\r\033[K%s [%s%s] %3d%%", label, strings.Repeat("█", filled), strings.Repeat("·", width-filled), n)
+	}
+}

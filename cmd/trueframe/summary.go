@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/models"
+)
+
+func loadFusion(path string) (*models.Fusion, error) { return models.LoadFusion(path) }
+
+// printSummary writes the human-readable form of a report.
+func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
+	short := r.SHA256
+	if len(short) > 16 {
+		short = short[:16] + "…"
+	}
+	fmt.Fprintf(w, "%s\n", r.File)
+	fmt.Fprintf(w, "  sha256 %s   %.1f s   %dx%d @ %.4g fps   %d frames\n", short, r.DurationS, r.Video.Width, r.Video.Height, r.Video.FPS, r.Video.Frames)
+	fmt.Fprintf(w, "  score %.2f   %s", r.Score, strings.ToUpper(strings.ReplaceAll(string(r.Verdict), "_", " ")))
+	if r.VerdictReason != "" {
+		fmt.Fprintf(w, " (%s)", r.VerdictReason)
+	}
+	fmt.Fprintln(w)
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+	if len(r.Detectors) > 0 {
+		track := 0
+		names := make([]string, 0, len(r.Detectors))
+		for name, d := range r.Detectors {
+			names = append(names, name)
+			track = d.Track
+		}
+		sort.Strings(names)
+		fmt.Fprintf(w, "  detectors (face #%d):\n", track)
+		for _, name := range names {
+			d := r.Detectors[name]
+			fmt.Fprintf(w, "    %-10s score %.2f  confidence %.2f  %s\n", name, d.Score, d.Confidence, d.Explanation)
+		}
+	}
+	if len(r.Faces) > 0 {
+		fmt.Fprintf(w, "  faces:\n")
+		for _, f := range r.Faces {
+			fmt.Fprintf(w, "    #%-3d %5.1f–%-5.1f s  %4d frames  %3.0fpx wide   score %.2f %s", f.Track, f.StartS, f.EndS, f.Frames, f.Box.W, f.Score, f.Verdict)
+			if f.Reason != "" {
+				fmt.Fprintf(w, " (%s)", f.Reason)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if len(r.Timeline) > 0 {
+		var b strings.Builder
+		bars := []rune("▁▂▃▄▅▆▇█")
+		for _, p := range r.Timeline {
+			if p.Score == nil {
+				b.WriteRune(' ')
+				continue
+			}
+			i := int(*p.Score * float64(len(bars)))
+			b.WriteRune(bars[min(max(i, 0), len(bars)-1)])
+		}
+		fmt.Fprintf(w, "  timeline (per second, higher = more suspicious): |%s|\n", b.String())
+	}
+	for _, f := range r.Faces {
+		for _, d := range f.Detectors {
+			for _, e := range d.Evidence {
+				if e.Image == "" {
+					continue
+				}
+				p := filepath.Join(evidenceDir, e.Image)
+				if _, err := os.Stat(p); err == nil {
+					fmt.Fprintf(w, "  evidence: %s (face #%d, %s, %.1f s)\n", p, f.Track, d.Detector, e.Start)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "  analysed in %.1f s (%.0f frames/s decoded, every %d. frame analysed)\n", r.Timing.TotalS, r.Timing.FramesPerS, r.Video.AnalysedEvery)
+}

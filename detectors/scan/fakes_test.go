@@ -1,0 +1,147 @@
+package scan
+
+import (
+	"path/filepath"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/trueframe/trueframe/internal/fakes"
+	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/track"
+	"github.com/trueframe/trueframe/media/video"
+)
+
+// landmarkedFrame is a decoded frame with the landmarks of its main face
+// (nil when no face was tracked).
+type landmarkedFrame struct {
+	img gocv.Mat
+	lms []media.Point
+	fps float64
+}
+
+// readLandmarked decodes up to max frames of path and tracks its faces with
+// the Analyzer's own models.
+func readLandmarked(t *testing.T, a *Analyzer, path string, max int) []landmarkedFrame {
+	t.Helper()
+	dec, err := video.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	tr := track.New(a.finder, a.mesher, &track.Options{DetectEvery: 5})
+	var out []landmarkedFrame
+	for dec.Next() && len(out) < max {
+		frame := dec.Frame()
+		img := frame.Image.Clone()
+		obs, err := tr.Update(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf := landmarkedFrame{img: img, fps: dec.Config().FPS}
+		if len(obs) > 0 {
+			lf.lms = obs[0].Face.Points
+		}
+		out = append(out, lf)
+	}
+	if err := dec.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, f := range out {
+			f.img.Close()
+		}
+	})
+	return out
+}
+
+// writeClip writes frames as a high-quality MJPG clip, so the original and
+// its fake go through the same compression.
+func writeClip(t *testing.T, path string, frames []gocv.Mat, fps float64) {
+	t.Helper()
+	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, frames[0].Cols(), frames[0].Rows(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vw.Close()
+	for _, f := range frames {
+		if err := vw.Write(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Fakes made from real clips — another person's face pasted in with a seam
+// and a colour shift, and a face blended back onto itself — must score higher
+// on the edge and skin-tone detectors than their originals.
+func TestSelfMadeFakesScoreHigherThanOriginals(t *testing.T) {
+	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
+	portrait := testutil.SharedDir(t, "data", "videos", "real", "portrait")
+	a := newAnalyzer(t, Options{})
+	swap := fakes.BlendOptions{HueShift: 5, Gain: [3]float64{0.9, 1.0, 1.1}, Resample: 0.6, Shrink: 0.95, Feather: 1}
+	self := fakes.DefaultBlendOptions()
+	for _, tc := range []struct {
+		name, target, donor string
+		opts                fakes.BlendOptions
+	}{
+		{"swap grid", filepath.Join(grid, "bbaf2n.mpg"), filepath.Join(grid, "lwbsza.mpg"), swap},
+		{"swap portrait", filepath.Join(portrait, "d20.mp4"), filepath.Join(portrait, "d12.mp4"), swap},
+		{"self-blend grid", filepath.Join(grid, "sbia1a.mpg"), "", self},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := readLandmarked(t, a, tc.target, 150)
+			donor := target
+			if tc.donor != "" {
+				donor = readLandmarked(t, a, tc.donor, 150)
+			}
+			var orig, fake []gocv.Mat
+			touched := 0
+			for i, f := range target {
+				orig = append(orig, f.img)
+				d := donor[i%len(donor)]
+				if f.lms == nil || d.lms == nil {
+					fake = append(fake, f.img.Clone())
+					continue
+				}
+				out, err := fakes.SwapFace(f.img, d.img, f.lms, d.lms, &tc.opts)
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				fake = append(fake, out)
+				touched++
+			}
+			defer func() {
+				for _, m := range fake {
+					m.Close()
+				}
+			}()
+			if touched < len(target)*3/4 {
+				t.Fatalf("only %d of %d frames had a face to swap", touched, len(target))
+			}
+			dir := t.TempDir()
+			origPath, fakePath := filepath.Join(dir, "orig.avi"), filepath.Join(dir, "fake.avi")
+			writeClip(t, origPath, orig, target[0].fps)
+			writeClip(t, fakePath, fake, target[0].fps)
+
+			ro, err := a.Analyze(t.Context(), origPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rf, err := a.Analyze(t.Context(), fakePath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("original: score %.3f %s  edges %.3f  skin %.3f", ro.Score, ro.Verdict, ro.Detectors["edges"].Score, ro.Detectors["skin_tone"].Score)
+			t.Logf("fake:     score %.3f %s  edges %.3f  skin %.3f", rf.Score, rf.Verdict, rf.Detectors["edges"].Score, rf.Detectors["skin_tone"].Score)
+			for _, name := range []string{"edges", "skin_tone"} {
+				if o, f := ro.Detectors[name].Score, rf.Detectors[name].Score; !(f > o+0.05) {
+					t.Errorf("%s: fake scored %.3f, original %.3f: want the fake clearly higher", name, f, o)
+				}
+			}
+			if !(rf.Score > ro.Score) {
+				t.Errorf("fused score: fake %.3f not above original %.3f", rf.Score, ro.Score)
+			}
+		})
+	}
+}

@@ -1,0 +1,448 @@
+// Package scan runs the whole analysis of one video file: decoding, face
+// tracking, landmarks and eye state, the detectors per face track, and
+// fusion into a Report. Isolated runs the same analysis in a worker
+// subprocess so that a crash on a bad file ends only that analysis.
+package scan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"gocv.io/x/gocv"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/trueframe/trueframe/detectors"
+	"github.com/trueframe/trueframe/detectors/blink"
+	"github.com/trueframe/trueframe/detectors/edges"
+	"github.com/trueframe/trueframe/detectors/fusion"
+	"github.com/trueframe/trueframe/detectors/skin"
+	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/landmark"
+	"github.com/trueframe/trueframe/media/track"
+	"github.com/trueframe/trueframe/media/video"
+	"github.com/trueframe/trueframe/models"
+)
+
+// Options configures an Analyzer. Zero fields take defaults.
+type Options struct {
+	ModelDir  string // installed model files (required)
+	FaceModel string // "blazeface" (default) or "ultraface"
+	// Fusion is the fusion model; nil means the embedded default.
+	Fusion *models.Fusion
+	// Limits bound what a file may demand; nil means video.DefaultLimits().
+	Limits *video.Limits
+	// DetectEvery runs the face detector every N analysed frames (default
+	// 10); landmark tracking follows faces in between.
+	DetectEvery int
+	// MaxAnalysisFPS caps how many frames per second of video are analysed;
+	// faster videos are analysed every Nth frame (default 15: blinks last
+	// 100–400 ms, so 15 samples a second still resolve them).
+	MaxAnalysisFPS float64
+	// MinFaceSize is the narrowest face (px) looked for (default 56, so
+	// that every face 60 px wide is found).
+	MinFaceSize int
+	// EvidenceDir receives evidence images; empty means they are not written.
+	EvidenceDir string
+	// Detectors replaces the standard three (blink, skin tone, edges).
+	Detectors []detectors.Detector
+}
+
+// Analyzer scans files. It holds ONNX sessions and is not safe for
+// concurrent use; callers must call Close.
+type Analyzer struct {
+	opts      Options
+	finder    face.Detector
+	mesher    *landmark.Mesher
+	detectors []detectors.Detector
+	fuser     *fusion.Fuser
+}
+
+// New loads the models and returns an Analyzer.
+func New(opts Options) (_ *Analyzer, err error) {
+	if opts.ModelDir == "" {
+		return nil, errors.New("scan: no model directory")
+	}
+	if opts.FaceModel == "" {
+		opts.FaceModel = "blazeface"
+	}
+	if opts.DetectEvery <= 0 {
+		opts.DetectEvery = 10
+	}
+	if opts.MaxAnalysisFPS <= 0 {
+		opts.MaxAnalysisFPS = 15
+	}
+	if opts.MinFaceSize <= 0 {
+		opts.MinFaceSize = 56
+	}
+	if opts.Limits == nil {
+		l := video.DefaultLimits()
+		opts.Limits = &l
+	}
+	a := &Analyzer{opts: opts, detectors: opts.Detectors}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.fuser, err = fusion.New(opts.Fusion); err != nil {
+		return nil, err
+	}
+	if a.finder, err = face.New(face.Options{Model: opts.FaceModel, ModelDir: opts.ModelDir, MinFaceSize: opts.MinFaceSize}); err != nil {
+		return nil, err
+	}
+	if a.mesher, err = landmark.New(landmark.Options{ModelDir: opts.ModelDir}); err != nil {
+		return nil, err
+	}
+	if a.detectors == nil {
+		a.detectors = []detectors.Detector{blink.New(nil), skin.New(nil), edges.New(nil)}
+	}
+	return a, nil
+}
+
+// Close frees the models.
+func (a *Analyzer) Close() error {
+	var errs []error
+	if a.finder != nil {
+		errs = append(errs, a.finder.Close())
+		a.finder = nil
+	}
+	if a.mesher != nil {
+		errs = append(errs, a.mesher.Close())
+		a.mesher = nil
+	}
+	return errors.Join(errs...)
+}
+
+// trackState is what the pipeline keeps about one face track.
+type trackState struct {
+	id        int
+	detectors []detectors.TrackDetector
+	start     time.Duration
+	end       time.Duration
+	frames    int
+	boxes     []media.Rect
+	seconds   map[int]bool
+}
+
+// Analyze scans the video at path. progress, when not nil, is called with
+// the fraction done.
+func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float64)) (*Report, error) {
+	started := time.Now()
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &video.DecodeError{Path: path, Err: video.ErrNotVideo}
+	}
+	rep := &Report{File: path, SizeBytes: st.Size(), Detectors: map[string]DetectorSummary{},
+		Faces: []Face{}, Timeline: []TimelinePoint{},
+		Models: ModelInfo{FaceDetector: a.opts.FaceModel, FusionVersion: a.fuser.Model().Version}}
+
+	dec, err := video.Open(path, &video.Options{Limits: *a.opts.Limits})
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	cfg := dec.Config()
+	stride := int(math.Max(1, math.Ceil(cfg.FPS/a.opts.MaxAnalysisFPS-0.01)))
+	rep.Video = VideoInfo{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Codec: cfg.Codec, AnalysedEvery: stride}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		sum, err := fileSHA256(gctx, path)
+		rep.SHA256 = sum
+		return err
+	})
+
+	// Decoding runs one frame ahead of the analysis on the other core; frames
+	// are cloned because the decoder reuses its Mat.
+	type item struct {
+		index int
+		t     time.Duration
+		img   gocv.Mat
+	}
+	frames := make(chan item, 4)
+	var decoded int
+	var lastTime time.Duration
+	g.Go(func() error {
+		defer close(frames)
+		for dec.Next() {
+			f := dec.Frame()
+			decoded++
+			lastTime = f.Time
+			if f.Index%stride != 0 {
+				continue
+			}
+			it := item{index: f.Index, t: f.Time, img: f.Image.Clone()}
+			select {
+			case frames <- it:
+			case <-gctx.Done():
+				it.img.Close()
+				return gctx.Err()
+			}
+		}
+		return dec.Err()
+	})
+
+	// Tracking (detector + mesh) and the per-face work (iris + detectors)
+	// run as two stages on different frames, so with decoding the pipeline
+	// keeps both cores busy. They share the Mesher safely: Fit uses only the
+	// mesh session and Eyes only the iris session.
+	type tracked struct {
+		item
+		obs []track.Observation
+	}
+	trackedFrames := make(chan tracked, 2)
+	tracker := track.New(a.finder, a.mesher, &track.Options{DetectEvery: a.opts.DetectEvery, MinFaceSize: float64(a.opts.MinFaceSize)})
+	g.Go(func() error {
+		defer close(trackedFrames)
+		defer drain(frames, func(it item) { it.img.Close() })
+		for it := range frames {
+			obs, err := tracker.Update(it.img)
+			if err != nil {
+				it.img.Close()
+				return err
+			}
+			select {
+			case trackedFrames <- tracked{it, obs}:
+			case <-gctx.Done():
+				it.img.Close()
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+
+	tracks := map[int]*trackState{}
+	analysed := 0
+	g.Go(func() error {
+		defer drain(trackedFrames, func(tf tracked) { tf.img.Close() })
+		for tf := range trackedFrames {
+			err := a.analyseFaces(gctx, tracks, tf.index, tf.t, tf.img, tf.obs)
+			tf.img.Close()
+			if err != nil {
+				return err
+			}
+			analysed++
+			if progress != nil && cfg.FrameCount > 0 {
+				progress(math.Min(0.99, float64(tf.index+1)/float64(cfg.FrameCount)))
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	rep.Video.Frames = decoded
+	rep.Video.Truncated = dec.Truncated()
+	if rep.Video.Truncated {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("file looks truncated: the container announces %d frames, %d decoded", cfg.FrameCount, decoded))
+	}
+	duration := lastTime + time.Duration(float64(time.Second)/cfg.FPS)
+	if decoded == 0 {
+		duration = 0
+	}
+	rep.DurationS = duration.Seconds()
+	if err := a.finish(ctx, rep, tracks, cfg.FPS, duration); err != nil {
+		return nil, err
+	}
+	total := time.Since(started).Seconds()
+	rep.Timing = Timing{TotalS: total, FramesPerS: float64(decoded) / total, AnalysedFPS: float64(analysed) / total}
+	if progress != nil {
+		progress(1)
+	}
+	return rep, nil
+}
+
+// drain empties ch after a stage stopped early, so the stage before it never
+// blocks on a full channel, releasing each item.
+func drain[T any](ch <-chan T, release func(T)) {
+	for v := range ch {
+		release(v)
+	}
+}
+
+// analyseFaces measures the eyes of each tracked face in a frame and feeds
+// the face to its track's detectors.
+func (a *Analyzer) analyseFaces(ctx context.Context, tracks map[int]*trackState, index int, t time.Duration, img gocv.Mat, obs []track.Observation) error {
+	for _, o := range obs {
+		ts := tracks[o.ID]
+		if ts == nil {
+			ts = &trackState{id: o.ID, start: t, seconds: map[int]bool{}}
+			for _, d := range a.detectors {
+				ts.detectors = append(ts.detectors, d.NewTrack(o.ID))
+			}
+			tracks[o.ID] = ts
+		}
+		ts.end = t
+		ts.frames++
+		ts.seconds[int(t.Seconds())] = true
+		box := o.Face.Box()
+		ts.boxes = append(ts.boxes, box)
+
+		ff := &detectors.FaceFrame{Track: o.ID, Frame: index, Time: t, Image: img,
+			Landmarks: o.Face.Points, Box: box,
+			RightEyeOpenness: math.NaN(), LeftEyeOpenness: math.NaN()}
+		if eyes, err := a.mesher.Eyes(img, o.Face); err == nil {
+			ff.RightEyeOpenness, ff.LeftEyeOpenness = eyes.Right.Openness, eyes.Left.Openness
+		}
+		for _, td := range ts.detectors {
+			if err := td.Observe(ctx, ff); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finish turns the per-track detectors into results, fuses them and fills
+// the report.
+func (a *Analyzer) finish(ctx context.Context, rep *Report, tracks map[int]*trackState, fps float64, duration time.Duration) error {
+	ids := make([]int, 0, len(tracks))
+	for id := range tracks {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var scores []fusion.FaceScore
+	for _, id := range ids {
+		ts := tracks[id]
+		info := detectors.TrackInfo{Track: id, FPS: fps, Start: ts.start, End: ts.end, Frames: ts.frames, Duration: duration}
+		var results []detectors.Result
+		for _, td := range ts.detectors {
+			r, err := td.Result(ctx, info)
+			if err != nil {
+				return err
+			}
+			if err := a.writeArtifacts(&r); err != nil {
+				return err
+			}
+			results = append(results, r)
+		}
+		fs := a.fuser.Face(results, ts.frames)
+		scores = append(scores, fs)
+		rep.Faces = append(rep.Faces, Face{Track: id, StartS: ts.start.Seconds(), EndS: ts.end.Seconds(),
+			Frames: ts.frames, Box: medianBox(ts.boxes), Score: fs.Score, Verdict: fs.Verdict, Reason: fs.Reason,
+			Contributions: fs.Contributions, Detectors: results})
+	}
+	rep.Score, rep.Verdict, rep.VerdictReason = a.fuser.Video(scores, duration.Seconds())
+
+	// The deciding face: the most suspicious conclusive one, else the longest.
+	decide := -1
+	for i, f := range rep.Faces {
+		switch {
+		case decide < 0:
+			decide = i
+		case f.Verdict != fusion.Inconclusive && (rep.Faces[decide].Verdict == fusion.Inconclusive || f.Score > rep.Faces[decide].Score):
+			decide = i
+		case f.Verdict == fusion.Inconclusive && rep.Faces[decide].Verdict == fusion.Inconclusive && f.Frames > rep.Faces[decide].Frames:
+			decide = i
+		}
+	}
+	if decide >= 0 {
+		f := rep.Faces[decide]
+		for _, r := range f.Detectors {
+			rep.Detectors[r.Detector] = DetectorSummary{Score: r.Score, Confidence: r.Confidence,
+				Explanation: r.Explanation, Track: f.Track, Measurements: r.Measurements, Evidence: r.Evidence}
+		}
+	}
+	rep.Timeline = a.timeline(rep.Faces, tracks, duration)
+	return nil
+}
+
+// timeline scores each second by the most suspicious face on screen, letting
+// each detector's evidence for that second stand in for its track score.
+func (a *Analyzer) timeline(faces []Face, tracks map[int]*trackState, duration time.Duration) []TimelinePoint {
+	n := int(math.Ceil(duration.Seconds()))
+	out := make([]TimelinePoint, n)
+	for s := 0; s < n; s++ {
+		out[s].T = float64(s)
+		for _, f := range faces {
+			if !tracks[f.Track].seconds[s] {
+				continue
+			}
+			out[s].Faces++
+			override := map[string]float64{}
+			for _, r := range f.Detectors {
+				for _, e := range r.Evidence {
+					if e.Kind != "event" && e.Start < float64(s+1) && e.End >= float64(s) {
+						override[r.Detector] = math.Max(override[r.Detector], e.Score)
+					}
+				}
+			}
+			v := a.fuser.ScoreAt(f.Detectors, override)
+			if out[s].Score == nil || v > *out[s].Score {
+				out[s].Score = &v
+			}
+		}
+	}
+	return out
+}
+
+func (a *Analyzer) writeArtifacts(r *detectors.Result) error {
+	if a.opts.EvidenceDir == "" || len(r.Artifacts) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(a.opts.EvidenceDir, 0o755); err != nil {
+		return err
+	}
+	for name, data := range r.Artifacts {
+		if filepath.Base(name) != name {
+			return fmt.Errorf("scan: artifact name %q is not a plain file name", name)
+		}
+		if err := os.WriteFile(filepath.Join(a.opts.EvidenceDir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func medianBox(boxes []media.Rect) media.Rect {
+	if len(boxes) == 0 {
+		return media.Rect{}
+	}
+	med := func(get func(media.Rect) float64) float64 {
+		v := make([]float64, len(boxes))
+		for i, b := range boxes {
+			v[i] = get(b)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	return media.Rect{X: med(func(r media.Rect) float64 { return r.X }), Y: med(func(r media.Rect) float64 { return r.Y }),
+		W: med(func(r media.Rect) float64 { return r.W }), H: med(func(r media.Rect) float64 { return r.H })}
+}
+
+func fileSHA256(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
