@@ -84,8 +84,12 @@ func (f *Fuser) ScoreAt(results []detectors.Result, override map[string]float64)
 	return sigmoid(z)
 }
 
+// combine returns the fused log-odds: the detectors' log-odds weighted by
+// weight×confidence, divided by the total weight once it exceeds 1. The
+// detectors are far from independent (compression and lighting move several
+// at once), so agreeing detectors must not multiply their evidence as naive
+// Bayes would; below a total of 1, thin evidence stays close to "no opinion".
 func (f *Fuser) combine(results []detectors.Result, override map[string]float64) (z, evidence float64, contribs []Contribution) {
-	z = f.m.Bias
 	clip := f.m.ScoreClip
 	for _, r := range results {
 		d, ok := f.m.Detectors[r.Detector]
@@ -106,6 +110,13 @@ func (f *Fuser) combine(results []detectors.Result, override map[string]float64)
 		evidence += d.Weight * c
 		contribs = append(contribs, Contribution{Detector: r.Detector, Weight: d.Weight * c, Logit: l})
 	}
+	if evidence > 1 {
+		z /= evidence
+		for i := range contribs {
+			contribs[i].Logit /= evidence
+		}
+	}
+	z += f.m.Bias
 	sort.Slice(contribs, func(i, j int) bool { return math.Abs(contribs[i].Logit) > math.Abs(contribs[j].Logit) })
 	return z, evidence, contribs
 }

@@ -30,14 +30,16 @@ func TestFace(t *testing.T) {
 		want    Verdict
 		lo, hi  float64
 	}{
-		"both low":            {[]detectors.Result{res("a", 0.1, 1), res("b", 0.2, 1)}, 100, LikelyAuthentic, 0, 0.1},
-		"heavier detector":    {[]detectors.Result{res("a", 0.2, 1), res("b", 0.9, 1)}, 100, LikelyManipulated, 0.9, 1},
-		"unsure is ignored":   {[]detectors.Result{res("a", 0.1, 1), res("b", 0.99, 0)}, 100, LikelyAuthentic, 0, 0.4},
-		"no opinion":          {[]detectors.Result{res("a", 0.5, 1), res("b", 0.5, 1)}, 100, Suspicious, 0.5, 0.5},
-		"unknown detector":    {[]detectors.Result{res("zzz", 1, 1), res("a", 0.1, 1)}, 100, LikelyAuthentic, 0, 0.4},
-		"too few frames":      {[]detectors.Result{res("a", 0.9, 1)}, 3, Inconclusive, 0.9, 1},
-		"too little evidence": {[]detectors.Result{res("a", 0.9, 0.1)}, 100, Inconclusive, 0.5, 0.7},
-		"NaN confidence":      {[]detectors.Result{res("a", 0.9, math.NaN()), res("b", 0.1, 1)}, 100, LikelyAuthentic, 0, 0.4},
+		"both low":                     {[]detectors.Result{res("a", 0.1, 1), res("b", 0.2, 1)}, 100, LikelyAuthentic, 0.1, 0.2},
+		"heavier detector":             {[]detectors.Result{res("a", 0.2, 1), res("b", 0.9, 1)}, 100, LikelyManipulated, 0.7, 0.76},
+		"agreement not multiplied":     {[]detectors.Result{res("a", 0.8, 1), res("b", 0.8, 1)}, 100, LikelyManipulated, 0.799, 0.801},
+		"thin evidence stays near 0.5": {[]detectors.Result{res("a", 0.9, 0.3)}, 100, Suspicious, 0.6, 0.7},
+		"unsure is ignored":            {[]detectors.Result{res("a", 0.1, 1), res("b", 0.99, 0)}, 100, LikelyAuthentic, 0, 0.4},
+		"no opinion":                   {[]detectors.Result{res("a", 0.5, 1), res("b", 0.5, 1)}, 100, Suspicious, 0.5, 0.5},
+		"unknown detector":             {[]detectors.Result{res("zzz", 1, 1), res("a", 0.1, 1)}, 100, LikelyAuthentic, 0, 0.4},
+		"too few frames":               {[]detectors.Result{res("a", 0.9, 1)}, 3, Inconclusive, 0.9, 1},
+		"too little evidence":          {[]detectors.Result{res("a", 0.9, 0.1)}, 100, Inconclusive, 0.5, 0.7},
+		"NaN confidence":               {[]detectors.Result{res("a", 0.9, math.NaN()), res("b", 0.1, 1)}, 100, LikelyAuthentic, 0, 0.4},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := f.Face(tc.results, tc.frames)

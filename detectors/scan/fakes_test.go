@@ -1,7 +1,9 @@
 package scan
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -121,6 +123,11 @@ func TestSelfMadeFakesScoreHigherThanOriginals(t *testing.T) {
 			}
 			dir := t.TempDir()
 			origPath, fakePath := filepath.Join(dir, "orig.avi"), filepath.Join(dir, "fake.avi")
+			if dump := os.Getenv("TRUEFRAME_DUMP_FAKES"); dump != "" {
+				n := len(fake) / 2
+				gocv.IMWrite(filepath.Join(dump, strings.ReplaceAll(tc.name, " ", "_")+"_fake.png"), fake[n])
+				gocv.IMWrite(filepath.Join(dump, strings.ReplaceAll(tc.name, " ", "_")+"_orig.png"), orig[n])
+			}
 			writeClip(t, origPath, orig, target[0].fps)
 			writeClip(t, fakePath, fake, target[0].fps)
 

@@ -143,9 +143,9 @@ func writeHugeClip(t *testing.T, w, h, frames int) string {
 // A file that kills the worker ends that analysis with a clear error, and
 // the caller goes on to analyse the next file.
 func TestWorkerCrashIsIsolated(t *testing.T) {
-	huge := writeHugeClip(t, 8000, 6000, 3)
+	huge := writeHugeClip(t, 16000, 12000, 4)
 	noLimits := &video.Limits{}
-	iso := isolated(t, 700<<20, noLimits)
+	iso := isolated(t, 3<<30, noLimits)
 	_, err := iso.Analyze(t.Context(), huge, nil)
 	var ce *worker.CrashError
 	if !errors.As(err, &ce) {

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trueframe/trueframe/internal/testutil"
+)
+
+// With TRUEFRAME_CLI_TEST set, the test binary is trueframe itself: the
+// tests run it as a subprocess, and scan starts it again as its worker.
+func TestMain(m *testing.M) {
+	if os.Getenv("TRUEFRAME_CLI_TEST") == "1" {
+		os.Exit(run(context.Background(), os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func trueframe(t *testing.T, args ...string) result {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), exe, args...)
+	cmd.Env = append(os.Environ(), "TRUEFRAME_CLI_TEST=1", "TRUEFRAME_DEPS="+testutil.DepsDir(t))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+}
+
+func TestScanJSON(t *testing.T) {
+	clip := filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "grid"), "bbaf2n.mpg")
+	r := trueframe(t, "scan", "--json", "--evidence-dir", t.TempDir(), clip)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r.stdout)
+	}
+	for _, key := range []string{"file", "sha256", "score", "verdict", "detectors", "faces", "timeline", "duration_s"} {
+		if _, ok := rep[key]; !ok {
+			t.Errorf("report lacks %q", key)
+		}
+	}
+	dets, _ := rep["detectors"].(map[string]any)
+	for _, name := range []string{"blink", "skin_tone", "edges"} {
+		d, _ := dets[name].(map[string]any)
+		if _, ok := d["score"].(float64); !ok {
+			t.Errorf("detectors.%s.score missing: %v", name, d)
+		}
+		if _, ok := d["confidence"].(float64); !ok {
+			t.Errorf("detectors.%s.confidence missing", name)
+		}
+	}
+	if d, _ := rep["duration_s"].(float64); d < 2.9 || d > 3.1 {
+		t.Errorf("duration_s = %v, want 3", d)
+	}
+	if tl, _ := rep["timeline"].([]any); len(tl) != 3 {
+		t.Errorf("timeline has %d seconds, want 3", len(tl))
+	}
+}
+
+func TestScanSummaryAndExitCodes(t *testing.T) {
+	clip := filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "grid"), "sbia1a.mpg")
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.mp4")
+	os.WriteFile(text, []byte("not a video at all\n"), 0o644)
+
+	r := trueframe(t, "scan", "--evidence-dir", dir, clip)
+	if r.code != 0 || !strings.Contains(r.stdout, "score") || !strings.Contains(r.stdout, "detectors (face #") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// One bad file among good ones: the good one is reported, the bad one
+	// named on stderr, and the exit status is 1.
+	r = trueframe(t, "scan", "--json", "--evidence-dir", dir, text, clip)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	if !strings.Contains(r.stderr, "notes.mp4") || !strings.Contains(r.stderr, "not a video") {
+		t.Errorf("stderr does not explain the bad file: %q", r.stderr)
+	}
+	if n := strings.Count(strings.TrimSpace(r.stdout), "\n") + 1; r.stdout == "" || n != 1 {
+		t.Errorf("want one report on stdout, got %d lines", n)
+	}
+
+	for name, args := range map[string][]string{
+		"no files":     {"scan"},
+		"unknown flag": {"scan", "--nope", clip},
+		"unknown cmd":  {"frobnicate"},
+		"bad memory":   {"scan", "--max-memory", "lots", clip},
+	} {
+		if r := trueframe(t, args...); r.code != 2 {
+			t.Errorf("%s: exit %d, want 2 (stderr %q)", name, r.code, r.stderr)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "512MiB": 512 << 20, "4GiB": 4 << 30, "1e9": 1e9, "2 GB": 2e9, "100B": 100} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-1", "1e30GiB"} {
+		if _, err := parseBytes(bad); err == nil {
+			t.Errorf("parseBytes(%q) accepted", bad)
+		}
+	}
+}
