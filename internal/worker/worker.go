@@ -143,12 +143,10 @@ func Run(ctx context.Context, opts Options, request any, progress func(float64))
 	msgW.Close() // the child holds its copy; EOF on msgR means the child is gone
 
 	done := make(chan struct{})
-	killed := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done():
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			close(killed)
 		case <-done:
 		}
 	}()
@@ -174,16 +172,14 @@ func Run(ctx context.Context, opts Options, request any, progress func(float64))
 	waitErr := cmd.Wait()
 	close(done)
 
-	select {
-	case <-killed:
-		return nil, ctx.Err()
-	default:
-	}
 	switch {
 	case workErr != nil:
 		return nil, workErr
 	case result != nil && waitErr == nil:
 		return result, nil
+	case ctx.Err() != nil:
+		// Killed by us (or dying anyway): the cancellation is the answer.
+		return nil, ctx.Err()
 	}
 	return nil, crashError(cmd.ProcessState, output.String())
 }
