@@ -83,13 +83,21 @@ func TestSelfMadeFakesScoreHigherThanOriginals(t *testing.T) {
 	a := newAnalyzer(t, Options{})
 	swap := fakes.BlendOptions{HueShift: 5, Gain: [3]float64{0.9, 1.0, 1.1}, Resample: 0.6, Shrink: 0.95, Feather: 1}
 	self := fakes.DefaultBlendOptions()
+	// A self-blend pastes the face back onto itself with a fixed colour
+	// shift, which may move a face towards or away from its neck's colour
+	// (real faces already differ from their necks under studio light): only
+	// its seam is certain, so only the seam-driven scores are required to
+	// rise for it.
+	both, seamOnly := []string{"edges", "skin_tone"}, []string{"edges"}
 	for _, tc := range []struct {
 		name, target, donor string
 		opts                fakes.BlendOptions
+		higher              []string
 	}{
-		{"swap grid", filepath.Join(grid, "bbaf2n.mpg"), filepath.Join(grid, "lwbsza.mpg"), swap},
-		{"swap portrait", filepath.Join(portrait, "d20.mp4"), filepath.Join(portrait, "d12.mp4"), swap},
-		{"self-blend grid", filepath.Join(grid, "sbia1a.mpg"), "", self},
+		{"swap grid", filepath.Join(grid, "bbaf2n.mpg"), filepath.Join(grid, "lwbsza.mpg"), swap, both},
+		{"swap grid 2", filepath.Join(grid, "pwij3p.mpg"), filepath.Join(grid, "brbk7n.mpg"), swap, both},
+		{"swap portrait", filepath.Join(portrait, "d20.mp4"), filepath.Join(portrait, "d12.mp4"), swap, both},
+		{"self-blend grid", filepath.Join(grid, "sbia1a.mpg"), "", self, seamOnly},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target := readLandmarked(t, a, tc.target, 150)
@@ -142,6 +150,9 @@ func TestSelfMadeFakesScoreHigherThanOriginals(t *testing.T) {
 			t.Logf("original: score %.3f %s  edges %.3f  skin %.3f", ro.Score, ro.Verdict, ro.Detectors["edges"].Score, ro.Detectors["skin_tone"].Score)
 			t.Logf("fake:     score %.3f %s  edges %.3f  skin %.3f", rf.Score, rf.Verdict, rf.Detectors["edges"].Score, rf.Detectors["skin_tone"].Score)
 			for _, name := range []string{"edges", "skin_tone"} {
+				t.Logf("%s measurements\n  original %v\n  fake     %v", name, ro.Detectors[name].Measurements, rf.Detectors[name].Measurements)
+			}
+			for _, name := range tc.higher {
 				if o, f := ro.Detectors[name].Score, rf.Detectors[name].Score; !(f > o+0.05) {
 					t.Errorf("%s: fake scored %.3f, original %.3f: want the fake clearly higher", name, f, o)
 				}
