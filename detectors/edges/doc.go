@@ -25,12 +25,23 @@
 //	seam_strength    mean |∇ ln local noise| in the band over the same in
 //	                 the inside and outside regions: a jump of noise level
 //	                 along the outline
+//	seam_ridge       the blending seam (seam.go): along 72 rays from the
+//	                 oval's centroid through the outline, on a crop resized
+//	                 so the oval is 128 px wide, Lab blurred σ 1, the Lab
+//	                 derivative along the ray over its own median (+1);
+//	                 per ray the highest local peak within ±0.02 of a scale
+//	                 s, the median over rays, maximised over s in
+//	                 0.80–0.97: a step at one relative scale around most of
+//	                 the outline, inside it
+//	seam_scale       that s
 //	frames_used, frames_skipped
 //
-// Score: |ln noise_ratio| ramped from ln 1.5 to ln 3 (weight 0.6),
-// −ln sharpness_ratio from ln 5 to ln 25 (weight 0.3; only a face blurrier
-// than its surroundings counts) and seam_strength from 1.5 to 3 (weight
-// 0.5), combined as a noisy OR. Skin is naturally smoother than hair or a
+// Score: |ln noise_ratio| ramped from ln 1.5 to ln 3 (weight 0.25),
+// −ln sharpness_ratio from ln 5 to ln 25 (weight 0.1; only a face blurrier
+// than its surroundings counts), seam_strength from 1.5 to 3 (weight 0.2)
+// and seam_ridge from 1.5 to 2.5 (weight 0.9), combined as a noisy OR. The
+// region ratios are weak because real low-quality footage (MPEG-1 GRID)
+// shows a face far cleaner than its hair and background. Skin is naturally smoother than hair or a
 // busy background, hence the wide ranges. Confidence grows with the frames
 // used (full at 8), the face width (full at 3× MinFaceWidth) and the share
 // of the oval inside the frame.
@@ -38,7 +49,8 @@
 // The frame with the highest score keeps a heatmap, PNG-encoded when it
 // becomes the best: |ln σ_local − ln σ_outside| within 3w of the outline,
 // colour-mapped (blue none, red a threefold difference) over the crop with
-// the outline drawn in white. Result.Artifacts holds it as
+// the outline drawn in white, and the outline at seam_scale coloured by
+// each ray's ridge (green none, red 2.5). Result.Artifacts holds it as
 // "edges_heatmap_track<N>.png", and an Evidence entry names it with the
 // frame, time and crop region.
 package edges

@@ -69,9 +69,11 @@ const (
 	noiseLo, noiseHi = 0.405, 1.099 // |ln noise_ratio|: ratio 1.5 → 3 either way
 	sharpLo, sharpHi = 1.609, 3.219 // -ln sharpness_ratio: inside 5× → 25× smoother
 	seamLo, seamHi   = 1.5, 3.0     // seam_strength
-	noiseWeight      = 0.6
-	sharpWeight      = 0.3
-	seamWeight       = 0.5
+	noiseWeight      = 0.25
+	sharpWeight      = 0.1
+	seamWeight       = 0.2
+	ridgeLo, ridgeHi = 1.5, 2.5
+	ridgeWeight      = 0.9
 
 	// minPixels is the least number of working pixels per region.
 	minPixels = 80
@@ -110,6 +112,8 @@ type sample struct {
 	noise     float64 // noise_ratio inside/outside
 	sharp     float64 // sharpness_ratio inside/outside
 	seam      float64 // seam_strength
+	ridge     float64 // seam_ridge
+	ridgeAt   float64 // seam_scale
 	score     float64
 }
 
@@ -199,14 +203,18 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) bool {
 	if !ok {
 		return false
 	}
+	sr, ok := findSeam(f.Image, cropR, fp.oval, ob.W)
+	if !ok {
+		return false
+	}
 	smp := sample{frame: f.Frame, t: f.Time, faceWidth: ob.W, coverage: coverage,
-		noise: st.noiseRatio, sharp: st.sharpRatio, seam: st.seam}
-	smp.score = score(smp.noise, smp.sharp, smp.seam)
+		noise: st.noiseRatio, sharp: st.sharpRatio, seam: st.seam, ridge: sr.ridge, ridgeAt: sr.scale}
+	smp.score = score(smp.noise, smp.sharp, smp.seam, smp.ridge)
 	t.samples = append(t.samples, smp)
 	if smp.score > t.best {
 		// Encoding only when the best frame improves keeps one image, not one
 		// per frame.
-		if png, err := m.heatmapPNG(st.refLogSig); err == nil {
+		if png, err := m.heatmapPNG(st.refLogSig, sr, scale); err == nil {
 			t.best, t.heatmap = smp.score, png
 			t.bestFrame, t.bestTime = f.Frame, f.Time
 			t.bestRegion = media.Rect{X: float64(cropR.Min.X), Y: float64(cropR.Min.Y), W: float64(cropR.Dx()), H: float64(cropR.Dy())}
@@ -427,17 +435,18 @@ func trimmedMean(hist *[256]int, keep float64) float64 {
 	return s / n
 }
 
-func score(noise, sharp, seam float64) float64 {
+func score(noise, sharp, seam, ridge float64) float64 {
 	sn := ramp(math.Abs(math.Log(noise)), noiseLo, noiseHi)
 	ss := ramp(-math.Log(sharp), sharpLo, sharpHi)
 	sm := ramp(seam, seamLo, seamHi)
-	return 1 - (1-noiseWeight*sn)*(1-sharpWeight*ss)*(1-seamWeight*sm)
+	sr := ramp(ridge, ridgeLo, ridgeHi)
+	return 1 - (1-noiseWeight*sn)*(1-sharpWeight*ss)*(1-seamWeight*sm)*(1-ridgeWeight*sr)
 }
 
 // heatmapPNG renders the local noise inconsistency around the outline over
 // the crop: |ln σ_local − ln σ_outside| within three band widths of the
 // outline, 0 → blue to ln 3 (a threefold difference) → red.
-func (m *frameMaps) heatmapPNG(refLog float64) ([]byte, error) {
+func (m *frameMaps) heatmapPNG(refLog float64, sr seamResult, scale float64) ([]byte, error) {
 	heat := gocv.NewMatWithSize(m.h, m.w, gocv.MatTypeCV8U)
 	defer heat.Close()
 	hd, err := heat.DataPtrUint8()
@@ -475,6 +484,18 @@ func (m *frameMaps) heatmapPNG(refLog float64) ([]byte, error) {
 	pv := gocv.NewPointsVectorFromPoints([][]image.Point{m.oval})
 	defer pv.Close()
 	gocv.Polylines(&out, pv, true, color.RGBA{R: 255, G: 255, B: 255, A: 255}, 1)
+	// The outline at the seam's scale, each stretch coloured by its ridge
+	// ratio: green none (1), red at ridgeHi.
+	for j := range sr.pts {
+		a, b := sr.strength[j], sr.strength[(j+1)%len(sr.pts)]
+		if math.IsNaN(a) || math.IsNaN(b) {
+			continue
+		}
+		v := ramp((a+b)/2, 1, ridgeHi)
+		p, q := sr.pts[j].Scale(scale), sr.pts[(j+1)%len(sr.pts)].Scale(scale)
+		gocv.Line(&out, image.Pt(int(math.Round(p.X)), int(math.Round(p.Y))), image.Pt(int(math.Round(q.X)), int(math.Round(q.Y))),
+			color.RGBA{R: uint8(255 * v), G: uint8(255 * (1 - v)), A: 255}, 2)
+	}
 	buf, err := gocv.IMEncode(gocv.PNGFileExt, out)
 	if err != nil {
 		return nil, err
@@ -501,16 +522,20 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 		res.Explanation = "No usable face frames: no opinion on blending boundaries."
 		return res, nil
 	}
-	var noise, sharp, seam, widths, cover []float64
+	var noise, sharp, seam, ridge, ridgeAt, widths, cover []float64
 	for _, s := range t.samples {
+		ridge = append(ridge, s.ridge)
+		ridgeAt = append(ridgeAt, s.ridgeAt)
 		noise = append(noise, s.noise)
 		sharp = append(sharp, s.sharp)
 		seam = append(seam, s.seam)
 		widths = append(widths, s.faceWidth)
 		cover = append(cover, s.coverage)
 	}
-	mNoise, mSharp, mSeam := median(noise), median(sharp), median(seam)
-	res.Score = detectors.Clamp01(score(mNoise, mSharp, mSeam))
+	mNoise, mSharp, mSeam, mRidge := median(noise), median(sharp), median(seam), median(ridge)
+	res.Score = detectors.Clamp01(score(mNoise, mSharp, mSeam, mRidge))
+	res.Measurements["seam_ridge"] = mRidge
+	res.Measurements["seam_scale"] = median(ridgeAt)
 	n := float64(len(t.samples))
 	res.Confidence = detectors.Clamp01(math.Min(1, n/8) *
 		(0.4 + 0.6*ramp(median(widths), t.opts.MinFaceWidth, 3*t.opts.MinFaceWidth)) *
