@@ -42,7 +42,8 @@ type Options struct {
 	// Limits bound what a file may demand; nil means video.DefaultLimits().
 	Limits *video.Limits
 	// DetectEvery runs the face detector every N analysed frames (default
-	// 10); landmark tracking follows faces in between.
+	// 15, once a second at the default rate); landmark tracking follows
+	// faces in between, and a lost face triggers detection at once.
 	DetectEvery int
 	// MaxAnalysisFPS caps how many frames per second of video are analysed;
 	// faster videos are analysed every Nth frame (default 15: blinks last
@@ -76,7 +77,7 @@ func New(opts Options) (_ *Analyzer, err error) {
 		opts.FaceModel = "blazeface"
 	}
 	if opts.DetectEvery <= 0 {
-		opts.DetectEvery = 10
+		opts.DetectEvery = 15
 	}
 	if opts.MaxAnalysisFPS <= 0 {
 		opts.MaxAnalysisFPS = 15
@@ -104,7 +105,10 @@ func New(opts Options) (_ *Analyzer, err error) {
 		return nil, err
 	}
 	if a.detectors == nil {
-		a.detectors = []detectors.Detector{blink.New(nil), skin.New(nil), edges.New(nil)}
+		// Edge analysis is the costliest detector per frame; three frames a
+		// second still give it dozens of frames on any clip worth judging.
+		a.detectors = []detectors.Detector{blink.New(nil), skin.New(nil),
+			edges.New(&edges.Options{Interval: 333 * time.Millisecond})}
 	}
 	return a, nil
 }
@@ -238,19 +242,36 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 		return nil
 	})
 
+	// Eye measurement and the detectors are two more stages: the iris model
+	// and the per-face detectors cost about as much as tracking, and split
+	// this way no stage holds back the others.
+	type measured struct {
+		tracked
+		faces []detectors.FaceFrame
+	}
+	measuredFrames := make(chan measured, inFlight)
+	g.Go(func() error {
+		defer close(measuredFrames)
+		defer drain(trackedFrames, func(tf tracked) { release(tf.item) })
+		for tf := range trackedFrames {
+			measuredFrames <- measured{tf, a.measureEyes(tf.index, tf.t, tf.img, tf.obs)} // never blocks, as above
+		}
+		return nil
+	})
+
 	tracks := map[int]*trackState{}
 	analysed := 0
 	g.Go(func() error {
-		defer drain(trackedFrames, func(tf tracked) { release(tf.item) })
-		for tf := range trackedFrames {
-			err := a.analyseFaces(gctx, tracks, tf.index, tf.t, tf.img, tf.obs)
-			release(tf.item)
+		defer drain(measuredFrames, func(mf measured) { release(mf.item) })
+		for mf := range measuredFrames {
+			err := a.observe(gctx, tracks, mf.faces)
+			release(mf.item)
 			if err != nil {
 				return err
 			}
 			analysed++
 			if progress != nil && cfg.FrameCount > 0 {
-				progress(math.Min(0.99, float64(tf.index+1)/float64(cfg.FrameCount)))
+				progress(math.Min(0.99, float64(mf.index+1)/float64(cfg.FrameCount)))
 			}
 		}
 		return nil
@@ -288,30 +309,39 @@ func drain[T any](ch <-chan T, release func(T)) {
 	}
 }
 
-// analyseFaces measures the eyes of each tracked face in a frame and feeds
-// the face to its track's detectors.
-func (a *Analyzer) analyseFaces(ctx context.Context, tracks map[int]*trackState, index int, t time.Duration, img gocv.Mat, obs []track.Observation) error {
-	for _, o := range obs {
-		ts := tracks[o.ID]
-		if ts == nil {
-			ts = &trackState{id: o.ID, start: t, seconds: map[int]bool{}}
-			for _, d := range a.detectors {
-				ts.detectors = append(ts.detectors, d.NewTrack(o.ID))
-			}
-			tracks[o.ID] = ts
-		}
-		ts.end = t
-		ts.frames++
-		ts.seconds[int(t.Seconds())] = true
-		box := o.Face.Box()
-		ts.boxes = append(ts.boxes, box)
-
-		ff := &detectors.FaceFrame{Track: o.ID, Frame: index, Time: t, Image: img,
-			Landmarks: o.Face.Points, Box: box,
+// measureEyes turns a frame's tracked faces into what the detectors see,
+// with each eye's openness from the iris model (NaN when it cannot be
+// measured).
+func (a *Analyzer) measureEyes(index int, t time.Duration, img gocv.Mat, obs []track.Observation) []detectors.FaceFrame {
+	faces := make([]detectors.FaceFrame, len(obs))
+	for i, o := range obs {
+		faces[i] = detectors.FaceFrame{Track: o.ID, Frame: index, Time: t, Image: img,
+			Landmarks: o.Face.Points, Box: o.Face.Box(),
 			RightEyeOpenness: math.NaN(), LeftEyeOpenness: math.NaN()}
 		if eyes, err := a.mesher.Eyes(img, o.Face); err == nil {
-			ff.RightEyeOpenness, ff.LeftEyeOpenness = eyes.Right.Openness, eyes.Left.Openness
+			faces[i].RightEyeOpenness, faces[i].LeftEyeOpenness = eyes.Right.Openness, eyes.Left.Openness
 		}
+	}
+	return faces
+}
+
+// observe feeds each face of a frame to its track's detectors, starting a
+// track's detectors when the track first appears.
+func (a *Analyzer) observe(ctx context.Context, tracks map[int]*trackState, faces []detectors.FaceFrame) error {
+	for i := range faces {
+		ff := &faces[i]
+		ts := tracks[ff.Track]
+		if ts == nil {
+			ts = &trackState{id: ff.Track, start: ff.Time, seconds: map[int]bool{}}
+			for _, d := range a.detectors {
+				ts.detectors = append(ts.detectors, d.NewTrack(ff.Track))
+			}
+			tracks[ff.Track] = ts
+		}
+		ts.end = ff.Time
+		ts.frames++
+		ts.seconds[int(ff.Time.Seconds())] = true
+		ts.boxes = append(ts.boxes, ff.Box)
 		for _, td := range ts.detectors {
 			if err := td.Observe(ctx, ff); err != nil {
 				return err
