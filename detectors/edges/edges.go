@@ -3,6 +3,7 @@ package edges
 import (
 	"context"
 	"fmt"
+	"github.com/trueframe/trueframe/detectors/internal/region"
 	"image"
 	"image/color"
 	"math"
@@ -100,7 +101,7 @@ func (d *Detector) Name() string { return Name }
 
 // NewTrack returns an analyser for one face track.
 func (d *Detector) NewTrack(track int) detectors.TrackDetector {
-	return &trackDetector{opts: d.opts, track: track, s: sampler{interval: d.opts.Interval, stride: d.opts.FrameStride}, best: -1}
+	return &trackDetector{opts: d.opts, track: track, s: region.Sampler{Interval: d.opts.Interval, Stride: d.opts.FrameStride}, best: -1}
 }
 
 // sample is what one analysed frame leaves behind.
@@ -120,7 +121,7 @@ type sample struct {
 type trackDetector struct {
 	opts    Options
 	track   int
-	s       sampler
+	s       region.Sampler
 	samples []sample
 	skipped int
 
@@ -139,14 +140,14 @@ func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if f == nil || !t.s.due(f.Time, f.Frame) {
+	if f == nil || !t.s.Due(f.Time, f.Frame) {
 		return nil
 	}
 	if !t.analyse(f) {
 		t.skipped++
 		return nil
 	}
-	t.s.mark(f.Time, f.Frame)
+	t.s.Mark(f.Time, f.Frame)
 	return nil
 }
 
@@ -179,11 +180,11 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) bool {
 	if media.CheckBGR(f.Image) != nil {
 		return false
 	}
-	fp, ok := readPolys(f.Landmarks)
+	fp, ok := region.ReadPolys(f.Landmarks)
 	if !ok {
 		return false
 	}
-	ob := media.BoundingRect(fp.oval)
+	ob := media.BoundingRect(fp.Oval)
 	if ob.W < t.opts.MinFaceWidth || ob.H < t.opts.MinFaceWidth {
 		return false
 	}
@@ -203,7 +204,7 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) bool {
 	if !ok {
 		return false
 	}
-	sr, ok := findSeam(f.Image, cropR, fp.oval, ob.W)
+	sr, ok := findSeam(f.Image, cropR, fp.Oval, ob.W)
 	if !ok {
 		return false
 	}
@@ -224,18 +225,18 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) bool {
 }
 
 // buildMaps cuts and scales the crop and computes the per-pixel maps.
-func buildMaps(img gocv.Mat, cropR image.Rectangle, fp facePolys, scale, band float64) (*frameMaps, bool) {
+func buildMaps(img gocv.Mat, cropR image.Rectangle, fp region.Polys, scale, band float64) (*frameMaps, bool) {
 	ws := image.Pt(int(float64(cropR.Dx())*scale), int(float64(cropR.Dy())*scale))
 	if ws.X < 16 || ws.Y < 16 {
 		return nil, false
 	}
 	m := &frameMaps{work: gocv.NewMat(), band: math.Max(2, band)}
-	region := img.Region(cropR)
-	defer region.Close()
+	crop := img.Region(cropR)
+	defer crop.Close()
 	if scale < 1 {
-		gocv.Resize(region, &m.work, ws, 0, 0, gocv.InterpolationArea)
+		gocv.Resize(crop, &m.work, ws, 0, 0, gocv.InterpolationArea)
 	} else {
-		region.CopyTo(&m.work)
+		crop.CopyTo(&m.work)
 	}
 	m.w, m.h = m.work.Cols(), m.work.Rows()
 	grayM := gocv.NewMat()
@@ -248,7 +249,7 @@ func buildMaps(img gocv.Mat, cropR image.Rectangle, fp facePolys, scale, band fl
 	inMask := gocv.NewMatWithSize(m.h, m.w, gocv.MatTypeCV8U)
 	defer inMask.Close()
 	inMask.SetTo(gocv.NewScalar(0, 0, 0, 0))
-	m.oval = toCrop(fp.oval, cropR.Min, scale)
+	m.oval = toCrop(fp.Oval, cropR.Min, scale)
 	fillPts(&inMask, m.oval, 255)
 	outMask := gocv.NewMat()
 	defer outMask.Close()
@@ -256,8 +257,8 @@ func buildMaps(img gocv.Mat, cropR image.Rectangle, fp facePolys, scale, band fl
 	featMask := gocv.NewMatWithSize(m.h, m.w, gocv.MatTypeCV8U)
 	defer featMask.Close()
 	featMask.SetTo(gocv.NewScalar(0, 0, 0, 0))
-	for _, poly := range fp.features {
-		fillPts(&featMask, toCrop(scaled(poly, centroid(poly), 1.3), cropR.Min, scale), 255)
+	for _, poly := range fp.Features {
+		fillPts(&featMask, toCrop(region.Scaled(poly, region.Centroid(poly), 1.3), cropR.Min, scale), 255)
 	}
 	dIn, dOut, labels := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	defer dIn.Close()
@@ -436,10 +437,10 @@ func trimmedMean(hist *[256]int, keep float64) float64 {
 }
 
 func score(noise, sharp, seam, ridge float64) float64 {
-	sn := ramp(math.Abs(math.Log(noise)), noiseLo, noiseHi)
-	ss := ramp(-math.Log(sharp), sharpLo, sharpHi)
-	sm := ramp(seam, seamLo, seamHi)
-	sr := ramp(ridge, ridgeLo, ridgeHi)
+	sn := region.Ramp(math.Abs(math.Log(noise)), noiseLo, noiseHi)
+	ss := region.Ramp(-math.Log(sharp), sharpLo, sharpHi)
+	sm := region.Ramp(seam, seamLo, seamHi)
+	sr := region.Ramp(ridge, ridgeLo, ridgeHi)
 	return 1 - (1-noiseWeight*sn)*(1-sharpWeight*ss)*(1-seamWeight*sm)*(1-ridgeWeight*sr)
 }
 
@@ -491,7 +492,7 @@ func (m *frameMaps) heatmapPNG(refLog float64, sr seamResult, scale float64) ([]
 		if math.IsNaN(a) || math.IsNaN(b) {
 			continue
 		}
-		v := ramp((a+b)/2, 1, ridgeHi)
+		v := region.Ramp((a+b)/2, 1, ridgeHi)
 		p, q := sr.pts[j].Scale(scale), sr.pts[(j+1)%len(sr.pts)].Scale(scale)
 		gocv.Line(&out, image.Pt(int(math.Round(p.X)), int(math.Round(p.Y))), image.Pt(int(math.Round(q.X)), int(math.Round(q.Y))),
 			color.RGBA{R: uint8(255 * v), G: uint8(255 * (1 - v)), A: 255}, 2)
@@ -532,14 +533,14 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 		widths = append(widths, s.faceWidth)
 		cover = append(cover, s.coverage)
 	}
-	mNoise, mSharp, mSeam, mRidge := median(noise), median(sharp), median(seam), median(ridge)
+	mNoise, mSharp, mSeam, mRidge := region.Median(noise), region.Median(sharp), region.Median(seam), region.Median(ridge)
 	res.Score = detectors.Clamp01(score(mNoise, mSharp, mSeam, mRidge))
 	res.Measurements["seam_ridge"] = mRidge
-	res.Measurements["seam_scale"] = median(ridgeAt)
+	res.Measurements["seam_scale"] = region.Median(ridgeAt)
 	n := float64(len(t.samples))
 	res.Confidence = detectors.Clamp01(math.Min(1, n/8) *
-		(0.4 + 0.6*ramp(median(widths), t.opts.MinFaceWidth, 3*t.opts.MinFaceWidth)) *
-		median(cover))
+		(0.4 + 0.6*region.Ramp(region.Median(widths), t.opts.MinFaceWidth, 3*t.opts.MinFaceWidth)) *
+		region.Median(cover))
 	res.Measurements["noise_ratio"] = mNoise
 	res.Measurements["sharpness_ratio"] = mSharp
 	res.Measurements["seam_strength"] = mSeam

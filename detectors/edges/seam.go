@@ -1,6 +1,7 @@
 package edges
 
 import (
+	"github.com/trueframe/trueframe/detectors/internal/region"
 	"image"
 	"math"
 	"sort"
@@ -52,7 +53,7 @@ type seamResult struct {
 	strength []float64
 }
 
-// findSeam searches the crop cropR of img, with the face oval fp.oval, for a
+// findSeam searches the crop cropR of img, with the face oval fp.Oval, for a
 // seam. ok is false when too few rays fit in the crop.
 func findSeam(img gocv.Mat, cropR image.Rectangle, oval []media.Point, ovalWidth float64) (seamResult, bool) {
 	sn := seamFaceWidth / ovalWidth
@@ -60,15 +61,15 @@ func findSeam(img gocv.Mat, cropR image.Rectangle, oval []media.Point, ovalWidth
 	if ws.X < 16 || ws.Y < 16 || cropR.Dx() < 2 || cropR.Dy() < 2 {
 		return seamResult{}, false
 	}
-	region := img.Region(cropR)
-	defer region.Close()
+	crop := img.Region(cropR)
+	defer crop.Close()
 	norm := gocv.NewMat()
 	defer norm.Close()
 	interp := gocv.InterpolationLinear
 	if sn < 1 {
 		interp = gocv.InterpolationArea
 	}
-	gocv.Resize(region, &norm, ws, 0, 0, interp)
+	gocv.Resize(crop, &norm, ws, 0, 0, interp)
 	lab := gocv.NewMat()
 	defer lab.Close()
 	gocv.CvtColor(norm, &lab, gocv.ColorBGRToLab)
@@ -83,7 +84,7 @@ func findSeam(img gocv.Mat, cropR image.Rectangle, oval []media.Point, ovalWidth
 	// seamRays, in normalised crop pixels.
 	org := media.Point{X: float64(cropR.Min.X), Y: float64(cropR.Min.Y)}
 	ends := densify(oval, seamRays)
-	c := centroid(oval)
+	c := region.Centroid(oval)
 	cn := c.Sub(org).Scale(sn)
 
 	nk := int(math.Round((seamSMax-seamSMin)/seamStep)) + 1
@@ -223,5 +224,5 @@ func localPeak(r []float64, k, jit int) float64 {
 func medianCopy(vs []float64) float64 {
 	c := append([]float64(nil), vs...)
 	sort.Float64s(c)
-	return median(c)
+	return region.Median(c)
 }

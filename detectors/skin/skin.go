@@ -1,6 +1,7 @@
 package skin
 
 import (
+	"github.com/trueframe/trueframe/detectors/internal/region"
 	"context"
 	"fmt"
 	"image"
@@ -100,7 +101,7 @@ func (d *Detector) Name() string { return Name }
 
 // NewTrack returns an analyser for one face track.
 func (d *Detector) NewTrack(track int) detectors.TrackDetector {
-	return &trackDetector{opts: d.opts, track: track, s: sampler{interval: d.opts.Interval, stride: d.opts.FrameStride}}
+	return &trackDetector{opts: d.opts, track: track, s: region.Sampler{Interval: d.opts.Interval, Stride: d.opts.FrameStride}}
 }
 
 // lab is a mean colour: L* in [0,100], a* and b*.
@@ -139,7 +140,7 @@ type sample struct {
 type trackDetector struct {
 	opts    Options
 	track   int
-	s       sampler
+	s       region.Sampler
 	samples []sample
 	skipped int // sampled frames that could not be analysed
 }
@@ -151,7 +152,7 @@ func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if f == nil || !t.s.due(f.Time, f.Frame) {
+	if f == nil || !t.s.Due(f.Time, f.Frame) {
 		return nil
 	}
 	smp, ok := t.analyse(f)
@@ -159,7 +160,7 @@ func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) err
 		t.skipped++
 		return nil
 	}
-	t.s.mark(f.Time, f.Frame)
+	t.s.Mark(f.Time, f.Frame)
 	t.samples = append(t.samples, smp)
 	return nil
 }
@@ -169,11 +170,11 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) (sample, bool) {
 	if media.CheckBGR(f.Image) != nil {
 		return sample{}, false
 	}
-	fp, ok := readPolys(f.Landmarks)
+	fp, ok := region.ReadPolys(f.Landmarks)
 	if !ok {
 		return sample{}, false
 	}
-	ob := media.BoundingRect(fp.oval)
+	ob := media.BoundingRect(fp.Oval)
 	if ob.W < t.opts.MinFaceWidth || ob.H < t.opts.MinFaceWidth {
 		return sample{}, false
 	}
@@ -189,14 +190,14 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) (sample, bool) {
 	if ws.X < 8 || ws.Y < 8 {
 		return sample{}, false
 	}
-	region := f.Image.Region(cropR)
-	defer region.Close()
+	crop := f.Image.Region(cropR)
+	defer crop.Close()
 	work := gocv.NewMat()
 	defer work.Close()
 	if scale < 1 {
-		gocv.Resize(region, &work, ws, 0, 0, gocv.InterpolationArea)
+		gocv.Resize(crop, &work, ws, 0, 0, gocv.InterpolationArea)
 	} else {
-		region.CopyTo(&work)
+		crop.CopyTo(&work)
 		ws = image.Pt(work.Cols(), work.Rows())
 	}
 	labM := gocv.NewMat()
@@ -213,14 +214,14 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) (sample, bool) {
 	defer labels.Close()
 	labels.SetTo(gocv.NewScalar(float64(lblSurround), 0, 0, 0))
 	org := cropR.Min
-	c := fp.centroid
-	fill(&labels, scaled(fp.oval, c, 1.30), org, scale, lblNeck)
-	fill(&labels, scaled(fp.oval, c, 1.04), org, scale, lblNone)
+	c := fp.Centroid
+	region.Fill(&labels, region.Scaled(fp.Oval, c, 1.30), org, scale, lblNeck)
+	region.Fill(&labels, region.Scaled(fp.Oval, c, 1.04), org, scale, lblNone)
 	for k, s := range ringScales {
-		fill(&labels, scaled(fp.oval, c, s), org, scale, lblRing0+uint8(k))
+		region.Fill(&labels, region.Scaled(fp.Oval, c, s), org, scale, lblRing0+uint8(k))
 	}
-	for _, poly := range fp.features {
-		fill(&labels, scaled(poly, centroid(poly), 1.3), org, scale, lblNone)
+	for _, poly := range fp.Features {
+		region.Fill(&labels, region.Scaled(poly, region.Centroid(poly), 1.3), org, scale, lblNone)
 	}
 
 	ld, err1 := labels.DataPtrUint8()
@@ -363,7 +364,7 @@ func isSkin(y, cr, cb uint8) bool {
 }
 
 func frameScore(chroma, border float64) float64 {
-	return 1 - (1-chromaWeight*ramp(chroma, chromaLo, chromaHi))*(1-borderWeight*ramp(border, borderLo, borderHi))
+	return 1 - (1-chromaWeight*region.Ramp(chroma, chromaLo, chromaHi))*(1-borderWeight*region.Ramp(border, borderLo, borderHi))
 }
 
 // flicker returns the frame-to-frame jitter of the face's colour relative to
@@ -425,19 +426,19 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 		}
 		widths = append(widths, s.faceWidth)
 	}
-	mChroma, mBorder := median(chroma), median(border)
+	mChroma, mBorder := region.Median(chroma), region.Median(border)
 	faceJ, sceneJ, pairs, worst := flicker(t.samples, 3*t.opts.Interval)
 	ratio := math.NaN()
 	if pairs >= minPairs {
 		ratio = faceJ / (sceneJ + flickerFloor)
 	}
-	sc, sb, sf := ramp(mChroma, chromaLo, chromaHi), ramp(mBorder, borderLo, borderHi), ramp(ratio, flickerLo, flickerHi)
+	sc, sb, sf := region.Ramp(mChroma, chromaLo, chromaHi), region.Ramp(mBorder, borderLo, borderHi), region.Ramp(ratio, flickerLo, flickerHi)
 	res.Score = detectors.Clamp01(1 - (1-chromaWeight*sc)*(1-borderWeight*sb)*(1-flickerWeight*sf))
 
 	n := float64(len(t.samples))
 	neckFrac := float64(len(chroma)) / n
 	res.Confidence = detectors.Clamp01(math.Min(1, n/10) *
-		(0.4 + 0.6*ramp(median(widths), t.opts.MinFaceWidth, 3*t.opts.MinFaceWidth)) *
+		(0.4 + 0.6*region.Ramp(region.Median(widths), t.opts.MinFaceWidth, 3*t.opts.MinFaceWidth)) *
 		(0.4 + 0.6*neckFrac))
 
 	m := res.Measurements

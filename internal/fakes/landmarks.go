@@ -7,14 +7,6 @@ import (
 	"github.com/trueframe/trueframe/media/landmark"
 )
 
-// Face Mesh index sets the fabricated landmarks place besides those in
-// media/landmark (outer lip contour and eyebrows).
-var (
-	lipsOuter = []int{61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185}
-	rightBrow = []int{70, 63, 105, 66, 107, 55, 65, 52, 53, 46}
-	leftBrow  = []int{300, 293, 334, 296, 336, 285, 295, 282, 283, 276}
-)
-
 // Ellipse is an upright face ellipse in image pixels.
 type Ellipse struct {
 	Center media.Point
@@ -53,11 +45,11 @@ func EllipseLandmarks(e Ellipse) []media.Point {
 		case "left_eye":
 			ring(mirrorOrder(landmark.LeftEyeContour), f.c, f.rx, f.ry)
 		case "right_brow":
-			ring(rightBrow, f.c, f.rx, f.ry)
+			ring(landmark.RightBrow, f.c, f.rx, f.ry)
 		case "left_brow":
-			ring(leftBrow, f.c, f.rx, f.ry)
+			ring(landmark.LeftBrow, f.c, f.rx, f.ry)
 		case "mouth":
-			ring(lipsOuter, f.c, f.rx, f.ry)
+			ring(landmark.LipsOuter, f.c, f.rx, f.ry)
 		}
 	}
 	// Fill the rest on a grid over the inner face.

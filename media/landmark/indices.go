@@ -58,3 +58,10 @@ var IBUG68 = [68]int{
 	61, 40, 37, 0, 267, 270, 291, 405, 314, 17, 84, 181, // outer lips
 	78, 82, 13, 312, 308, 317, 14, 87, // inner lips
 }
+
+// The outer lip contour and the eyebrows, each a closed polygon in order.
+var (
+	LipsOuter = []int{61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185}
+	RightBrow = []int{70, 63, 105, 66, 107, 55, 65, 52, 53, 46}
+	LeftBrow  = []int{300, 293, 334, 296, 336, 285, 295, 282, 283, 276}
+)
