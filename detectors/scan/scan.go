@@ -160,6 +160,7 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 	defer dec.Close()
 	cfg := dec.Config()
 	stride := int(math.Max(1, math.Ceil(cfg.FPS/a.opts.MaxAnalysisFPS-0.01)))
+	dec.SetStride(stride)
 	rep.Video = VideoInfo{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Codec: cfg.Codec, AnalysedEvery: stride}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -201,11 +202,6 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 		defer close(frames)
 		for dec.Next() {
 			f := dec.Frame()
-			decoded++
-			lastTime = f.Time
-			if f.Index%stride != 0 {
-				continue
-			}
 			var m gocv.Mat
 			select {
 			case m = <-pool:
@@ -215,6 +211,8 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 			f.Image.CopyTo(&m)
 			frames <- item{index: f.Index, t: f.Time, img: m} // never blocks: the pool holds inFlight Mats
 		}
+		decoded = dec.Decoded()
+		lastTime = dec.LastTime()
 		return dec.Err()
 	})
 

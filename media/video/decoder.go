@@ -298,16 +298,32 @@ func (d *Decoder) Next() bool {
 		return false
 	}
 	for {
-		if !d.pending && !d.cap.Read(&d.img) {
+		i := d.decoded
+		// A frame that will not be yielded is only grabbed: decoded (so it is
+		// counted and the stream advances) but not converted to BGR, which
+		// is a large part of decoding's cost. gocv's Grab reports nothing;
+		// the FFmpeg backend's frame position advances only on success.
+		skip := !d.pending && i%d.stride != 0
+		switch {
+		case d.pending:
+		case skip:
+			before := d.cap.Get(gocv.VideoCapturePosFrames)
+			d.cap.Grab(1)
+			if d.cap.Get(gocv.VideoCapturePosFrames) <= before {
+				d.done = true
+				return false
+			}
+		case !d.cap.Read(&d.img):
 			d.done = true
 			return false
 		}
 		d.pending = false
-		i := d.decoded
 		d.decoded++
-		if err := d.checkFrame(i); err != nil {
-			d.err, d.done = err, true
-			return false
+		if !skip {
+			if err := d.checkFrame(i); err != nil {
+				d.err, d.done = err, true
+				return false
+			}
 		}
 		t := d.timestamp(i)
 		if d.limits.MaxDuration > 0 && t >= d.limits.MaxDuration {
@@ -317,11 +333,21 @@ func (d *Decoder) Next() bool {
 			return false
 		}
 		d.last = t
-		if i%d.stride == 0 {
+		if !skip {
 			d.cur = Frame{Index: i, Time: t, Image: d.img}
 			return true
 		}
 	}
+}
+
+// LastTime returns the timestamp of the last frame decoded, yielded or not.
+func (d *Decoder) LastTime() time.Duration { return d.last }
+
+// SetStride makes Next yield only every n-th frame (n >= 1) from now on;
+// the frames between are decoded and counted but not converted to images.
+// Callers use it after reading the frame rate from Config.
+func (d *Decoder) SetStride(n int) {
+	d.stride = max(1, n)
 }
 
 // checkFrame validates the Mat just decoded as frame i: later OpenCV calls
