@@ -367,6 +367,7 @@ func (a *Analyzer) finish(ctx context.Context, rep *Report, tracks map[int]*trac
 			if err != nil {
 				return err
 			}
+			sanitize(&r)
 			if err := a.writeArtifacts(&r); err != nil {
 				return err
 			}
@@ -448,6 +449,32 @@ func (a *Analyzer) writeArtifacts(r *detectors.Result) error {
 		}
 	}
 	return nil
+}
+
+// sanitize keeps a detector's result within its contract whatever the
+// detector did: scores and confidences in [0,1] (a NaN score means no
+// opinion, a NaN confidence none), and no NaN or Inf in measurements or
+// evidence, which JSON cannot carry.
+func sanitize(r *detectors.Result) {
+	r.Score = detectors.Clamp01(r.Score)
+	if math.IsNaN(r.Confidence) {
+		r.Confidence = 0
+	}
+	r.Confidence = detectors.Clamp01(r.Confidence)
+	for k, v := range r.Measurements {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(r.Measurements, k)
+		}
+	}
+	for i := range r.Evidence {
+		e := &r.Evidence[i]
+		e.Score = detectors.Clamp01(e.Score)
+		for _, v := range []*float64{&e.Start, &e.End} {
+			if math.IsNaN(*v) || math.IsInf(*v, 0) {
+				*v = 0
+			}
+		}
+	}
 }
 
 func medianBox(boxes []media.Rect) media.Rect {

@@ -1,0 +1,105 @@
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/trueframe/trueframe/detectors"
+	"github.com/trueframe/trueframe/detectors/fusion"
+	"github.com/trueframe/trueframe/internal/testutil"
+)
+
+// nanDetector breaks every rule of the Result contract.
+type nanDetector struct{}
+
+func (nanDetector) Name() string                         { return "nan" }
+func (nanDetector) NewTrack(int) detectors.TrackDetector { return nanTrack{} }
+
+type nanTrack struct{}
+
+func (nanTrack) Observe(context.Context, *detectors.FaceFrame) error { return nil }
+func (nanTrack) Result(context.Context, detectors.TrackInfo) (detectors.Result, error) {
+	return detectors.Result{Detector: "nan", Score: math.NaN(), Confidence: math.Inf(1),
+		Measurements: map[string]float64{"bad": math.NaN(), "worse": math.Inf(-1), "fine": 1},
+		Evidence:     []detectors.Evidence{{Kind: "interval", Start: math.NaN(), End: 1, Score: 7}}}, nil
+}
+
+// A detector that returns NaN and Inf must not break the report: JSON
+// cannot carry NaN, and the fused score must stay a number.
+func TestReportSurvivesBadDetectorOutput(t *testing.T) {
+	a := newAnalyzer(t, Options{Detectors: []detectors.Detector{nanDetector{}}})
+	clip := filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "grid"), "bbaf2n.mpg")
+	rep, err := a.Analyze(t.Context(), clip, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := json.Marshal(rep); err != nil {
+		t.Fatalf("report does not encode: %v", err)
+	}
+	d := rep.Detectors["nan"]
+	if d.Score != 0.5 || d.Confidence != 1 || d.Measurements["fine"] != 1 || len(d.Measurements) != 1 {
+		t.Fatalf("not sanitised: %+v", d)
+	}
+	if math.IsNaN(rep.Score) {
+		t.Fatal("fused score is NaN")
+	}
+}
+
+func writeClip2(t *testing.T, path string, w, h, frames int, fps float64) {
+	t.Helper()
+	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, w, h, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vw.Close()
+	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(40, 90, 60, 0), h, w, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	for i := 0; i < frames; i++ {
+		gocv.Rectangle(&img, image.Rect((i*7)%w, h/3, (i*7)%w+40, h/3+40), color.RGBA{R: 220, G: 220, B: 30, A: 255}, -1)
+		if err := vw.Write(img); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Without a face, or too short to judge, a video is inconclusive — never
+// called authentic or manipulated.
+func TestInconclusive(t *testing.T) {
+	a := newAnalyzer(t, Options{})
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		frames int
+		want   string
+	}{
+		"no face":   {75, "no face"},
+		"too short": {10, "shorter than"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name+".avi")
+			writeClip2(t, path, 320, 240, tc.frames, 25)
+			rep, err := a.Analyze(t.Context(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Verdict != fusion.Inconclusive || !strings.Contains(rep.VerdictReason, tc.want) {
+				t.Fatalf("verdict %s (%q), want inconclusive with %q", rep.Verdict, rep.VerdictReason, tc.want)
+			}
+			if rep.Video.Frames != tc.frames {
+				t.Errorf("counted %d frames, wrote %d", rep.Video.Frames, tc.frames)
+			}
+			for _, p := range rep.Timeline {
+				if p.Score != nil || p.Faces != 0 {
+					t.Errorf("second %v has a score without a face", p.T)
+				}
+			}
+		})
+	}
+}
