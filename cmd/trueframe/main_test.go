@@ -127,3 +127,15 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressBar(t *testing.T) {
+	var b strings.Builder
+	bar := progressBar(&b, "clip.mp4")
+	bar(0.25)
+	bar(0.25) // unchanged: nothing redrawn
+	bar(1)
+	out := b.String()
+	if strings.Count(out, "\r") != 2 || !strings.Contains(out, " 25%") || !strings.Contains(out, "100%") || !strings.Contains(out, "clip.mp4") {
+		t.Fatalf("progress output %q", out)
+	}
+}
