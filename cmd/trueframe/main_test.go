@@ -108,6 +108,10 @@ func TestScanSummaryAndExitCodes(t *testing.T) {
 		"unknown flag": {"scan", "--nope", clip},
 		"unknown cmd":  {"frobnicate"},
 		"bad memory":   {"scan", "--max-memory", "lots", clip},
+		"NaN memory":   {"scan", "--max-memory", "NaN", clip},
+		"zero timeout": {"scan", "--timeout", "0s", clip},
+		"bad model":    {"scan", "--face-model", "haar", clip},
+		"no rounds":    {"bench", "--rounds", "0", clip},
 	} {
 		if r := trueframe(t, args...); r.code != 2 {
 			t.Errorf("%s: exit %d, want 2 (stderr %q)", name, r.code, r.stderr)
@@ -121,7 +125,7 @@ func TestParseBytes(t *testing.T) {
 			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "lots", "-1", "1e30GiB"} {
+	for _, bad := range []string{"", "lots", "-1", "1e30GiB", "NaN", "+Inf"} {
 		if _, err := parseBytes(bad); err == nil {
 			t.Errorf("parseBytes(%q) accepted", bad)
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/trueframe/trueframe/detectors/scan"
 	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/video"
 )
 
@@ -65,6 +68,14 @@ func cmdScan(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "trueframe: --max-memory:", err)
 		return 2
 	}
+	if sf.timeout <= 0 {
+		fmt.Fprintln(os.Stderr, "trueframe: --timeout must be positive")
+		return 2
+	}
+	if sf.faceModel != face.BlazeFace && sf.faceModel != face.UltraFace {
+		fmt.Fprintf(os.Stderr, "trueframe: --face-model %q: want %s or %s\n", sf.faceModel, face.BlazeFace, face.UltraFace)
+		return 2
+	}
 	deps, err := depsDir(sf.deps)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "trueframe:", err)
@@ -82,7 +93,7 @@ func cmdScan(ctx context.Context, args []string) int {
 			return 130
 		}
 		req := scan.Request{FaceModel: sf.faceModel, FusionPath: sf.fusion, Limits: &sf.limits,
-			EvidenceDir: filepath.Join(evidenceRoot, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))}
+			EvidenceDir: filepath.Join(evidenceRoot, evidenceName(file))}
 		var progress func(float64)
 		if showProgress {
 			progress = progressBar(os.Stderr, filepath.Base(file))
@@ -122,6 +133,18 @@ func cmdScan(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// evidenceName names a file's evidence folder: its base name, readable, and
+// a hash of its absolute path, so that a/clip.mp4 and b/clip.mp4 scanned
+// together never overwrite each other's images.
+func evidenceName(file string) string {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		abs = file
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)) + "-" + hex.EncodeToString(sum[:4])
 }
 
 func scanInProcess(ctx context.Context, deps, file string, req scan.Request, progress func(float64)) (*scan.Report, error) {
@@ -172,7 +195,7 @@ func parseBytes(s string) (int64, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 || v*float64(mult) > 1<<62 {
+	if err != nil || !(v >= 0) || !(v*float64(mult) <= 1<<62) { // also rejects NaN and Inf
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return int64(v * float64(mult)), nil

@@ -3,12 +3,15 @@ package scan
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/color"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -101,5 +104,53 @@ func TestInconclusive(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+var errObserve = errors.New("detector gave up")
+
+// failingDetector fails on its fourth frame.
+type failingDetector struct{}
+
+func (failingDetector) Name() string                         { return "failing" }
+func (failingDetector) NewTrack(int) detectors.TrackDetector { return &failingTrack{} }
+
+type failingTrack struct{ n int }
+
+func (f *failingTrack) Observe(context.Context, *detectors.FaceFrame) error {
+	if f.n++; f.n > 3 {
+		return errObserve
+	}
+	return nil
+}
+func (f *failingTrack) Result(context.Context, detectors.TrackInfo) (detectors.Result, error) {
+	return detectors.Result{Detector: "failing"}, nil
+}
+
+// A failure or a cancel in the middle of the pipeline stops every stage and
+// returns the cause; the Analyzer stays usable and leaks no goroutine.
+func TestPipelineStopsCleanly(t *testing.T) {
+	clip := filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "portrait"), "d3.mp4")
+	a := newAnalyzer(t, Options{Detectors: []detectors.Detector{failingDetector{}}})
+	before := runtime.NumGoroutine()
+	for i := 0; i < 3; i++ {
+		if _, err := a.Analyze(t.Context(), clip, nil); !errors.Is(err, errObserve) {
+			t.Fatalf("run %d: err = %v, want the detector's error", i, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	b := newAnalyzer(t, Options{})
+	_, err := b.Analyze(ctx, clip, func(p float64) {
+		if p > 0.2 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancel mid-run: err = %v", err)
+	}
+	time.Sleep(100 * time.Millisecond) // let finished goroutines exit
+	if after := runtime.NumGoroutine(); after > before+2 {
+		t.Errorf("goroutines: %d before, %d after", before, after)
 	}
 }

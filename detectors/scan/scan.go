@@ -200,7 +200,7 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 	var lastTime time.Duration
 	g.Go(func() error {
 		defer close(frames)
-		for dec.Next() {
+		for gctx.Err() == nil && dec.Next() {
 			f := dec.Frame()
 			var m gocv.Mat
 			select {
@@ -213,6 +213,9 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 		}
 		decoded = dec.Decoded()
 		lastTime = dec.LastTime()
+		if err := gctx.Err(); err != nil {
+			return err
+		}
 		return dec.Err()
 	})
 
@@ -230,6 +233,10 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 		defer close(trackedFrames)
 		defer drain(frames, release)
 		for it := range frames {
+			if err := gctx.Err(); err != nil {
+				release(it)
+				return err
+			}
 			obs, err := tracker.Update(it.img)
 			if err != nil {
 				release(it)
@@ -252,6 +259,10 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 		defer close(measuredFrames)
 		defer drain(trackedFrames, func(tf tracked) { release(tf.item) })
 		for tf := range trackedFrames {
+			if err := gctx.Err(); err != nil {
+				release(tf.item)
+				return err
+			}
 			measuredFrames <- measured{tf, a.measureEyes(tf.index, tf.t, tf.img, tf.obs)} // never blocks, as above
 		}
 		return nil
@@ -339,7 +350,9 @@ func (a *Analyzer) observe(ctx context.Context, tracks map[int]*trackState, face
 		ts.end = ff.Time
 		ts.frames++
 		ts.seconds[int(ff.Time.Seconds())] = true
-		ts.boxes = append(ts.boxes, ff.Box)
+		if finiteRect(ff.Box) {
+			ts.boxes = append(ts.boxes, ff.Box)
+		}
 		for _, td := range ts.detectors {
 			if err := td.Observe(ctx, ff); err != nil {
 				return err
@@ -469,12 +482,24 @@ func sanitize(r *detectors.Result) {
 	for i := range r.Evidence {
 		e := &r.Evidence[i]
 		e.Score = detectors.Clamp01(e.Score)
+		if e.Region != nil && !finiteRect(*e.Region) {
+			e.Region = nil
+		}
 		for _, v := range []*float64{&e.Start, &e.End} {
 			if math.IsNaN(*v) || math.IsInf(*v, 0) {
 				*v = 0
 			}
 		}
 	}
+}
+
+func finiteRect(r media.Rect) bool {
+	for _, v := range []float64{r.X, r.Y, r.W, r.H} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func medianBox(boxes []media.Rect) media.Rect {

@@ -32,7 +32,9 @@ func RepoRoot(tb testing.TB) string {
 
 // SharedDir returns the shared data folder ($TRUEFRAME_SHARED, default
 // ../shared beside the repository) joined with elem, and skips the test
-// when it is absent.
+// when it is absent — unless TRUEFRAME_REQUIRE_SHARED=1 (set by .ci/run,
+// where the data is always there), which turns the skip into a failure so
+// that a missing folder cannot make CI pass by testing nothing.
 func SharedDir(tb testing.TB, elem ...string) string {
 	tb.Helper()
 	root := os.Getenv("TRUEFRAME_SHARED")
@@ -41,6 +43,9 @@ func SharedDir(tb testing.TB, elem ...string) string {
 	}
 	p := filepath.Join(append([]string{root}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("TRUEFRAME_REQUIRE_SHARED") == "1" {
+			tb.Fatalf("shared data %s absent but TRUEFRAME_REQUIRE_SHARED=1: %v", p, err)
+		}
 		tb.Skipf("shared data %s absent (set TRUEFRAME_SHARED): %v", p, err)
 	}
 	return p

@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -129,14 +131,20 @@ func Run(ctx context.Context, opts Options, request any, progress func(float64))
 	}
 	output := &tailBuffer{max: tailSize}
 	cmd := exec.Command(exe, opts.Args...)
-	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Env = append(append(os.Environ(), opts.Env...), messageFDEnv+"=3")
 	cmd.Stdin = strings.NewReader(string(env))
 	cmd.Stdout = output
 	cmd.Stderr = output
 	cmd.ExtraFiles = []*os.File{msgW}
-	// Own process group, so a kill reaches the child's children too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// Own process group, so a kill reaches the child's children too; and
+	// killed with the parent, so a dead service leaves no worker running.
+	// The death signal is tied to the OS thread that starts the child, so
+	// that thread is held for the start.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	err = cmd.Start()
+	runtime.UnlockOSThread()
+	if err != nil {
 		msgW.Close()
 		return nil, fmt.Errorf("starting worker: %w", err)
 	}
@@ -212,10 +220,13 @@ type Func func(ctx context.Context, request json.RawMessage, progress func(float
 // failure into an error code for the parent; nil classifies everything as
 // "internal".
 func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) string) error {
-	out := os.NewFile(3, "worker-messages")
-	if out == nil {
-		return errors.New("worker: no message pipe on fd 3 (run by worker.Run, not by hand)")
+	// Only a child started by Run has the message pipe on fd 3; run by hand,
+	// fd 3 may be anything, and writing to it would corrupt it.
+	var st syscall.Stat_t
+	if os.Getenv(messageFDEnv) != "3" || syscall.Fstat(3, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+		return errors.New("worker: no message pipe on fd 3 (the worker is started by trueframe, not by hand)")
 	}
+	out := os.NewFile(3, "worker-messages")
 	defer out.Close()
 	var env envelope
 	if err := json.NewDecoder(in).Decode(&env); err != nil {
@@ -242,7 +253,7 @@ func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) stri
 			send(message{Progress: &p})
 		}
 	}
-	res, err := fn(ctx, env.Request, progress)
+	res, err := runRecovered(ctx, fn, env.Request, progress)
 	if err != nil {
 		code := "internal"
 		if classify != nil {
@@ -256,6 +267,20 @@ func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) stri
 	}
 	return send(message{Result: data})
 }
+
+// runRecovered runs fn, turning a Go panic into an error that names it, so
+// the parent gets the reason rather than a stack dump to dig through.
+func runRecovered(ctx context.Context, fn Func, req json.RawMessage, progress func(float64)) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("worker panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return fn(ctx, req, progress)
+}
+
+// messageFDEnv tells a child that Run gave it the message pipe on fd 3.
+const messageFDEnv = "TRUEFRAME_WORKER_FD"
 
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {
@@ -281,7 +306,7 @@ func (t *tailBuffer) String() string {
 }
 
 // fatalLine finds the Go runtime's report of a fatal signal or error.
-var fatalLine = regexp.MustCompile(`(?m)^((?:SIG[A-Z]+: .*)|(?:fatal error: .*))$`)
+var fatalLine = regexp.MustCompile(`(?m)^((?:SIG[A-Z]+: .*)|(?:fatal error: .*)|(?:panic: .*))$`)
 
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")

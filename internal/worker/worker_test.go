@@ -57,6 +57,9 @@ func childFunc(mode string) Func {
 			time.Sleep(time.Minute)
 		case "exit":
 			os.Exit(3)
+		case "panic":
+			var m map[string]int
+			m["boom"]++
 		}
 		return map[string]int{"double": 2 * in.N}, nil
 	}
@@ -114,6 +117,23 @@ func TestRunCrashes(t *testing.T) {
 			}
 			t.Logf("reported as: %v", err)
 		})
+	}
+}
+
+// A Go panic in the work comes back as a reported error that names it.
+func TestRunPanic(t *testing.T) {
+	_, _, err := run(t, t.Context(), "panic", 0)
+	var we *Error
+	if !errors.As(err, &we) || !strings.Contains(we.Message, "assignment to entry in nil map") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// Serve refuses to run without the pipe Run provides.
+func TestServeByHand(t *testing.T) {
+	t.Setenv(messageFDEnv, "")
+	if err := Serve(t.Context(), strings.NewReader("{}"), nil, nil); err == nil || !strings.Contains(err.Error(), "fd 3") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

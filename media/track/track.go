@@ -11,6 +11,7 @@
 package track
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -204,10 +205,15 @@ func (t *Tracker) revive(box media.Rect) *state {
 
 func (t *Tracker) fit(img gocv.Mat, roi media.ROI) (landmark.Face, bool, error) {
 	b := roi.Bounds()
-	if roi.Size < t.opts.MinFaceSize || b.Intersect(media.Rect{W: float64(img.Cols()), H: float64(img.Rows())}).Area() < 0.25*b.Area() {
-		return landmark.Face{}, false, nil // mostly outside the frame or too small
+	inside := b.Intersect(media.Rect{W: float64(img.Cols()), H: float64(img.Rows())}).Area()
+	// Written so that NaN (a degenerate prediction) fails the test too.
+	if !(roi.Size >= t.opts.MinFaceSize) || !(inside >= 0.25*b.Area()) {
+		return landmark.Face{}, false, nil // too small, mostly outside the frame, or not a region
 	}
 	f, err := t.fitter.Fit(img, roi)
+	if errors.Is(err, landmark.ErrBadROI) {
+		return landmark.Face{}, false, nil // lose the face, not the scan
+	}
 	if err != nil {
 		return landmark.Face{}, false, err
 	}
