@@ -3,7 +3,6 @@ package edges
 import (
 	"context"
 	"fmt"
-	"github.com/trueframe/trueframe/detectors/internal/region"
 	"image"
 	"image/color"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/trueframe/trueframe/detectors"
+	"github.com/trueframe/trueframe/detectors/internal/region"
 	"github.com/trueframe/trueframe/media"
 )
 

@@ -1,13 +1,13 @@
 package edges
 
 import (
-	"github.com/trueframe/trueframe/detectors/internal/region"
 	"image"
 	"math"
 	"sort"
 
 	"gocv.io/x/gocv"
 
+	"github.com/trueframe/trueframe/detectors/internal/region"
 	"github.com/trueframe/trueframe/media"
 )
 

@@ -1,7 +1,6 @@
 package skin
 
 import (
-	"github.com/trueframe/trueframe/detectors/internal/region"
 	"context"
 	"fmt"
 	"image"
@@ -12,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/trueframe/trueframe/detectors"
+	"github.com/trueframe/trueframe/detectors/internal/region"
 	"github.com/trueframe/trueframe/media"
 )
 
