@@ -154,3 +154,24 @@ func TestPipelineStopsCleanly(t *testing.T) {
 		t.Errorf("goroutines: %d before, %d after", before, after)
 	}
 }
+
+// The alternative face detector drives the same pipeline.
+func TestUltraFaceOption(t *testing.T) {
+	a := newAnalyzer(t, Options{FaceModel: "ultraface"})
+	clip := filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "grid"), "swiz3n.mpg")
+	rep, err := a.Analyze(t.Context(), clip, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	analysed := (rep.Video.Frames + rep.Video.AnalysedEvery - 1) / rep.Video.AnalysedEvery
+	if rep.Models.FaceDetector != "ultraface" || len(rep.Faces) != 1 || rep.Faces[0].Frames < analysed*9/10 {
+		t.Fatalf("detector %s, %d faces, first seen in %d of %d analysed frames", rep.Models.FaceDetector, len(rep.Faces), firstFrames(rep), analysed)
+	}
+}
+
+func firstFrames(r *Report) int {
+	if len(r.Faces) == 0 {
+		return 0
+	}
+	return r.Faces[0].Frames
+}
