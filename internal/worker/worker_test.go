@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +18,13 @@ import (
 // The test binary doubles as the child: with TRUEFRAME_WORKER_TEST set it
 // serves one request and exits instead of running tests.
 func TestMain(m *testing.M) {
+	if os.Getenv("TRUEFRAME_WORKER_TEST_PARENT") == "1" {
+		// A parent that starts a hanging worker and waits on it forever;
+		// the test kills this process and watches the worker.
+		os.Unsetenv("TRUEFRAME_WORKER_TEST_PARENT")
+		Run(context.Background(), Options{Env: []string{"TRUEFRAME_WORKER_TEST=hang"}}, map[string]int{"N": 1}, nil)
+		os.Exit(0)
+	}
 	if mode := os.Getenv("TRUEFRAME_WORKER_TEST"); mode != "" {
 		err := Serve(context.Background(), os.Stdin, childFunc(mode), func(err error) string { return "bad_input" })
 		if err != nil {
@@ -54,6 +64,9 @@ func childFunc(mode string) Func {
 			}
 			return len(keep), nil
 		case "hang":
+			if f := os.Getenv("TRUEFRAME_WORKER_TEST_PIDFILE"); f != "" {
+				os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())), 0o644)
+			}
 			time.Sleep(time.Minute)
 		case "exit":
 			os.Exit(3)
@@ -135,6 +148,49 @@ func TestServeByHand(t *testing.T) {
 	if err := Serve(t.Context(), strings.NewReader("{}"), nil, nil); err == nil || !strings.Contains(err.Error(), "fd 3") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// A worker does not outlive its parent: when the parent is killed with
+// SIGKILL (no chance to clean up), the kernel kills the worker too.
+func TestWorkerDiesWithParent(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(t.TempDir(), "worker.pid")
+	parent := exec.Command(exe)
+	parent.Env = append(os.Environ(), "TRUEFRAME_WORKER_TEST_PARENT=1", "TRUEFRAME_WORKER_TEST_PIDFILE="+pidFile)
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	for i := 0; i < 200 && pid == 0; i++ { // up to 10 s for the worker to start
+		if b, err := os.ReadFile(pidFile); err == nil {
+			pid, _ = strconv.Atoi(string(b))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if pid == 0 {
+		parent.Process.Kill()
+		t.Fatal("worker never started")
+	}
+	parent.Process.Kill()
+	parent.Wait()
+	for i := 0; i < 200; i++ { // up to 10 s for the kernel to act
+		if syscall.Kill(pid, 0) == syscall.ESRCH || zombie(pid) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("worker %d still running after its parent was killed", pid)
+}
+
+// zombie reports whether pid has exited but not been reaped (its parent is
+// gone, so init reaps it eventually).
+func zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err == nil && strings.Contains(string(b), ") Z ")
 }
 
 func TestRunCancel(t *testing.T) {
