@@ -17,55 +17,6 @@ import (
 	"github.com/trueframe/trueframe/media"
 )
 
-// frameFunc returns frame i of a clip and its landmarks; the caller closes
-// the Mat.
-type frameFunc func(tb testing.TB, i int) (gocv.Mat, []media.Point)
-
-// run feeds n frames, 200 ms apart, to a new track and returns its Result.
-func run(tb testing.TB, d detectors.Detector, track, n int, frame frameFunc) detectors.Result {
-	tb.Helper()
-	ctx := context.Background()
-	td := d.NewTrack(track)
-	for i := 0; i < n; i++ {
-		img, lms := frame(tb, i)
-		err := td.Observe(ctx, &detectors.FaceFrame{
-			Track: track, Frame: 5 * i, Time: time.Duration(i) * 200 * time.Millisecond, Image: img,
-			Landmarks: lms, Box: media.BoundingRect(lms), RightEyeOpenness: math.NaN(), LeftEyeOpenness: math.NaN(),
-		})
-		img.Close()
-		if err != nil {
-			tb.Fatal(err)
-		}
-	}
-	res, err := td.Result(ctx, detectors.TrackInfo{Track: track, FPS: 25, Frames: n})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return res
-}
-
-func base(tb testing.TB, opts *fakes.FaceOptions) (gocv.Mat, []media.Point) {
-	tb.Helper()
-	img, lms, err := fakes.SyntheticFace(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { img.Close() })
-	return img, lms
-}
-
-// noisy returns frames that are img with fresh sensor noise each time.
-func noisy(img gocv.Mat, lms []media.Point) frameFunc {
-	return func(tb testing.TB, i int) (gocv.Mat, []media.Point) {
-		tb.Helper()
-		out, err := fakes.AddNoise(img, 2, int64(i+1))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return out, lms
-	}
-}
-
 // dump writes an artifact to $EDGES_DUMP, for looking at.
 func dump(t *testing.T, res detectors.Result) {
 	if dir := os.Getenv("EDGES_DUMP"); dir != "" {
@@ -78,9 +29,9 @@ func dump(t *testing.T, res detectors.Result) {
 }
 
 func TestOriginalVersusSelfBlend(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	d := New(nil)
-	orig := run(t, d, 1, 10, noisy(img, lms))
+	orig := fakes.RunTrack(t, d, 1, 10, fakes.Noisy(img, lms))
 	t.Logf("original: score %.3f conf %.2f %v", orig.Score, orig.Confidence, orig.Measurements)
 	if orig.Score > 0.2 {
 		t.Errorf("original scores %.3f, want ≤ 0.2", orig.Score)
@@ -100,7 +51,7 @@ func TestOriginalVersusSelfBlend(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer fake.Close()
-			res := run(t, d, 2, 10, noisy(fake, lms))
+			res := fakes.RunTrack(t, d, 2, 10, fakes.Noisy(fake, lms))
 			t.Logf("fake: score %.3f conf %.2f %v", res.Score, res.Confidence, res.Measurements)
 			if res.Score < orig.Score+0.25 {
 				t.Errorf("fake scores %.3f, original %.3f: want a margin of 0.25", res.Score, orig.Score)
@@ -111,13 +62,13 @@ func TestOriginalVersusSelfBlend(t *testing.T) {
 }
 
 func TestHeatmapArtifact(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	fake, err := fakes.SelfBlend(img, lms, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fake.Close()
-	res := run(t, New(nil), 3, 5, noisy(fake, lms))
+	res := fakes.RunTrack(t, New(nil), 3, 5, fakes.Noisy(fake, lms))
 	const name = "edges_heatmap_track3.png"
 	b, ok := res.Artifacts[name]
 	if !ok {
@@ -146,7 +97,7 @@ func TestHeatmapArtifact(t *testing.T) {
 }
 
 func TestUnusableInput(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	off := make([]media.Point, len(lms))
 	half := make([]media.Point, len(lms))
 	for i, p := range lms {
@@ -155,9 +106,9 @@ func TestUnusableInput(t *testing.T) {
 	}
 	nan := append([]media.Point(nil), lms...)
 	nan[152] = media.Point{X: 1, Y: math.Inf(1)}
-	tiny, tinyLms := base(t, &fakes.FaceOptions{Face: fakes.Ellipse{Center: media.Point{X: 100, Y: 100}, RX: 15, RY: 20}})
+	tiny, tinyLms := fakes.Face(t, &fakes.FaceOptions{Face: fakes.Ellipse{Center: media.Point{X: 100, Y: 100}, RX: 15, RY: 20}})
 	// The face crosses the left edge: 70% of its oval is in the frame.
-	edge, edgeLms := base(t, &fakes.FaceOptions{Face: fakes.Ellipse{Center: media.Point{X: 32, Y: 220}, RX: 80, RY: 105}})
+	edge, edgeLms := fakes.Face(t, &fakes.FaceOptions{Face: fakes.Ellipse{Center: media.Point{X: 32, Y: 220}, RX: 80, RY: 105}})
 	for name, tc := range map[string]struct {
 		img     gocv.Mat
 		lms     []media.Point
@@ -176,7 +127,7 @@ func TestUnusableInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			frame := tc.img
 			defer frame.Close()
-			res := run(t, New(nil), 1, 6, func(testing.TB, int) (gocv.Mat, []media.Point) {
+			res := fakes.RunTrack(t, New(nil), 1, 6, func(testing.TB, int) (gocv.Mat, []media.Point) {
 				return frame.Clone(), tc.lms
 			})
 			if res.Confidence > tc.maxConf {
@@ -190,7 +141,7 @@ func TestUnusableInput(t *testing.T) {
 }
 
 func TestSampling(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	td := New(nil).NewTrack(1)
 	ctx := context.Background()
 	// 3 s at 25 fps, analysed at most every 200 ms: 15 frames.
@@ -215,7 +166,7 @@ func TestSampling(t *testing.T) {
 }
 
 func BenchmarkObserve720p(b *testing.B) {
-	img, lms := base(b, &fakes.FaceOptions{Width: 1280, Height: 720,
+	img, lms := fakes.Face(b, &fakes.FaceOptions{Width: 1280, Height: 720,
 		Face: fakes.Ellipse{Center: media.Point{X: 640, Y: 320}, RX: 130, RY: 170}})
 	td := New(nil).NewTrack(1)
 	ctx := context.Background()

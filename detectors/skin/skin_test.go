@@ -13,68 +13,16 @@ import (
 	"github.com/trueframe/trueframe/media"
 )
 
-const frameGap = 200 * time.Millisecond
-
-// frameFunc returns frame i of a clip and its landmarks; the caller closes
-// the Mat.
-type frameFunc func(tb testing.TB, i int) (gocv.Mat, []media.Point)
-
-// run feeds n frames, 200 ms apart, to a new track and returns its Result.
-func run(tb testing.TB, d detectors.Detector, n int, frame frameFunc) detectors.Result {
-	tb.Helper()
-	ctx := context.Background()
-	td := d.NewTrack(7)
-	for i := 0; i < n; i++ {
-		img, lms := frame(tb, i)
-		err := td.Observe(ctx, &detectors.FaceFrame{
-			Track: 7, Frame: 5 * i, Time: time.Duration(i) * frameGap, Image: img, Landmarks: lms,
-			Box: media.BoundingRect(lms), RightEyeOpenness: math.NaN(), LeftEyeOpenness: math.NaN(),
-		})
-		img.Close()
-		if err != nil {
-			tb.Fatal(err)
-		}
-	}
-	res, err := td.Result(ctx, detectors.TrackInfo{Track: 7, FPS: 25, Frames: n})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return res
-}
-
-// base returns a synthetic face and its landmarks, closed at cleanup.
-func base(tb testing.TB, opts *fakes.FaceOptions) (gocv.Mat, []media.Point) {
-	tb.Helper()
-	img, lms, err := fakes.SyntheticFace(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { img.Close() })
-	return img, lms
-}
-
-// noisy returns frames that are img with fresh sensor noise each time.
-func noisy(img gocv.Mat, lms []media.Point) frameFunc {
-	return func(tb testing.TB, i int) (gocv.Mat, []media.Point) {
-		tb.Helper()
-		out, err := fakes.AddNoise(img, 2, int64(i+1))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return out, lms
-	}
-}
-
 func TestOriginalVersusSelfBlend(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	fake, err := fakes.SelfBlend(img, lms, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fake.Close()
 	d := New(nil)
-	orig := run(t, d, 12, noisy(img, lms))
-	blend := run(t, d, 12, noisy(fake, lms))
+	orig := fakes.RunTrack(t, d, 7, 12, fakes.Noisy(img, lms))
+	blend := fakes.RunTrack(t, d, 7, 12, fakes.Noisy(fake, lms))
 	t.Logf("original: score %.3f conf %.2f %v", orig.Score, orig.Confidence, orig.Measurements)
 	t.Logf("fake:     score %.3f conf %.2f %v", blend.Score, blend.Confidence, blend.Measurements)
 	t.Logf("fake: %s", blend.Explanation)
@@ -94,7 +42,7 @@ func TestOriginalVersusSelfBlend(t *testing.T) {
 
 // tinted returns frames of img tinted per frame by a varying gain, on the
 // face only or on the whole frame.
-func tinted(img gocv.Mat, lms []media.Point, faceOnly bool) frameFunc {
+func tinted(img gocv.Mat, lms []media.Point, faceOnly bool) fakes.FrameFunc {
 	return func(tb testing.TB, i int) (gocv.Mat, []media.Point) {
 		tb.Helper()
 		g := 0.06 * math.Sin(1.9*float64(i))
@@ -112,10 +60,10 @@ func tinted(img gocv.Mat, lms []media.Point, faceOnly bool) frameFunc {
 }
 
 func TestFlickerFaceOnlyVersusGlobalLighting(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	d := New(nil)
-	face := run(t, d, 12, tinted(img, lms, true))
-	global := run(t, d, 12, tinted(img, lms, false))
+	face := fakes.RunTrack(t, d, 7, 12, tinted(img, lms, true))
+	global := fakes.RunTrack(t, d, 7, 12, tinted(img, lms, false))
 	t.Logf("face-only flicker: score %.3f %v", face.Score, face.Measurements)
 	t.Logf("global lighting:   score %.3f %v", global.Score, global.Measurements)
 	fr, gr := face.Measurements["flicker_ratio"], global.Measurements["flicker_ratio"]
@@ -138,7 +86,7 @@ func TestFlickerFaceOnlyVersusGlobalLighting(t *testing.T) {
 }
 
 func TestUnusableInput(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	off := make([]media.Point, len(lms))
 	half := make([]media.Point, len(lms))
 	for i, p := range lms {
@@ -147,10 +95,10 @@ func TestUnusableInput(t *testing.T) {
 	}
 	nan := append([]media.Point(nil), lms...)
 	nan[10] = media.Point{X: math.NaN(), Y: 1}
-	tiny, tinyLms := base(t, &fakes.FaceOptions{Face: fakes.Ellipse{Center: media.Point{X: 100, Y: 100}, RX: 12, RY: 16}})
+	tiny, tinyLms := fakes.Face(t, &fakes.FaceOptions{Face: fakes.Ellipse{Center: media.Point{X: 100, Y: 100}, RX: 12, RY: 16}})
 	// A face cut by the bottom edge of the frame: most of the oval is in,
 	// the neck is not.
-	low, lowLms := base(t, &fakes.FaceOptions{Height: 300, Face: fakes.Ellipse{Center: media.Point{X: 320, Y: 220}, RX: 80, RY: 105}})
+	low, lowLms := fakes.Face(t, &fakes.FaceOptions{Height: 300, Face: fakes.Ellipse{Center: media.Point{X: 320, Y: 220}, RX: 80, RY: 105}})
 	for name, tc := range map[string]struct {
 		img     gocv.Mat
 		lms     []media.Point
@@ -169,7 +117,7 @@ func TestUnusableInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			frame := tc.img
 			defer frame.Close()
-			res := run(t, New(nil), 6, func(testing.TB, int) (gocv.Mat, []media.Point) {
+			res := fakes.RunTrack(t, New(nil), 7, 6, func(testing.TB, int) (gocv.Mat, []media.Point) {
 				return frame.Clone(), tc.lms
 			})
 			if res.Confidence > tc.maxConf {
@@ -183,7 +131,7 @@ func TestUnusableInput(t *testing.T) {
 }
 
 func TestSamplingRate(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	td := New(&Options{Interval: 100 * time.Millisecond}).NewTrack(1)
 	ctx := context.Background()
 	// 2 s at 30 fps, analysed at most every 100 ms: 20 frames.
@@ -214,7 +162,7 @@ func TestSamplingRate(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
-	img, lms := base(t, nil)
+	img, lms := fakes.Face(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	td := New(nil).NewTrack(1)
@@ -224,7 +172,7 @@ func TestCancelledContext(t *testing.T) {
 }
 
 func BenchmarkObserve720p(b *testing.B) {
-	img, lms := base(b, &fakes.FaceOptions{Width: 1280, Height: 720,
+	img, lms := fakes.Face(b, &fakes.FaceOptions{Width: 1280, Height: 720,
 		Face: fakes.Ellipse{Center: media.Point{X: 640, Y: 320}, RX: 130, RY: 170}})
 	td := New(nil).NewTrack(1)
 	ctx := context.Background()
