@@ -1,19 +1,10 @@
 package landmark
 
-import (
-	"path/filepath"
-	"testing"
-
-	"github.com/trueframe/trueframe/internal/testutil"
-)
+import "testing"
 
 func BenchmarkFit(b *testing.B) {
-	dir := testutil.SharedDir(b, "data", "images", "faces")
-	m := newTestMesher(b)
-	p := portraits[0]
-	img := readImage(b, filepath.Join(dir, p.file))
-	defer img.Close()
-	roi := fitTwice(b, m, img, p.box).NextROI()
+	m, img, _, f := fittedPortrait(b)
+	roi := f.NextROI()
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := m.Fit(img, roi); err != nil {
@@ -23,12 +14,7 @@ func BenchmarkFit(b *testing.B) {
 }
 
 func BenchmarkEyes(b *testing.B) {
-	dir := testutil.SharedDir(b, "data", "images", "faces")
-	m := newTestMesher(b)
-	p := portraits[0]
-	img := readImage(b, filepath.Join(dir, p.file))
-	defer img.Close()
-	f := fitTwice(b, m, img, p.box)
+	m, img, _, f := fittedPortrait(b)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := m.Eyes(img, f); err != nil {
@@ -38,12 +24,7 @@ func BenchmarkEyes(b *testing.B) {
 }
 
 func BenchmarkAlign(b *testing.B) {
-	dir := testutil.SharedDir(b, "data", "images", "faces")
-	m := newTestMesher(b)
-	p := portraits[0]
-	img := readImage(b, filepath.Join(dir, p.file))
-	defer img.Close()
-	f := fitTwice(b, m, img, p.box)
+	_, img, _, f := fittedPortrait(b)
 	b.ResetTimer()
 	for b.Loop() {
 		crop, _, err := Align(img, f, 256)

@@ -147,12 +147,7 @@ func TestEyesOnPortraits(t *testing.T) {
 // TestEyesClosedSynthetic closes a real eye by painting skin over it: the
 // openness must drop well below the open eye's.
 func TestEyesClosedSynthetic(t *testing.T) {
-	dir := testutil.SharedDir(t, "data", "images", "faces")
-	m := newTestMesher(t)
-	p := portraits[0]
-	img := readImage(t, filepath.Join(dir, p.file))
-	defer img.Close()
-	f := fitTwice(t, m, img, p.box)
+	m, img, _, f := fittedPortrait(t)
 	before, err := m.Eyes(img, f)
 	if err != nil {
 		t.Fatal(err)

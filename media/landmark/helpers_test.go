@@ -133,10 +133,13 @@ func writeViz(tb testing.TB, name string, img gocv.Mat) {
 func image0(m gocv.Mat) image.Rectangle { return image.Rect(0, 0, m.Cols(), m.Rows()) }
 
 // portraits are hand-measured face boxes on frontal photos of the shared data.
-var portraits = []struct {
+// portrait is a real photo with a hand-measured face box.
+type portrait struct {
 	file string
 	box  media.Rect
-}{
+}
+
+var portraits = []portrait{
 	{"obama.jpg", media.Rect{X: 362, Y: 128, W: 256, H: 256}},
 	{"grace_hopper_512x512.jpg", media.Rect{X: 170, Y: 115, W: 190, H: 190}},
 }
@@ -174,4 +177,15 @@ func pick(pts []media.Point, idx []int) []media.Point {
 		out[i] = pts[j]
 	}
 	return out
+}
+
+// fittedPortrait loads the mesher and the first portrait and fits its face;
+// the image is closed at cleanup.
+func fittedPortrait(tb testing.TB) (*Mesher, gocv.Mat, portrait, Face) {
+	tb.Helper()
+	m := newTestMesher(tb)
+	p := portraits[0]
+	img := readImage(tb, filepath.Join(testutil.SharedDir(tb, "data", "images", "faces"), p.file))
+	tb.Cleanup(func() { img.Close() })
+	return m, img, p, fitTwice(tb, m, img, p.box)
 }

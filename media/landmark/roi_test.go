@@ -2,10 +2,8 @@ package landmark
 
 import (
 	"math"
-	"path/filepath"
 	"testing"
 
-	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/media"
 )
 
@@ -33,12 +31,7 @@ func TestROIFromBox(t *testing.T) {
 // upright fit mapped through the rotation: the ROI angle convention and the
 // inverse crop mapping must agree.
 func TestFitRotated(t *testing.T) {
-	dir := testutil.SharedDir(t, "data", "images", "faces")
-	m := newTestMesher(t)
-	p := portraits[0]
-	img := readImage(t, filepath.Join(dir, p.file))
-	defer img.Close()
-	up := fitTwice(t, m, img, p.box)
+	m, img, p, up := fittedPortrait(t)
 
 	// Rotate the image 40° counter-clockwise in display about the face.
 	const a = 40 * math.Pi / 180
@@ -82,12 +75,7 @@ func TestFitRotated(t *testing.T) {
 
 // TestNextROITracks moves a portrait and follows it with NextROI alone.
 func TestNextROITracks(t *testing.T) {
-	dir := testutil.SharedDir(t, "data", "images", "faces")
-	m := newTestMesher(t)
-	p := portraits[0]
-	img := readImage(t, filepath.Join(dir, p.file))
-	defer img.Close()
-	f := fitTwice(t, m, img, p.box)
+	m, img, p, f := fittedPortrait(t)
 	if f.Presence < 0.9 {
 		t.Fatalf("presence %.3f on a frontal portrait", f.Presence)
 	}
