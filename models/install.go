@@ -111,24 +111,6 @@ func (m *Manifest) installModel(ctx context.Context, md Model, dst string, opts 
 	return fmt.Errorf("not found; tried %s", strings.Join(tried, ", "))
 }
 
-// Verify checks that the runtime library and every required model are present
-// with the right checksums.
-func (m *Manifest) Verify(libDir, modelDir string) error {
-	var errs []error
-	if err := checkFile(filepath.Join(libDir, m.Runtime.File), m.Runtime.SHA256); err != nil {
-		errs = append(errs, err)
-	}
-	for _, md := range m.Models {
-		if !md.Required {
-			continue
-		}
-		if err := checkFile(filepath.Join(modelDir, md.File), md.SHA256); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 func fileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
