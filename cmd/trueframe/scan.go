@@ -148,18 +148,7 @@ func evidenceName(file string) string {
 }
 
 func scanInProcess(ctx context.Context, deps, file string, req scan.Request, progress func(float64)) (*scan.Report, error) {
-	if err := initRuntime(deps); err != nil {
-		return nil, err
-	}
-	opts := scan.Options{ModelDir: filepath.Join(deps, "models"), FaceModel: req.FaceModel, Limits: req.Limits, EvidenceDir: req.EvidenceDir}
-	if req.FusionPath != "" {
-		f, err := loadFusion(req.FusionPath)
-		if err != nil {
-			return nil, err
-		}
-		opts.Fusion = f
-	}
-	a, err := scan.New(opts)
+	a, err := openAnalyzer(deps, req)
 	if err != nil {
 		return nil, err
 	}

@@ -9,10 +9,7 @@ import (
 	"strings"
 
 	"github.com/trueframe/trueframe/detectors/scan"
-	"github.com/trueframe/trueframe/models"
 )
-
-func loadFusion(path string) (*models.Fusion, error) { return models.LoadFusion(path) }
 
 // printSummary writes the human-readable form of a report.
 func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {

@@ -17,16 +17,24 @@ func cmdWorker(ctx context.Context) error {
 		return err
 	}
 	return scan.ServeWorker(ctx, os.Stdin, func(req scan.Request) (*scan.Analyzer, error) {
-		if err := initRuntime(deps); err != nil {
+		return openAnalyzer(deps, req)
+	})
+}
+
+// openAnalyzer builds the Analyzer a request asks for, from the models in
+// deps; the worker and --in-process scans share it. Callers must Close it.
+func openAnalyzer(deps string, req scan.Request) (*scan.Analyzer, error) {
+	if err := initRuntime(deps); err != nil {
+		return nil, err
+	}
+	opts := scan.Options{ModelDir: filepath.Join(deps, "models"), FaceModel: req.FaceModel,
+		Limits: req.Limits, EvidenceDir: req.EvidenceDir}
+	if req.FusionPath != "" {
+		f, err := models.LoadFusion(req.FusionPath)
+		if err != nil {
 			return nil, err
 		}
-		var fusion *models.Fusion
-		if req.FusionPath != "" {
-			if fusion, err = models.LoadFusion(req.FusionPath); err != nil {
-				return nil, err
-			}
-		}
-		return scan.New(scan.Options{ModelDir: filepath.Join(deps, "models"), FaceModel: req.FaceModel,
-			Fusion: fusion, Limits: req.Limits, EvidenceDir: req.EvidenceDir})
-	})
+		opts.Fusion = f
+	}
+	return scan.New(opts)
 }
