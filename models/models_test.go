@@ -53,7 +53,7 @@ func TestParseManifestRejects(t *testing.T) {
 func TestInstallFromMirrorVerifiesChecksums(t *testing.T) {
 	mirror, deps := t.TempDir(), t.TempDir()
 	content := []byte("model bytes")
-	// sha256 of "model bytes"
+	// Not the sha256 of content: the first install must refuse the file.
 	const sum = "2c9d3a5c7a3e0b8a0b6a7a6f7c1b0c5b0b1b7b3f2c5f1d8e0a2b4c6d8e0f2a4b"
 	if err := os.WriteFile(filepath.Join(mirror, "m.onnx"), content, 0o644); err != nil {
 		t.Fatal(err)

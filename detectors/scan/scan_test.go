@@ -178,7 +178,7 @@ func TestIsolatedErrorsKeepTheirKind(t *testing.T) {
 		path string
 		want error
 	}{
-		"not a video": {text, video.ErrTooLarge},
+		"over the size limit": {text, video.ErrTooLarge},
 		"missing":     {filepath.Join(dir, "nope.mp4"), os.ErrNotExist},
 	} {
 		t.Run(name, func(t *testing.T) {
