@@ -179,7 +179,7 @@ func TestIsolatedErrorsKeepTheirKind(t *testing.T) {
 		want error
 	}{
 		"over the size limit": {text, video.ErrTooLarge},
-		"missing":     {filepath.Join(dir, "nope.mp4"), os.ErrNotExist},
+		"missing":             {filepath.Join(dir, "nope.mp4"), os.ErrNotExist},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := iso.Analyze(t.Context(), tc.path, nil)
