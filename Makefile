@@ -7,7 +7,7 @@ BIN := bin/trueframe
 SAMPLE ?= $(firstword $(wildcard $(or $(TRUEFRAME_SHARED),../shared)/data/videos/real/portrait/d3.mp4))
 GOTESTFLAGS ?= -count=1 -timeout 25m
 
-.PHONY: setup build run test bench clean
+.PHONY: setup build run scan test bench clean
 
 setup:
 	@scripts/setup
@@ -15,9 +15,15 @@ setup:
 build: setup
 	go build -o $(BIN) ./cmd/trueframe
 
+# The service on the embedded defaults (127.0.0.1:8080, ./data). It prints
+# the URL, a first admin key on first start, and a curl example.
 run: build
+	$(BIN) serve --example-file "$(or $(SAMPLE),video.mp4)"
+
+# One file through the command line, no service.
+scan: build
 	@if [ -f "$(SAMPLE)" ]; then $(BIN) scan $(SAMPLE); \
-	else echo "no sample clip found: run 'make run SAMPLE=path/to/video'"; exit 1; fi
+	else echo "no sample clip found: run 'make scan SAMPLE=path/to/video'"; exit 1; fi
 
 test: setup
 	go vet ./...

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"time"
@@ -36,11 +35,8 @@ func cmdBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := initRuntime(dir); err != nil {
-		return err
-	}
 	noLimits := video.Limits{}
-	a, err := scan.New(scan.Options{ModelDir: filepath.Join(dir, "models"), FaceModel: *faceModel, Limits: &noLimits})
+	a, err := scan.OpenRequest(dir, scan.Request{FaceModel: *faceModel, Limits: &noLimits})
 	if err != nil {
 		return err
 	}

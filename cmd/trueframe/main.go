@@ -1,6 +1,8 @@
 // Command trueframe scans videos for signs of face manipulation.
 //
 //	trueframe scan [--json] FILE...   analyse files and print a report
+//	trueframe serve                   run the HTTP service
+//	trueframe keys create --role R    create an API key (also list, revoke)
 //	trueframe bench FILE              time decoding alone against the full analysis
 //	trueframe version                 print the version and the models in use
 //
@@ -15,9 +17,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
-
-	"github.com/trueframe/trueframe/internal/ortutil"
+	"time"
 )
 
 const version = "0.1.0-dev"
@@ -39,6 +41,10 @@ func run(ctx context.Context, args []string) int {
 	switch args[0] {
 	case "scan":
 		return cmdScan(ctx, args[1:])
+	case "serve":
+		err = cmdServe(ctx, args[1:])
+	case "keys":
+		err = cmdKeys(ctx, args[1:])
 	case "bench":
 		err = cmdBench(ctx, args[1:])
 	case "worker":
@@ -73,6 +79,8 @@ type usageError struct{ error }
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   trueframe scan [--json] [flags] FILE...   analyse videos for face manipulation
+  trueframe serve [flags]                   run the HTTP service (see serve -h)
+  trueframe keys create --role R | list | revoke ID   manage API keys
   trueframe bench [flags] FILE              decode-only vs full-analysis speed
   trueframe version
 Run "trueframe scan -h" for the flags.
@@ -84,6 +92,33 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envInt, envFloat and envDuration read a flag's default from the
+// environment; a malformed value is reported and the default kept.
+func envInt(name string, def int) int {
+	return envParse(name, def, strconv.Atoi)
+}
+
+func envFloat(name string, def float64) float64 {
+	return envParse(name, def, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	return envParse(name, def, time.ParseDuration)
+}
+
+func envParse[T any](name string, def T, parse func(string) (T, error)) T {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	x, err := parse(v)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "trueframe: ignoring %s=%q: %v\n", name, v, err)
+		return def
+	}
+	return x
 }
 
 // depsDir finds the directory scripts/setup installed the ONNX Runtime
@@ -104,9 +139,4 @@ func depsDir(flagValue string) (string, error) {
 		}
 	}
 	return "", errors.New("models not installed: run scripts/setup (or set TRUEFRAME_DEPS)")
-}
-
-// initRuntime loads ONNX Runtime from the deps directory: once per process.
-func initRuntime(deps string) error {
-	return ortutil.Init(filepath.Join(deps, "lib", "libonnxruntime.so.1.30.0"))
 }

@@ -148,7 +148,7 @@ func evidenceName(file string) string {
 }
 
 func scanInProcess(ctx context.Context, deps, file string, req scan.Request, progress func(float64)) (*scan.Report, error) {
-	a, err := openAnalyzer(deps, req)
+	a, err := scan.OpenRequest(deps, req)
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 
+	"github.com/trueframe/trueframe/internal/ortutil"
 	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/video"
+	"github.com/trueframe/trueframe/models"
 )
 
 // Request is what a parent asks of a worker process.
@@ -19,6 +22,9 @@ type Request struct {
 	FusionPath  string        `json:"fusion_path,omitempty"` // empty: embedded model
 	EvidenceDir string        `json:"evidence_dir,omitempty"`
 	Limits      *video.Limits `json:"limits,omitempty"`
+	// Probe asks the worker only to load the models and report them: a
+	// service uses it to know it is ready before accepting work.
+	Probe bool `json:"probe,omitempty"`
 }
 
 // errorCodes maps the failures a worker reports to the errors the parent
@@ -81,6 +87,9 @@ func ServeWorker(ctx context.Context, in io.Reader, open func(Request) (*Analyze
 			return nil, err
 		}
 		defer a.Close()
+		if req.Probe {
+			return a.Models(), nil
+		}
 		return a.Analyze(ctx, req.Path, progress)
 	}, ErrorCode)
 }
@@ -111,3 +120,44 @@ func (iso *Isolated) Analyze(ctx context.Context, path string, progress func(flo
 	}
 	return &rep, nil
 }
+
+// Probe starts a worker that loads every model and exits: it proves that
+// the installation works without analysing anything.
+func (iso *Isolated) Probe(ctx context.Context) (ModelInfo, error) {
+	req := iso.Base
+	req.Probe = true
+	var info ModelInfo
+	raw, err := worker.Run(ctx, iso.Worker, req, nil)
+	if err != nil {
+		var we *worker.Error
+		if errors.As(err, &we) {
+			return info, &AnalysisError{Code: we.Code, Message: we.Message}
+		}
+		return info, err
+	}
+	err = json.Unmarshal(raw, &info)
+	return info, err
+}
+
+// OpenRequest builds the Analyzer a request asks for from an installation
+// directory laid out by scripts/setup (deps/lib for ONNX Runtime,
+// deps/models for the models). Worker processes and in-process scans share
+// it. Callers must Close the Analyzer.
+func OpenRequest(deps string, req Request) (*Analyzer, error) {
+	if err := ortutil.Init(filepath.Join(deps, "lib", ORTLibrary)); err != nil {
+		return nil, err
+	}
+	opts := Options{ModelDir: filepath.Join(deps, "models"), FaceModel: req.FaceModel,
+		Limits: req.Limits, EvidenceDir: req.EvidenceDir}
+	if req.FusionPath != "" {
+		f, err := models.LoadFusion(req.FusionPath)
+		if err != nil {
+			return nil, err
+		}
+		opts.Fusion = f
+	}
+	return New(opts)
+}
+
+// ORTLibrary is the file name of the ONNX Runtime library scripts/setup installs.
+const ORTLibrary = "libonnxruntime.so.1.30.0"

@@ -113,6 +113,11 @@ func New(opts Options) (_ *Analyzer, err error) {
 	return a, nil
 }
 
+// Models names the models this Analyzer runs.
+func (a *Analyzer) Models() ModelInfo {
+	return ModelInfo{FaceDetector: a.opts.FaceModel, FusionVersion: a.fuser.Model().Version}
+}
+
 // Close frees the models.
 func (a *Analyzer) Close() error {
 	var errs []error
@@ -151,7 +156,7 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 	}
 	rep := &Report{File: path, SizeBytes: st.Size(), Detectors: map[string]DetectorSummary{},
 		Faces: []Face{}, Timeline: []TimelinePoint{},
-		Models: ModelInfo{FaceDetector: a.opts.FaceModel, FusionVersion: a.fuser.Model().Version}}
+		Models: a.Models()}
 
 	dec, err := video.Open(path, &video.Options{Limits: *a.opts.Limits})
 	if err != nil {

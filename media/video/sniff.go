@@ -127,3 +127,10 @@ func isTS(b []byte, off, n int) bool {
 	}
 	return seen >= 2
 }
+
+// Container names the video container whose signature starts b (mp4, mov,
+// matroska, webm, avi, mpeg-ts, ...), or returns "" when the bytes are not a
+// video container this package recognises. It looks at most at the first 512
+// bytes, so an upload can be refused before it is stored; whether the file
+// really holds a decodable stream is decided when it is opened.
+func Container(b []byte) string { return sniff(b) }

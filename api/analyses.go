@@ -1,0 +1,437 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/trueframe/trueframe/api/store"
+)
+
+// Analysis is a job as the API shows it (GET /v1/analyses/{id}, the 202
+// answer and the webhook body).
+type Analysis struct {
+	ID         string          `json:"id"`
+	URL        string          `json:"url"`
+	Status     store.State     `json:"status"`
+	Progress   float64         `json:"progress"`
+	File       FileInfo        `json:"file"`
+	Attempts   int             `json:"attempts"`
+	CreatedAt  time.Time       `json:"created_at"`
+	StartedAt  *time.Time      `json:"started_at,omitempty"`
+	FinishedAt *time.Time      `json:"finished_at,omitempty"`
+	Error      *ErrorDetail    `json:"error,omitempty"`  // when failed
+	Result     json.RawMessage `json:"result,omitempty"` // the scan report, when done
+	Evidence   []EvidenceFile  `json:"evidence,omitempty"`
+	Webhook    *WebhookStatus  `json:"webhook,omitempty"`
+}
+
+// FileInfo describes the uploaded file.
+type FileInfo struct {
+	Name      string `json:"name"`
+	SHA256    string `json:"sha256"`
+	SizeBytes int64  `json:"size_bytes"`
+}
+
+// EvidenceFile is one evidence image of a finished analysis.
+type EvidenceFile struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// WebhookStatus is the delivery status of a job's callback.
+type WebhookStatus struct {
+	URL           string     `json:"url"`
+	State         string     `json:"state"` // pending, delivered, failed; "" until the job ends
+	Attempts      int        `json:"attempts"`
+	LastCode      int        `json:"last_status_code,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// analysisView renders a job; withResult adds the report and evidence.
+func (s *Server) analysisView(j store.Job, withResult bool) Analysis {
+	a := Analysis{ID: j.ID, URL: "/v1/analyses/" + j.ID, Status: j.State, Progress: j.Progress,
+		File:     FileInfo{Name: j.FileName, SHA256: j.SHA256, SizeBytes: j.SizeBytes},
+		Attempts: j.Attempts, CreatedAt: j.CreatedAt, StartedAt: timePtr(j.StartedAt), FinishedAt: timePtr(j.FinishedAt)}
+	if j.State == store.Failed {
+		a.Error = &ErrorDetail{Code: j.ErrorCode, Message: j.ErrorMessage}
+	}
+	if j.State != store.Done && j.State != store.Failed {
+		a.FinishedAt = nil
+	}
+	if withResult && j.State == store.Done {
+		a.Result = j.Result
+		if entries, err := os.ReadDir(j.EvidenceDir); err == nil {
+			for _, e := range entries {
+				if e.Type().IsRegular() && evidenceName.MatchString(e.Name()) {
+					a.Evidence = append(a.Evidence, EvidenceFile{Name: e.Name(), URL: a.URL + "/evidence/" + e.Name()})
+				}
+			}
+		}
+	}
+	if j.CallbackURL != "" {
+		a.Webhook = &WebhookStatus{URL: j.CallbackURL, State: j.Webhook.State, Attempts: j.Webhook.Attempts,
+			LastCode: j.Webhook.LastCode, LastError: j.Webhook.LastError}
+		if j.Webhook.State == store.WebhookPending {
+			a.Webhook.NextAttemptAt = timePtr(j.Webhook.NextAt)
+		}
+	}
+	return a
+}
+
+// WebhookPayload is the body POSTed to a callback URL.
+type WebhookPayload struct {
+	Event    string    `json:"event"` // analysis.completed
+	SentAt   time.Time `json:"sent_at"`
+	Analysis Analysis  `json:"analysis"`
+}
+
+// WebhookBody renders the webhook body of a finished job; the job runner
+// calls it for each delivery.
+func (s *Server) WebhookBody(j store.Job) ([]byte, error) {
+	a := s.analysisView(j, true)
+	a.Webhook = nil // the delivery status is being written as we speak
+	return json.Marshal(WebhookPayload{Event: "analysis.completed", SentAt: time.Now().UTC(), Analysis: a})
+}
+
+var (
+	jobIDPattern = regexp.MustCompile(`^an_[0-9a-f]{24}$`)
+	evidenceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+)
+
+func newJobID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "an_" + hex.EncodeToString(b)
+}
+
+// POST /v1/analyses
+func (s *Server) createAnalysis(c *gin.Context) {
+	key := callerKey(c)
+	wait, err := s.parseWait(c.Query("wait"))
+	if err != nil {
+		fail(c, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	mediaType, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" {
+		fail(c, http.StatusUnsupportedMediaType, codeUnsupportedMedia,
+			"send the video as multipart/form-data with the file in the field \"file\"")
+		return
+	}
+	// Slack for the multipart headers and small fields around the file.
+	const overhead = 64 << 10
+	if c.Request.ContentLength > s.opts.MaxUploadBytes+overhead {
+		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
+		return
+	}
+	if n, err := s.store.Waiting(c); err != nil {
+		s.internalError(c, "counting queued jobs", err)
+		return
+	} else if n >= s.opts.MaxWaiting {
+		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
+			fmt.Sprintf("the queue is full (%d jobs waiting); try again later", n), 30*time.Second)
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+overhead)
+	rc := http.NewResponseController(c.Writer)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		fail(c, http.StatusBadRequest, codeBadRequest, "malformed multipart body: "+err.Error())
+		return
+	}
+
+	callback := c.Query("callback_url")
+	var up *upload
+	defer func() {
+		if up != nil { // not kept: an error answer was sent
+			os.Remove(up.path)
+		}
+	}()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.uploadFailed(c, readError(err, s.opts.MaxUploadBytes))
+			return
+		}
+		switch part.FormName() {
+		case "file":
+			if up != nil {
+				fail(c, http.StatusBadRequest, codeBadRequest, "send one file per analysis")
+				return
+			}
+			if up, err = s.receive(part, cleanName(part.FileName()), rc); err != nil {
+				up = nil
+				s.uploadFailed(c, err)
+				return
+			}
+		case "callback_url":
+			b, err := io.ReadAll(io.LimitReader(part, 2049))
+			if err != nil || len(b) > 2048 {
+				fail(c, http.StatusBadRequest, codeBadRequest, "callback_url must be at most 2048 bytes")
+				return
+			}
+			callback = strings.TrimSpace(string(b))
+		default:
+			// Unknown fields are ignored, but not stored.
+			io.Copy(io.Discard, io.LimitReader(part, 1<<20))
+		}
+	}
+	if up == nil {
+		fail(c, http.StatusBadRequest, codeBadRequest, "no file: send the video in the multipart field \"file\"")
+		return
+	}
+	if callback != "" {
+		if err := s.hooks.Check(callback); err != nil {
+			fail(c, http.StatusBadRequest, codeInvalidCallback, err.Error())
+			return
+		}
+	}
+	rc.SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
+
+	id := newJobID()
+	final, err := s.keep(up, id)
+	if err != nil {
+		up = nil
+		s.internalError(c, "storing the upload", err)
+		return
+	}
+	up.path = final
+	job := store.Job{ID: id, KeyID: key.ID, FileName: up.name, FilePath: final,
+		EvidenceDir: filepath.Join(s.evidenceDir(), id), SHA256: up.sha256, SizeBytes: up.size, CallbackURL: callback}
+	if err := s.store.CreateJob(c, &job); err != nil {
+		s.internalError(c, "queueing the job", err)
+		return
+	}
+	up = nil // the job owns the file now
+	c.Set("job_id", id)
+	s.metrics.UploadBytes.Add(float64(job.SizeBytes))
+	s.runner.Kick()
+	s.log.Info("analysis queued", "job_id", id, "key_id", key.ID, "bytes", job.SizeBytes, "sha256", job.SHA256)
+
+	c.Header("Location", "/v1/analyses/"+id)
+	if wait > 0 {
+		if j, ok := s.waitFor(c, id, wait); ok {
+			c.JSON(http.StatusOK, s.analysisView(j, true))
+			return
+		}
+	}
+	c.JSON(http.StatusAccepted, s.analysisView(job, false))
+}
+
+func (s *Server) uploadFailed(c *gin.Context, err error) {
+	var ue *uploadError
+	if errors.As(err, &ue) {
+		if ue.status == http.StatusRequestEntityTooLarge || ue.status == http.StatusRequestTimeout {
+			// The rest of the body will not be read: close the connection
+			// rather than drain gigabytes.
+			c.Header("Connection", "close")
+		}
+		fail(c, ue.status, ue.code, ue.message)
+		return
+	}
+	s.internalError(c, "receiving the upload", err)
+}
+
+// cleanName keeps the base name of the client's file name, for display.
+func cleanName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
+	if name == "." || name == "/" {
+		return "upload"
+	}
+	if len(name) > 255 {
+		name = name[:255]
+	}
+	return strings.ToValidUTF8(name, "_")
+}
+
+func (s *Server) parseWait(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 || n != n {
+		return 0, fmt.Errorf("wait must be a number of seconds ≥ 0, got %q", v)
+	}
+	return min(time.Duration(n*float64(time.Second)), s.opts.MaxWait), nil
+}
+
+// waitFor waits up to d for a job to finish; it reports the job and
+// whether it finished.
+func (s *Server) waitFor(c *gin.Context, id string, d time.Duration) (store.Job, bool) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		finished := s.runner.Finished() // before reading, so no finish is missed
+		j, err := s.store.Job(c, id)
+		if err != nil {
+			return j, false
+		}
+		if j.State == store.Done || j.State == store.Failed {
+			return j, true
+		}
+		select {
+		case <-finished:
+		case <-timer.C:
+			return j, false
+		case <-c.Done():
+			return j, false
+		}
+	}
+}
+
+// ownJob loads a job the caller may see: its own, or any for admins. Other
+// keys' jobs are reported missing, not forbidden, so ids leak nothing.
+func (s *Server) ownJob(c *gin.Context) (store.Job, bool) {
+	id := c.Param("id")
+	c.Set("job_id", id)
+	if !jobIDPattern.MatchString(id) {
+		fail(c, http.StatusNotFound, codeNotFound, "no analysis with this id")
+		return store.Job{}, false
+	}
+	j, err := s.store.Job(c, id)
+	key := callerKey(c)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && j.KeyID != key.ID && key.Role != store.RoleAdmin) {
+		fail(c, http.StatusNotFound, codeNotFound, "no analysis with this id")
+		return store.Job{}, false
+	}
+	if err != nil {
+		s.internalError(c, "reading the job", err)
+		return store.Job{}, false
+	}
+	return j, true
+}
+
+// GET /v1/analyses/{id}
+func (s *Server) getAnalysis(c *gin.Context) {
+	j, ok := s.ownJob(c)
+	if !ok {
+		return
+	}
+	if wait, err := s.parseWait(c.Query("wait")); err != nil {
+		fail(c, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	} else if wait > 0 && j.State != store.Done && j.State != store.Failed {
+		http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
+		j, _ = s.waitFor(c, j.ID, wait)
+	}
+	c.JSON(http.StatusOK, s.analysisView(j, true))
+}
+
+// GET /v1/analyses/{id}/evidence/{name}
+func (s *Server) getEvidence(c *gin.Context) {
+	j, ok := s.ownJob(c)
+	if !ok {
+		return
+	}
+	name := c.Param("name")
+	if !evidenceName.MatchString(name) {
+		fail(c, http.StatusNotFound, codeNotFound, "no evidence file with this name")
+		return
+	}
+	path := filepath.Join(j.EvidenceDir, name)
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		fail(c, http.StatusNotFound, codeNotFound, "no evidence file with this name")
+		return
+	}
+	c.Header("Cache-Control", "private, max-age=3600")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.File(path)
+}
+
+// DELETE /v1/analyses/{id}
+func (s *Server) deleteAnalysis(c *gin.Context) {
+	j, ok := s.ownJob(c)
+	if !ok {
+		return
+	}
+	if _, err := s.store.DeleteJob(c, j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.internalError(c, "deleting the job", err)
+		return
+	}
+	s.runner.Cancel(j.ID)
+	// The row is gone first: a crash now leaves orphan files, never a job
+	// pointing to missing ones. Orphans are swept at start.
+	var errs []error
+	for _, p := range []string{j.FilePath, j.EvidenceDir} {
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.log.Warn("removing a deleted job's files", "job_id", j.ID, "err", err)
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// AnalysisPage is one page of GET /v1/analyses.
+type AnalysisPage struct {
+	Analyses   []Analysis `json:"analyses"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+// GET /v1/analyses?limit=N&cursor=C
+func (s *Server) listAnalyses(c *gin.Context) {
+	limit := 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			fail(c, http.StatusBadRequest, codeBadRequest, "limit must be an integer from 1 to 500")
+			return
+		}
+		limit = n
+	}
+	var before int64
+	if v := c.Query("cursor"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) != 8 {
+			fail(c, http.StatusBadRequest, codeBadRequest, "cursor is not one this service gave")
+			return
+		}
+		before = int64(binary.BigEndian.Uint64(b))
+	}
+	key := callerKey(c)
+	owner := key.ID
+	if key.Role == store.RoleAdmin {
+		owner = ""
+	}
+	jobs, next, err := s.store.Jobs(c, owner, before, limit)
+	if err != nil {
+		s.internalError(c, "listing jobs", err)
+		return
+	}
+	page := AnalysisPage{Analyses: make([]Analysis, 0, len(jobs))}
+	for _, j := range jobs {
+		page.Analyses = append(page.Analyses, s.analysisView(j, false))
+	}
+	if next != 0 {
+		page.NextCursor = base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(next)))
+	}
+	c.JSON(http.StatusOK, page)
+}

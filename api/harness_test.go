@@ -1,0 +1,248 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trueframe/trueframe/api/jobs"
+	"github.com/trueframe/trueframe/api/metrics"
+	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/api/webhook"
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/internal/worker"
+)
+
+// The test binary doubles as the analysis worker: the runner starts it
+// again with workerEnv set, and TestMain then serves one analysis with the
+// real models, exactly like `trueframe worker`.
+const workerEnv = "TRUEFRAME_API_TEST_WORKER"
+
+// crashMarker in an upload makes the test worker abort the way an OpenCV
+// exception does (SIGABRT), to test what a worker crash does to a job.
+const crashMarker = "CRASH-THE-WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) == "1" {
+		err := scan.ServeWorker(context.Background(), os.Stdin, func(req scan.Request) (*scan.Analyzer, error) {
+			if b, err := os.ReadFile(req.Path); err == nil && bytes.Contains(b[:min(len(b), 4096)], []byte(crashMarker)) {
+				syscall.Kill(os.Getpid(), syscall.SIGABRT)
+				time.Sleep(time.Minute)
+			}
+			return scan.OpenRequest(os.Getenv("TRUEFRAME_DEPS"), req)
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// service is a real server on a loopback port, with real worker processes.
+type service struct {
+	t       *testing.T
+	url     string
+	data    string
+	store   *store.Store
+	server  *Server
+	admin   string // admin key
+	stop    func() // stops the runner and the HTTP server
+	stopped chan struct{}
+}
+
+type serviceOptions struct {
+	api        Options
+	jobs       jobs.Options
+	noRunner   bool // accept jobs but never run them
+	data       string
+	hookHosts  []string
+	keepRunner bool
+}
+
+func startService(t *testing.T, so serviceOptions) *service {
+	t.Helper()
+	deps := testutil.DepsDir(t)
+	if so.data == "" {
+		so.data = t.TempDir()
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(so.data, "trueframe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	hooks := webhook.New(webhook.Options{AllowedHosts: append([]string{"127.0.0.1"}, so.hookHosts...)})
+	m := metrics.New("test", countsAdapter{st}, log)
+	iso := &jobs.Isolated{Isolated: scan.Isolated{
+		Worker: worker.Options{Executable: os.Args[0], Env: []string{workerEnv + "=1", "TRUEFRAME_DEPS=" + deps}, MaxMemory: 6 << 30},
+	}}
+	var srv *Server
+	so.jobs.Payload = func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }
+	runner := jobs.New(st, iso, hooks, m, log, so.jobs)
+	so.api.DataDir = so.data
+	so.api.Version = "test"
+	srv = New(st, runner, hooks, m, log, so.api)
+	if err := srv.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetReady(nil)
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.Config = srv.HTTPServer("")
+	hs.Start()
+
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if !so.noRunner {
+		wg.Go(func() { runner.Run(rctx) })
+	}
+	s := &service{t: t, url: hs.URL, data: so.data, store: st, server: srv}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+			hs.Close()
+			st.Close()
+		})
+	}
+	t.Cleanup(s.stop)
+	keys, _ := st.Keys(ctx)
+	if len(keys) == 0 {
+		_, s.admin, err = st.NewKey(ctx, "admin", store.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+type countsAdapter struct{ st *store.Store }
+
+func (a countsAdapter) Counts(ctx context.Context) (map[string]int, error) {
+	c, err := a.st.Counts(ctx)
+	out := map[string]int{}
+	for k, v := range c {
+		out[string(k)] = v
+	}
+	return out, err
+}
+
+// newKey creates a key through the API, as an admin would.
+func (s *service) newKey(role store.Role) (token, webhookSecret string) {
+	s.t.Helper()
+	var out NewKeyResponse
+	s.expect(s.do("POST", "/v1/keys", s.admin, "application/json", strings.NewReader(`{"name":"t","role":"`+string(role)+`"}`)), 201, &out)
+	return out.Key, out.WebhookSecret
+}
+
+func (s *service) do(method, path, key, contentType string, body io.Reader) *http.Response {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// expect checks the status and decodes the JSON body into out (when not nil).
+func (s *service) expect(resp *http.Response, status int, out any) []byte {
+	s.t.Helper()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		s.t.Fatalf("%s %s: status %d, want %d: %s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, status, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			s.t.Fatalf("%s %s: %v in %s", resp.Request.Method, resp.Request.URL.Path, err, b)
+		}
+	}
+	return b
+}
+
+// multipartBody builds an upload of content named name, plus extra fields.
+func multipartBody(t *testing.T, name string, content []byte, fields map[string]string) (string, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(content)
+	mw.Close()
+	return mw.FormDataContentType(), &buf
+}
+
+func (s *service) upload(key, query, name string, content []byte, fields map[string]string) *http.Response {
+	s.t.Helper()
+	ct, body := multipartBody(s.t, name, content, fields)
+	return s.do("POST", "/v1/analyses"+query, key, ct, body)
+}
+
+// waitDone polls a job until it is done or failed.
+func (s *service) waitDone(key, id string) Analysis {
+	s.t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var a Analysis
+		s.expect(s.do("GET", "/v1/analyses/"+id+"?wait=20", key, "", nil), 200, &a)
+		if a.Status == store.Done || a.Status == store.Failed {
+			return a
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("job %s still %s", id, a.Status)
+		}
+	}
+}
+
+func gridClip(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(testutil.SharedDir(t, "data", "videos", "real", "grid", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// errorCode decodes the one error shape and returns its code.
+func errorCode(t *testing.T, b []byte) string {
+	t.Helper()
+	var e ErrorBody
+	if err := json.Unmarshal(b, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Fatalf("not the error shape: %s", b)
+	}
+	return e.Error.Code
+}

@@ -1,0 +1,289 @@
+// Package jobs runs queued analyses: a fixed pool of goroutines, each
+// driving one worker subprocess at a time, fed by the queue persisted in the
+// store, and a webhook sender for finished jobs.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trueframe/trueframe/api/metrics"
+	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/api/webhook"
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/worker"
+)
+
+// Analyzer analyses a job's upload. *Isolated (a worker subprocess per job)
+// is the one the service uses.
+type Analyzer interface {
+	Analyze(ctx context.Context, job store.Job, progress func(float64)) (*scan.Report, error)
+}
+
+// Isolated runs each job in its own worker subprocess.
+type Isolated struct {
+	scan.Isolated
+}
+
+// Analyze analyses the job's upload, writing evidence to the job's directory.
+func (iso *Isolated) Analyze(ctx context.Context, job store.Job, progress func(float64)) (*scan.Report, error) {
+	one := iso.Isolated
+	one.Base.EvidenceDir = job.EvidenceDir
+	return one.Analyze(ctx, job.FilePath, progress)
+}
+
+// Options tune a Runner. The zero value is usable.
+type Options struct {
+	Workers     int           // concurrent analyses; default: the number of CPUs
+	MaxAttempts int           // tries of a job whose worker crashes; default 3
+	JobTimeout  time.Duration // one attempt's limit; default 30 minutes
+	// Payload renders the webhook body of a finished job; without it no
+	// webhook is sent.
+	Payload            func(store.Job) ([]byte, error)
+	MaxWebhookAttempts int // default 8 (the last about 4 minutes after the first)
+}
+
+// Runner owns the analysis goroutines and the webhook sender.
+type Runner struct {
+	opts     Options
+	store    *store.Store
+	analyzer Analyzer
+	hooks    *webhook.Client
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+
+	kick     chan struct{} // a job was queued
+	hookKick chan struct{} // a webhook became due
+
+	mu       sync.Mutex
+	running  map[string]context.CancelCauseFunc
+	finished chan struct{} // closed and replaced whenever a job finishes
+}
+
+// errDeleted cancels the analysis of a job that was deleted.
+var errDeleted = errors.New("job deleted")
+
+// New returns a Runner; Run starts it.
+func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics, log *slog.Logger, opts Options) *Runner {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = 30 * time.Minute
+	}
+	if opts.MaxWebhookAttempts <= 0 {
+		opts.MaxWebhookAttempts = 8
+	}
+	return &Runner{opts: opts, store: st, analyzer: a, hooks: hooks, metrics: m, log: log,
+		kick: make(chan struct{}, 1), hookKick: make(chan struct{}, 1),
+		running: map[string]context.CancelCauseFunc{}, finished: make(chan struct{})}
+}
+
+// Run requeues the jobs a previous life left running, then analyses jobs
+// until ctx is cancelled. Jobs running then go back to the queue. It
+// returns when every goroutine it started has stopped.
+func (r *Runner) Run(ctx context.Context) error {
+	n, err := r.store.RequeueRunning(ctx)
+	if err != nil {
+		return fmt.Errorf("jobs: requeue: %w", err)
+	}
+	if n > 0 {
+		r.log.Info("requeued jobs left running by the previous run", "jobs", n)
+	}
+	var wg sync.WaitGroup
+	for i := range r.opts.Workers {
+		wg.Go(func() { r.work(ctx, i) })
+	}
+	if r.opts.Payload != nil {
+		wg.Go(func() { r.sendWebhooks(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// Kick tells the workers that a job was queued.
+func (r *Runner) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Finished returns a channel closed when the next job finishes: wait on
+// it, then read the job again.
+func (r *Runner) Finished() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.finished
+}
+
+func (r *Runner) announce() {
+	r.mu.Lock()
+	close(r.finished)
+	r.finished = make(chan struct{})
+	r.mu.Unlock()
+	select {
+	case r.hookKick <- struct{}{}:
+	default:
+	}
+}
+
+// Cancel stops the analysis of a job being deleted; it reports whether the
+// job was running.
+func (r *Runner) Cancel(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cancel, ok := r.running[id]
+	if ok {
+		cancel(errDeleted)
+	}
+	return ok
+}
+
+func (r *Runner) work(ctx context.Context, slot int) {
+	// Idle workers also poll, in case a job was queued by another process
+	// (trueframe keys and the service share the database).
+	poll := time.NewTicker(2 * time.Second)
+	defer poll.Stop()
+	for ctx.Err() == nil {
+		job, err := r.store.Claim(ctx)
+		switch {
+		case err == nil:
+			r.process(ctx, job, slot)
+			continue
+		case errors.Is(err, store.ErrNotFound):
+		case ctx.Err() == nil:
+			r.log.Error("claiming a job", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-r.kick:
+		case <-poll.C:
+		}
+	}
+}
+
+// process runs one attempt of a job and records its outcome.
+func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
+	log := r.log.With("job_id", job.ID, "attempt", job.Attempts, "slot", slot)
+	log.Info("job started", "file", job.FileName, "bytes", job.SizeBytes)
+	jctx, cancel := context.WithCancelCause(ctx)
+	jctx, cancelTimeout := context.WithTimeout(jctx, r.opts.JobTimeout)
+	defer cancelTimeout()
+	r.mu.Lock()
+	r.running[job.ID] = cancel
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.running, job.ID)
+		r.mu.Unlock()
+		cancel(nil)
+	}()
+
+	// Outcomes are written even while the service stops.
+	bg := context.WithoutCancel(ctx)
+	var lastWrite time.Time
+	progress := func(p float64) {
+		if time.Since(lastWrite) < 500*time.Millisecond {
+			return
+		}
+		lastWrite = time.Now()
+		if err := r.store.SetProgress(bg, job.ID, p); err != nil {
+			log.Warn("recording progress", "err", err)
+		}
+	}
+	started := time.Now()
+	rep, err := r.analyzer.Analyze(jctx, job, progress)
+	elapsed := time.Since(started)
+
+	var outcome string
+	var recordErr error
+	switch {
+	case err == nil:
+		outcome = "done"
+		rep.File = job.FileName // not the server's path
+		recordErr = r.complete(bg, job, rep)
+	case context.Cause(jctx) == errDeleted:
+		log.Info("job deleted while running")
+		return
+	case ctx.Err() != nil:
+		log.Info("service stopping: job back in the queue")
+		if err := r.store.Release(bg, job.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.Error("releasing job", "err", err)
+		}
+		return
+	default:
+		outcome = r.failed(bg, log, job, jctx, err)
+	}
+	if recordErr != nil && !errors.Is(recordErr, store.ErrNotFound) {
+		log.Error("recording job outcome", "err", recordErr)
+	}
+	if outcome != "" {
+		r.metrics.JobSeconds.WithLabelValues(outcome).Observe(elapsed.Seconds())
+		log.Info("job finished", "state", outcome, "seconds", elapsed.Seconds())
+	}
+	r.announce()
+}
+
+func (r *Runner) complete(ctx context.Context, job store.Job, rep *scan.Report) error {
+	body, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	if err := r.store.Complete(ctx, job.ID, body); err != nil {
+		return err
+	}
+	r.metrics.VideoScores.Observe(rep.Score)
+	for name, d := range rep.Detectors {
+		r.metrics.DetectorScores.WithLabelValues(name).Observe(d.Score)
+	}
+	return nil
+}
+
+// failed records a failed attempt: a retry for crashes and unexpected
+// errors while attempts remain, a final failure otherwise. It returns the
+// outcome for metrics ("" when the job was retried).
+func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jctx context.Context, err error) string {
+	// Users know their file by its name, not by the server's path.
+	code, message, retry := "internal", strings.ReplaceAll(err.Error(), job.FilePath, job.FileName), true
+	var crash *worker.CrashError
+	var analysis *scan.AnalysisError
+	switch {
+	case errors.Is(jctx.Err(), context.DeadlineExceeded):
+		code, message, retry = "timeout", fmt.Sprintf("analysis took longer than %s", r.opts.JobTimeout), false
+	case errors.As(err, &crash):
+		r.metrics.WorkerCrashes.Inc()
+		code, message = "worker_crashed", "the analysis process crashed: "+strings.ReplaceAll(crash.Error(), job.FilePath, job.FileName)
+		if crash.OutOfMemory {
+			code = "out_of_memory"
+		}
+	case errors.As(err, &analysis):
+		// The worker judged the file itself: another try would say the same.
+		code, retry = analysis.Code, false
+	}
+	log.Warn("job attempt failed", "code", code, "err", message)
+	if retry && job.Attempts < r.opts.MaxAttempts {
+		if err := r.store.Retry(ctx, job.ID, code, message); err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.Error("requeueing job", "err", err)
+		}
+		r.Kick()
+		return ""
+	}
+	if retry {
+		message = fmt.Sprintf("%s (after %d attempts)", message, job.Attempts)
+	}
+	if err := r.store.Fail(ctx, job.ID, code, message); err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Error("failing job", "err", err)
+	}
+	return "failed"
+}

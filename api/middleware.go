@@ -1,0 +1,143 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
+
+	"github.com/trueframe/trueframe/api/store"
+)
+
+// Keys of values kept in the gin context.
+const (
+	ctxRequestID = "request_id"
+	ctxKey       = "api_key"
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestContext gives every request an id (the client's X-Request-Id when
+// it is sane), ordinary read/write deadlines, a log line and its metrics.
+func (s *Server) requestContext(c *gin.Context) {
+	start := time.Now()
+	id := c.GetHeader("X-Request-Id")
+	if !requestIDPattern.MatchString(id) {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	// Ordinary requests are small; uploads and waits extend these.
+	rc := http.NewResponseController(c.Writer)
+	rc.SetReadDeadline(start.Add(30 * time.Second))
+	rc.SetWriteDeadline(start.Add(60 * time.Second))
+
+	c.Next()
+
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	elapsed := time.Since(start)
+	s.metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	s.metrics.RequestSeconds.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
+	attrs := []any{"request_id", id, "method", c.Request.Method, "route", route, "status", status,
+		"ms", float64(elapsed.Microseconds()) / 1000, "remote", c.ClientIP()}
+	if k, ok := c.Get(ctxKey); ok {
+		attrs = append(attrs, "key_id", k.(store.Key).ID)
+	}
+	if job := c.GetString("job_id"); job != "" {
+		attrs = append(attrs, "job_id", job)
+	}
+	if status >= 500 {
+		s.log.Error("request", attrs...)
+	} else {
+		s.log.Info("request", attrs...)
+	}
+}
+
+// recover turns a handler panic into a 500 answer; the server keeps going.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.internalError(c, "handler panic", fmt.Errorf("%v", v))
+		}
+	}()
+	c.Next()
+}
+
+// authenticate requires a valid API key (Authorization: Bearer tf_...) and
+// applies the key's rate limit.
+func (s *Server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	if h == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="trueframe"`)
+		fail(c, http.StatusUnauthorized, codeMissingKey, "an API key is required: Authorization: Bearer <key>")
+		return
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		c.Header("WWW-Authenticate", `Bearer realm="trueframe"`)
+		fail(c, http.StatusUnauthorized, codeInvalidKey, "the Authorization header must be: Bearer <key>")
+		return
+	}
+	key, err := s.store.Authenticate(c, strings.TrimSpace(token))
+	if errors.Is(err, store.ErrBadToken) {
+		c.Header("WWW-Authenticate", `Bearer realm="trueframe", error="invalid_token"`)
+		fail(c, http.StatusUnauthorized, codeInvalidKey, "the API key is not valid (unknown, wrong or revoked)")
+		return
+	}
+	if err != nil {
+		s.internalError(c, "checking the API key", err)
+		return
+	}
+	c.Set(ctxKey, key)
+	if r := s.limiter(key.ID).Reserve(); !r.OK() || r.Delay() > 0 {
+		delay := r.Delay()
+		r.Cancel() // the refused request does not use up a token
+		failRetry(c, http.StatusTooManyRequests, codeRateLimited,
+			fmt.Sprintf("rate limit of %g requests per second exceeded", s.opts.RatePerSecond), delay)
+		return
+	}
+}
+
+func (s *Server) limiter(keyID string) *rate.Limiter {
+	s.limitersMu.Lock()
+	defer s.limitersMu.Unlock()
+	l, ok := s.limiters[keyID]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(s.opts.RatePerSecond), s.opts.RateBurst)
+		s.limiters[keyID] = l
+	}
+	return l
+}
+
+// requireRole lets through keys with the given role, and admins.
+func (s *Server) requireRole(role store.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		key := callerKey(c)
+		if key.Role != role && key.Role != store.RoleAdmin {
+			fail(c, http.StatusForbidden, codeForbidden, fmt.Sprintf("this needs a key with the %s role; yours is %s", role, key.Role))
+		}
+	}
+}
+
+func callerKey(c *gin.Context) store.Key {
+	k, _ := c.Get(ctxKey)
+	key, _ := k.(store.Key)
+	return key
+}

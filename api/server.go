@@ -1,0 +1,172 @@
+// Package api is trueframe's HTTP service: analyses submitted by upload,
+// run by the job runner, read back as JSON reports, under API keys with
+// roles, limits and Prometheus metrics. The routes are described by the
+// OpenAPI document it serves at /v1/openapi.json.
+package api
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"log/slog"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/trueframe/trueframe/api/jobs"
+	"github.com/trueframe/trueframe/api/metrics"
+	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/api/webhook"
+)
+
+// Options configure a Server. Zero fields take the documented defaults.
+type Options struct {
+	DataDir        string        // uploads and evidence live under it; required
+	MaxUploadBytes int64         // largest accepted file; default 2 GiB
+	MaxWaiting     int           // queued + running jobs before 429; default 100
+	RatePerSecond  float64       // requests per second per key; default 20
+	RateBurst      int           // default 40
+	MaxWait        time.Duration // cap of ?wait=N; default 60 s
+	// UploadIdleTimeout ends an upload that sends nothing for this long;
+	// default 30 s. UploadTimeout ends any upload that takes longer; default 30 min.
+	UploadIdleTimeout time.Duration
+	UploadTimeout     time.Duration
+	Version           string
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = 2 << 30
+	}
+	if o.MaxWaiting <= 0 {
+		o.MaxWaiting = 100
+	}
+	if o.RatePerSecond <= 0 {
+		o.RatePerSecond = 20
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = 40
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 60 * time.Second
+	}
+	if o.UploadIdleTimeout <= 0 {
+		o.UploadIdleTimeout = 30 * time.Second
+	}
+	if o.UploadTimeout <= 0 {
+		o.UploadTimeout = 30 * time.Minute
+	}
+}
+
+// Server is the HTTP front of the service. Its handler is safe for
+// concurrent use.
+type Server struct {
+	opts    Options
+	store   *store.Store
+	runner  *jobs.Runner
+	hooks   *webhook.Client
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	engine  *gin.Engine
+
+	notReady atomic.Pointer[string] // why the service is not ready; nil when ready
+
+	limitersMu sync.Mutex
+	limiters   map[string]*rate.Limiter // by key id
+}
+
+// New builds the server. It is not ready (readyz answers 503) until
+// SetReady(nil) is called.
+func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
+	opts.setDefaults()
+	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log,
+		limiters: map[string]*rate.Limiter{}}
+	starting := "models are loading"
+	s.notReady.Store(&starting)
+	s.engine = s.routes()
+	return s
+}
+
+// SetReady marks the service ready (err == nil) or not, with the reason.
+func (s *Server) SetReady(err error) {
+	if err == nil {
+		s.notReady.Store(nil)
+		return
+	}
+	msg := err.Error()
+	s.notReady.Store(&msg)
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// HTTPServer returns an http.Server for the handler with timeouts against
+// slow clients. Uploads manage their own read deadlines (an idle timeout
+// and a total one), so the server-wide ones only cover headers and
+// ordinary requests.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) uploadDir() string   { return filepath.Join(s.opts.DataDir, "uploads") }
+func (s *Server) evidenceDir() string { return filepath.Join(s.opts.DataDir, "evidence") }
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.requestContext, s.recover)
+	r.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, codeNotFound, "no such route") })
+	r.NoMethod(func(c *gin.Context) {
+		fail(c, http.StatusMethodNotAllowed, codeMethod, "method not allowed on this route")
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+	r.GET("/v1/openapi.json", s.openAPI)
+
+	v1 := r.Group("/v1", s.authenticate)
+	v1.GET("/me", s.me)
+	scan := v1.Group("", s.requireRole(store.RoleAnalyst))
+	scan.POST("/analyses", s.createAnalysis)
+	scan.GET("/analyses", s.listAnalyses)
+	scan.GET("/analyses/:id", s.getAnalysis)
+	scan.GET("/analyses/:id/evidence/:name", s.getEvidence)
+	scan.DELETE("/analyses/:id", s.deleteAnalysis)
+
+	admin := v1.Group("", s.requireRole(store.RoleAdmin))
+	admin.POST("/keys", s.createKey)
+	admin.GET("/keys", s.listKeys)
+	admin.DELETE("/keys/:id", s.revokeKey)
+	return r
+}
+
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *Server) readyz(c *gin.Context) {
+	if why := s.notReady.Load(); why != nil {
+		fail(c, http.StatusServiceUnavailable, codeNotReady, *why)
+		return
+	}
+	ctx, cancel := context.WithTimeout(c, 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		fail(c, http.StatusServiceUnavailable, codeNotReady, "the database does not answer: "+err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "version": s.opts.Version})
+}

@@ -1,0 +1,291 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is where a job is in its life: queued → running → done or failed.
+// A running job goes back to queued when its worker crashed and it has
+// retries left, or when the service stopped while it ran.
+type State string
+
+const (
+	Queued  State = "queued"
+	Running State = "running"
+	Done    State = "done"
+	Failed  State = "failed"
+)
+
+// States lists every state, for metrics.
+var States = [...]State{Queued, Running, Done, Failed}
+
+// Webhook delivery states.
+const (
+	WebhookPending   = "pending"
+	WebhookDelivered = "delivered"
+	WebhookFailed    = "failed"
+)
+
+// Job is one analysis request.
+type Job struct {
+	Seq          int64 // insertion order; pagination cursor
+	ID           string
+	KeyID        string
+	State        State
+	Progress     float64
+	FileName     string // as uploaded, for display only
+	FilePath     string // the stored upload
+	EvidenceDir  string
+	SHA256       string
+	SizeBytes    int64
+	Attempts     int
+	ErrorCode    string
+	ErrorMessage string
+	Result       json.RawMessage // the report, when done
+	CallbackURL  string
+	Webhook      Webhook
+	CreatedAt    time.Time
+	StartedAt    time.Time
+	FinishedAt   time.Time
+}
+
+// Webhook is the delivery status of a job's callback.
+type Webhook struct {
+	State     string // "", pending, delivered or failed
+	Attempts  int
+	NextAt    time.Time
+	LastError string
+	LastCode  int // HTTP status of the last attempt
+}
+
+const jobColumns = `seq, id, key_id, state, progress, file_name, file_path, evidence_dir, sha256, size_bytes,
+	attempts, error_code, error_message, callback_url, webhook_state, webhook_attempts, webhook_next_at,
+	webhook_last_error, webhook_last_code, created_at, started_at, finished_at`
+
+func scanJob(row interface{ Scan(...any) error }, extra ...any) (Job, error) {
+	var j Job
+	var state string
+	var next, created, started, finished int64
+	dest := []any{&j.Seq, &j.ID, &j.KeyID, &state, &j.Progress, &j.FileName, &j.FilePath, &j.EvidenceDir,
+		&j.SHA256, &j.SizeBytes, &j.Attempts, &j.ErrorCode, &j.ErrorMessage, &j.CallbackURL,
+		&j.Webhook.State, &j.Webhook.Attempts, &next, &j.Webhook.LastError, &j.Webhook.LastCode,
+		&created, &started, &finished}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Job{}, ErrNotFound
+		}
+		return Job{}, err
+	}
+	j.State = State(state)
+	j.Webhook.NextAt, j.CreatedAt, j.StartedAt, j.FinishedAt = fromMillis(next), fromMillis(created), fromMillis(started), fromMillis(finished)
+	return j, nil
+}
+
+// CreateJob stores a new queued job. It fills in Seq, State and CreatedAt.
+func (s *Store) CreateJob(ctx context.Context, j *Job) error {
+	j.State, j.CreatedAt = Queued, time.UnixMilli(now()).UTC()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO jobs(id, key_id, state, file_name, file_path, evidence_dir, sha256,
+		size_bytes, callback_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.KeyID, string(j.State), j.FileName, j.FilePath, j.EvidenceDir, j.SHA256, j.SizeBytes,
+		j.CallbackURL, j.CreatedAt.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: create job: %w", err)
+	}
+	j.Seq, err = res.LastInsertId()
+	return err
+}
+
+// Job returns a job with its result.
+func (s *Store) Job(ctx context.Context, id string) (Job, error) {
+	var result []byte
+	j, err := scanJob(s.db.QueryRowContext(ctx, `SELECT `+jobColumns+`, result FROM jobs WHERE id = ?`, id), &result)
+	j.Result = result
+	return j, err
+}
+
+// Jobs lists jobs newest first, without their results: those of keyID, or
+// of every key when keyID is "". before is the Seq to continue below (0:
+// from the newest). It returns the Seq to pass to get the next page, 0 when
+// there is none.
+func (s *Store) Jobs(ctx context.Context, keyID string, before int64, limit int) ([]Job, int64, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE seq < ? AND (? = '' OR key_id = ?) ORDER BY seq DESC LIMIT ?`, before, keyID, keyID, limit+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	jobs := []Job{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+		next = jobs[limit-1].Seq
+	}
+	return jobs, next, nil
+}
+
+// Claim takes the oldest queued job, marks it running and counts the
+// attempt. It returns ErrNotFound when the queue is empty.
+func (s *Store) Claim(ctx context.Context) (Job, error) {
+	return scanJob(s.db.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', progress = 0,
+		attempts = attempts + 1, started_at = ?
+		WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1)
+		RETURNING `+jobColumns, now()))
+}
+
+// SetProgress records the progress of a running job.
+func (s *Store) SetProgress(ctx context.Context, id string, p float64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET progress = ? WHERE id = ? AND state = 'running'`, p, id)
+	return err
+}
+
+// Complete stores the result of a running job and, when it has a
+// callback URL, schedules the webhook.
+func (s *Store) Complete(ctx context.Context, id string, result []byte) error {
+	return s.finish(ctx, `UPDATE jobs SET state = 'done', progress = 1, result = ?, finished_at = ?,
+		webhook_state = CASE WHEN callback_url != '' THEN 'pending' ELSE '' END, webhook_next_at = ?
+		WHERE id = ? AND state = 'running'`, result, now(), now(), id)
+}
+
+// Fail marks a running job failed for good and, when it has a callback
+// URL, schedules the webhook.
+func (s *Store) Fail(ctx context.Context, id, code, message string) error {
+	return s.finish(ctx, `UPDATE jobs SET state = 'failed', error_code = ?, error_message = ?, finished_at = ?,
+		webhook_state = CASE WHEN callback_url != '' THEN 'pending' ELSE '' END, webhook_next_at = ?
+		WHERE id = ? AND state = 'running'`, code, message, now(), now(), id)
+}
+
+// Retry puts a running job whose attempt failed back in the queue, keeping
+// the reason in case the next attempt fails too.
+func (s *Store) Retry(ctx context.Context, id, code, message string) error {
+	return s.finish(ctx, `UPDATE jobs SET state = 'queued', progress = 0, error_code = ?, error_message = ?
+		WHERE id = ? AND state = 'running'`, code, message, id)
+}
+
+// Release puts a running job back in the queue without counting the
+// attempt: the service is stopping, the job did nothing wrong.
+func (s *Store) Release(ctx context.Context, id string) error {
+	return s.finish(ctx, `UPDATE jobs SET state = 'queued', progress = 0, attempts = MAX(attempts - 1, 0)
+		WHERE id = ? AND state = 'running'`, id)
+}
+
+func (s *Store) finish(ctx context.Context, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound // deleted meanwhile, or not running
+	}
+	return nil
+}
+
+// RequeueRunning puts back in the queue the jobs a previous life of the
+// service left running (it was killed), and returns how many. Their
+// attempt is not counted against them: the service died, not their worker.
+func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = 'queued', progress = 0,
+		attempts = MAX(attempts - 1, 0) WHERE state = 'running'`)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// DeleteJob removes a job and returns it, so that the caller can remove
+// its files.
+func (s *Store) DeleteJob(ctx context.Context, id string) (Job, error) {
+	j, err := scanJob(s.db.QueryRowContext(ctx, `DELETE FROM jobs WHERE id = ? RETURNING `+jobColumns, id))
+	return j, err
+}
+
+// Counts returns the number of jobs in each state.
+func (s *Store) Counts(ctx context.Context) (map[State]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := make(map[State]int, len(States))
+	for _, st := range States {
+		counts[st] = 0
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		counts[State(st)] = n
+	}
+	return counts, rows.Err()
+}
+
+// Waiting counts the jobs not yet finished (queued or running).
+func (s *Store) Waiting(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')`).Scan(&n)
+	return n, err
+}
+
+// DueWebhooks returns up to limit finished jobs, with their results, whose
+// webhook is pending and due.
+func (s *Store) DueWebhooks(ctx context.Context, limit int) ([]Job, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+`, result FROM jobs
+		WHERE webhook_state = 'pending' AND webhook_next_at <= ? ORDER BY webhook_next_at LIMIT ?`, now(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var jobs []Job
+	for rows.Next() {
+		var result []byte
+		j, err := scanJob(rows, &result)
+		if err != nil {
+			return nil, err
+		}
+		j.Result = result
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+// NextWebhook returns when the earliest pending webhook is due, or false
+// when none is pending.
+func (s *Store) NextWebhook(ctx context.Context) (time.Time, bool, error) {
+	var at sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(webhook_next_at) FROM jobs WHERE webhook_state = 'pending'`).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(at.Int64), true, nil
+}
+
+// SetWebhook records the outcome of a delivery attempt.
+func (s *Store) SetWebhook(ctx context.Context, id string, w Webhook) error {
+	var next int64
+	if !w.NextAt.IsZero() {
+		next = w.NextAt.UnixMilli()
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET webhook_state = ?, webhook_attempts = ?, webhook_next_at = ?,
+		webhook_last_error = ?, webhook_last_code = ? WHERE id = ?`, w.State, w.Attempts, next, w.LastError, w.LastCode, id)
+	return err
+}

@@ -1,0 +1,193 @@
+// Package webhook delivers signed job notifications to callback URLs.
+//
+// Each delivery is an HTTP POST of a JSON body with these headers:
+//
+//	Content-Type: application/json
+//	X-Trueframe-Event: analysis.completed
+//	X-Trueframe-Delivery: <job id>.<attempt>
+//	X-Trueframe-Signature: sha256=<hex HMAC-SHA256 of the exact body under the key's webhook secret>
+//
+// The body carries its own "sent_at" time, so a receiver that checks the
+// signature can also refuse stale replays. Any 2xx answer counts as
+// delivered; anything else is retried with exponential backoff.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// SignatureHeader carries the body's signature.
+const SignatureHeader = "X-Trueframe-Signature"
+
+// Sign returns the signature header value of body under secret.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Verify reports whether signature is body's signature under secret, in
+// constant time. Receivers can use it.
+func Verify(secret string, body []byte, signature string) bool {
+	return hmac.Equal([]byte(Sign(secret, body)), []byte(signature))
+}
+
+// ErrURL is returned for a callback URL the service will not call.
+var ErrURL = errors.New("callback URL not allowed")
+
+// Options configure a Client. The zero value allows any public host.
+type Options struct {
+	// AllowedHosts, when not empty, is the only hosts callbacks may go to:
+	// exact names or IP addresses, or "*.example.org" for subdomains. A
+	// listed host may resolve to a private or loopback address; otherwise
+	// such addresses are refused, so that a caller cannot make the service
+	// reach its own network.
+	AllowedHosts []string
+	Timeout      time.Duration // per attempt; default 10 s
+}
+
+// Client validates callback URLs and delivers to them.
+type Client struct {
+	opts Options
+	http *http.Client
+}
+
+// New returns a Client.
+func New(opts Options) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	c := &Client{opts: opts}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: c.checkAddress}
+	c.http = &http.Client{
+		Timeout: opts.Timeout,
+		Transport: &http.Transport{
+			DialContext:           dialer.DialContext,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: opts.Timeout,
+			MaxIdleConns:          16,
+			IdleConnTimeout:       30 * time.Second,
+			// A proxy would hide the address actually dialled from checkAddress.
+			Proxy: nil,
+		},
+		// A redirect could lead anywhere: deliveries do not follow them.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c
+}
+
+// Check validates a callback URL when a job is submitted: http or https,
+// a host, and an allowed one.
+func (c *Client) Check(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%w: scheme must be http or https", ErrURL)
+	}
+	if u.Hostname() == "" || u.User != nil {
+		return fmt.Errorf("%w: it needs a host and no user info", ErrURL)
+	}
+	if len(c.opts.AllowedHosts) > 0 && !c.listed(u.Hostname()) {
+		return fmt.Errorf("%w: host %q is not in the allowed list", ErrURL, u.Hostname())
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err == nil && !c.listed(u.Hostname()) && !public(ip) {
+		return fmt.Errorf("%w: %s is not a public address", ErrURL, ip)
+	}
+	return nil
+}
+
+func (c *Client) listed(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, h := range c.opts.AllowedHosts {
+		h = strings.ToLower(h)
+		if h == host || (strings.HasPrefix(h, "*.") && strings.HasSuffix(host, h[1:])) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAddress runs for every connection, after DNS resolution: a public
+// name that resolves to a private address (DNS rebinding) is refused here.
+func (c *Client) checkAddress(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	if public(ip) || len(c.opts.AllowedHosts) > 0 {
+		// With an allow-list the operator chose the hosts, private ones included.
+		return nil
+	}
+	return fmt.Errorf("%w: %s is not a public address", ErrURL, ip)
+}
+
+func public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast()
+}
+
+// Delivery is one attempt's outcome.
+type Delivery struct {
+	Code int // HTTP status, 0 when no answer came
+	Err  error
+}
+
+// OK reports a 2xx answer.
+func (d Delivery) OK() bool { return d.Err == nil && d.Code >= 200 && d.Code < 300 }
+
+// Deliver POSTs body to url, signed with secret.
+func (c *Client) Deliver(ctx context.Context, rawURL, secret, deliveryID string, body []byte) Delivery {
+	if err := c.Check(rawURL); err != nil {
+		return Delivery{Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return Delivery{Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "trueframe-webhook/1")
+	req.Header.Set("X-Trueframe-Event", "analysis.completed")
+	req.Header.Set("X-Trueframe-Delivery", deliveryID)
+	req.Header.Set(SignatureHeader, Sign(secret, body))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return Delivery{Err: err}
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	d := Delivery{Code: resp.StatusCode}
+	if !d.OK() {
+		d.Err = fmt.Errorf("receiver answered %s", resp.Status)
+	}
+	return d
+}
+
+// Backoff is the wait before retry number attempt (1-based): 2 s, 4 s, 8 s
+// … capped at 10 minutes.
+func Backoff(attempt int) time.Duration {
+	d := 2 * time.Second
+	for i := 1; i < attempt && d < 10*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 10*time.Minute)
+}

@@ -1,0 +1,123 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+)
+
+func TestSignGolden(t *testing.T) {
+	// Computed independently: printf '{"a":1}' | openssl dgst -sha256 -hmac whsec_test
+	const want = "sha256=51426af50a41dd7ff2cd3f116594734766d4018d15d6fb07169aee5d2959adf5"
+	got := Sign("whsec_test", []byte(`{"a":1}`))
+	if !Verify("whsec_test", []byte(`{"a":1}`), got) {
+		t.Fatal("Verify rejects Sign's own signature")
+	}
+	if Verify("whsec_other", []byte(`{"a":1}`), got) || Verify("whsec_test", []byte(`{"a":2}`), got) {
+		t.Fatal("Verify accepts a wrong secret or body")
+	}
+	if got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	open := New(Options{})
+	listed := New(Options{AllowedHosts: []string{"127.0.0.1", "*.example.org"}})
+	for _, tc := range []struct {
+		c    *Client
+		url  string
+		want bool
+	}{
+		{open, "https://hooks.example.com/x", true},
+		{open, "http://93.184.216.34/x", true},
+		{open, "ftp://example.com/x", false},
+		{open, "file:///etc/passwd", false},
+		{open, "https:///nohost", false},
+		{open, "http://user:pw@example.com/", false},
+		{open, "http://127.0.0.1:9/x", false},
+		{open, "http://10.0.0.8/x", false},
+		{open, "http://[::1]/x", false},
+		{open, "http://169.254.169.254/latest/meta-data", false},
+		{open, "::not a url", false},
+		{listed, "http://127.0.0.1:8000/hook", true},
+		{listed, "https://a.example.org/hook", true},
+		{listed, "https://example.com/hook", false},
+		{listed, "https://evilexample.org/hook", false},
+	} {
+		err := tc.c.Check(tc.url)
+		if (err == nil) != tc.want {
+			t.Errorf("Check(%q) = %v, want allowed=%v", tc.url, err, tc.want)
+		}
+		if err != nil && !errors.Is(err, ErrURL) {
+			t.Errorf("Check(%q) error %v is not ErrURL", tc.url, err)
+		}
+	}
+}
+
+func TestDeliver(t *testing.T) {
+	type received struct {
+		body []byte
+		sig  string
+	}
+	got := make(chan received, 4)
+	status := http.StatusNoContent
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- received{b, r.Header.Get(SignatureHeader)}
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, "http://169.254.169.254/", http.StatusFound)
+			return
+		}
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	c := New(Options{AllowedHosts: []string{u.Hostname()}, Timeout: 5 * time.Second})
+	ctx := context.Background()
+
+	body := []byte(`{"job":"x"}`)
+	if d := c.Deliver(ctx, srv.URL+"/hook", "whsec_s", "x.1", body); !d.OK() || d.Code != 204 {
+		t.Fatalf("Deliver = %+v, want 204", d)
+	}
+	r := <-got
+	if string(r.body) != string(body) || !Verify("whsec_s", r.body, r.sig) {
+		t.Errorf("receiver got %q signed %q", r.body, r.sig)
+	}
+
+	status = http.StatusServiceUnavailable
+	if d := c.Deliver(ctx, srv.URL+"/hook", "whsec_s", "x.2", body); d.OK() || d.Code != 503 {
+		t.Errorf("Deliver to a failing receiver = %+v, want 503 not OK", d)
+	}
+	<-got
+	if d := c.Deliver(ctx, srv.URL+"/redirect", "whsec_s", "x.3", body); d.OK() || d.Code != http.StatusFound {
+		t.Errorf("a redirect was followed or counted as delivered: %+v", d)
+	}
+	<-got
+
+	// Without an allow-list, a name that resolves to loopback is refused
+	// at dial time: the receiver never sees the request.
+	open := New(Options{})
+	local := "http://localhost:" + u.Port() + "/hook"
+	if d := open.Deliver(ctx, local, "whsec_s", "x.4", body); d.OK() || !errors.Is(d.Err, ErrURL) {
+		t.Errorf("Deliver to localhost without allow-list = %+v, want ErrURL", d)
+	}
+	select {
+	case <-got:
+		t.Error("the refused delivery reached the receiver")
+	default:
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 5: 32 * time.Second, 30: 10 * time.Minute} {
+		if got := Backoff(attempt); got != want {
+			t.Errorf("Backoff(%d) = %v, want %v", attempt, got, want)
+		}
+	}
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trueframe/trueframe/api"
+	"github.com/trueframe/trueframe/api/jobs"
+	"github.com/trueframe/trueframe/api/metrics"
+	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/api/webhook"
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/media/face"
+)
+
+func cmdServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: trueframe serve [flags]\nEvery flag also reads TRUEFRAME_<NAME> (e.g. TRUEFRAME_ADDR, TRUEFRAME_MAX_UPLOAD).")
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", envOr("TRUEFRAME_ADDR", "127.0.0.1:8080"), "listen address")
+	data := fs.String("data", envOr("TRUEFRAME_DATA", "data"), "data directory: database, uploads, evidence")
+	workers := fs.Int("workers", envInt("TRUEFRAME_WORKERS", runtime.NumCPU()), "analyses run at once (one worker process each)")
+	attempts := fs.Int("attempts", envInt("TRUEFRAME_ATTEMPTS", 3), "tries of a job whose worker crashes")
+	jobTimeout := fs.Duration("job-timeout", envDuration("TRUEFRAME_JOB_TIMEOUT", 30*time.Minute), "time limit of one analysis")
+	maxUpload := fs.String("max-upload", envOr("TRUEFRAME_MAX_UPLOAD", "2GiB"), "largest upload accepted")
+	maxWaiting := fs.Int("max-waiting", envInt("TRUEFRAME_MAX_WAITING", 100), "queued+running jobs before new uploads get 429")
+	ratePerS := fs.Float64("rate", envFloat("TRUEFRAME_RATE", 20), "requests per second allowed per key")
+	burst := fs.Int("burst", envInt("TRUEFRAME_BURST", 40), "burst of requests allowed per key")
+	hookHosts := fs.String("webhook-hosts", os.Getenv("TRUEFRAME_WEBHOOK_HOSTS"), "comma-separated hosts webhooks may call (\"*.example.org\" for subdomains); empty: any public host")
+	maxMemory := fs.String("max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of each worker process")
+	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime")
+	faceModel := fs.String("face-model", envOr("TRUEFRAME_FACE_MODEL", face.BlazeFace), "face detector: blazeface or ultraface")
+	fusion := fs.String("fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one)")
+	logFormat := fs.String("log-format", envOr("TRUEFRAME_LOG_FORMAT", "json"), "log format: json or text")
+	example := fs.String("example-file", os.Getenv("TRUEFRAME_EXAMPLE_FILE"), "video named in the printed curl example")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("serve takes no arguments")}
+	}
+	uploadLimit, err := parseBytes(*maxUpload)
+	if err != nil || uploadLimit <= 0 {
+		return usageError{fmt.Errorf("--max-upload %q: want a size such as 500MiB", *maxUpload)}
+	}
+	memLimit, err := parseBytes(*maxMemory)
+	if err != nil {
+		return usageError{fmt.Errorf("--max-memory: %w", err)}
+	}
+	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 {
+		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst must be ≥ 1 and --job-timeout, --rate positive")}
+	}
+	var logHandler slog.Handler
+	switch *logFormat {
+	case "json":
+		logHandler = slog.NewJSONHandler(os.Stderr, nil)
+	case "text":
+		logHandler = slog.NewTextHandler(os.Stderr, nil)
+	default:
+		return usageError{fmt.Errorf("--log-format %q: want json or text", *logFormat)}
+	}
+	log := slog.New(logHandler)
+	depsPath, err := depsDir(*deps)
+	if err != nil {
+		return err
+	}
+	dataDir, err := filepath.Abs(*data)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return err
+	}
+
+	st, err := store.Open(ctx, filepath.Join(dataDir, "trueframe.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	firstKey, err := firstAdminKey(ctx, st)
+	if err != nil {
+		return err
+	}
+
+	var hosts []string
+	for _, h := range strings.Split(*hookHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	hooks := webhook.New(webhook.Options{AllowedHosts: hosts})
+	m := metrics.New(version, storeCounts{st}, log)
+	iso := &jobs.Isolated{Isolated: scan.Isolated{
+		Worker: worker.Options{Args: []string{"worker"}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
+		Base:   scan.Request{FaceModel: *faceModel, FusionPath: *fusion},
+	}}
+	var srv *api.Server
+	runner := jobs.New(st, iso, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
+		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }})
+	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, MaxUploadBytes: uploadLimit,
+		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version})
+	if err := srv.Prepare(ctx); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	httpSrv := srv.HTTPServer(*addr)
+	url := "http://" + ln.Addr().String()
+	printWelcome(os.Stdout, url, firstKey, *example)
+	log.Info("serving", "url", url, "data", dataDir, "workers", *workers, "version", version)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := runner.Run(ctx); err != nil {
+			log.Error("job runner stopped", "err", err)
+			cancel()
+		}
+	})
+	wg.Go(func() { probeUntilReady(ctx, iso, srv, log) })
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-serveErr:
+	}
+	log.Info("stopping")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
+	defer done()
+	httpSrv.Shutdown(shutdownCtx)
+	cancel()
+	wg.Wait() // running jobs went back to the queue
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// probeUntilReady loads the models in a worker process, retrying while it
+// fails, and marks the server ready once it works.
+func probeUntilReady(ctx context.Context, iso *jobs.Isolated, srv *api.Server, log *slog.Logger) {
+	for wait := time.Second; ctx.Err() == nil; wait = min(2*wait, time.Minute) {
+		info, err := iso.Probe(ctx)
+		if err == nil {
+			srv.SetReady(nil)
+			log.Info("ready: models loaded", "face_detector", info.FaceDetector, "fusion", info.FusionVersion)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		srv.SetReady(fmt.Errorf("the models do not load: %w", err))
+		log.Error("models do not load; retrying", "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// firstAdminKey creates an admin key when the database has no key at all,
+// so that a fresh installation can be used at once. It returns the token,
+// or "" when keys existed.
+func firstAdminKey(ctx context.Context, st *store.Store) (string, error) {
+	n, err := st.CountKeys(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	_, token, err := st.NewKey(ctx, "first admin", store.RoleAdmin)
+	return token, err
+}
+
+func printWelcome(w io.Writer, url, firstKey, example string) {
+	key := "$TRUEFRAME_KEY"
+	if firstKey != "" {
+		fmt.Fprintf(w, "\nCreated the first admin key. It is shown only now; keep it:\n\n  export TRUEFRAME_KEY=%s\n", firstKey)
+	} else {
+		fmt.Fprintf(w, "\n(Set TRUEFRAME_KEY to your API key; create one with: trueframe keys create --role analyst)\n")
+	}
+	if example == "" {
+		example = "video.mp4"
+	}
+	fmt.Fprintf(w, `
+trueframe is serving at %[1]s  (API description: %[1]s/v1/openapi.json)
+Analyse a video and wait up to 60 s for the report:
+
+  curl -sS -H "Authorization: Bearer %[2]s" -F file=@%[3]s "%[1]s/v1/analyses?wait=60"
+
+`, url, key, example)
+}
+
+// storeCounts adapts the store's job counts to the metrics package.
+type storeCounts struct{ st *store.Store }
+
+func (s storeCounts) Counts(ctx context.Context) (map[string]int, error) {
+	c, err := s.st.Counts(ctx)
+	out := make(map[string]int, len(c))
+	for k, v := range c {
+		out[string(k)] = v
+	}
+	return out, err
+}
