@@ -7,7 +7,7 @@ BIN := bin/trueframe
 SAMPLE ?= $(firstword $(wildcard $(or $(TRUEFRAME_SHARED),../shared)/data/videos/real/portrait/d3.mp4))
 GOTESTFLAGS ?= -count=1 -timeout 25m
 
-.PHONY: setup build run scan test bench clean
+.PHONY: setup build run scan test bench bench-serve clean
 
 setup:
 	@scripts/setup
@@ -31,6 +31,11 @@ test: setup
 
 bench: build
 	$(BIN) bench $(SAMPLE)
+
+# The service under load on loopback: 200 uploads of a short clip, 20 at a time.
+LOAD_CLIP ?= $(firstword $(wildcard $(or $(TRUEFRAME_SHARED),../shared)/data/videos/real/grid/bbaf2n.mpg))
+bench-serve: build
+	go run ./internal/tools/loadbench -bin $(BIN) -clip "$(LOAD_CLIP)" -n 200 -c 20
 
 clean:
 	rm -rf bin

@@ -472,7 +472,7 @@ func TestUploadsThatStopLeaveNothing(t *testing.T) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	s := startService(t, serviceOptions{noRunner: true})
 	var doc struct {
-		OpenAPI string                     `json:"openapi"`
+		OpenAPI string                    `json:"openapi"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
 	s.expect(s.do("GET", "/v1/openapi.json", "", "", nil), 200, &doc)
