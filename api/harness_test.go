@@ -92,9 +92,9 @@ func startService(t *testing.T, so serviceOptions) *service {
 	}
 	hooks := webhook.New(webhook.Options{AllowedHosts: append([]string{"127.0.0.1"}, so.hookHosts...)})
 	m := metrics.New("test", countsAdapter{st}, log)
-	iso := &jobs.Isolated{Isolated: scan.Isolated{
-		Worker: worker.Options{Executable: os.Args[0], Env: []string{workerEnv + "=1", "TRUEFRAME_DEPS=" + deps}, MaxMemory: 6 << 30},
-	}}
+	pool := worker.NewPool(worker.PoolOptions{MaxIdle: 2,
+		Worker: worker.Options{Executable: os.Args[0], Env: []string{workerEnv + "=1", "TRUEFRAME_DEPS=" + deps}, MaxMemory: 6 << 30}})
+	iso := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool}}
 	var srv *Server
 	so.jobs.Payload = func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }
 	runner := jobs.New(st, iso, hooks, m, log, so.jobs)
@@ -121,6 +121,7 @@ func startService(t *testing.T, so serviceOptions) *service {
 			cancel()
 			wg.Wait()
 			hs.Close()
+			pool.Close()
 			st.Close()
 		})
 	}

@@ -21,22 +21,21 @@ import (
 	"github.com/trueframe/trueframe/internal/worker"
 )
 
-// Analyzer analyses a job's upload. *Isolated (a worker subprocess per job)
-// is the one the service uses.
+// Analyzer analyses a job's upload. *Pooled (warm worker subprocesses) is
+// the one the service uses.
 type Analyzer interface {
 	Analyze(ctx context.Context, job store.Job, progress func(float64)) (*scan.Report, error)
 }
 
-// Isolated runs each job in its own worker subprocess.
-type Isolated struct {
-	scan.Isolated
+// Pooled runs each job in a worker subprocess from a pool of warm ones: a
+// crash kills one job's process, never the service.
+type Pooled struct {
+	scan.Pooled
 }
 
 // Analyze analyses the job's upload, writing evidence to the job's directory.
-func (iso *Isolated) Analyze(ctx context.Context, job store.Job, progress func(float64)) (*scan.Report, error) {
-	one := iso.Isolated
-	one.Base.EvidenceDir = job.EvidenceDir
-	return one.Analyze(ctx, job.FilePath, progress)
+func (p *Pooled) Analyze(ctx context.Context, job store.Job, progress func(float64)) (*scan.Report, error) {
+	return p.Pooled.Analyze(ctx, job.FilePath, job.EvidenceDir, progress)
 }
 
 // Options tune a Runner. The zero value is usable.

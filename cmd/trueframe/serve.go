@@ -105,12 +105,16 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	hooks := webhook.New(webhook.Options{AllowedHosts: hosts})
 	m := metrics.New(version, storeCounts{st}, log)
-	iso := &jobs.Isolated{Isolated: scan.Isolated{
-		Worker: worker.Options{Args: []string{"worker"}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
-		Base:   scan.Request{FaceModel: *faceModel, FusionPath: *fusion},
-	}}
+	// Warm workers: the models stay loaded between jobs; a process is
+	// replaced after a crash and retired after a few hundred jobs.
+	pool := worker.NewPool(worker.PoolOptions{
+		Worker:  worker.Options{Args: []string{"worker"}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
+		MaxIdle: *workers, MaxUses: 300,
+	})
+	defer pool.Close()
+	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion}}}
 	var srv *api.Server
-	runner := jobs.New(st, iso, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
+	runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
 		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }})
 	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, MaxUploadBytes: uploadLimit,
 		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version})
@@ -136,7 +140,7 @@ func cmdServe(ctx context.Context, args []string) error {
 			cancel()
 		}
 	})
-	wg.Go(func() { probeUntilReady(ctx, iso, srv, log) })
+	wg.Go(func() { probeUntilReady(ctx, analyzer, *workers, srv, log) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 
@@ -157,11 +161,18 @@ func cmdServe(ctx context.Context, args []string) error {
 	return err
 }
 
-// probeUntilReady loads the models in a worker process, retrying while it
-// fails, and marks the server ready once it works.
-func probeUntilReady(ctx context.Context, iso *jobs.Isolated, srv *api.Server, log *slog.Logger) {
+// probeUntilReady loads the models in every worker process, retrying while
+// it fails, and marks the server ready once they are warm.
+func probeUntilReady(ctx context.Context, a *jobs.Pooled, workers int, srv *api.Server, log *slog.Logger) {
 	for wait := time.Second; ctx.Err() == nil; wait = min(2*wait, time.Minute) {
-		info, err := iso.Probe(ctx)
+		infos := make([]scan.ModelInfo, workers)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for i := range workers {
+			wg.Go(func() { infos[i], errs[i] = a.Probe(ctx) })
+		}
+		wg.Wait()
+		info, err := infos[0], errors.Join(errs...)
 		if err == nil {
 			srv.SetReady(nil)
 			log.Info("ready: models loaded", "face_detector", info.FaceDetector, "fusion", info.FusionVersion)

@@ -73,46 +73,58 @@ func (e *AnalysisError) Unwrap() error {
 	return nil
 }
 
-// ServeWorker is the worker process's side: it reads one Request from in,
-// analyses the file with the Analyzer that open returns, and reports back
-// through the worker protocol.
+// ServeWorker is the worker process's side: it reads Requests from in one
+// after another, analyses each file with an Analyzer from open, and reports
+// back through the worker protocol. The Analyzer (models loaded) is kept
+// for the next request when that one asks for the same models, which is
+// what makes a warm worker fast.
 func ServeWorker(ctx context.Context, in io.Reader, open func(Request) (*Analyzer, error)) error {
+	var (
+		a      *Analyzer
+		loaded Request // the request a was opened for
+	)
+	defer func() {
+		if a != nil {
+			a.Close()
+		}
+	}()
 	return worker.Serve(ctx, in, func(ctx context.Context, raw json.RawMessage, progress func(float64)) (any, error) {
 		var req Request
 		if err := json.Unmarshal(raw, &req); err != nil {
 			return nil, err
 		}
-		a, err := open(req)
-		if err != nil {
-			return nil, err
+		if a == nil || !sameModels(req, loaded) {
+			if a != nil {
+				a.Close()
+				a = nil
+			}
+			var err error
+			if a, err = open(req); err != nil {
+				return nil, err
+			}
+			loaded = req
 		}
-		defer a.Close()
 		if req.Probe {
 			return a.Models(), nil
 		}
+		a.SetEvidenceDir(req.EvidenceDir)
 		return a.Analyze(ctx, req.Path, progress)
 	}, ErrorCode)
 }
 
-// Isolated analyses files in worker subprocesses, one per file.
-type Isolated struct {
-	Worker worker.Options // how to start the worker (binary, args, memory cap)
-	Base   Request        // options copied into every request
+// sameModels reports whether an Analyzer opened for a serves b.
+func sameModels(a, b Request) bool {
+	return a.FaceModel == b.FaceModel && a.FusionPath == b.FusionPath &&
+		(a.Limits == nil) == (b.Limits == nil) && (a.Limits == nil || *a.Limits == *b.Limits)
 }
 
-// Analyze runs the analysis of path in a new worker process. A crash of the
-// worker is returned as a *worker.CrashError; a failure it reported as an
-// *AnalysisError.
-func (iso *Isolated) Analyze(ctx context.Context, path string, progress func(float64)) (*Report, error) {
-	req := iso.Base
-	req.Path = path
-	raw, err := worker.Run(ctx, iso.Worker, req, progress)
+// runner runs one request in some worker process.
+type runner func(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error)
+
+func analyze(ctx context.Context, run runner, req Request, progress func(float64)) (*Report, error) {
+	raw, err := run(ctx, req, progress)
 	if err != nil {
-		var we *worker.Error
-		if errors.As(err, &we) {
-			return nil, &AnalysisError{Code: we.Code, Message: we.Message}
-		}
-		return nil, err
+		return nil, remoteError(err)
 	}
 	var rep Report
 	if err := json.Unmarshal(raw, &rep); err != nil {
@@ -121,22 +133,68 @@ func (iso *Isolated) Analyze(ctx context.Context, path string, progress func(flo
 	return &rep, nil
 }
 
-// Probe starts a worker that loads every model and exits: it proves that
-// the installation works without analysing anything.
-func (iso *Isolated) Probe(ctx context.Context) (ModelInfo, error) {
-	req := iso.Base
+func probe(ctx context.Context, run runner, req Request) (ModelInfo, error) {
 	req.Probe = true
 	var info ModelInfo
-	raw, err := worker.Run(ctx, iso.Worker, req, nil)
+	raw, err := run(ctx, req, nil)
 	if err != nil {
-		var we *worker.Error
-		if errors.As(err, &we) {
-			return info, &AnalysisError{Code: we.Code, Message: we.Message}
-		}
-		return info, err
+		return info, remoteError(err)
 	}
 	err = json.Unmarshal(raw, &info)
 	return info, err
+}
+
+// remoteError turns a failure the worker reported into an *AnalysisError.
+func remoteError(err error) error {
+	var we *worker.Error
+	if errors.As(err, &we) {
+		return &AnalysisError{Code: we.Code, Message: we.Message}
+	}
+	return err
+}
+
+// Isolated analyses files in worker subprocesses, one new process per file.
+type Isolated struct {
+	Worker worker.Options // how to start the worker (binary, args, memory cap)
+	Base   Request        // options copied into every request
+}
+
+func (iso *Isolated) run(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error) {
+	return worker.Run(ctx, iso.Worker, request, progress)
+}
+
+// Analyze runs the analysis of path in a new worker process. A crash of the
+// worker is returned as a *worker.CrashError; a failure it reported as an
+// *AnalysisError.
+func (iso *Isolated) Analyze(ctx context.Context, path string, progress func(float64)) (*Report, error) {
+	req := iso.Base
+	req.Path = path
+	return analyze(ctx, iso.run, req, progress)
+}
+
+// Probe starts a worker that loads every model and exits: it proves that
+// the installation works without analysing anything.
+func (iso *Isolated) Probe(ctx context.Context) (ModelInfo, error) {
+	return probe(ctx, iso.run, iso.Base)
+}
+
+// Pooled analyses files in warm worker processes from a pool: the same
+// isolation as Isolated without loading the models for every file.
+type Pooled struct {
+	Pool *worker.Pool
+	Base Request // options copied into every request
+}
+
+// Analyze analyses path, writing evidence to evidenceDir, in a pooled worker.
+func (p *Pooled) Analyze(ctx context.Context, path, evidenceDir string, progress func(float64)) (*Report, error) {
+	req := p.Base
+	req.Path, req.EvidenceDir = path, evidenceDir
+	return analyze(ctx, p.Pool.Run, req, progress)
+}
+
+// Probe loads the models in a pooled worker, which stays warm.
+func (p *Pooled) Probe(ctx context.Context) (ModelInfo, error) {
+	return probe(ctx, p.Pool.Run, p.Base)
 }
 
 // OpenRequest builds the Analyzer a request asks for from an installation

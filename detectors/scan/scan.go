@@ -113,6 +113,11 @@ func New(opts Options) (_ *Analyzer, err error) {
 	return a, nil
 }
 
+// SetEvidenceDir changes where the next analyses write evidence images, so
+// that a long-lived Analyzer (a warm worker) can serve many jobs. It must
+// not be called while Analyze runs.
+func (a *Analyzer) SetEvidenceDir(dir string) { a.opts.EvidenceDir = dir }
+
 // Models names the models this Analyzer runs.
 func (a *Analyzer) Models() ModelInfo {
 	return ModelInfo{FaceDetector: a.opts.FaceModel, FusionVersion: a.fuser.Model().Version}

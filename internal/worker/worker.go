@@ -100,17 +100,23 @@ type message struct {
 	Error    *Error          `json:"error,omitempty"`
 }
 
-// Run starts the child, sends it request and waits for its answer, calling
-// progress (if not nil) with values in [0,1] as the child reports them. On
-// ctx's end the child is killed and ctx.Err() returned.
+// Run starts a child for this one request, sends it and waits for the
+// answer, calling progress (if not nil) with values in [0,1] as the child
+// reports them. On ctx's end the child is killed and ctx.Err() returned.
 func Run(ctx context.Context, opts Options, request any, progress func(float64)) (json.RawMessage, error) {
-	exe := opts.Executable
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return nil, err
-		}
+	env, err := encodeRequest(opts, request)
+	if err != nil {
+		return nil, err
 	}
+	p, err := startProcess(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	return p.do(ctx, env, progress)
+}
+
+func encodeRequest(opts Options, request any) ([]byte, error) {
 	req, err := json.Marshal(request)
 	if err != nil {
 		return nil, err
@@ -119,22 +125,47 @@ func Run(ctx context.Context, opts Options, request any, progress func(float64))
 	if err != nil {
 		return nil, err
 	}
+	return append(env, '\n'), nil
+}
+
+// process is one running child. It serves requests one at a time until
+// its stdin is closed.
+type process struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	msgs   *bufio.Scanner
+	msgR   *os.File
+	output *tailBuffer
+	exited chan struct{} // closed once the child is gone and reaped
+	uses   int
+}
+
+func startProcess(opts Options) (*process, error) {
+	exe := opts.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
 	msgR, msgW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	defer msgR.Close()
-
 	tailSize := opts.OutputTail
 	if tailSize <= 0 {
 		tailSize = 8 << 10
 	}
-	output := &tailBuffer{max: tailSize}
+	p := &process{msgR: msgR, output: &tailBuffer{max: tailSize}, exited: make(chan struct{})}
 	cmd := exec.Command(exe, opts.Args...)
 	cmd.Env = append(append(os.Environ(), opts.Env...), messageFDEnv+"=3")
-	cmd.Stdin = strings.NewReader(string(env))
-	cmd.Stdout = output
-	cmd.Stderr = output
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		msgR.Close()
+		msgW.Close()
+		return nil, err
+	}
+	cmd.Stdout = p.output
+	cmd.Stderr = p.output
 	cmd.ExtraFiles = []*os.File{msgW}
 	// Own process group, so a kill reaches the child's children too; and
 	// killed with the parent, so a dead service leaves no worker running.
@@ -144,52 +175,84 @@ func Run(ctx context.Context, opts Options, request any, progress func(float64))
 	runtime.LockOSThread()
 	err = cmd.Start()
 	runtime.UnlockOSThread()
+	msgW.Close() // the child holds its copy; EOF on msgR means the child is gone
 	if err != nil {
-		msgW.Close()
+		msgR.Close()
 		return nil, fmt.Errorf("starting worker: %w", err)
 	}
-	msgW.Close() // the child holds its copy; EOF on msgR means the child is gone
+	p.cmd = cmd
+	p.msgs = bufio.NewScanner(msgR)
+	p.msgs.Buffer(make([]byte, 64<<10), 256<<20)
+	go func() {
+		cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
 
+// alive reports whether the child is still running.
+func (p *process) alive() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+func (p *process) kill() { syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }
+
+// stop ends the child: stdin closed, so a healthy child exits on its own;
+// killed if it does not within a few seconds.
+func (p *process) stop() {
+	p.stdin.Close()
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		p.kill()
+		<-p.exited
+	}
+	p.msgR.Close()
+}
+
+// do sends one encoded request and reads messages until its answer. A
+// *CrashError means the child died; it must not be used again then, nor
+// after ctx ended (it was killed).
+func (p *process) do(ctx context.Context, env []byte, progress func(float64)) (json.RawMessage, error) {
+	p.uses++
 	done := make(chan struct{})
+	defer close(done)
 	go func() {
 		select {
 		case <-ctx.Done():
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			p.kill()
 		case <-done:
 		}
 	}()
-
-	var result json.RawMessage
-	var workErr *Error
-	sc := bufio.NewScanner(msgR)
-	sc.Buffer(make([]byte, 64<<10), 256<<20)
-	for sc.Scan() {
+	// A write error means the child is dead: the reads below say how.
+	p.stdin.Write(env)
+	for p.msgs.Scan() {
 		var m message
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+		if err := json.Unmarshal(p.msgs.Bytes(), &m); err != nil {
 			continue // a torn last line of a dying child
 		}
 		switch {
-		case m.Progress != nil && progress != nil:
-			progress(*m.Progress)
+		case m.Progress != nil:
+			if progress != nil {
+				progress(*m.Progress)
+			}
 		case m.Result != nil:
-			result = m.Result
+			return m.Result, nil
 		case m.Error != nil:
-			workErr = m.Error
+			return nil, m.Error
 		}
 	}
-	waitErr := cmd.Wait()
-	close(done)
-
-	switch {
-	case workErr != nil:
-		return nil, workErr
-	case result != nil && waitErr == nil:
-		return result, nil
-	case ctx.Err() != nil:
+	<-p.exited
+	if ctx.Err() != nil {
 		// Killed by us (or dying anyway): the cancellation is the answer.
 		return nil, ctx.Err()
 	}
-	return nil, crashError(cmd.ProcessState, output.String())
+	return nil, crashError(p.cmd.ProcessState, p.output.String())
 }
 
 func crashError(ps *os.ProcessState, output string) *CrashError {
@@ -215,8 +278,9 @@ func crashError(ps *os.ProcessState, output string) *CrashError {
 // and returns a JSON-encodable result.
 type Func func(ctx context.Context, request json.RawMessage, progress func(float64)) (any, error)
 
-// Serve is the child's side: it reads the request from in, applies the
-// memory limit, runs fn and writes its messages to fd 3. classify turns a
+// Serve is the child's side: it reads requests from in one after another
+// until EOF, applies the memory limit (once: it is process-wide), runs fn
+// for each and writes its messages to fd 3. classify turns a
 // failure into an error code for the parent; nil classifies everything as
 // "internal".
 func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) string) error {
@@ -228,16 +292,6 @@ func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) stri
 	}
 	out := os.NewFile(3, "worker-messages")
 	defer out.Close()
-	var env envelope
-	if err := json.NewDecoder(in).Decode(&env); err != nil {
-		return fmt.Errorf("worker: reading request: %w", err)
-	}
-	if env.MaxMemory > 0 {
-		lim := syscall.Rlimit{Cur: uint64(env.MaxMemory), Max: uint64(env.MaxMemory)}
-		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
-			return fmt.Errorf("worker: memory limit: %w", err)
-		}
-	}
 	var mu sync.Mutex
 	enc := json.NewEncoder(out)
 	send := func(m message) error {
@@ -245,27 +299,50 @@ func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) stri
 		defer mu.Unlock()
 		return enc.Encode(m)
 	}
-	var last time.Time
-	progress := func(p float64) {
-		// Progress is advisory: at most ten messages a second.
-		if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || p >= 1 {
-			last = now
-			send(message{Progress: &p})
+	dec := json.NewDecoder(in)
+	limited := false
+	for {
+		var env envelope
+		if err := dec.Decode(&env); err == io.EOF {
+			return nil // the parent closed stdin: no more work
+		} else if err != nil {
+			return fmt.Errorf("worker: reading request: %w", err)
+		}
+		if env.MaxMemory > 0 && !limited {
+			lim := syscall.Rlimit{Cur: uint64(env.MaxMemory), Max: uint64(env.MaxMemory)}
+			if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
+				return fmt.Errorf("worker: memory limit: %w", err)
+			}
+			limited = true
+		}
+		var last time.Time
+		progress := func(p float64) {
+			// Progress is advisory: at most ten messages a second.
+			if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || p >= 1 {
+				last = now
+				send(message{Progress: &p})
+			}
+		}
+		if err := send(answer(ctx, fn, classify, env.Request, progress)); err != nil {
+			return err
 		}
 	}
-	res, err := runRecovered(ctx, fn, env.Request, progress)
+}
+
+func answer(ctx context.Context, fn Func, classify func(error) string, req json.RawMessage, progress func(float64)) message {
+	res, err := runRecovered(ctx, fn, req, progress)
 	if err != nil {
 		code := "internal"
 		if classify != nil {
 			code = classify(err)
 		}
-		return send(message{Error: &Error{Code: code, Message: err.Error()}})
+		return message{Error: &Error{Code: code, Message: err.Error()}}
 	}
 	data, err := json.Marshal(res)
 	if err != nil {
-		return send(message{Error: &Error{Code: "internal", Message: err.Error()}})
+		return message{Error: &Error{Code: "internal", Message: err.Error()}}
 	}
-	return send(message{Result: data})
+	return message{Result: data}
 }
 
 // runRecovered runs fn, turning a Go panic into an error that names it, so

@@ -1,0 +1,115 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+)
+
+// Pool keeps worker processes warm between requests, so that each request
+// does not pay for starting a process and loading models. A process serves
+// one request at a time; one that crashes or is cancelled is discarded, and
+// one that has served MaxUses requests is retired, so that a slow leak in a
+// C library cannot grow without bound.
+type Pool struct {
+	opts    Options
+	maxUses int
+
+	mu     sync.Mutex
+	idle   []*process
+	closed bool
+}
+
+// PoolOptions configure a Pool.
+type PoolOptions struct {
+	Worker Options
+	// MaxIdle is how many idle processes are kept (default 1); more are
+	// stopped when they finish.
+	MaxIdle int
+	// MaxUses retires a process after this many requests (default 100).
+	MaxUses int
+}
+
+// ErrPoolClosed is returned by Run after Close.
+var ErrPoolClosed = errors.New("worker: pool closed")
+
+// NewPool returns an empty pool; processes start on demand.
+func NewPool(opts PoolOptions) *Pool {
+	if opts.MaxIdle <= 0 {
+		opts.MaxIdle = 1
+	}
+	if opts.MaxUses <= 0 {
+		opts.MaxUses = 100
+	}
+	return &Pool{opts: opts.Worker, maxUses: opts.MaxUses, idle: make([]*process, 0, opts.MaxIdle)}
+}
+
+// Run is like the package's Run, on a warm process when one is idle.
+// Callers bound the concurrency: the pool starts a process whenever none
+// is idle.
+func (p *Pool) Run(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error) {
+	env, err := encodeRequest(p.opts, request)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := p.get()
+	if err != nil {
+		return nil, err
+	}
+	res, err := proc.do(ctx, env, progress)
+	var reported *Error
+	if err == nil || errors.As(err, &reported) {
+		p.put(proc) // a clean answer: the process is fine
+	} else {
+		proc.kill() // crashed or cancelled: never reused
+		proc.stop()
+	}
+	return res, err
+}
+
+func (p *Pool) get() (*process, error) {
+	p.mu.Lock()
+	for len(p.idle) > 0 {
+		proc := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if proc.alive() {
+			p.mu.Unlock()
+			return proc, nil
+		}
+		go proc.stop() // died while idle (killed from outside)
+	}
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, ErrPoolClosed
+	}
+	return startProcess(p.opts)
+}
+
+func (p *Pool) put(proc *process) {
+	p.mu.Lock()
+	keep := !p.closed && proc.uses < p.maxUses && len(p.idle) < cap(p.idle)
+	if keep {
+		p.idle = append(p.idle, proc)
+	}
+	p.mu.Unlock()
+	if !keep {
+		go proc.stop()
+	}
+}
+
+// Close stops the idle processes; processes busy now are stopped when
+// their request ends.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, proc := range idle {
+		wg.Go(proc.stop)
+	}
+	wg.Wait()
+	return nil
+}
