@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -475,7 +476,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		OpenAPI string                    `json:"openapi"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
-	s.expect(s.do("GET", "/v1/openapi.json", "", "", nil), 200, &doc)
+	s.expect(s.do("GET", "/v1/openapi.json", "", "", nil), 401, nil)
+	s.expect(s.do("GET", "/v1/openapi.json", s.admin, "", nil), 200, &doc)
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi = %q", doc.OpenAPI)
 	}
@@ -513,5 +515,35 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if resp.StatusCode == 405 || strings.Contains(string(b), "no such route") {
 			t.Errorf("%s answers %d %s", key, resp.StatusCode, b)
 		}
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	s := startService(t, serviceOptions{noRunner: true})
+	s.server.SetReady(errors.New("models are loading"))
+	s.expect(s.do("GET", "/healthz", "", "", nil), 200, nil)
+	b := s.expect(s.do("GET", "/readyz", "", "", nil), 503, nil)
+	if errorCode(t, b) != codeNotReady || !strings.Contains(string(b), "models are loading") {
+		t.Errorf("not ready: %s", b)
+	}
+	s.server.SetReady(nil)
+	var st struct{ Status string }
+	s.expect(s.do("GET", "/readyz", "", "", nil), 200, &st)
+	if st.Status != "ready" {
+		t.Errorf("ready: %+v", st)
+	}
+	// A closed database makes the service unready again.
+	s.store.Close()
+	if b := s.expect(s.do("GET", "/readyz", "", "", nil), 503, nil); errorCode(t, b) != codeNotReady {
+		t.Errorf("closed store: %s", b)
+	}
+
+	// Admin key management: list shows the keys, without secrets.
+	t2 := startService(t, serviceOptions{noRunner: true})
+	t2.newKey(store.RoleAnalyst)
+	var list struct{ Keys []map[string]any }
+	raw := t2.expect(t2.do("GET", "/v1/keys", t2.admin, "", nil), 200, &list)
+	if len(list.Keys) != 2 || strings.Contains(string(raw), "secret") || strings.Contains(string(raw), "tf_") {
+		t.Errorf("key list: %s", raw)
 	}
 }

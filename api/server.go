@@ -137,9 +137,10 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
-	r.GET("/v1/openapi.json", s.openAPI)
 
+	// Everything under /v1 needs a key, the API description included.
 	v1 := r.Group("/v1", s.authenticate)
+	v1.GET("/openapi.json", s.openAPI)
 	v1.GET("/me", s.me)
 	scan := v1.Group("", s.requireRole(store.RoleAnalyst))
 	scan.POST("/analyses", s.createAnalysis)
