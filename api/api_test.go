@@ -481,7 +481,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi = %q", doc.OpenAPI)
 	}
-	param := regexp.MustCompile(`:([a-z]+)`)
+	param := regexp.MustCompile(`:([a-z0-9]+)`)
 	documented := map[string]bool{}
 	for path, ops := range doc.Paths {
 		for method := range ops {
@@ -504,7 +504,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Errorf("documented %s has no route", key)
 		}
 		method, path, _ := strings.Cut(key, " ")
-		path = strings.NewReplacer("{id}", id, "{name}", "x.png").Replace(path)
+		path = strings.NewReplacer("{id}", id, "{name}", "x.png", "{sha256}", strings.Repeat("0", 64)).Replace(path)
 		if strings.HasPrefix(path, "/v1/keys/") {
 			path = "/v1/keys/0000000000000000"
 		}

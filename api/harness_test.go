@@ -25,6 +25,7 @@ import (
 	"github.com/trueframe/trueframe/detectors/scan"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/ledger"
 )
 
 // The test binary doubles as the analysis worker: the runner starts it
@@ -73,6 +74,7 @@ type serviceOptions struct {
 	data       string
 	hookHosts  []string
 	keepRunner bool
+	ledger     *ledger.Registry // serves the provenance routes and checks
 }
 
 func startService(t *testing.T, so serviceOptions) *service {
@@ -97,6 +99,17 @@ func startService(t *testing.T, so serviceOptions) *service {
 	iso := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool}}
 	var srv *Server
 	so.jobs.Payload = func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }
+	if so.ledger != nil {
+		so.api.Ledger = so.ledger
+		so.jobs.Provenance = func(ctx context.Context, j store.Job) json.RawMessage {
+			v, err := so.ledger.Verify(ctx, j.FilePath)
+			if err != nil {
+				t.Errorf("provenance of %s: %v", j.ID, err)
+			}
+			b, _ := json.Marshal(v)
+			return b
+		}
+	}
 	runner := jobs.New(st, iso, hooks, m, log, so.jobs)
 	so.api.DataDir = so.data
 	so.api.Version = "test"

@@ -37,6 +37,8 @@ type Options struct {
 	UploadIdleTimeout time.Duration
 	UploadTimeout     time.Duration
 	Version           string
+	// Ledger serves the provenance routes; nil answers them 503.
+	Ledger Ledger
 }
 
 func (o *Options) setDefaults() {
@@ -73,6 +75,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	engine  *gin.Engine
+	ledger  Ledger
 
 	notReady atomic.Pointer[string] // why the service is not ready; nil when ready
 
@@ -85,7 +88,7 @@ type Server struct {
 func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log,
-		limiters: map[string]*rate.Limiter{}}
+		limiters: map[string]*rate.Limiter{}, ledger: opts.Ledger}
 	starting := "models are loading"
 	s.notReady.Store(&starting)
 	s.engine = s.routes()
@@ -148,6 +151,12 @@ func (s *Server) routes() *gin.Engine {
 	scan.GET("/analyses/:id", s.getAnalysis)
 	scan.GET("/analyses/:id/evidence/:name", s.getEvidence)
 	scan.DELETE("/analyses/:id", s.deleteAnalysis)
+
+	v1.GET("/originals/:sha256", s.getOriginal)
+	v1.POST("/verify", s.verifyFile)
+	registrar := v1.Group("", s.requireRole(store.RoleRegistrar))
+	registrar.POST("/originals", s.registerOriginal)
+	registrar.DELETE("/originals/:sha256", s.revokeOriginal)
 
 	admin := v1.Group("", s.requireRole(store.RoleAdmin))
 	admin.POST("/keys", s.createKey)

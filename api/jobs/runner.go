@@ -47,6 +47,9 @@ type Options struct {
 	// webhook is sent.
 	Payload            func(store.Job) ([]byte, error)
 	MaxWebhookAttempts int // default 8 (the last about 4 minutes after the first)
+	// Provenance, when set, checks a finished job's file against the
+	// provenance ledger; its answer goes into the report.
+	Provenance func(ctx context.Context, job store.Job) json.RawMessage
 }
 
 // Runner owns the analysis goroutines and the webhook sender.
@@ -203,6 +206,10 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 	}
 	started := time.Now()
 	rep, err := r.analyzer.Analyze(jctx, job, progress)
+	if err == nil && r.opts.Provenance != nil {
+		rep.Provenance = r.opts.Provenance(jctx, job)
+		err = jctx.Err() // deleted, stopping or out of time meanwhile
+	}
 	elapsed := time.Since(started)
 
 	var outcome string

@@ -45,6 +45,12 @@ func run(ctx context.Context, args []string) int {
 		err = cmdServe(ctx, args[1:])
 	case "keys":
 		err = cmdKeys(ctx, args[1:])
+	case "register":
+		err = cmdRegister(ctx, args[1:])
+	case "verify":
+		err = cmdVerify(ctx, args[1:])
+	case "ledger":
+		err = cmdLedger(ctx, args[1:])
 	case "bench":
 		err = cmdBench(ctx, args[1:])
 	case "worker":
@@ -81,6 +87,9 @@ func usage() {
   trueframe scan [--json] [flags] FILE...   analyse videos for face manipulation
   trueframe serve [flags]                   run the HTTP service (see serve -h)
   trueframe keys create --role R | list | revoke ID   manage API keys
+  trueframe register [--meta M] [--batch] FILE...   register originals on the ledger
+  trueframe verify FILE...                  check files against the registered originals
+  trueframe ledger status | reindex | revoke SHA256 --reason R
   trueframe bench [flags] FILE              decode-only vs full-analysis speed
   trueframe version
 Run "trueframe scan -h" for the flags.

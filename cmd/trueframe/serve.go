@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
 	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
 )
 
@@ -48,6 +50,9 @@ func cmdServe(ctx context.Context, args []string) error {
 	fusion := fs.String("fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one)")
 	logFormat := fs.String("log-format", envOr("TRUEFRAME_LOG_FORMAT", "json"), "log format: json or text")
 	example := fs.String("example-file", os.Getenv("TRUEFRAME_EXAMPLE_FILE"), "video named in the printed curl example")
+	useLedger := fs.Bool("ledger", envOr("TRUEFRAME_LEDGER", "on") != "off", "serve the provenance ledger (TRUEFRAME_LEDGER=off disables it)")
+	var lf ledgerFlags
+	lf.registerChain(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -113,11 +118,28 @@ func cmdServe(ctx context.Context, args []string) error {
 	})
 	defer pool.Close()
 	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion}}}
+
+	// The provenance ledger, embedded by default. Without it the service
+	// still analyses; the provenance routes answer 503.
+	var reg *openedLedger
+	var apiLedger api.Ledger
+	if *useLedger {
+		lf.data = dataDir
+		reg, err = lf.open(ctx, isolatedFingerprinter{run: pool.Run}, log, ledger.Options{})
+		if err != nil {
+			log.Error("provenance ledger unavailable; serving analyses without it", "err", err)
+			reg = nil
+		} else {
+			defer reg.Close()
+			apiLedger = reg
+		}
+	}
 	var srv *api.Server
 	runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
-		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }})
+		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
+		Provenance: provenanceCheck(reg)})
 	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, MaxUploadBytes: uploadLimit,
-		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version})
+		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version, Ledger: apiLedger})
 	if err := srv.Prepare(ctx); err != nil {
 		return err
 	}
@@ -141,6 +163,9 @@ func cmdServe(ctx context.Context, args []string) error {
 		}
 	})
 	wg.Go(func() { probeUntilReady(ctx, analyzer, *workers, srv, log) })
+	if reg != nil {
+		wg.Go(func() { reg.Run(ctx) }) // anchors batched registrations
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 
@@ -231,4 +256,21 @@ func (s storeCounts) Counts(ctx context.Context) (map[string]int, error) {
 		out[string(k)] = v
 	}
 	return out, err
+}
+
+// provenanceCheck returns the runner's provenance hook: the job's file
+// verified against the ledger, or why it could not be.
+func provenanceCheck(reg *openedLedger) func(context.Context, store.Job) json.RawMessage {
+	return func(ctx context.Context, j store.Job) json.RawMessage {
+		var v any
+		if reg == nil {
+			v = map[string]string{"status": "unavailable", "error": "the provenance ledger is not enabled on this server"}
+		} else if res, err := reg.Verify(ctx, j.FilePath); err != nil {
+			v = map[string]string{"status": "unavailable", "error": strings.ReplaceAll(err.Error(), j.FilePath, j.FileName)}
+		} else {
+			v = res
+		}
+		b, _ := json.Marshal(v)
+		return b
+	}
 }

@@ -2,19 +2,73 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"os"
 
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/ledger/fingerprint"
 )
 
-// cmdWorker is the hidden subcommand a parent starts to analyse one file in
-// its own process (see internal/worker).
+// workRequest is what every worker request starts with: Kind picks the
+// work ("" is a scan, for which the rest is a scan.Request).
+type workRequest struct {
+	Kind string `json:"kind,omitempty"`
+	Path string `json:"path"`
+}
+
+const kindFingerprint = "fingerprint"
+
+// cmdWorker is the hidden subcommand a parent starts to do media work in
+// its own process (see internal/worker): scans and fingerprints, so that a
+// file that crashes OpenCV takes down this process, not the parent.
 func cmdWorker(ctx context.Context) error {
 	deps, err := depsDir(os.Getenv("TRUEFRAME_DEPS"))
 	if err != nil {
 		return err
 	}
-	return scan.ServeWorker(ctx, os.Stdin, func(req scan.Request) (*scan.Analyzer, error) {
+	scans := &scan.WorkerHandler{Open: func(req scan.Request) (*scan.Analyzer, error) {
 		return scan.OpenRequest(deps, req)
-	})
+	}}
+	defer scans.Close()
+	return worker.Serve(ctx, os.Stdin, func(ctx context.Context, raw json.RawMessage, progress func(float64)) (any, error) {
+		var req workRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, err
+		}
+		switch req.Kind {
+		case "":
+			return scans.Handle(ctx, raw, progress)
+		case kindFingerprint:
+			return fingerprint.Compute(ctx, req.Path, nil)
+		}
+		return nil, errors.New("unknown kind of work: " + req.Kind)
+	}, scan.ErrorCode)
+}
+
+// workerRunner runs one request in a worker process: worker.Run with fixed
+// options, or a warm pool's Run.
+type workerRunner func(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error)
+
+// isolatedFingerprinter computes fingerprints in worker processes.
+type isolatedFingerprinter struct{ run workerRunner }
+
+func (f isolatedFingerprinter) Fingerprint(ctx context.Context, path string) (*fingerprint.Fingerprint, error) {
+	raw, err := f.run(ctx, workRequest{Kind: kindFingerprint, Path: path}, nil)
+	if err != nil {
+		return nil, scan.RemoteError(err)
+	}
+	var fp fingerprint.Fingerprint
+	if err := json.Unmarshal(raw, &fp); err != nil {
+		return nil, err
+	}
+	return &fp, nil
+}
+
+// oneShot runs each request in a new worker process.
+func oneShot(opts worker.Options) workerRunner {
+	return func(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error) {
+		return worker.Run(ctx, opts, request, progress)
+	}
 }

@@ -75,41 +75,52 @@ func (e *AnalysisError) Unwrap() error {
 
 // ServeWorker is the worker process's side: it reads Requests from in one
 // after another, analyses each file with an Analyzer from open, and reports
-// back through the worker protocol. The Analyzer (models loaded) is kept
-// for the next request when that one asks for the same models, which is
-// what makes a warm worker fast.
+// back through the worker protocol.
 func ServeWorker(ctx context.Context, in io.Reader, open func(Request) (*Analyzer, error)) error {
-	var (
-		a      *Analyzer
-		loaded Request // the request a was opened for
-	)
-	defer func() {
-		if a != nil {
-			a.Close()
-		}
-	}()
-	return worker.Serve(ctx, in, func(ctx context.Context, raw json.RawMessage, progress func(float64)) (any, error) {
-		var req Request
-		if err := json.Unmarshal(raw, &req); err != nil {
+	h := &WorkerHandler{Open: open}
+	defer h.Close()
+	return worker.Serve(ctx, in, h.Handle, ErrorCode)
+}
+
+// WorkerHandler serves scan Requests in a worker process. The Analyzer
+// (models loaded) is kept for the next request when that one asks for the
+// same models, which is what makes a warm worker fast.
+type WorkerHandler struct {
+	Open func(Request) (*Analyzer, error)
+
+	a      *Analyzer
+	loaded Request // the request a was opened for
+}
+
+// Handle serves one request (a worker.Func).
+func (h *WorkerHandler) Handle(ctx context.Context, raw json.RawMessage, progress func(float64)) (any, error) {
+	var req Request
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, err
+	}
+	if h.a == nil || !sameModels(req, h.loaded) {
+		h.Close()
+		a, err := h.Open(req)
+		if err != nil {
 			return nil, err
 		}
-		if a == nil || !sameModels(req, loaded) {
-			if a != nil {
-				a.Close()
-				a = nil
-			}
-			var err error
-			if a, err = open(req); err != nil {
-				return nil, err
-			}
-			loaded = req
-		}
-		if req.Probe {
-			return a.Models(), nil
-		}
-		a.SetEvidenceDir(req.EvidenceDir)
-		return a.Analyze(ctx, req.Path, progress)
-	}, ErrorCode)
+		h.a, h.loaded = a, req
+	}
+	if req.Probe {
+		return h.a.Models(), nil
+	}
+	h.a.SetEvidenceDir(req.EvidenceDir)
+	return h.a.Analyze(ctx, req.Path, progress)
+}
+
+// Close frees the kept Analyzer.
+func (h *WorkerHandler) Close() error {
+	if h.a == nil {
+		return nil
+	}
+	err := h.a.Close()
+	h.a = nil
+	return err
 }
 
 // sameModels reports whether an Analyzer opened for a serves b.
@@ -124,7 +135,7 @@ type runner func(ctx context.Context, request any, progress func(float64)) (json
 func analyze(ctx context.Context, run runner, req Request, progress func(float64)) (*Report, error) {
 	raw, err := run(ctx, req, progress)
 	if err != nil {
-		return nil, remoteError(err)
+		return nil, RemoteError(err)
 	}
 	var rep Report
 	if err := json.Unmarshal(raw, &rep); err != nil {
@@ -138,14 +149,16 @@ func probe(ctx context.Context, run runner, req Request) (ModelInfo, error) {
 	var info ModelInfo
 	raw, err := run(ctx, req, nil)
 	if err != nil {
-		return info, remoteError(err)
+		return info, RemoteError(err)
 	}
 	err = json.Unmarshal(raw, &info)
 	return info, err
 }
 
-// remoteError turns a failure the worker reported into an *AnalysisError.
-func remoteError(err error) error {
+// RemoteError turns a failure a worker reported (a *worker.Error) into an
+// *AnalysisError, which unwraps to the sentinel of its code; other errors
+// are returned as they are.
+func RemoteError(err error) error {
 	var we *worker.Error
 	if errors.As(err, &we) {
 		return &AnalysisError{Code: we.Code, Message: we.Message}

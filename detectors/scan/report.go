@@ -1,6 +1,8 @@
 package scan
 
 import (
+	"encoding/json"
+
 	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/detectors/fusion"
 	"github.com/trueframe/trueframe/media"
@@ -28,6 +30,10 @@ type Report struct {
 	Warnings  []string        `json:"warnings,omitempty"`
 	Timing    Timing          `json:"timing"`
 	Models    ModelInfo       `json:"models"`
+	// Provenance is the file checked against the provenance ledger (the
+	// ledger's verification: registered, matches_original,
+	// altered_original, revoked or unknown), when a ledger was available.
+	Provenance json.RawMessage `json:"provenance,omitempty"`
 }
 
 // DetectorSummary is one detector's result on the deciding face.

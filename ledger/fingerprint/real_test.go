@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"context"
 	"errors"
+	"github.com/trueframe/trueframe/internal/videofix"
 	"image"
 	"os"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 	"github.com/trueframe/trueframe/media/video"
 )
 
-// faceCells are the cells of the default 4x4 grid that faceD13 covers in a
+// faceCells are the cells of the default 4x4 grid that videofix.FaceD13 covers in a
 // 720x1280 frame (cells are 180x320): columns 1–2, rows 1–2.
 var faceCells = []int{5, 6, 9, 10}
 
@@ -76,7 +77,7 @@ func TestRealClips(t *testing.T) {
 
 	t.Run("re-encoded at half size and lower bitrate", func(t *testing.T) {
 		p := filepath.Join(dir, "reencoded.mp4")
-		transcode(t, src, p, transcodeOptions{Scale: 0.5, FPS: 25, JPEGQuality: 30})
+		videofix.Transcode(t, src, p, videofix.Options{Scale: 0.5, FPS: 25, JPEGQuality: 30})
 		if a, b := fileSize(t, p), fileSize(t, src); a*2 > b {
 			t.Fatalf("re-encode is %d bytes, original %d: not a lower bitrate", a, b)
 		}
@@ -92,7 +93,7 @@ func TestRealClips(t *testing.T) {
 		// copy fall between those of the original.
 		for _, from := range []time.Duration{1500 * time.Millisecond, 1600 * time.Millisecond} {
 			p := filepath.Join(dir, "trimmed.mp4")
-			transcode(t, src, p, transcodeOptions{From: from, To: orig.Duration - time.Second, FourCC: "mp4v"})
+			videofix.Transcode(t, src, p, videofix.Options{From: from, To: orig.Duration - time.Second, FourCC: "mp4v"})
 			m := compare(t, orig, compute(t, p, nil))
 			logMatch(t, "trimmed from "+from.String(), m)
 			if Classify(m) != SameContent || m.MatchedFraction < 0.9 {
@@ -107,8 +108,8 @@ func TestRealClips(t *testing.T) {
 	t.Run("face replaced 2–4 s", func(t *testing.T) {
 		p := filepath.Join(dir, "altered.mp4")
 		donor := portrait(t, "d9.mp4") // another man, 512x480
-		edit := donorFace(t, donor, image.Rect(150, 160, 370, 405), faceD13, 2*time.Second, 4*time.Second)
-		transcode(t, src, p, transcodeOptions{Edit: edit, FourCC: "mp4v"})
+		edit := videofix.DonorFace(t, donor, image.Rect(150, 160, 370, 405), videofix.FaceD13, 2*time.Second, 4*time.Second)
+		videofix.Transcode(t, src, p, videofix.Options{Edit: edit, FourCC: "mp4v"})
 		m := compare(t, orig, compute(t, p, nil))
 		logMatch(t, "face replaced", m)
 		if Classify(m) != Altered {
@@ -156,7 +157,7 @@ func TestRealClips(t *testing.T) {
 func TestRealGrid(t *testing.T) {
 	src := realClip(t, "grid", "sbia1a.mpg")
 	p := filepath.Join(t.TempDir(), "grid.mp4")
-	transcode(t, src, p, transcodeOptions{Scale: 0.5, FPS: 30, JPEGQuality: 30})
+	videofix.Transcode(t, src, p, videofix.Options{Scale: 0.5, FPS: 30, JPEGQuality: 30})
 	orig := compute(t, src, nil)
 	m := compare(t, orig, compute(t, p, nil))
 	logMatch(t, "GRID re-encoded", m)

@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/ledger"
+	"github.com/trueframe/trueframe/ledger/chain"
+	"github.com/trueframe/trueframe/ledger/devchain"
+)
+
+// ledgerFlags choose the chain: the embedded dev chain in the data
+// directory by default, or an external JSON-RPC node.
+type ledgerFlags struct {
+	data          string
+	rpcURL        string
+	chainID       uint64
+	contract      string
+	confirmations uint64
+	keystore      string
+	passwordFile  string
+	deps          string
+	maxMemory     string
+}
+
+func (lf *ledgerFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&lf.data, "data", envOr("TRUEFRAME_DATA", "data"), "data directory (the ledger lives in DATA/ledger)")
+	fs.StringVar(&lf.deps, "deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime")
+	fs.StringVar(&lf.maxMemory, "max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of each worker process")
+	lf.registerChain(fs)
+}
+
+// registerChain registers the flags that choose the chain.
+func (lf *ledgerFlags) registerChain(fs *flag.FlagSet) {
+	fs.StringVar(&lf.rpcURL, "ledger-rpc", os.Getenv("TRUEFRAME_LEDGER_RPC"), "JSON-RPC URL of an external node (default: the embedded chain)")
+	fs.Uint64Var(&lf.chainID, "ledger-chain-id", uint64(envInt("TRUEFRAME_LEDGER_CHAIN_ID", 0)), "chain id the external node must report (required with --ledger-rpc)")
+	fs.StringVar(&lf.contract, "ledger-contract", os.Getenv("TRUEFRAME_LEDGER_CONTRACT"), "registry contract address on the external node (empty: deploy one and remember it)")
+	fs.Uint64Var(&lf.confirmations, "ledger-confirmations", uint64(envInt("TRUEFRAME_LEDGER_CONFIRMATIONS", 1)), "blocks on top of a transaction before it counts (external node)")
+	fs.StringVar(&lf.keystore, "ledger-keystore", os.Getenv("TRUEFRAME_LEDGER_KEYSTORE"), "encrypted keystore file of the signing key (external node); or set TRUEFRAME_LEDGER_KEY to a hex key")
+	fs.StringVar(&lf.passwordFile, "ledger-password-file", os.Getenv("TRUEFRAME_LEDGER_PASSWORD_FILE"), "file holding the keystore's password")
+}
+
+// openedLedger is a registry with what must be closed after it.
+type openedLedger struct {
+	*ledger.Registry
+	closers []func()
+}
+
+func (o *openedLedger) Close() {
+	o.Registry.Close()
+	for i := len(o.closers) - 1; i >= 0; i-- {
+		o.closers[i]()
+	}
+}
+
+// open opens the chain and the registry. fp fingerprints files; nil runs
+// a worker process per file.
+func (lf *ledgerFlags) open(ctx context.Context, fp ledger.Fingerprinter, log *slog.Logger, opts ledger.Options) (*openedLedger, error) {
+	if fp == nil {
+		deps, err := depsDir(lf.deps)
+		if err != nil {
+			return nil, err
+		}
+		mem, err := parseBytes(lf.maxMemory)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--max-memory: %w", err)}
+		}
+		fp = isolatedFingerprinter{run: oneShot(worker.Options{Args: []string{"worker"}, MaxMemory: mem,
+			Env: []string{"TRUEFRAME_DEPS=" + deps}})}
+	}
+	opts.Fingerprinter, opts.Log = fp, log
+	root := filepath.Join(lf.data, "ledger")
+	var c *chain.Client
+	var dir string
+	var closers []func()
+	if lf.rpcURL == "" {
+		dir = filepath.Join(root, "embedded")
+		dc, err := devchain.Open(ctx, filepath.Join(dir, "chain"), nil)
+		if err != nil {
+			return nil, fmt.Errorf("embedded chain: %w", err)
+		}
+		c, closers = dc.Client(), append(closers, func() { dc.Close() })
+	} else {
+		var err error
+		if c, dir, err = lf.dialExternal(ctx, root); err != nil {
+			return nil, err
+		}
+		closers = append(closers, c.Close)
+	}
+	r, err := ledger.Open(ctx, c, dir, opts)
+	if err != nil {
+		for _, f := range closers {
+			f()
+		}
+		return nil, err
+	}
+	return &openedLedger{Registry: r, closers: closers}, nil
+}
+
+func (lf *ledgerFlags) dialExternal(ctx context.Context, root string) (*chain.Client, string, error) {
+	if lf.chainID == 0 {
+		return nil, "", usageError{errors.New("--ledger-chain-id is required with --ledger-rpc (it guards against signing for the wrong network)")}
+	}
+	key := chain.KeyConfig{KeystoreFile: lf.keystore, HexKey: os.Getenv("TRUEFRAME_LEDGER_KEY")}
+	if lf.passwordFile != "" {
+		pw, err := os.ReadFile(lf.passwordFile)
+		if err != nil {
+			return nil, "", err
+		}
+		key.Password = strings.TrimRight(string(pw), "\r\n")
+	}
+	// The contract deployed on a previous run is remembered per chain.
+	saved := filepath.Join(root, fmt.Sprintf("external-%d.json", lf.chainID))
+	contract := lf.contract
+	if contract == "" {
+		if b, err := os.ReadFile(saved); err == nil {
+			var s struct{ Contract string }
+			if json.Unmarshal(b, &s) == nil {
+				contract = s.Contract
+			}
+		}
+	}
+	if contract != "" && !common.IsHexAddress(contract) {
+		return nil, "", usageError{fmt.Errorf("--ledger-contract %q is not an address", contract)}
+	}
+	cfg := chain.Config{RPCURL: lf.rpcURL, Key: key, Options: chain.Options{ChainID: lf.chainID,
+		Contract: common.HexToAddress(contract), Confirmations: lf.confirmations}}
+	if contract == "" {
+		cfg.Options.Contract = common.Address{}
+	}
+	c, err := chain.Dial(ctx, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	if contract == "" {
+		addr, _, err := c.Deploy(ctx)
+		if err != nil {
+			c.Close()
+			return nil, "", err
+		}
+		b, _ := json.Marshal(map[string]string{"contract": addr.Hex()})
+		if err := os.MkdirAll(root, 0o750); err == nil {
+			os.WriteFile(saved, b, 0o640)
+		}
+		fmt.Fprintf(os.Stderr, "deployed a new registry at %s on chain %d\n", addr.Hex(), lf.chainID)
+	}
+	dir := filepath.Join(root, fmt.Sprintf("%d-%s", lf.chainID, strings.ToLower(c.Contract().Hex())))
+	return c, dir, nil
+}
+
+func cliLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// cmdRegister: trueframe register [--meta M] [--batch] FILE...
+func cmdRegister(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("register", flag.ContinueOnError)
+	var lf ledgerFlags
+	lf.register(fs)
+	meta := fs.String("meta", "", "short description stored on chain with each file (a URI or a hash; at most 256 bytes)")
+	batch := fs.Bool("batch", false, "anchor the files as one Merkle root (one transaction) instead of one transaction each")
+	asJSON := fs.Bool("json", false, "print the records as JSON, one per line")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: trueframe register [--meta M] [--batch] [flags] FILE...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("register takes at least one file")}
+	}
+	l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{BatchSize: max(fs.NArg(), 1)})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	var failed error
+	var shas [][32]byte
+	for _, file := range fs.Args() {
+		if *batch {
+			sha, err := l.Enqueue(ctx, file, *meta)
+			if err != nil {
+				failed = fmt.Errorf("%s: %w", file, err)
+				fmt.Fprintln(os.Stderr, "trueframe:", failed)
+				continue
+			}
+			shas = append(shas, sha)
+			continue
+		}
+		rec, err := l.Register(ctx, file, *meta)
+		if err != nil {
+			failed = fmt.Errorf("%s: %w", file, err)
+			fmt.Fprintln(os.Stderr, "trueframe:", failed)
+			continue
+		}
+		printRecord(os.Stdout, file, rec, *asJSON)
+	}
+	if *batch && len(shas) > 0 {
+		if _, _, err := l.Flush(ctx); err != nil {
+			return err
+		}
+		for i, sha := range shas {
+			rec, err := l.Lookup(ctx, sha)
+			if err != nil {
+				return err
+			}
+			printRecord(os.Stdout, fs.Arg(i), rec, *asJSON)
+		}
+	}
+	return failed
+}
+
+func printRecord(w io.Writer, file string, rec ledger.Record, asJSON bool) {
+	if asJSON {
+		json.NewEncoder(w).Encode(rec)
+		return
+	}
+	fmt.Fprintf(w, "%s\n  sha256 %s\n  registered on chain %d, contract %s\n  tx %s, block %d, %s, by %s\n",
+		file, rec.SHA256, rec.ChainID, rec.Contract, rec.TxHash, rec.Block, rec.Time.Format("2006-01-02 15:04:05Z07:00"), rec.Registrar)
+	if rec.Batch != nil {
+		fmt.Fprintf(w, "  in batch %s (leaf %d of %d), inclusion proof verified: %v\n", rec.Batch.Root, rec.Batch.LeafIndex, rec.Batch.Count, rec.Batch.Verified)
+	}
+	if rec.Revoked {
+		fmt.Fprintf(w, "  REVOKED: %s\n", rec.RevokeReason)
+	}
+}
+
+// cmdVerify: trueframe verify [--json] FILE...
+func cmdVerify(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	var lf ledgerFlags
+	lf.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON verification per file")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: trueframe verify [--json] [flags] FILE...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("verify takes at least one file")}
+	}
+	l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	var failed error
+	for _, file := range fs.Args() {
+		v, err := l.Verify(ctx, file)
+		if err != nil {
+			failed = fmt.Errorf("%s: %w", file, err)
+			fmt.Fprintln(os.Stderr, "trueframe:", failed)
+			continue
+		}
+		if *asJSON {
+			json.NewEncoder(os.Stdout).Encode(v)
+			continue
+		}
+		fmt.Printf("%s: %s\n  %s\n", file, strings.ToUpper(string(v.Status)), v.Explanation)
+		if v.Original != nil {
+			printRecord(os.Stdout, "  original", *v.Original, false)
+		}
+		if m := v.Match; m != nil {
+			fmt.Printf("  match: %.0f%% of %d samples, mean distance %.1f bits, offset %.2f s\n", 100*m.MatchedFraction, m.Samples, m.MeanDistance, m.OffsetS)
+			for _, u := range m.Unmatched {
+				fmt.Printf("  differs at %.2f–%.2f s\n", u.StartS, u.EndS)
+			}
+			for _, a := range m.Altered {
+				fmt.Printf("  region changed at %.2f–%.2f s (cells %v of a %dx%d grid)\n", a.StartS, a.EndS, a.Cells, a.Grid, a.Grid)
+			}
+		}
+	}
+	return failed
+}
+
+// cmdLedger: trueframe ledger status|reindex|revoke
+func cmdLedger(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError{errors.New("usage: trueframe ledger status | reindex | revoke SHA256 --reason R")}
+	}
+	fs := flag.NewFlagSet("ledger "+args[0], flag.ContinueOnError)
+	var lf ledgerFlags
+	lf.register(fs)
+	reason := fs.String("reason", "", "why the original is revoked (revoke)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err}
+	}
+	switch args[0] {
+	case "status", "reindex", "revoke":
+	default:
+		return usageError{fmt.Errorf("unknown ledger command %q: want status, reindex or revoke", args[0])}
+	}
+	l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	switch args[0] {
+	case "reindex":
+		if err := l.Reindex(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "index rebuilt from the chain's events")
+	case "revoke":
+		if fs.NArg() != 1 || *reason == "" {
+			return usageError{errors.New("usage: trueframe ledger revoke SHA256 --reason R")}
+		}
+		sha, err := ledger.ParseHash(fs.Arg(0))
+		if err != nil {
+			return usageError{err}
+		}
+		rec, err := l.Revoke(ctx, sha, *reason)
+		if err != nil {
+			return err
+		}
+		printRecord(os.Stdout, fs.Arg(0), rec, *asJSON)
+		return nil
+	}
+	st, err := l.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(st)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "chain id\t%d\ncontract\t%s\naccount\t%s (registrar: %v)\nhead block\t%d\nindexed through block\t%d\n",
+		st.ChainID, st.Contract, st.Account, st.Registrar, st.Block, st.IndexedTo)
+	fmt.Fprintf(tw, "originals\t%d (%d revoked)\nbatches\t%d\nqueued for a batch\t%d\ndata\t%s\n", st.Originals, st.Revoked, st.Batches, st.Queued, st.DataDir)
+	if st.IndexError != "" {
+		fmt.Fprintf(tw, "index error\t%s\n", st.IndexError)
+	}
+	return tw.Flush()
+}

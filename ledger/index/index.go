@@ -1,0 +1,345 @@
+// Package index is the local SQLite cache of the provenance registry: the
+// originals registered on chain (singly or in batches), the batches, the
+// revocations, and the fingerprint lookup keys that find candidate
+// originals for a perceptual match.
+//
+// Everything in it can be rebuilt from the chain's events plus the
+// content-addressed fingerprint and batch files (see package ledger), so
+// losing it loses nothing: Reset and replay the events.
+package index
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver
+)
+
+// ErrNotFound is returned when no record matches.
+var ErrNotFound = errors.New("index: not found")
+
+// Original is one registered original as recorded on chain.
+type Original struct {
+	SHA256      [32]byte
+	Fingerprint [32]byte // digest of the full fingerprint
+	Meta        string
+	Registrar   string // 0x address
+	TxHash      string
+	Block       uint64
+	Time        time.Time
+	// BatchRoot is the Merkle root of the batch the original was anchored
+	// in, zero for a single registration; LeafIndex is its position.
+	BatchRoot [32]byte
+	LeafIndex int
+	Revoked   bool
+	Revoke    Revocation
+}
+
+// Batched reports whether the original was anchored in a batch.
+func (o Original) Batched() bool { return o.BatchRoot != [32]byte{} }
+
+// Revocation is the record of a revoke.
+type Revocation struct {
+	Reason string
+	TxHash string
+	Block  uint64
+	Time   time.Time
+}
+
+// Batch is one anchored Merkle root.
+type Batch struct {
+	Root      [32]byte
+	Count     int
+	Meta      string
+	Registrar string
+	TxHash    string
+	Block     uint64
+	Time      time.Time
+}
+
+// Index is the database. It is safe for concurrent use.
+type Index struct {
+	db *sql.DB
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS originals (
+	sha256        BLOB PRIMARY KEY,
+	fingerprint   BLOB NOT NULL,
+	meta          TEXT NOT NULL,
+	registrar     TEXT NOT NULL,
+	tx            TEXT NOT NULL,
+	block         INTEGER NOT NULL,
+	block_time    INTEGER NOT NULL,
+	batch_root    BLOB,
+	leaf_index    INTEGER NOT NULL DEFAULT 0,
+	revoked       INTEGER NOT NULL DEFAULT 0,
+	revoke_reason TEXT NOT NULL DEFAULT '',
+	revoke_tx     TEXT NOT NULL DEFAULT '',
+	revoke_block  INTEGER NOT NULL DEFAULT 0,
+	revoke_time   INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS originals_by_fingerprint ON originals(fingerprint);
+CREATE TABLE IF NOT EXISTS batches (
+	root       BLOB PRIMARY KEY,
+	count      INTEGER NOT NULL,
+	meta       TEXT NOT NULL,
+	registrar  TEXT NOT NULL,
+	tx         TEXT NOT NULL,
+	block      INTEGER NOT NULL,
+	block_time INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fingerprint_keys (
+	key         INTEGER NOT NULL,
+	fingerprint BLOB NOT NULL,
+	PRIMARY KEY (key, fingerprint)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+`
+
+// Open opens or creates the index at path.
+func Open(ctx context.Context, path string) (*Index, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index: %s: %w", path, err)
+	}
+	return &Index{db: db}, nil
+}
+
+// Close closes the database.
+func (ix *Index) Close() error { return ix.db.Close() }
+
+// Tx is a write transaction: a batch of records applied atomically.
+type Tx struct{ tx *sql.Tx }
+
+// Update runs fn in one transaction, committed when fn returns nil.
+func (ix *Index) Update(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := ix.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(&Tx{tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Reset empties every table, for a rebuild.
+func (t *Tx) Reset(ctx context.Context) error {
+	_, err := t.tx.ExecContext(ctx, `DELETE FROM originals; DELETE FROM batches; DELETE FROM fingerprint_keys; DELETE FROM state;`)
+	return err
+}
+
+// PutOriginal records an original (replacing a previous record of it, so
+// that replaying events is idempotent) and its fingerprint's lookup keys.
+func (t *Tx) PutOriginal(ctx context.Context, o Original, keys []uint32) error {
+	var root any
+	if o.Batched() {
+		root = o.BatchRoot[:]
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO originals(sha256, fingerprint, meta, registrar, tx, block,
+		block_time, batch_root, leaf_index, revoked, revoke_reason, revoke_tx, revoke_block, revoke_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.SHA256[:], o.Fingerprint[:], o.Meta, o.Registrar, o.TxHash, o.Block, o.Time.UnixMilli(), root, o.LeafIndex,
+		o.Revoked, o.Revoke.Reason, o.Revoke.TxHash, o.Revoke.Block, millis(o.Revoke.Time))
+	if err != nil {
+		return fmt.Errorf("index: put original: %w", err)
+	}
+	for _, k := range keys {
+		if _, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO fingerprint_keys(key, fingerprint) VALUES (?, ?)`, k, o.Fingerprint[:]); err != nil {
+			return fmt.Errorf("index: put key: %w", err)
+		}
+	}
+	return nil
+}
+
+// PutBatch records an anchored batch.
+func (t *Tx) PutBatch(ctx context.Context, b Batch) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO batches(root, count, meta, registrar, tx, block, block_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, b.Root[:], b.Count, b.Meta, b.Registrar, b.TxHash, b.Block, b.Time.UnixMilli())
+	return err
+}
+
+// Revoke marks an original revoked.
+func (t *Tx) Revoke(ctx context.Context, sha [32]byte, r Revocation) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE originals SET revoked = 1, revoke_reason = ?, revoke_tx = ?, revoke_block = ?,
+		revoke_time = ? WHERE sha256 = ?`, r.Reason, r.TxHash, r.Block, millis(r.Time), sha[:])
+	return err
+}
+
+// SetSynced records the next block the index has not seen.
+func (t *Tx) SetSynced(ctx context.Context, next uint64) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO state(name, value) VALUES ('next_block', ?)`, fmt.Sprint(next))
+	return err
+}
+
+// Synced returns the next block the index has not seen (0 when empty).
+func (ix *Index) Synced(ctx context.Context) (uint64, error) {
+	var v string
+	err := ix.db.QueryRowContext(ctx, `SELECT value FROM state WHERE name = 'next_block'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	_, err = fmt.Sscan(v, &n)
+	return n, err
+}
+
+const originalColumns = `sha256, fingerprint, meta, registrar, tx, block, block_time, COALESCE(batch_root, x''), leaf_index,
+	revoked, revoke_reason, revoke_tx, revoke_block, revoke_time`
+
+func scanOriginal(row interface{ Scan(...any) error }) (Original, error) {
+	var o Original
+	var sha, fp, root []byte
+	var t, rt int64
+	err := row.Scan(&sha, &fp, &o.Meta, &o.Registrar, &o.TxHash, &o.Block, &t, &root, &o.LeafIndex,
+		&o.Revoked, &o.Revoke.Reason, &o.Revoke.TxHash, &o.Revoke.Block, &rt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, ErrNotFound
+	}
+	if err != nil {
+		return o, err
+	}
+	copy(o.SHA256[:], sha)
+	copy(o.Fingerprint[:], fp)
+	copy(o.BatchRoot[:], root)
+	o.Time = time.UnixMilli(t).UTC()
+	if rt != 0 {
+		o.Revoke.Time = time.UnixMilli(rt).UTC()
+	}
+	return o, nil
+}
+
+// Original returns the original with the given file hash.
+func (ix *Index) Original(ctx context.Context, sha [32]byte) (Original, error) {
+	return scanOriginal(ix.db.QueryRowContext(ctx, `SELECT `+originalColumns+` FROM originals WHERE sha256 = ?`, sha[:]))
+}
+
+// Batch returns the batch with the given root.
+func (ix *Index) Batch(ctx context.Context, root [32]byte) (Batch, error) {
+	b := Batch{Root: root}
+	var t int64
+	err := ix.db.QueryRowContext(ctx, `SELECT count, meta, registrar, tx, block, block_time FROM batches WHERE root = ?`, root[:]).
+		Scan(&b.Count, &b.Meta, &b.Registrar, &b.TxHash, &b.Block, &t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, ErrNotFound
+	}
+	b.Time = time.UnixMilli(t).UTC()
+	return b, err
+}
+
+// Candidate is an original that shares lookup keys with a fingerprint.
+type Candidate struct {
+	Original
+	SharedKeys int
+}
+
+// Candidates returns up to limit originals sharing the most lookup keys
+// with keys (at least minShared), best first.
+func (ix *Index) Candidates(ctx context.Context, keys []uint32, minShared, limit int) ([]Candidate, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	counts := map[[32]byte]int{}
+	// SQLite binds at most 32766 parameters per statement.
+	for start := 0; start < len(keys); start += 20000 {
+		chunk := keys[start:min(len(keys), start+20000)]
+		args := make([]any, len(chunk))
+		marks := make([]byte, 0, 2*len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+			if i > 0 {
+				marks = append(marks, ',')
+			}
+			marks = append(marks, '?')
+		}
+		rows, err := ix.db.QueryContext(ctx, `SELECT fingerprint, COUNT(*) FROM fingerprint_keys WHERE key IN (`+string(marks)+`) GROUP BY fingerprint`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var fp []byte
+			var n int
+			if err := rows.Scan(&fp, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			counts[[32]byte(fp)] += n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var out []Candidate
+	for fp, n := range counts {
+		if n < minShared {
+			continue
+		}
+		rows, err := ix.db.QueryContext(ctx, `SELECT `+originalColumns+` FROM originals WHERE fingerprint = ?`, fp[:])
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			o, err := scanOriginal(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, Candidate{Original: o, SharedKeys: n})
+		}
+		rows.Close()
+	}
+	sortCandidates(out)
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Counts returns how many originals (revoked included), revoked originals
+// and batches the index holds.
+func (ix *Index) Counts(ctx context.Context) (originals, revoked, batches int, err error) {
+	err = ix.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM originals), (SELECT COUNT(*) FROM originals WHERE revoked = 1),
+		(SELECT COUNT(*) FROM batches)`).Scan(&originals, &revoked, &batches)
+	return
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func sortCandidates(c []Candidate) {
+	slices.SortFunc(c, func(a, b Candidate) int {
+		if a.SharedKeys != b.SharedKeys {
+			return b.SharedKeys - a.SharedKeys
+		}
+		return bytes.Compare(a.SHA256[:], b.SHA256[:])
+	})
+}
