@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/trueframe/trueframe/ledger/fingerprint"
@@ -19,7 +18,6 @@ import (
 //
 //	fingerprints/<digest>.tfp  full fingerprints, named by the digest on chain
 //	batches/<root>.json        the leaves of each anchored batch, in order
-//	queue/<sha256>.json        registrations waiting for the next batch
 //
 // Each file is written to a temporary name, synced and renamed, so a crash
 // leaves either the whole file or none. Files are checked against the chain
@@ -144,38 +142,6 @@ func (r *Registry) loadBatch(root [32]byte) (*batchFile, *merkle.Tree, error) {
 		return nil, nil, fmt.Errorf("%w: batch file %x does not hash to its root", ErrCorrupt, root)
 	}
 	return &bf, tree, nil
-}
-
-func (r *Registry) queuePath(sha [32]byte) string {
-	return filepath.Join(r.dir, "queue", hex.EncodeToString(sha[:])+".json")
-}
-
-// loadQueue returns the queued registrations, oldest first.
-func (r *Registry) loadQueue() ([]batchItem, error) {
-	paths, err := filepath.Glob(filepath.Join(r.dir, "queue", "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var items []batchItem
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		var it batchItem
-		if err := json.Unmarshal(data, &it); err != nil {
-			r.log.Warn("ignoring an unreadable queue file", "path", p, "err", err)
-			continue
-		}
-		items = append(items, it)
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if !items[i].QueuedAt.Equal(items[j].QueuedAt) {
-			return items[i].QueuedAt.Before(items[j].QueuedAt)
-		}
-		return hex.EncodeToString(items[i].SHA256[:]) < hex.EncodeToString(items[j].SHA256[:])
-	})
-	return items, nil
 }
 
 // hexHash is a 32-byte hash written as 64 hex digits in JSON.

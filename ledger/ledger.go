@@ -71,9 +71,14 @@ type Registry struct {
 
 	syncMu sync.Mutex // one index sync at a time
 
+	// The batch queue is in memory: a batched registration is acknowledged
+	// only once its batch is anchored, so a crash loses nothing that was
+	// acknowledged (the callers that waited get an error and can retry).
 	batchMu  sync.Mutex
+	queue    []batchItem
 	waiters  map[[32]byte][]chan batchResult
 	flushNow chan struct{}
+	flushMu  sync.Mutex // one Flush at a time
 }
 
 // Open opens the registry's off-chain state in dir (created if needed)
@@ -94,7 +99,7 @@ func Open(ctx context.Context, c *chain.Client, dir string, opts Options) (*Regi
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	for _, d := range []string{"fingerprints", "batches", "queue"} {
+	for _, d := range []string{"fingerprints", "batches"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, err
 		}
@@ -259,7 +264,6 @@ func (r *Registry) Status(ctx context.Context) (Status, error) {
 	if s.Originals, s.Revoked, s.Batches, err = r.index.Counts(ctx); err != nil {
 		return s, err
 	}
-	q, err := r.loadQueue()
-	s.Queued = len(q)
-	return s, err
+	s.Queued = len(r.queued())
+	return s, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/trueframe/trueframe/ledger/index"
@@ -48,25 +47,54 @@ func (r *Registry) Register(ctx context.Context, path, meta string) (Record, err
 }
 
 // Enqueue queues the file at path for the next batch and returns its hash.
-// The queue is durable: a registration queued before a crash is anchored
-// after the restart. Run (or Flush) anchors the batches.
+// Run (or Flush) anchors the batches. The queue lives in memory: only an
+// anchored registration is acknowledged (see RegisterBatched).
 func (r *Registry) Enqueue(ctx context.Context, path, meta string) ([32]byte, error) {
 	sha, digest, err := r.prepare(ctx, path)
 	if err != nil {
 		return sha, err
 	}
-	data, err := json.Marshal(batchItem{SHA256: sha, Fingerprint: digest, Meta: meta, QueuedAt: time.Now().UTC()})
-	if err != nil {
-		return sha, err
+	return sha, r.EnqueueHashes(sha, digest, meta)
+}
+
+// EnqueueHashes queues an original already hashed and fingerprinted (its
+// fingerprint stored under digest, or not needed) for the next batch. A
+// hash queued twice is queued once.
+func (r *Registry) EnqueueHashes(sha, digest [32]byte, meta string) error {
+	r.batchMu.Lock()
+	for _, it := range r.queue {
+		if it.SHA256 == sha {
+			r.batchMu.Unlock()
+			return nil
+		}
 	}
-	if err := writeFileAtomic(r.queuePath(sha), data); err != nil {
-		return sha, err
-	}
+	r.queue = append(r.queue, batchItem{SHA256: sha, Fingerprint: digest, Meta: meta, QueuedAt: time.Now().UTC()})
+	r.batchMu.Unlock()
 	select {
 	case r.flushNow <- struct{}{}:
 	default:
 	}
-	return sha, nil
+	return nil
+}
+
+// queued returns a copy of the queue, oldest first.
+func (r *Registry) queued() []batchItem {
+	r.batchMu.Lock()
+	defer r.batchMu.Unlock()
+	return append([]batchItem(nil), r.queue...)
+}
+
+// dequeue removes anchored (or refused) items from the queue.
+func (r *Registry) dequeue(done map[[32]byte]bool) {
+	r.batchMu.Lock()
+	defer r.batchMu.Unlock()
+	kept := r.queue[:0]
+	for _, it := range r.queue {
+		if !done[it.SHA256] {
+			kept = append(kept, it)
+		}
+	}
+	r.queue = kept
 }
 
 type batchResult struct {
@@ -117,15 +145,12 @@ func (r *Registry) dropWaiter(sha [32]byte, ch chan batchResult) {
 // registrations, or once the oldest has waited BatchDelay.
 func (r *Registry) Run(ctx context.Context) error {
 	for {
-		items, err := r.loadQueue()
-		if err != nil {
-			return err
-		}
+		items := r.queued()
 		wait := r.opts.BatchDelay
 		if len(items) > 0 {
 			age := time.Since(items[0].QueuedAt)
 			if len(items) >= r.opts.BatchSize || age >= r.opts.BatchDelay {
-				if _, _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+				if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
 					r.log.Error("anchoring a batch failed; retrying", "err", err)
 					wait = 5 * time.Second
 				} else {
@@ -147,63 +172,84 @@ func (r *Registry) Run(ctx context.Context) error {
 	}
 }
 
+// Anchored is a batch Flush anchored.
+type Anchored struct {
+	Root    [32]byte
+	Count   int
+	TxHash  string
+	GasUsed uint64
+}
+
 // Flush anchors up to BatchSize queued registrations now, as one Merkle
-// root, and returns the root and how many it holds (0 when the queue was
-// empty).
-func (r *Registry) Flush(ctx context.Context) ([32]byte, int, error) {
-	var root [32]byte
+// root (Count 0 when the queue was empty).
+func (r *Registry) Flush(ctx context.Context) (Anchored, error) {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	var res Anchored
 	if err := r.Sync(ctx); err != nil {
-		return root, 0, err
-	}
-	queued, err := r.loadQueue()
-	if err != nil {
-		return root, 0, err
+		return res, err
 	}
 	var items []batchItem
-	for _, it := range queued {
+	done := map[[32]byte]bool{}
+	for _, it := range r.queued() {
 		if _, err := r.index.Original(ctx, it.SHA256); err == nil {
-			// Anchored before a crash cut the clean-up short, or registered meanwhile.
-			os.Remove(r.queuePath(it.SHA256))
-			r.notify(it.SHA256, r.lookupResult(ctx, it.SHA256))
+			// Registered meanwhile (singly, or by another registry).
+			done[it.SHA256] = true
+			r.notify(it.SHA256, batchResult{err: fmt.Errorf("%w: %x", ErrAlreadyRegistered, it.SHA256)})
 			continue
 		}
 		items = append(items, it)
 	}
+	r.dequeue(done)
 	if len(items) == 0 {
-		return root, 0, nil
+		return res, nil
 	}
 	items = items[:min(len(items), r.opts.BatchSize)]
 	tree, err := buildBatch(items)
 	if err != nil {
-		return root, 0, err
+		return res, err
 	}
-	root = tree.Root()
+	root := tree.Root()
+	res.Root, res.Count = root, len(items)
 	bf := batchFile{Root: root, Created: time.Now().UTC(), Items: items}
 	data, err := json.MarshalIndent(bf, "", " ")
 	if err != nil {
-		return root, 0, err
+		return res, err
 	}
 	// The leaves must be on disk before the chain commits to their root.
 	if err := writeFileAtomic(r.batchPath(root), data); err != nil {
-		return root, 0, err
+		return res, err
 	}
-	if _, err := r.chain.AnchorBatch(ctx, root, uint32(len(items)), r.opts.BatchMeta); err != nil {
-		return root, 0, err
+	rcpt, err := r.chain.AnchorBatch(ctx, root, uint32(len(items)), r.opts.BatchMeta)
+	if err != nil {
+		return res, err
 	}
+	res.TxHash, res.GasUsed = rcpt.TxHash.Hex(), rcpt.GasUsed
 	if err := r.Sync(ctx); err != nil {
-		return root, len(items), err
+		return res, err
 	}
 	for _, it := range items {
-		os.Remove(r.queuePath(it.SHA256))
-		r.notify(it.SHA256, r.lookupResult(ctx, it.SHA256))
+		done[it.SHA256] = true
+	}
+	r.dequeue(done)
+	for _, it := range items {
+		if r.waiting(it.SHA256) {
+			r.notify(it.SHA256, r.lookupResult(ctx, it.SHA256))
+		}
 	}
 	r.log.Info("batch anchored", "root", hexString(root), "count", len(items))
-	return root, len(items), nil
+	return res, nil
 }
 
 func (r *Registry) lookupResult(ctx context.Context, sha [32]byte) batchResult {
 	rec, err := r.Lookup(ctx, sha)
 	return batchResult{rec, err}
+}
+
+func (r *Registry) waiting(sha [32]byte) bool {
+	r.batchMu.Lock()
+	defer r.batchMu.Unlock()
+	return len(r.waiters[sha]) > 0
 }
 
 func (r *Registry) notify(sha [32]byte, res batchResult) {

@@ -209,7 +209,7 @@ func cmdRegister(ctx context.Context, args []string) error {
 		printRecord(os.Stdout, file, rec, *asJSON)
 	}
 	if *batch && len(shas) > 0 {
-		if _, _, err := l.Flush(ctx); err != nil {
+		if _, err := l.Flush(ctx); err != nil {
 			return err
 		}
 		for i, sha := range shas {
@@ -291,7 +291,10 @@ func cmdVerify(ctx context.Context, args []string) error {
 // cmdLedger: trueframe ledger status|reindex|revoke
 func cmdLedger(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{errors.New("usage: trueframe ledger status | reindex | revoke SHA256 --reason R")}
+		return usageError{errors.New("usage: trueframe ledger status | reindex | revoke SHA256 --reason R | bench")}
+	}
+	if args[0] == "bench" {
+		return cmdLedgerBench(ctx, args[1:])
 	}
 	fs := flag.NewFlagSet("ledger "+args[0], flag.ContinueOnError)
 	var lf ledgerFlags

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/trueframe/trueframe/ledger"
+	"github.com/trueframe/trueframe/ledger/devchain"
+	"github.com/trueframe/trueframe/ledger/fingerprint"
+)
+
+// cmdLedgerBench measures the ledger on a fresh embedded chain in a
+// temporary directory: single and batched registrations per second, gas
+// per registration and per batched hash, and fingerprinting speed.
+func cmdLedgerBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("ledger bench", flag.ContinueOnError)
+	singles := fs.Int("n", 200, "single registrations to time")
+	writers := fs.Int("writers", 16, "concurrent writers for the concurrent single registrations")
+	batch := fs.Int("batch", 1000, "originals per batch")
+	batches := fs.Int("batches", 3, "batches to time")
+	clip := fs.String("clip", "", "video to fingerprint (720p is the reference)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	dir, err := os.MkdirTemp("", "trueframe-ledger-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	dc, err := devchain.Open(ctx, filepath.Join(dir, "chain"), nil)
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
+	c := dc.Client()
+	reg, err := ledger.Open(ctx, c, dir, ledger.Options{BatchSize: *batch})
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+
+	random := func() (h [32]byte) {
+		rand.Read(h[:])
+		return h
+	}
+	meta := "https://archive.example/item/000000"
+	fmt.Printf("ledger bench on the embedded chain (chain %d), every write mined and synced to disk before it counts\n", c.ChainID())
+
+	// Single registrations, one writer: the latency-bound case.
+	var gas uint64
+	start := time.Now()
+	for range *singles {
+		r, err := c.Register(ctx, random(), random(), meta)
+		if err != nil {
+			return err
+		}
+		gas += r.GasUsed
+	}
+	el := time.Since(start)
+	fmt.Printf("  single, 1 writer:     %7.1f registrations/s  (%d in %s), %d gas per registration (%d-byte meta)\n",
+		float64(*singles)/el.Seconds(), *singles, el.Round(time.Millisecond), gas/uint64(*singles), len(meta))
+
+	// Single registrations, concurrent writers: transactions share blocks.
+	start = time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, *writers)
+	for w := range *writers {
+		wg.Go(func() {
+			for i := w; i < *singles; i += *writers {
+				if _, err := c.Register(ctx, random(), random(), meta); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	el = time.Since(start)
+	fmt.Printf("  single, %d writers:   %7.1f registrations/s\n", *writers, float64(*singles)/el.Seconds())
+
+	// Batched: queue (durably, one file each) and anchor as one Merkle root.
+	var total time.Duration
+	var batchGas uint64
+	n := 0
+	for range *batches {
+		start = time.Now()
+		for range *batch {
+			if err := reg.EnqueueHashes(random(), random(), ""); err != nil {
+				return err
+			}
+		}
+		res, err := reg.Flush(ctx)
+		if err != nil {
+			return err
+		}
+		if res.Count != *batch {
+			return fmt.Errorf("a batch anchored %d originals, want %d", res.Count, *batch)
+		}
+		total += time.Since(start)
+		batchGas += res.GasUsed
+		n += res.Count
+	}
+	fmt.Printf("  batched by %d:      %7.1f registrations/s  (queue + Merkle tree + anchor + index), %.1f gas per hash (%d per batch)\n",
+		*batch, float64(n)/total.Seconds(), float64(batchGas)/float64(n), batchGas/uint64(*batches))
+
+	if *clip == "" {
+		return nil
+	}
+	sum, err := video720(ctx, *clip)
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	fp, err := fingerprint.Compute(ctx, *clip, nil)
+	if err != nil {
+		return err
+	}
+	el = time.Since(start)
+	if fp.Duration <= 0 {
+		return errors.New("the clip has no duration")
+	}
+	perMinute := el.Seconds() * float64(time.Minute) / float64(fp.Duration)
+	fmt.Printf("  fingerprint:          %.1f s per minute of %s video (%.1fx real time; %d samples, %d bytes per minute)\n",
+		perMinute, sum, float64(fp.Duration)/float64(el), len(fp.Frames), sizePerMinute(fp))
+	return nil
+}
+
+func video720(ctx context.Context, path string) (string, error) {
+	fp, err := fingerprint.Compute(ctx, path, &fingerprint.Options{SampleRate: 0.5}) // warms the page cache too
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%dx%d", fp.Width, fp.Height), nil
+}
+
+func sizePerMinute(fp *fingerprint.Fingerprint) int {
+	b, err := fp.Encode()
+	if err != nil {
+		return 0
+	}
+	return int(float64(len(b)) * float64(time.Minute) / float64(fp.Duration))
+}
