@@ -52,6 +52,15 @@ func TestLedgerCLI(t *testing.T) {
 		t.Errorf("ledger status: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 
+	// A scan report carries the provenance check.
+	r = trueframe(t, "scan", "--json", "--data", data, "--evidence-dir", t.TempDir(), clip)
+	var rep struct {
+		Provenance struct{ Status string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Provenance.Status != "registered" {
+		t.Errorf("scan provenance: exit %d, %q, %v", r.code, r.stdout, err)
+	}
+
 	// A file that is not a video fails clearly, in its worker.
 	notVideo := filepath.Join(t.TempDir(), "notes.mp4")
 	if err := os.WriteFile(notVideo, []byte("just text"), 0o644); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/trueframe/trueframe/detectors/scan"
 	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/video"
 )
@@ -31,6 +32,9 @@ type scanFlags struct {
 	maxMemory       string
 	timeout         time.Duration
 	limits          video.Limits
+	provenance      bool
+	data            string
+	ledger          ledgerFlags
 }
 
 func (sf *scanFlags) register(fs *flag.FlagSet) {
@@ -46,6 +50,9 @@ func (sf *scanFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&sf.limits.MaxFileBytes, "max-file-size", def.MaxFileBytes, "largest file accepted, in bytes")
 	fs.IntVar(&sf.limits.MaxPixels, "max-pixels", def.MaxPixels, "largest frame accepted, in pixels (width×height)")
 	fs.DurationVar(&sf.limits.MaxDuration, "max-duration", def.MaxDuration, "longest video accepted")
+	fs.BoolVar(&sf.provenance, "provenance", envOr("TRUEFRAME_PROVENANCE", "on") != "off", "check each file against the provenance ledger (in DATA/ledger, or --ledger-rpc)")
+	fs.StringVar(&sf.data, "data", envOr("TRUEFRAME_DATA", "data"), "data directory holding the provenance ledger")
+	sf.ledger.registerChain(fs)
 }
 
 func cmdScan(ctx context.Context, args []string) int {
@@ -86,6 +93,12 @@ func cmdScan(ctx context.Context, args []string) int {
 		evidenceRoot = filepath.Join(os.TempDir(), "trueframe-evidence")
 	}
 
+	var prov *provenance
+	if sf.provenance {
+		sf.ledger.data, sf.ledger.deps, sf.ledger.maxMemory = sf.data, deps, sf.maxMemory
+		prov = &provenance{flags: &sf.ledger}
+		defer prov.Close()
+	}
 	showProgress := !sf.json && term.IsTerminal(int(os.Stderr.Fd()))
 	failed := 0
 	for _, file := range fs.Args() {
@@ -115,6 +128,9 @@ func cmdScan(ctx context.Context, args []string) int {
 			failed++
 			fmt.Fprintf(os.Stderr, "trueframe: %s: %s\n", file, describeError(err))
 			continue
+		}
+		if prov != nil {
+			rep.Provenance = prov.check(ctx, file)
 		}
 		if sf.json {
 			enc := json.NewEncoder(os.Stdout)
@@ -202,5 +218,41 @@ func progressBar(w io.Writer, label string) func(float64) {
 		last = n
 		filled := int(p * width)
 		fmt.Fprintf(w, "\r\033[K%s [%s%s] %3d%%", label, strings.Repeat("█", filled), strings.Repeat("·", width-filled), n)
+	}
+}
+
+// provenance checks scanned files against the ledger, opened on first use.
+type provenance struct {
+	flags   *ledgerFlags
+	ledger  *openedLedger
+	openErr error
+	tried   bool
+}
+
+func (p *provenance) check(ctx context.Context, file string) json.RawMessage {
+	if !p.tried {
+		p.tried = true
+		embedded := filepath.Join(p.flags.data, "ledger", "embedded", "chain")
+		if _, err := os.Stat(embedded); p.flags.rpcURL == "" && err != nil {
+			p.openErr = fmt.Errorf("no provenance ledger in %s (trueframe register creates it)", p.flags.data)
+		} else {
+			p.ledger, p.openErr = p.flags.open(ctx, nil, cliLogger(), ledger.Options{})
+		}
+	}
+	var v any
+	if p.openErr != nil {
+		v = map[string]string{"status": "unavailable", "error": p.openErr.Error()}
+	} else if res, err := p.ledger.Verify(ctx, file); err != nil {
+		v = map[string]string{"status": "unavailable", "error": err.Error()}
+	} else {
+		v = res
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func (p *provenance) Close() {
+	if p.ledger != nil {
+		p.ledger.Close()
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,16 @@ func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
 	fmt.Fprintln(w)
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+	if len(r.Provenance) > 0 {
+		var p struct{ Status, Explanation, Error string }
+		if json.Unmarshal(r.Provenance, &p) == nil {
+			fmt.Fprintf(w, "  provenance: %s", strings.ToUpper(strings.ReplaceAll(p.Status, "_", " ")))
+			if why := p.Explanation + p.Error; why != "" {
+				fmt.Fprintf(w, " (%s)", why)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if len(r.Detectors) > 0 {
 		track := 0
