@@ -252,17 +252,19 @@ func (p *process) do(ctx context.Context, env []byte, progress func(float64)) (j
 		// Killed by us (or dying anyway): the cancellation is the answer.
 		return nil, ctx.Err()
 	}
-	return nil, crashError(p.cmd.ProcessState, p.output.String())
+	return nil, crashError(p.cmd.ProcessState, p.output.String(), p.output.Fatal())
 }
 
-func crashError(ps *os.ProcessState, output string) *CrashError {
+func crashError(ps *os.ProcessState, output, fatal string) *CrashError {
 	ce := &CrashError{ExitCode: ps.ExitCode(), Output: output}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		ce.Signal = ws.Signal().String()
 		// The kernel's OOM killer sends SIGKILL; nobody else here does.
 		ce.OutOfMemory = ws.Signal() == syscall.SIGKILL
 	}
-	if m := fatalLine.FindStringSubmatch(output); m != nil {
+	if fatal != "" {
+		ce.Reason = strings.TrimSpace(fatal)
+	} else if m := fatalLine.FindStringSubmatch(output); m != nil {
 		ce.Reason = strings.TrimSpace(m[1])
 	}
 	lower := strings.ToLower(output)
@@ -359,11 +361,15 @@ func runRecovered(ctx context.Context, fn Func, req json.RawMessage, progress fu
 // messageFDEnv tells a child that Run gave it the message pipe on fd 3.
 const messageFDEnv = "TRUEFRAME_WORKER_FD"
 
-// tailBuffer keeps the last max bytes written to it.
+// tailBuffer keeps the last max bytes written to it, and the first line
+// that reports a fatal error: a crash dump can be far longer than the
+// tail (a goroutine and register dump follow the "SIGABRT: abort" line).
 type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu    sync.Mutex
+	max   int
+	buf   []byte
+	line  []byte // the current incomplete line, up to 1 KiB
+	fatal string
 }
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
@@ -373,7 +379,29 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	if over := len(t.buf) - t.max; over > 0 {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
+	if t.fatal == "" {
+		for _, c := range p {
+			if c != '\n' {
+				if len(t.line) < 1<<10 {
+					t.line = append(t.line, c)
+				}
+				continue
+			}
+			if m := fatalLine.FindSubmatch(t.line); m != nil {
+				t.fatal = string(m[1])
+				break
+			}
+			t.line = t.line[:0]
+		}
+	}
 	return len(p), nil
+}
+
+// Fatal returns the first fatal-error line written, or "".
+func (t *tailBuffer) Fatal() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.fatal
 }
 
 func (t *tailBuffer) String() string {

@@ -208,3 +208,20 @@ func TestRunCancel(t *testing.T) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
 }
+
+// A crash dump longer than the kept tail still yields its reason.
+func TestTailBufferKeepsFatalLine(t *testing.T) {
+	tb := &tailBuffer{max: 1 << 10}
+	fmt.Fprint(tb, "some log line\nSIGABRT: ab")
+	fmt.Fprint(tb, "ort\nPC=0x4 m=0 sigcode=18446744073709551610\n")
+	for range 500 {
+		fmt.Fprint(tb, "goroutine 1 gp=0xc000002380 m=nil [semacquire]:\nrax    0x0\n")
+	}
+	if strings.Contains(tb.String(), "SIGABRT") {
+		t.Fatal("the test needs the fatal line to fall out of the tail")
+	}
+	ce := crashError(&os.ProcessState{}, tb.String(), tb.Fatal())
+	if ce.Reason != "SIGABRT: abort" {
+		t.Errorf("Reason = %q, want SIGABRT: abort", ce.Reason)
+	}
+}
