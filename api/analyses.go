@@ -148,12 +148,16 @@ func (s *Server) createAnalysis(c *gin.Context) {
 		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
 		return
 	}
+	// Uploads in progress count too, so that many at once cannot all pass
+	// the check (and fill the disk) before any of them is queued.
+	inflight := s.uploading.Add(1)
+	defer s.uploading.Add(-1)
 	if n, err := s.store.Waiting(c); err != nil {
 		s.internalError(c, "counting queued jobs", err)
 		return
-	} else if n >= s.opts.MaxWaiting {
+	} else if n+int(inflight)-1 >= s.opts.MaxWaiting {
 		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
-			fmt.Sprintf("the queue is full (%d jobs waiting); try again later", n), 30*time.Second)
+			fmt.Sprintf("the queue is full (%d jobs waiting, %d being uploaded); try again later", n, inflight-1), 30*time.Second)
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+overhead)
@@ -246,6 +250,8 @@ func (s *Server) createAnalysis(c *gin.Context) {
 }
 
 func (s *Server) uploadFailed(c *gin.Context, err error) {
+	// The upload may have outlasted the ordinary write deadline.
+	http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(30 * time.Second))
 	var ue *uploadError
 	if errors.As(err, &ue) {
 		if ue.status == http.StatusRequestEntityTooLarge || ue.status == http.StatusRequestTimeout {
@@ -375,7 +381,13 @@ func (s *Server) deleteAnalysis(c *gin.Context) {
 		s.internalError(c, "deleting the job", err)
 		return
 	}
-	s.runner.Cancel(j.ID)
+	if stopped := s.runner.Cancel(j.ID); stopped != nil {
+		// Wait for its worker, so that it writes no evidence after the removal.
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+		}
+	}
 	// The row is gone first: a crash now leaves orphan files, never a job
 	// pointing to missing ones. Orphans are swept at start.
 	var errs []error

@@ -37,9 +37,14 @@ func (s *Server) requestContext(c *gin.Context) {
 	}
 	c.Set(ctxRequestID, id)
 	c.Header("X-Request-Id", id)
-	// Ordinary requests are small; uploads and waits extend these.
+	// Ordinary requests are small; uploads and waits extend these. A read
+	// deadline is set only when there is a body to read: on a bodyless
+	// request net/http keeps reading in the background, and an expiring
+	// deadline there would cancel the request's context (a long ?wait).
 	rc := http.NewResponseController(c.Writer)
-	rc.SetReadDeadline(start.Add(30 * time.Second))
+	if c.Request.ContentLength != 0 {
+		rc.SetReadDeadline(start.Add(30 * time.Second))
+	}
 	rc.SetWriteDeadline(start.Add(60 * time.Second))
 
 	c.Next()

@@ -136,10 +136,20 @@ func (s *Server) ledgerError(c *gin.Context, err error) {
 		fail(c, http.StatusBadRequest, codeBadRequest, "meta or reason is too long for the chain")
 	case errors.As(err, &analysis):
 		fail(c, http.StatusUnprocessableEntity, codeUnprocessable, "the video could not be fingerprinted ("+analysis.Code+"): "+analysis.Message)
+	case errors.Is(err, chain.ErrNotRegistrar), errors.Is(err, chain.ErrNotAuthorized), errors.Is(err, chain.ErrNotOwner):
+		// The service's own account lacks the right: a configuration problem.
+		s.log.Error("the ledger account may not do this", "err", err)
+		fail(c, http.StatusServiceUnavailable, codeLedgerUnavailable, "the service's ledger account is not allowed to do this: "+err.Error())
 	case errors.As(err, &revert):
 		fail(c, http.StatusConflict, "chain_refused", "the registry contract refused the transaction: "+revert.Error())
+	case errors.Is(err, ledger.ErrCorrupt):
+		s.internalError(c, "the ledger's off-chain records disagree with the chain (run trueframe ledger reindex)", err)
+	case errors.Is(err, context.Canceled):
+		fail(c, 499, "canceled", "the request was cancelled")
 	default:
-		s.internalError(c, "ledger", err)
+		// Most other failures are the node being unreachable or slow.
+		s.log.Error("ledger call failed", "err", err, "request_id", c.GetString(ctxRequestID))
+		failRetry(c, http.StatusServiceUnavailable, codeLedgerUnavailable, "the ledger did not answer: "+err.Error(), 10*time.Second)
 	}
 }
 
@@ -148,7 +158,14 @@ func (s *Server) registerOriginal(c *gin.Context) {
 	if !s.ledgerReady(c) {
 		return
 	}
-	batch, _ := strconv.ParseBool(c.Query("batch"))
+	batch := false
+	if v := c.Query("batch"); v != "" {
+		var err error
+		if batch, err = strconv.ParseBool(v); err != nil {
+			fail(c, http.StatusBadRequest, codeBadRequest, "batch must be true or false")
+			return
+		}
+	}
 	up, fields, ok := s.receiveOne(c, "meta")
 	if !ok {
 		return
@@ -212,6 +229,8 @@ func (s *Server) revokeOriginal(c *gin.Context) {
 		fail(c, http.StatusBadRequest, codeBadRequest, "say why in ?reason= (at most 256 bytes): it is recorded on chain")
 		return
 	}
+	// On an external node, waiting for confirmations can take a while.
+	http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	rec, err := s.ledger.Revoke(c, sha, reason)
 	if err != nil {
 		s.ledgerError(c, err)

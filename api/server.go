@@ -77,7 +77,8 @@ type Server struct {
 	engine  *gin.Engine
 	ledger  Ledger
 
-	notReady atomic.Pointer[string] // why the service is not ready; nil when ready
+	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
+	uploading atomic.Int64           // analysis uploads being received
 
 	limitersMu sync.Mutex
 	limiters   map[string]*rate.Limiter // by key id

@@ -201,3 +201,26 @@ func TestBatchedRegistrations(t *testing.T) {
 		t.Errorf("its batch neighbour verifies %s", v.Status)
 	}
 }
+
+// Run returns once its context ends, even with a batch due: the batcher
+// must not spin on a Flush that fails because the service is stopping.
+func TestRunStopsWithBatchDue(t *testing.T) {
+	r := openRegistry(t, t.TempDir(), Options{BatchSize: 1})
+	var sha, fp [32]byte
+	sha[0], fp[0] = 1, 2
+	if err := r.EnqueueHashes(sha, fp, ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context was cancelled")
+	}
+}

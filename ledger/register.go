@@ -150,12 +150,16 @@ func (r *Registry) Run(ctx context.Context) error {
 		if len(items) > 0 {
 			age := time.Since(items[0].QueuedAt)
 			if len(items) >= r.opts.BatchSize || age >= r.opts.BatchDelay {
-				if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
-					r.log.Error("anchoring a batch failed; retrying", "err", err)
-					wait = 5 * time.Second
-				} else {
+				_, err := r.Flush(ctx)
+				if ctx.Err() != nil {
+					return nil
+				}
+				if err == nil {
 					continue
 				}
+				// Flush told the batch's waiters; wait before the next one.
+				r.log.Error("anchoring a batch failed", "err", err)
+				wait = 5 * time.Second
 			} else {
 				wait = r.opts.BatchDelay - age
 			}
@@ -220,22 +224,30 @@ func (r *Registry) Flush(ctx context.Context) (Anchored, error) {
 	if err := writeFileAtomic(r.batchPath(root), data); err != nil {
 		return res, err
 	}
-	rcpt, err := r.chain.AnchorBatch(ctx, root, uint32(len(items)), r.opts.BatchMeta)
-	if err != nil {
-		return res, err
-	}
-	res.TxHash, res.GasUsed = rcpt.TxHash.Hex(), rcpt.GasUsed
-	if err := r.Sync(ctx); err != nil {
-		return res, err
-	}
+	// Whatever happens now, these items leave the queue and their waiters
+	// get an answer: the record, or the error (to retry, or to look up:
+	// a transaction whose receipt was lost may still have been mined).
 	for _, it := range items {
 		done[it.SHA256] = true
 	}
 	r.dequeue(done)
+	rcpt, err := r.chain.AnchorBatch(ctx, root, uint32(len(items)), r.opts.BatchMeta)
+	if err == nil {
+		res.TxHash, res.GasUsed = rcpt.TxHash.Hex(), rcpt.GasUsed
+		err = r.Sync(ctx)
+	}
 	for _, it := range items {
-		if r.waiting(it.SHA256) {
+		if !r.waiting(it.SHA256) {
+			continue
+		}
+		if err != nil {
+			r.notify(it.SHA256, batchResult{err: fmt.Errorf("anchoring batch %x: %w", root, err)})
+		} else {
 			r.notify(it.SHA256, r.lookupResult(ctx, it.SHA256))
 		}
+	}
+	if err != nil {
+		return res, err
 	}
 	r.log.Info("batch anchored", "root", hexString(root), "count", len(items))
 	return res, nil
@@ -271,8 +283,9 @@ func (r *Registry) proof(ctx context.Context, o index.Original) (*Proof, error) 
 	if err != nil {
 		return nil, err
 	}
-	if o.LeafIndex >= len(bf.Items) || bf.Items[o.LeafIndex].SHA256 != o.SHA256 {
-		return nil, fmt.Errorf("%w: batch %x has no leaf %d for %x", ErrCorrupt, o.BatchRoot, o.LeafIndex, o.SHA256)
+	if o.LeafIndex < 0 || o.LeafIndex >= len(bf.Items) || bf.Items[o.LeafIndex].SHA256 != o.SHA256 ||
+		bf.Items[o.LeafIndex].Fingerprint != o.Fingerprint {
+		return nil, fmt.Errorf("%w: batch %x has no leaf %d for %x with this fingerprint: reindex", ErrCorrupt, o.BatchRoot, o.LeafIndex, o.SHA256)
 	}
 	siblings, err := tree.Proof(o.LeafIndex)
 	if err != nil {
@@ -313,6 +326,9 @@ func (r *Registry) Revoke(ctx context.Context, sha [32]byte, reason string) (Rec
 		bf, tree, err := r.loadBatch(o.BatchRoot)
 		if err != nil {
 			return Record{}, err
+		}
+		if o.LeafIndex < 0 || o.LeafIndex >= len(bf.Items) || bf.Items[o.LeafIndex].SHA256 != sha {
+			return Record{}, fmt.Errorf("%w: batch %x has no leaf %d for %x: reindex", ErrCorrupt, o.BatchRoot, o.LeafIndex, sha)
 		}
 		proof, err := tree.Proof(o.LeafIndex)
 		if err != nil {

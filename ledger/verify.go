@@ -93,8 +93,8 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 			return v, err
 		}
 		v.Original = &rec
-		if o.Revoked {
-			v.Status, v.Explanation = Revoked, fmt.Sprintf("this exact file was registered, then revoked: %s", o.Revoke.Reason)
+		if rec.Revoked {
+			v.Status, v.Explanation = Revoked, fmt.Sprintf("this exact file was registered, then revoked: %s", rec.RevokeReason)
 		} else {
 			v.Status, v.Explanation = Registered, "this exact file (same SHA-256) is a registered original"
 		}
@@ -149,8 +149,8 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 	}
 	v.Original, v.Match = &rec, summarize(*best)
 	switch {
-	case bestOrig.Revoked:
-		v.Status, v.Explanation = Revoked, fmt.Sprintf("this footage matches a registered original that was revoked: %s", bestOrig.Revoke.Reason)
+	case rec.Revoked:
+		v.Status, v.Explanation = Revoked, fmt.Sprintf("this footage matches a registered original that was revoked: %s", rec.RevokeReason)
 	case fingerprint.Classify(*best) == fingerprint.SameContent:
 		v.Status, v.Explanation = MatchesOriginal, fmt.Sprintf("the same footage as a registered original (%.0f%% of samples match), in a different encoding", 100*best.MatchedFraction)
 	default:
@@ -163,7 +163,8 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 
 // checkedRecord returns the record of o after checking it against the
 // chain itself (not only the index): the registration or the batch root
-// is on chain, with the same fingerprint digest.
+// is on chain with the same fingerprint digest, and whether it is revoked
+// is read from the contract.
 func (r *Registry) checkedRecord(ctx context.Context, o index.Original) (Record, error) {
 	rec := r.record(o)
 	if o.Batched() {
@@ -175,16 +176,26 @@ func (r *Registry) checkedRecord(ctx context.Context, o index.Original) (Record,
 			return rec, fmt.Errorf("%w: inclusion proof of %x does not verify", ErrCorrupt, o.SHA256)
 		}
 		rec.Batch = p
-		return rec, nil
+	} else {
+		on, err := r.chain.Original(ctx, o.SHA256)
+		if errors.Is(err, chain.ErrUnknownOriginal) || (err == nil && on.FingerprintDigest != o.Fingerprint) {
+			return rec, fmt.Errorf("%w: the index disagrees with the chain about %x: reindex", ErrCorrupt, o.SHA256)
+		}
+		if err != nil {
+			return rec, err
+		}
 	}
-	on, err := r.chain.Original(ctx, o.SHA256)
-	if errors.Is(err, chain.ErrUnknownOriginal) || (err == nil && on.FingerprintDigest != o.Fingerprint) {
-		return rec, fmt.Errorf("%w: the index disagrees with the chain about %x: reindex", ErrCorrupt, o.SHA256)
-	}
+	revoked, err := r.chain.IsRevoked(ctx, o.SHA256)
 	if err != nil {
 		return rec, err
 	}
-	rec.Revoked = on.Revoked
+	switch {
+	case revoked && !rec.Revoked:
+		rec.RevokeReason = "(revoked on chain after the index was last synced)"
+	case !revoked:
+		rec.RevokeReason, rec.RevokeTx = "", ""
+	}
+	rec.Revoked = revoked
 	return rec, nil
 }
 

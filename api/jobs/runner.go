@@ -65,8 +65,15 @@ type Runner struct {
 	hookKick chan struct{} // a webhook became due
 
 	mu       sync.Mutex
-	running  map[string]context.CancelCauseFunc
+	running  map[string]runningJob
 	finished chan struct{} // closed and replaced whenever a job finishes
+}
+
+// runningJob is a job being analysed: how to stop it, and a channel closed
+// once its attempt has ended.
+type runningJob struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{}
 }
 
 // errDeleted cancels the analysis of a job that was deleted.
@@ -88,7 +95,7 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 	}
 	return &Runner{opts: opts, store: st, analyzer: a, hooks: hooks, metrics: m, log: log,
 		kick: make(chan struct{}, 1), hookKick: make(chan struct{}, 1),
-		running: map[string]context.CancelCauseFunc{}, finished: make(chan struct{})}
+		running: map[string]runningJob{}, finished: make(chan struct{})}
 }
 
 // Run requeues the jobs a previous life left running, then analyses jobs
@@ -140,16 +147,17 @@ func (r *Runner) announce() {
 	}
 }
 
-// Cancel stops the analysis of a job being deleted; it reports whether the
-// job was running.
-func (r *Runner) Cancel(id string) bool {
+// Cancel stops the analysis of a job being deleted. When the job was
+// running it returns a channel closed once the attempt has ended, else nil.
+func (r *Runner) Cancel(id string) <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cancel, ok := r.running[id]
-	if ok {
-		cancel(errDeleted)
+	job, ok := r.running[id]
+	if !ok {
+		return nil
 	}
-	return ok
+	job.cancel(errDeleted)
+	return job.done
 }
 
 func (r *Runner) work(ctx context.Context, slot int) {
@@ -182,14 +190,16 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 	jctx, cancel := context.WithCancelCause(ctx)
 	jctx, cancelTimeout := context.WithTimeout(jctx, r.opts.JobTimeout)
 	defer cancelTimeout()
+	done := make(chan struct{})
 	r.mu.Lock()
-	r.running[job.ID] = cancel
+	r.running[job.ID] = runningJob{cancel: cancel, done: done}
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
 		delete(r.running, job.ID)
 		r.mu.Unlock()
 		cancel(nil)
+		close(done)
 	}()
 
 	// Outcomes are written even while the service stops.
@@ -221,6 +231,7 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 		recordErr = r.complete(bg, job, rep)
 	case context.Cause(jctx) == errDeleted:
 		log.Info("job deleted while running")
+		r.announce() // waiters find it gone
 		return
 	case ctx.Err() != nil:
 		log.Info("service stopping: job back in the queue")

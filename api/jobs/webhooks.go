@@ -46,9 +46,11 @@ func (r *Runner) deliver(ctx context.Context, job store.Job) {
 	key, err := r.store.Key(ctx, job.KeyID)
 	var d webhook.Delivery
 	switch {
-	case err != nil:
+	case errors.Is(err, store.ErrNotFound):
 		d.Err = fmt.Errorf("the job's key is gone: %w", err)
 		w.Attempts = r.opts.MaxWebhookAttempts
+	case err != nil:
+		d.Err = fmt.Errorf("reading the job's key: %w", err) // transient: retried
 	case !key.RevokedAt.IsZero():
 		d.Err = errors.New("the job's key was revoked")
 		w.Attempts = r.opts.MaxWebhookAttempts

@@ -136,6 +136,13 @@ func (s *Store) CountKeys(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// CountAllKeys counts every key ever created, revoked ones included.
+func (s *Store) CountAllKeys(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM keys`).Scan(&n)
+	return n, err
+}
+
 // RevokeKey revokes a key; its jobs are kept.
 func (s *Store) RevokeKey(ctx context.Context, id string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, now(), id)

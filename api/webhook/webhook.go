@@ -141,9 +141,33 @@ func (c *Client) checkAddress(network, address string, _ syscall.RawConn) error 
 	return fmt.Errorf("%w: %s is not a public address", ErrURL, ip)
 }
 
+// nonPublic are ranges that IsGlobalUnicast accepts but that are not the
+// public internet: shared address space (carrier NAT, where some clouds
+// put metadata services), benchmarking, reserved, and the IPv6 forms that
+// embed an IPv4 address (NAT64, 6to4, Teredo), which could reach a private
+// one.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("2001::/32"),
+}
+
 func public(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // Delivery is one attempt's outcome.

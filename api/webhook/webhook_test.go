@@ -44,6 +44,9 @@ func TestCheck(t *testing.T) {
 		{open, "http://10.0.0.8/x", false},
 		{open, "http://[::1]/x", false},
 		{open, "http://169.254.169.254/latest/meta-data", false},
+		{open, "http://100.100.100.200/latest/meta-data", false}, // carrier-grade NAT range
+		{open, "http://[64:ff9b::a00:1]/x", false},               // NAT64 form of 10.0.0.1
+		{open, "http://[2002:a00:1::]/x", false},                 // 6to4 form of 10.0.0.1
 		{open, "::not a url", false},
 		{listed, "http://127.0.0.1:8000/hook", true},
 		{listed, "https://a.example.org/hook", true},

@@ -188,7 +188,11 @@ func cmdRegister(ctx context.Context, args []string) error {
 	}
 	defer l.Close()
 	var failed error
-	var shas [][32]byte
+	type queued struct {
+		file string
+		sha  [32]byte
+	}
+	var batched []queued
 	for _, file := range fs.Args() {
 		if *batch {
 			sha, err := l.Enqueue(ctx, file, *meta)
@@ -197,7 +201,7 @@ func cmdRegister(ctx context.Context, args []string) error {
 				fmt.Fprintln(os.Stderr, "trueframe:", failed)
 				continue
 			}
-			shas = append(shas, sha)
+			batched = append(batched, queued{file, sha})
 			continue
 		}
 		rec, err := l.Register(ctx, file, *meta)
@@ -208,16 +212,16 @@ func cmdRegister(ctx context.Context, args []string) error {
 		}
 		printRecord(os.Stdout, file, rec, *asJSON)
 	}
-	if *batch && len(shas) > 0 {
+	if len(batched) > 0 {
 		if _, err := l.Flush(ctx); err != nil {
 			return err
 		}
-		for i, sha := range shas {
-			rec, err := l.Lookup(ctx, sha)
+		for _, q := range batched {
+			rec, err := l.Lookup(ctx, q.sha)
 			if err != nil {
 				return err
 			}
-			printRecord(os.Stdout, fs.Arg(i), rec, *asJSON)
+			printRecord(os.Stdout, q.file, rec, *asJSON)
 		}
 	}
 	return failed

@@ -115,6 +115,10 @@ func cmdServe(ctx context.Context, args []string) error {
 	pool := worker.NewPool(worker.PoolOptions{
 		Worker:  worker.Options{Args: []string{"worker"}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
 		MaxIdle: *workers, MaxUses: 300,
+		// Analyses use at most --workers processes; the rest serve the
+		// provenance routes' fingerprinting, so neither starves the other
+		// and the number of processes stays bounded.
+		MaxBusy: 2 * *workers,
 	})
 	defer pool.Close()
 	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion}}}
@@ -153,18 +157,20 @@ func cmdServe(ctx context.Context, args []string) error {
 	printWelcome(os.Stdout, url, firstKey, *example)
 	log.Info("serving", "url", url, "data", dataDir, "workers", *workers, "version", version)
 
-	ctx, cancel := context.WithCancel(ctx)
+	// The components run until the HTTP server has drained, so that
+	// requests in flight (a batched registration) still get their answer.
+	compCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var wg sync.WaitGroup
+	failed := make(chan error, 1)
 	wg.Go(func() {
-		if err := runner.Run(ctx); err != nil {
-			log.Error("job runner stopped", "err", err)
-			cancel()
+		if err := runner.Run(compCtx); err != nil {
+			failed <- fmt.Errorf("job runner: %w", err)
 		}
 	})
-	wg.Go(func() { probeUntilReady(ctx, analyzer, *workers, srv, log) })
+	wg.Go(func() { probeUntilReady(compCtx, analyzer, *workers, srv, log) })
 	if reg != nil {
-		wg.Go(func() { reg.Run(ctx) }) // anchors batched registrations
+		wg.Go(func() { reg.Run(compCtx) }) // anchors batched registrations
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -173,6 +179,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 		err = nil
 	case err = <-serveErr:
+	case err = <-failed:
 	}
 	log.Info("stopping")
 	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
@@ -215,11 +222,12 @@ func probeUntilReady(ctx context.Context, a *jobs.Pooled, workers int, srv *api.
 	}
 }
 
-// firstAdminKey creates an admin key when the database has no key at all,
-// so that a fresh installation can be used at once. It returns the token,
-// or "" when keys existed.
+// firstAdminKey creates an admin key when the database has no key at all
+// (revoked ones count: revoking every key must not mint a new one on the
+// next start), so that a fresh installation can be used at once. It
+// returns the token, or "" when keys existed.
 func firstAdminKey(ctx context.Context, st *store.Store) (string, error) {
-	n, err := st.CountKeys(ctx)
+	n, err := st.CountAllKeys(ctx)
 	if err != nil || n > 0 {
 		return "", err
 	}

@@ -15,6 +15,7 @@ import (
 type Pool struct {
 	opts    Options
 	maxUses int
+	slots   chan struct{} // one per running request; nil: unbounded
 
 	mu     sync.Mutex
 	idle   []*process
@@ -29,6 +30,10 @@ type PoolOptions struct {
 	MaxIdle int
 	// MaxUses retires a process after this many requests (default 100).
 	MaxUses int
+	// MaxBusy bounds the requests running at once, so the processes
+	// (each up to Worker.MaxMemory) are bounded too; Run waits for a slot.
+	// 0: unbounded, the callers bound the concurrency.
+	MaxBusy int
 }
 
 // ErrPoolClosed is returned by Run after Close.
@@ -42,16 +47,28 @@ func NewPool(opts PoolOptions) *Pool {
 	if opts.MaxUses <= 0 {
 		opts.MaxUses = 100
 	}
-	return &Pool{opts: opts.Worker, maxUses: opts.MaxUses, idle: make([]*process, 0, opts.MaxIdle)}
+	p := &Pool{opts: opts.Worker, maxUses: opts.MaxUses, idle: make([]*process, 0, opts.MaxIdle)}
+	if opts.MaxBusy > 0 {
+		p.slots = make(chan struct{}, opts.MaxBusy)
+	}
+	return p
 }
 
-// Run is like the package's Run, on a warm process when one is idle.
-// Callers bound the concurrency: the pool starts a process whenever none
-// is idle.
+// Run is like the package's Run, on a warm process when one is idle. It
+// starts a process when none is idle, waiting first for a slot when
+// MaxBusy is set.
 func (p *Pool) Run(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error) {
 	env, err := encodeRequest(p.opts, request)
 	if err != nil {
 		return nil, err
+	}
+	if p.slots != nil {
+		select {
+		case p.slots <- struct{}{}:
+			defer func() { <-p.slots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	proc, err := p.get()
 	if err != nil {
@@ -59,8 +76,10 @@ func (p *Pool) Run(ctx context.Context, request any, progress func(float64)) (js
 	}
 	res, err := proc.do(ctx, env, progress)
 	var reported *Error
-	if err == nil || errors.As(err, &reported) {
-		p.put(proc) // a clean answer: the process is fine
+	// A clean answer leaves the process fine, unless ctx ended meanwhile:
+	// the watcher may have killed it just as the answer came.
+	if (err == nil || errors.As(err, &reported)) && ctx.Err() == nil {
+		p.put(proc)
 	} else {
 		proc.kill() // crashed or cancelled: never reused
 		proc.stop()

@@ -92,3 +92,25 @@ func TestPoolClose(t *testing.T) {
 		t.Errorf("Run after Close: %v", err)
 	}
 }
+
+func TestPoolMaxBusy(t *testing.T) {
+	p := NewPool(PoolOptions{Worker: Options{Env: []string{"TRUEFRAME_WORKER_TEST=pool"}}, MaxBusy: 1})
+	defer p.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	hung := make(chan error, 1)
+	go func() {
+		_, err := p.Run(ctx, map[string]any{"N": 1, "Do": "hang"}, nil)
+		hung <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the hanging request holds the only slot
+	short, cancelShort := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancelShort()
+	if _, err := p.Run(short, map[string]any{"N": 1}, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second request with the slot taken: err = %v, want to wait and time out", err)
+	}
+	cancel()
+	<-hung
+	if _, err := poolRun(t, t.Context(), p, ""); err != nil {
+		t.Errorf("after the slot was freed: %v", err)
+	}
+}

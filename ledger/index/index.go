@@ -150,14 +150,16 @@ func (t *Tx) Reset(ctx context.Context) error {
 	return err
 }
 
-// PutOriginal records an original (replacing a previous record of it, so
-// that replaying events is idempotent) and its fingerprint's lookup keys.
+// PutOriginal records an original and its fingerprint's lookup keys. The
+// first registration of a hash wins and a revocation is never undone:
+// events are replayed in chain order, and the contract's own record is the
+// first one (a later batch may repeat a hash; it changes nothing).
 func (t *Tx) PutOriginal(ctx context.Context, o Original, keys []uint32) error {
 	var root any
 	if o.Batched() {
 		root = o.BatchRoot[:]
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO originals(sha256, fingerprint, meta, registrar, tx, block,
+	_, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO originals(sha256, fingerprint, meta, registrar, tx, block,
 		block_time, batch_root, leaf_index, revoked, revoke_reason, revoke_tx, revoke_block, revoke_time)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.SHA256[:], o.Fingerprint[:], o.Meta, o.Registrar, o.TxHash, o.Block, o.Time.UnixMilli(), root, o.LeafIndex,
@@ -287,7 +289,9 @@ func (ix *Index) Candidates(ctx context.Context, keys []uint32, minShared, limit
 				rows.Close()
 				return nil, err
 			}
-			counts[[32]byte(fp)] += n
+			if len(fp) == 32 {
+				counts[[32]byte(fp)] += n
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
