@@ -520,6 +520,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	s := startService(t, serviceOptions{noRunner: true})
+	page := s.do("GET", "/", "", "", nil)
+	if b := s.expect(page, 200, nil); !strings.Contains(string(b), `fetch(url, { method, body, headers: { Authorization: "Bearer "`) ||
+		!strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") || page.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("web page: %s, %q", page.Header, b[:min(len(b), 200)])
+	}
 	s.server.SetReady(errors.New("models are loading"))
 	s.expect(s.do("GET", "/healthz", "", "", nil), 200, nil)
 	b := s.expect(s.do("GET", "/readyz", "", "", nil), 503, nil)

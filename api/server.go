@@ -138,6 +138,7 @@ func (s *Server) routes() *gin.Engine {
 		fail(c, http.StatusMethodNotAllowed, codeMethod, "method not allowed on this route")
 	})
 
+	r.GET("/", s.web)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
