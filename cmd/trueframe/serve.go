@@ -251,6 +251,8 @@ Analyse a video and wait up to 60 s for the report:
 
   curl -sS -H "Authorization: Bearer %[2]s" -F file=@%[3]s "%[1]s/v1/analyses?wait=60"
 
+or open %[1]s/ in a browser and paste the key there.
+
 `, url, key, example)
 }
 
