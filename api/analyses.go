@@ -152,7 +152,7 @@ func (s *Server) createAnalysis(c *gin.Context) {
 	// the check (and fill the disk) before any of them is queued.
 	inflight := s.uploading.Add(1)
 	defer s.uploading.Add(-1)
-	if n, err := s.store.Waiting(c); err != nil {
+	if n, err := s.store.Waiting(c, store.KindAnalysis); err != nil {
 		s.internalError(c, "counting queued jobs", err)
 		return
 	} else if n+int(inflight)-1 >= s.opts.MaxWaiting {
@@ -433,7 +433,7 @@ func (s *Server) listAnalyses(c *gin.Context) {
 	if key.Role == store.RoleAdmin {
 		owner = ""
 	}
-	jobs, next, err := s.store.Jobs(c, owner, before, limit)
+	jobs, next, err := s.store.Jobs(c, owner, []string{store.KindAnalysis}, before, limit)
 	if err != nil {
 		s.internalError(c, "listing jobs", err)
 		return

@@ -75,6 +75,7 @@ type serviceOptions struct {
 	hookHosts  []string
 	keepRunner bool
 	ledger     *ledger.Registry // serves the provenance routes and checks
+	generator  jobs.Generator   // runs generator jobs, in a runner of their own
 }
 
 func startService(t *testing.T, so serviceOptions) *service {
@@ -111,6 +112,11 @@ func startService(t *testing.T, so serviceOptions) *service {
 		}
 	}
 	runner := jobs.New(st, iso, hooks, m, log, so.jobs)
+	var genRunner *jobs.Runner
+	if so.generator != nil {
+		genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: GeneratorKinds, Generator: so.generator})
+		so.api.Generator = genRunner
+	}
 	so.api.DataDir = so.data
 	so.api.Version = "test"
 	srv = New(st, runner, hooks, m, log, so.api)
@@ -126,6 +132,9 @@ func startService(t *testing.T, so serviceOptions) *service {
 	var wg sync.WaitGroup
 	if !so.noRunner {
 		wg.Go(func() { runner.Run(rctx) })
+		if genRunner != nil {
+			wg.Go(func() { genRunner.Run(rctx) })
+		}
 	}
 	s := &service{t: t, url: hs.URL, data: so.data, store: st, server: srv}
 	var once sync.Once

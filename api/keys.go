@@ -146,13 +146,18 @@ func (s *Server) Prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, dir := range []string{s.uploadDir(), s.evidenceDir()} {
+	for _, d := range []string{s.generatorDir()} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return err
+		}
+	}
+	for _, dir := range []string{s.uploadDir(), s.evidenceDir(), s.generatorDir()} {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return err
 		}
 		for _, e := range entries {
-			if !jobIDPattern.MatchString(e.Name()) {
+			if !jobIDPattern.MatchString(e.Name()) && !generatorIDPattern.MatchString(e.Name()) {
 				continue
 			}
 			if _, err := s.store.Job(ctx, e.Name()); errors.Is(err, store.ErrNotFound) {

@@ -39,6 +39,9 @@ type Options struct {
 	Version           string
 	// Ledger serves the provenance routes; nil answers them 503.
 	Ledger Ledger
+	// Generator runs the generator's jobs (kinds GeneratorKinds); nil
+	// answers the generator routes 503.
+	Generator *jobs.Runner
 }
 
 func (o *Options) setDefaults() {
@@ -77,6 +80,9 @@ type Server struct {
 	engine  *gin.Engine
 	ledger  Ledger
 
+	generatorKick   func()
+	generatorCancel func(id string) <-chan struct{}
+
 	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
 	uploading atomic.Int64           // analysis uploads being received
 
@@ -90,6 +96,9 @@ func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log,
 		limiters: map[string]*rate.Limiter{}, ledger: opts.Ledger}
+	if opts.Generator != nil {
+		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
+	}
 	starting := "models are loading"
 	s.notReady.Store(&starting)
 	s.engine = s.routes()
@@ -160,11 +169,24 @@ func (s *Server) routes() *gin.Engine {
 	registrar.POST("/originals", s.registerOriginal)
 	registrar.DELETE("/originals/:sha256", s.revokeOriginal)
 
+	gen := v1.Group("/generator", s.requireRole(store.RoleRegistrar), s.generatorEnabled)
+	gen.POST("/jobs", s.createGeneratorJob)
+	gen.GET("/jobs", s.listGeneratorJobs)
+	gen.GET("/jobs/:id", s.getGeneratorJob)
+	gen.GET("/jobs/:id/artifacts/*name", s.getArtifact)
+	gen.DELETE("/jobs/:id", s.deleteGeneratorJob)
+
 	admin := v1.Group("", s.requireRole(store.RoleAdmin))
 	admin.POST("/keys", s.createKey)
 	admin.GET("/keys", s.listKeys)
 	admin.DELETE("/keys/:id", s.revokeKey)
 	return r
+}
+
+func (s *Server) generatorEnabled(c *gin.Context) {
+	if s.generatorKick == nil {
+		fail(c, http.StatusServiceUnavailable, "generator_unavailable", "the face-swap generator is not enabled on this server")
+	}
 }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }

@@ -38,8 +38,18 @@ func (p *Pooled) Analyze(ctx context.Context, job store.Job, progress func(float
 	return p.Pooled.Analyze(ctx, job.FilePath, job.EvidenceDir, progress)
 }
 
+// Generator runs the jobs of kinds other than analyses (the face-swap
+// generator's train, swap and dataset jobs) and returns their result.
+type Generator interface {
+	Generate(ctx context.Context, job store.Job, progress func(float64)) (json.RawMessage, error)
+}
+
 // Options tune a Runner. The zero value is usable.
 type Options struct {
+	// Kinds are the job kinds this runner claims (default: analyses only).
+	// Analyses go to the Analyzer, every other kind to Generator.
+	Kinds     []string
+	Generator Generator
 	Workers     int           // concurrent analyses; default: the number of CPUs
 	MaxAttempts int           // tries of a job whose worker crashes; default 3
 	JobTimeout  time.Duration // one attempt's limit; default 30 minutes
@@ -166,7 +176,7 @@ func (r *Runner) work(ctx context.Context, slot int) {
 	poll := time.NewTicker(2 * time.Second)
 	defer poll.Stop()
 	for ctx.Err() == nil {
-		job, err := r.store.Claim(ctx)
+		job, err := r.store.Claim(ctx, r.opts.Kinds)
 		switch {
 		case err == nil:
 			r.process(ctx, job, slot)
@@ -215,16 +225,28 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 		}
 	}
 	started := time.Now()
-	rep, err := r.analyzer.Analyze(jctx, job, progress)
-	if err == nil && r.opts.Provenance != nil {
-		rep.Provenance = r.opts.Provenance(jctx, job)
-		err = jctx.Err() // deleted, stopping or out of time meanwhile
+	var rep *scan.Report
+	var generated json.RawMessage
+	var err error
+	if job.Kind == store.KindAnalysis {
+		rep, err = r.analyzer.Analyze(jctx, job, progress)
+		if err == nil && r.opts.Provenance != nil {
+			rep.Provenance = r.opts.Provenance(jctx, job)
+			err = jctx.Err() // deleted, stopping or out of time meanwhile
+		}
+	} else if r.opts.Generator == nil {
+		err = fmt.Errorf("no runner for %s jobs", job.Kind)
+	} else {
+		generated, err = r.opts.Generator.Generate(jctx, job, progress)
 	}
 	elapsed := time.Since(started)
 
 	var outcome string
 	var recordErr error
 	switch {
+	case err == nil && rep == nil:
+		outcome = "done"
+		recordErr = r.store.Complete(bg, job.ID, generated)
 	case err == nil:
 		outcome = "done"
 		rep.File = job.FileName // not the server's path

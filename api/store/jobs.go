@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -31,16 +32,22 @@ const (
 	WebhookFailed    = "failed"
 )
 
-// Job is one analysis request.
+// KindAnalysis is the kind of analysis jobs; other kinds (the generator's)
+// are named by their runner.
+const KindAnalysis = "analysis"
+
+// Job is one piece of queued work: an analysis, or a generator job.
 type Job struct {
 	Seq          int64 // insertion order; pagination cursor
 	ID           string
 	KeyID        string
+	Kind         string          // KindAnalysis when empty at creation
+	Params       json.RawMessage // kind-specific parameters
 	State        State
 	Progress     float64
 	FileName     string // as uploaded, for display only
 	FilePath     string // the stored upload
-	EvidenceDir  string
+	EvidenceDir  string // evidence images, or a generator job's working directory
 	SHA256       string
 	SizeBytes    int64
 	Attempts     int
@@ -63,7 +70,7 @@ type Webhook struct {
 	LastCode  int // HTTP status of the last attempt
 }
 
-const jobColumns = `seq, id, key_id, state, progress, file_name, file_path, evidence_dir, sha256, size_bytes,
+const jobColumns = `seq, id, key_id, kind, params, state, progress, file_name, file_path, evidence_dir, sha256, size_bytes,
 	attempts, error_code, error_message, callback_url, webhook_state, webhook_attempts, webhook_next_at,
 	webhook_last_error, webhook_last_code, created_at, started_at, finished_at`
 
@@ -71,7 +78,8 @@ func scanJob(row interface{ Scan(...any) error }, extra ...any) (Job, error) {
 	var j Job
 	var state string
 	var next, created, started, finished int64
-	dest := []any{&j.Seq, &j.ID, &j.KeyID, &state, &j.Progress, &j.FileName, &j.FilePath, &j.EvidenceDir,
+	var params []byte
+	dest := []any{&j.Seq, &j.ID, &j.KeyID, &j.Kind, &params, &state, &j.Progress, &j.FileName, &j.FilePath, &j.EvidenceDir,
 		&j.SHA256, &j.SizeBytes, &j.Attempts, &j.ErrorCode, &j.ErrorMessage, &j.CallbackURL,
 		&j.Webhook.State, &j.Webhook.Attempts, &next, &j.Webhook.LastError, &j.Webhook.LastCode,
 		&created, &started, &finished}
@@ -81,7 +89,7 @@ func scanJob(row interface{ Scan(...any) error }, extra ...any) (Job, error) {
 		}
 		return Job{}, err
 	}
-	j.State = State(state)
+	j.State, j.Params = State(state), params
 	j.Webhook.NextAt, j.CreatedAt, j.StartedAt, j.FinishedAt = fromMillis(next), fromMillis(created), fromMillis(started), fromMillis(finished)
 	return j, nil
 }
@@ -89,9 +97,16 @@ func scanJob(row interface{ Scan(...any) error }, extra ...any) (Job, error) {
 // CreateJob stores a new queued job. It fills in Seq, State and CreatedAt.
 func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 	j.State, j.CreatedAt = Queued, time.UnixMilli(now()).UTC()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO jobs(id, key_id, state, file_name, file_path, evidence_dir, sha256,
-		size_bytes, callback_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		j.ID, j.KeyID, string(j.State), j.FileName, j.FilePath, j.EvidenceDir, j.SHA256, j.SizeBytes,
+	if j.Kind == "" {
+		j.Kind = KindAnalysis
+	}
+	var params any
+	if len(j.Params) > 0 {
+		params = []byte(j.Params)
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO jobs(id, key_id, kind, params, state, file_name, file_path, evidence_dir, sha256,
+		size_bytes, callback_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.KeyID, j.Kind, params, string(j.State), j.FileName, j.FilePath, j.EvidenceDir, j.SHA256, j.SizeBytes,
 		j.CallbackURL, j.CreatedAt.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
@@ -108,16 +123,18 @@ func (s *Store) Job(ctx context.Context, id string) (Job, error) {
 	return j, err
 }
 
-// Jobs lists jobs newest first, without their results: those of keyID, or
-// of every key when keyID is "". before is the Seq to continue below (0:
-// from the newest). It returns the Seq to pass to get the next page, 0 when
-// there is none.
-func (s *Store) Jobs(ctx context.Context, keyID string, before int64, limit int) ([]Job, int64, error) {
+// Jobs lists jobs of the given kinds newest first, without their results:
+// those of keyID, or of every key when keyID is "". before is the Seq to
+// continue below (0: from the newest). It returns the Seq to pass to get
+// the next page, 0 when there is none.
+func (s *Store) Jobs(ctx context.Context, keyID string, kinds []string, before int64, limit int) ([]Job, int64, error) {
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	in, args := kindFilter(kinds)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE seq < ? AND (? = '' OR key_id = ?) ORDER BY seq DESC LIMIT ?`, before, keyID, keyID, limit+1)
+		WHERE seq < ? AND (? = '' OR key_id = ?) AND kind IN (`+in+`) ORDER BY seq DESC LIMIT ?`,
+		append(append([]any{before, keyID, keyID}, args...), limit+1)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -141,13 +158,28 @@ func (s *Store) Jobs(ctx context.Context, keyID string, before int64, limit int)
 	return jobs, next, nil
 }
 
-// Claim takes the oldest queued job, marks it running and counts the
-// attempt. It returns ErrNotFound when the queue is empty.
-func (s *Store) Claim(ctx context.Context) (Job, error) {
+// Claim takes the oldest queued job of the given kinds, marks it running
+// and counts the attempt. It returns ErrNotFound when there is none.
+func (s *Store) Claim(ctx context.Context, kinds []string) (Job, error) {
+	in, args := kindFilter(kinds)
 	return scanJob(s.db.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', progress = 0,
 		attempts = attempts + 1, started_at = ?
-		WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1)
-		RETURNING `+jobColumns, now()))
+		WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' AND kind IN (`+in+`) ORDER BY seq LIMIT 1)
+		RETURNING `+jobColumns, append([]any{now()}, args...)...))
+}
+
+// kindFilter returns the placeholders and arguments of "kind IN (...)";
+// no kinds means analyses.
+func kindFilter(kinds []string) (string, []any) {
+	if len(kinds) == 0 {
+		kinds = []string{KindAnalysis}
+	}
+	marks := strings.Repeat("?, ", len(kinds)-1) + "?"
+	args := make([]any, len(kinds))
+	for i, k := range kinds {
+		args[i] = k
+	}
+	return marks, args
 }
 
 // SetProgress records the progress of a running job.
@@ -239,10 +271,12 @@ func (s *Store) Counts(ctx context.Context) (map[State]int, error) {
 	return counts, rows.Err()
 }
 
-// Waiting counts the jobs not yet finished (queued or running).
-func (s *Store) Waiting(ctx context.Context) (int, error) {
+// Waiting counts the jobs of the given kinds not yet finished (queued or
+// running).
+func (s *Store) Waiting(ctx context.Context, kinds ...string) (int, error) {
+	in, args := kindFilter(kinds)
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')`).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND kind IN (`+in+`)`, args...).Scan(&n)
 	return n, err
 }
 

@@ -28,7 +28,7 @@ type Store struct {
 
 // schemaVersion is kept in PRAGMA user_version; migrate brings older
 // databases up to it.
-const schemaVersion = 1
+const schemaVersion = 2
 
 var migrations = []string{
 	1: `
@@ -69,6 +69,11 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_by_state ON jobs(state, seq);
 CREATE INDEX jobs_by_key ON jobs(key_id, seq);
 CREATE INDEX jobs_by_webhook ON jobs(webhook_state, webhook_next_at);
+`,
+	2: `
+ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'analysis';
+ALTER TABLE jobs ADD COLUMN params BLOB;
+CREATE INDEX jobs_by_kind ON jobs(kind, state, seq);
 `,
 }
 

@@ -73,7 +73,7 @@ func TestJobLifecycle(t *testing.T) {
 	for i := range 3 {
 		newJob(t, s, "k1", i)
 	}
-	j, err := s.Claim(ctx)
+	j, err := s.Claim(ctx, nil)
 	if err != nil || j.ID != "job00" || j.State != Running || j.Attempts != 1 {
 		t.Fatalf("Claim = %+v, %v; want job00 running, attempt 1", j, err)
 	}
@@ -81,7 +81,7 @@ func TestJobLifecycle(t *testing.T) {
 	if err := s.Retry(ctx, j.ID, "worker_crashed", "SIGABRT"); err != nil {
 		t.Fatal(err)
 	}
-	if j, _ = s.Claim(ctx); j.ID != "job00" || j.Attempts != 2 || j.ErrorCode != "worker_crashed" {
+	if j, _ = s.Claim(ctx, nil); j.ID != "job00" || j.Attempts != 2 || j.ErrorCode != "worker_crashed" {
 		t.Fatalf("after Retry, Claim = %+v", j)
 	}
 	if err := s.Complete(ctx, j.ID, []byte(`{"score":0.1}`)); err != nil {
@@ -97,7 +97,7 @@ func TestJobLifecycle(t *testing.T) {
 
 	// The service dies with job01 running: the next life requeues it
 	// without counting the attempt.
-	j, _ = s.Claim(ctx)
+	j, _ = s.Claim(ctx, nil)
 	s.Close()
 	s, err = Open(ctx, path)
 	if err != nil {
@@ -107,7 +107,7 @@ func TestJobLifecycle(t *testing.T) {
 	if n, err := s.RequeueRunning(ctx); n != 1 || err != nil {
 		t.Fatalf("RequeueRunning = %d, %v; want 1", n, err)
 	}
-	if j2, _ := s.Claim(ctx); j2.ID != j.ID || j2.Attempts != 1 {
+	if j2, _ := s.Claim(ctx, nil); j2.ID != j.ID || j2.Attempts != 1 {
 		t.Fatalf("after restart, Claim = %+v, want %s attempt 1", j2, j.ID)
 	}
 	if err := s.Fail(ctx, j.ID, "not_video", "not a video"); err != nil {
@@ -127,7 +127,7 @@ func TestJobLifecycle(t *testing.T) {
 	if _, err := s.Job(ctx, "job02"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted job: err = %v", err)
 	}
-	if _, err := s.Claim(ctx); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Claim(ctx, nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("empty queue: Claim err = %v, want ErrNotFound", err)
 	}
 }
@@ -141,7 +141,7 @@ func TestJobsPagination(t *testing.T) {
 	var seen []string
 	before := int64(0)
 	for page := 0; ; page++ {
-		jobs, next, err := s.Jobs(ctx, "a", before, 2)
+		jobs, next, err := s.Jobs(ctx, "a", nil, before, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func TestJobsPagination(t *testing.T) {
 	if got := strings.Join(seen, ","); got != "job06,job04,job02,job00" {
 		t.Errorf("pages = %s", got)
 	}
-	all, _, _ := s.Jobs(ctx, "", 0, 100)
+	all, _, _ := s.Jobs(ctx, "", nil, 0, 100)
 	if len(all) != 7 {
 		t.Errorf("all keys: %d jobs, want 7", len(all))
 	}
@@ -172,7 +172,7 @@ func TestWebhookScheduling(t *testing.T) {
 	if err := s.CreateJob(ctx, j); err != nil {
 		t.Fatal(err)
 	}
-	s.Claim(ctx)
+	s.Claim(ctx, nil)
 	if due, _ := s.DueWebhooks(ctx, 10); len(due) != 0 {
 		t.Fatalf("webhook due before the job finished: %+v", due)
 	}

@@ -1,0 +1,389 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/trueframe/trueframe/api/store"
+)
+
+// Generator job kinds, as stored.
+const (
+	KindTrain   = "generate.train"
+	KindSwap    = "generate.swap"
+	KindDataset = "generate.dataset"
+)
+
+// GeneratorKinds are the kinds the generator's runner claims.
+var GeneratorKinds = []string{KindTrain, KindSwap, KindDataset}
+
+// GeneratorParams are a generator job's parameters, stored with it and
+// given to the worker. Paths are absolute, inside the job's directory.
+type GeneratorParams struct {
+	Type      string              `json:"type"`                // train, swap or dataset
+	Steps     int                 `json:"steps,omitempty"`     // train
+	Model     string              `json:"model,omitempty"`     // swap, dataset: a finished train job's id
+	ModelDir  string              `json:"model_dir,omitempty"` // its model directory
+	Direction string              `json:"direction,omitempty"` // swap: a2b or b2a
+	Inputs    map[string][]string `json:"inputs"`              // by field: a, b (train), target (swap), real (dataset)
+	WorkDir   string              `json:"work_dir"`            // outputs go to WorkDir/out
+}
+
+// GeneratorJob is a generator job as the API shows it.
+type GeneratorJob struct {
+	ID         string          `json:"id"`
+	URL        string          `json:"url"`
+	Type       string          `json:"type"`
+	Status     store.State     `json:"status"`
+	Progress   float64         `json:"progress"`
+	Detail     json.RawMessage `json:"detail,omitempty"` // e.g. training step, loss, steps/s, ETA
+	Attempts   int             `json:"attempts"`
+	CreatedAt  time.Time       `json:"created_at"`
+	StartedAt  *time.Time      `json:"started_at,omitempty"`
+	FinishedAt *time.Time      `json:"finished_at,omitempty"`
+	Error      *ErrorDetail    `json:"error,omitempty"`
+	Result     json.RawMessage `json:"result,omitempty"`
+	Artifacts  []EvidenceFile  `json:"artifacts,omitempty"`
+}
+
+// ProgressFile is where a generator job writes its detailed progress (in
+// its work directory), so that the API can show it without a protocol of
+// its own, and a restarted job can pick it up.
+const ProgressFile = "progress.json"
+
+var generatorIDPattern = regexp.MustCompile(`^gen_[0-9a-f]{24}$`)
+
+func (s *Server) generatorDir() string { return filepath.Join(s.opts.DataDir, "generator") }
+
+func (s *Server) generatorView(j store.Job, withResult bool) GeneratorJob {
+	var p GeneratorParams
+	json.Unmarshal(j.Params, &p)
+	g := GeneratorJob{ID: j.ID, URL: "/v1/generator/jobs/" + j.ID, Type: p.Type, Status: j.State, Progress: j.Progress,
+		Attempts: j.Attempts, CreatedAt: j.CreatedAt, StartedAt: timePtr(j.StartedAt)}
+	if j.State == store.Done || j.State == store.Failed {
+		g.FinishedAt = timePtr(j.FinishedAt)
+	}
+	if j.State == store.Failed {
+		g.Error = &ErrorDetail{Code: j.ErrorCode, Message: j.ErrorMessage}
+	}
+	if b, err := os.ReadFile(filepath.Join(j.EvidenceDir, ProgressFile)); err == nil && json.Valid(b) {
+		g.Detail = b
+	}
+	if withResult && j.State == store.Done {
+		g.Result = j.Result
+		out := filepath.Join(j.EvidenceDir, "out")
+		filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || len(g.Artifacts) >= 1000 {
+				return nil
+			}
+			rel, _ := filepath.Rel(out, path)
+			g.Artifacts = append(g.Artifacts, EvidenceFile{Name: filepath.ToSlash(rel), URL: g.URL + "/artifacts/" + filepath.ToSlash(rel)})
+			return nil
+		})
+	}
+	return g
+}
+
+// POST /v1/generator/jobs: multipart with "type" (train, swap, dataset),
+// the parameters as fields, and the videos as files.
+func (s *Server) createGeneratorJob(c *gin.Context) {
+	if c.ContentType() != "multipart/form-data" {
+		fail(c, http.StatusUnsupportedMediaType, codeUnsupportedMedia, "send a multipart/form-data body: type, parameters, and the videos as files")
+		return
+	}
+	const overhead = 1 << 20
+	if c.Request.ContentLength > s.opts.MaxUploadBytes+overhead {
+		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
+		return
+	}
+	if n, err := s.store.Waiting(c, GeneratorKinds...); err != nil {
+		s.internalError(c, "counting generator jobs", err)
+		return
+	} else if n >= s.opts.MaxWaiting {
+		failRetry(c, http.StatusTooManyRequests, codeQueueFull, fmt.Sprintf("%d generator jobs are waiting; try again later", n), time.Minute)
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+overhead)
+	rc := http.NewResponseController(c.Writer)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		fail(c, http.StatusBadRequest, codeBadRequest, "malformed multipart body: "+err.Error())
+		return
+	}
+	id := newGeneratorID()
+	dir := filepath.Join(s.generatorDir(), id)
+	keep := false
+	defer func() {
+		if !keep {
+			os.RemoveAll(dir)
+		}
+	}()
+	p := GeneratorParams{Inputs: map[string][]string{}, WorkDir: dir}
+	fields := map[string]string{}
+	var total int64
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.uploadFailed(c, readError(err, s.opts.MaxUploadBytes))
+			return
+		}
+		name := part.FormName()
+		if part.FileName() == "" {
+			b, err := io.ReadAll(io.LimitReader(part, 257))
+			if err != nil || len(b) > 256 {
+				fail(c, http.StatusBadRequest, codeBadRequest, "field "+name+" must be at most 256 bytes")
+				return
+			}
+			fields[name] = strings.TrimSpace(string(b))
+			continue
+		}
+		switch name {
+		case "a", "b", "target", "real":
+		default:
+			fail(c, http.StatusBadRequest, codeBadRequest, "unknown file field "+strconv.Quote(name)+": want a, b (train), target (swap) or real (dataset)")
+			return
+		}
+		if len(p.Inputs[name]) >= 64 {
+			fail(c, http.StatusBadRequest, codeBadRequest, "at most 64 files per field")
+			return
+		}
+		if err := os.MkdirAll(filepath.Join(s.uploadDir(), "tmp"), 0o750); err != nil {
+			s.internalError(c, "preparing the upload", err)
+			return
+		}
+		up, err := s.receive(part, cleanName(part.FileName()), rc)
+		if err != nil {
+			s.uploadFailed(c, err)
+			return
+		}
+		if total += up.size; total > s.opts.MaxUploadBytes {
+			os.Remove(up.path)
+			s.uploadFailed(c, tooLarge(s.opts.MaxUploadBytes))
+			return
+		}
+		dst := filepath.Join(dir, "inputs", name, fmt.Sprintf("%02d-%s", len(p.Inputs[name]), up.name))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err == nil {
+			err = os.Rename(up.path, dst)
+		}
+		if err != nil {
+			os.Remove(up.path)
+			s.internalError(c, "storing an input", err)
+			return
+		}
+		p.Inputs[name] = append(p.Inputs[name], dst)
+	}
+	kind, msg := s.checkGeneratorParams(c, &p, fields)
+	if msg != "" {
+		fail(c, http.StatusBadRequest, codeBadRequest, msg)
+		return
+	}
+	params, _ := json.Marshal(p)
+	job := store.Job{ID: id, KeyID: callerKey(c).ID, Kind: kind, Params: params, FileName: p.Type, EvidenceDir: dir}
+	if err := syncDir(dir); err != nil {
+		s.internalError(c, "storing the inputs", err)
+		return
+	}
+	if err := s.store.CreateJob(c, &job); err != nil {
+		s.internalError(c, "queueing the job", err)
+		return
+	}
+	keep = true
+	c.Set("job_id", id)
+	if s.generatorKick != nil {
+		s.generatorKick()
+	}
+	c.Header("Location", "/v1/generator/jobs/"+id)
+	c.JSON(http.StatusAccepted, s.generatorView(job, false))
+}
+
+// checkGeneratorParams validates the parameters of a new job and returns
+// its kind, or a message for the 400 answer.
+func (s *Server) checkGeneratorParams(c *gin.Context, p *GeneratorParams, fields map[string]string) (string, string) {
+	p.Type = fields["type"]
+	need := func(field string, min int) string {
+		if len(p.Inputs[field]) < min {
+			return fmt.Sprintf("a %s job needs at least %d video(s) in the file field %q", p.Type, min, field)
+		}
+		return ""
+	}
+	model := func() string {
+		id := fields["model"]
+		if id == "" {
+			return ""
+		}
+		if !generatorIDPattern.MatchString(id) {
+			return "model must be the id of a finished train job"
+		}
+		j, err := s.store.Job(c, id)
+		key := callerKey(c)
+		if err != nil || j.Kind != KindTrain || j.State != store.Done || (j.KeyID != key.ID && key.Role != store.RoleAdmin) {
+			return "model must be the id of one of your finished train jobs"
+		}
+		p.Model, p.ModelDir = id, filepath.Join(j.EvidenceDir, "out", "model")
+		return ""
+	}
+	switch p.Type {
+	case "train":
+		p.Steps = 5000
+		if v := fields["steps"]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10_000_000 {
+				return "", "steps must be an integer from 1 to 10,000,000"
+			}
+			p.Steps = n
+		}
+		if m := need("a", 1) + need("b", 1); m != "" {
+			return "", m
+		}
+		return KindTrain, ""
+	case "swap":
+		p.Direction = fields["direction"]
+		if p.Direction == "" {
+			p.Direction = "a2b"
+		}
+		if p.Direction != "a2b" && p.Direction != "b2a" {
+			return "", "direction must be a2b (the target shows A; it gets B's face) or b2a"
+		}
+		if fields["model"] == "" {
+			return "", "a swap job needs model: the id of a finished train job"
+		}
+		if m := model(); m != "" {
+			return "", m
+		}
+		if len(p.Inputs["target"]) != 1 {
+			return "", "a swap job needs exactly one video in the file field \"target\""
+		}
+		return KindSwap, ""
+	case "dataset":
+		if m := model(); m != "" {
+			return "", m
+		}
+		if m := need("real", 1); m != "" {
+			return "", m
+		}
+		return KindDataset, ""
+	}
+	return "", "type must be train, swap or dataset"
+}
+
+func newGeneratorID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "gen_" + hex.EncodeToString(b)
+}
+
+func syncDir(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Sync()
+	})
+}
+
+// ownGeneratorJob loads a generator job the caller may see.
+func (s *Server) ownGeneratorJob(c *gin.Context) (store.Job, bool) {
+	id := c.Param("id")
+	c.Set("job_id", id)
+	key := callerKey(c)
+	j, err := s.store.Job(c, id)
+	if !generatorIDPattern.MatchString(id) || errors.Is(err, store.ErrNotFound) ||
+		(err == nil && (j.KeyID != key.ID && key.Role != store.RoleAdmin || j.Kind == store.KindAnalysis)) {
+		fail(c, http.StatusNotFound, codeNotFound, "no generator job with this id")
+		return store.Job{}, false
+	}
+	if err != nil {
+		s.internalError(c, "reading the job", err)
+		return store.Job{}, false
+	}
+	return j, true
+}
+
+// GET /v1/generator/jobs/{id}
+func (s *Server) getGeneratorJob(c *gin.Context) {
+	if j, ok := s.ownGeneratorJob(c); ok {
+		c.JSON(http.StatusOK, s.generatorView(j, true))
+	}
+}
+
+// GET /v1/generator/jobs/{id}/artifacts/{name...}
+func (s *Server) getArtifact(c *gin.Context) {
+	j, ok := s.ownGeneratorJob(c)
+	if !ok {
+		return
+	}
+	name := strings.TrimPrefix(c.Param("name"), "/")
+	out := filepath.Join(j.EvidenceDir, "out")
+	path := filepath.Join(out, filepath.FromSlash(name))
+	rel, err := filepath.Rel(out, path)
+	st, statErr := os.Stat(path)
+	if j.State != store.Done || name == "" || err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) ||
+		statErr != nil || !st.Mode().IsRegular() {
+		fail(c, http.StatusNotFound, codeNotFound, "no artifact with this name")
+		return
+	}
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.FileAttachment(path, filepath.Base(path))
+}
+
+// GET /v1/generator/jobs
+func (s *Server) listGeneratorJobs(c *gin.Context) {
+	key := callerKey(c)
+	owner := key.ID
+	if key.Role == store.RoleAdmin {
+		owner = ""
+	}
+	jobs, _, err := s.store.Jobs(c, owner, GeneratorKinds, 0, 200)
+	if err != nil {
+		s.internalError(c, "listing jobs", err)
+		return
+	}
+	out := make([]GeneratorJob, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, s.generatorView(j, false))
+	}
+	c.JSON(http.StatusOK, gin.H{"jobs": out})
+}
+
+// DELETE /v1/generator/jobs/{id}
+func (s *Server) deleteGeneratorJob(c *gin.Context) {
+	j, ok := s.ownGeneratorJob(c)
+	if !ok {
+		return
+	}
+	if _, err := s.store.DeleteJob(c, j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.internalError(c, "deleting the job", err)
+		return
+	}
+	if s.generatorCancel != nil {
+		if stopped := s.generatorCancel(j.ID); stopped != nil {
+			select {
+			case <-stopped:
+			case <-time.After(10 * time.Second):
+			}
+		}
+	}
+	os.RemoveAll(j.EvidenceDir)
+	c.Status(http.StatusNoContent)
+}
