@@ -48,8 +48,8 @@ type Generator interface {
 type Options struct {
 	// Kinds are the job kinds this runner claims (default: analyses only).
 	// Analyses go to the Analyzer, every other kind to Generator.
-	Kinds     []string
-	Generator Generator
+	Kinds       []string
+	Generator   Generator
 	Workers     int           // concurrent analyses; default: the number of CPUs
 	MaxAttempts int           // tries of a job whose worker crashes; default 3
 	JobTimeout  time.Duration // one attempt's limit; default 30 minutes
