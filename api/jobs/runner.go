@@ -112,7 +112,7 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 // until ctx is cancelled. Jobs running then go back to the queue. It
 // returns when every goroutine it started has stopped.
 func (r *Runner) Run(ctx context.Context) error {
-	n, err := r.store.RequeueRunning(ctx)
+	n, err := r.store.RequeueRunning(ctx, r.opts.Kinds)
 	if err != nil {
 		return fmt.Errorf("jobs: requeue: %w", err)
 	}

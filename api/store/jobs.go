@@ -232,9 +232,13 @@ func (s *Store) finish(ctx context.Context, query string, args ...any) error {
 // RequeueRunning puts back in the queue the jobs a previous life of the
 // service left running (it was killed), and returns how many. Their
 // attempt is not counted against them: the service died, not their worker.
-func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
+//
+// Only jobs of the given kinds are requeued: each runner owns its kinds,
+// and must not take back the jobs another runner is running.
+func (s *Store) RequeueRunning(ctx context.Context, kinds []string) (int, error) {
+	in, args := kindFilter(kinds)
 	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = 'queued', progress = 0,
-		attempts = MAX(attempts - 1, 0) WHERE state = 'running'`)
+		attempts = MAX(attempts - 1, 0) WHERE state = 'running' AND kind IN (`+in+`)`, args...)
 	if err != nil {
 		return 0, err
 	}

@@ -104,7 +104,7 @@ func TestJobLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n, err := s.RequeueRunning(ctx); n != 1 || err != nil {
+	if n, err := s.RequeueRunning(ctx, nil); n != 1 || err != nil {
 		t.Fatalf("RequeueRunning = %d, %v; want 1", n, err)
 	}
 	if j2, _ := s.Claim(ctx, nil); j2.ID != j.ID || j2.Attempts != 1 {
