@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdLedger(ctx, args[1:])
 	case "bench":
 		err = cmdBench(ctx, args[1:])
+	case "generate":
+		err = cmdGenerate(ctx, args[1:])
 	case "worker":
 		err = cmdWorker(ctx)
 	case "version", "--version":
@@ -91,6 +93,7 @@ func usage() {
   trueframe verify FILE...                  check files against the registered originals
   trueframe ledger status | reindex | revoke SHA256 --reason R
   trueframe bench [flags] FILE              decode-only vs full-analysis speed
+  trueframe generate extract|train|swap|dataset ...   face-swap generator (see generate -h)
   trueframe version
 Run "trueframe scan -h" for the flags.
 `)

@@ -51,6 +51,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	logFormat := fs.String("log-format", envOr("TRUEFRAME_LOG_FORMAT", "json"), "log format: json or text")
 	example := fs.String("example-file", os.Getenv("TRUEFRAME_EXAMPLE_FILE"), "video named in the printed curl example")
 	useLedger := fs.Bool("ledger", envOr("TRUEFRAME_LEDGER", "on") != "off", "serve the provenance ledger (TRUEFRAME_LEDGER=off disables it)")
+	useGenerator := fs.Bool("generator", envOr("TRUEFRAME_GENERATOR", "on") != "off", "run face-swap generator jobs, one at a time (TRUEFRAME_GENERATOR=off disables them)")
 	var lf ledgerFlags
 	lf.registerChain(fs)
 	if err := fs.Parse(args); err != nil {
@@ -138,12 +139,23 @@ func cmdServe(ctx context.Context, args []string) error {
 			apiLedger = reg
 		}
 	}
+	var genRunner *jobs.Runner
+	if *useGenerator {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		// One generator job at a time: training takes every core for hours.
+		genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
+			JobTimeout: 48 * time.Hour, Generator: generatorJobs{exe: exe, deps: depsPath}})
+	}
 	var srv *api.Server
 	runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
 		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
 		Provenance: provenanceCheck(reg)})
 	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, MaxUploadBytes: uploadLimit,
-		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version, Ledger: apiLedger})
+		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version, Ledger: apiLedger,
+		Generator: genRunner})
 	if err := srv.Prepare(ctx); err != nil {
 		return err
 	}
@@ -171,6 +183,13 @@ func cmdServe(ctx context.Context, args []string) error {
 	wg.Go(func() { probeUntilReady(compCtx, analyzer, *workers, srv, log) })
 	if reg != nil {
 		wg.Go(func() { reg.Run(compCtx) }) // anchors batched registrations
+	}
+	if genRunner != nil {
+		wg.Go(func() {
+			if err := genRunner.Run(compCtx); err != nil {
+				failed <- fmt.Errorf("generator runner: %w", err)
+			}
+		})
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()

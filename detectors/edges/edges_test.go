@@ -15,6 +15,7 @@ import (
 	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/internal/fakes"
 	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/blend"
 )
 
 // dump writes an artifact to $EDGES_DUMP, for looking at.
@@ -40,13 +41,13 @@ func TestOriginalVersusSelfBlend(t *testing.T) {
 		t.Errorf("original confidence %.2f, want ≥ 0.7", orig.Confidence)
 	}
 	dump(t, orig)
-	for name, opts := range map[string]*fakes.BlendOptions{
+	for name, opts := range map[string]*blend.Options{
 		"default":      nil,
 		"hard mask":    {HueShift: 3, Gain: [3]float64{0.95, 1, 1.05}, Resample: 0.5, Shrink: 0.93},
 		"resample 0.4": {Resample: 0.4, Shrink: 0.95, Feather: 2},
 	} {
 		t.Run(name, func(t *testing.T) {
-			fake, err := fakes.SelfBlend(img, lms, opts)
+			fake, err := blend.SelfBlend(img, lms, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +64,7 @@ func TestOriginalVersusSelfBlend(t *testing.T) {
 
 func TestHeatmapArtifact(t *testing.T) {
 	img, lms := fakes.Face(t, nil)
-	fake, err := fakes.SelfBlend(img, lms, nil)
+	fake, err := blend.SelfBlend(img, lms, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

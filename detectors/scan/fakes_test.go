@@ -8,9 +8,9 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/trueframe/trueframe/internal/fakes"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/blend"
 	"github.com/trueframe/trueframe/media/track"
 	"github.com/trueframe/trueframe/media/video"
 )
@@ -81,8 +81,8 @@ func TestSelfMadeFakesScoreHigherThanOriginals(t *testing.T) {
 	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
 	portrait := testutil.SharedDir(t, "data", "videos", "real", "portrait")
 	a := newAnalyzer(t, Options{})
-	swap := fakes.BlendOptions{HueShift: 5, Gain: [3]float64{0.9, 1.0, 1.1}, Resample: 0.6, Shrink: 0.95, Feather: 1}
-	self := fakes.DefaultBlendOptions()
+	swap := blend.Options{HueShift: 5, Gain: [3]float64{0.9, 1.0, 1.1}, Resample: 0.6, Shrink: 0.95, Feather: 1}
+	self := blend.DefaultOptions()
 	// A self-blend pastes the face back onto itself with a fixed colour
 	// shift, which may move a face towards or away from its neck's colour
 	// (real faces already differ from their necks under studio light): only
@@ -98,7 +98,7 @@ func TestSelfMadeFakesScoreHigherThanOriginals(t *testing.T) {
 	both, seamOnly, colourOnly := []string{"edges", "skin_tone"}, []string{"edges"}, []string{"skin_tone"}
 	for _, tc := range []struct {
 		name, target, donor string
-		opts                fakes.BlendOptions
+		opts                blend.Options
 		higher              []string
 	}{
 		{"swap grid", filepath.Join(grid, "bbaf2n.mpg"), filepath.Join(grid, "lwbsza.mpg"), swap, both},
@@ -121,7 +121,7 @@ func TestSelfMadeFakesScoreHigherThanOriginals(t *testing.T) {
 					fake = append(fake, f.img.Clone())
 					continue
 				}
-				out, err := fakes.SwapFace(f.img, d.img, f.lms, d.lms, &tc.opts)
+				out, err := blend.SwapFace(f.img, d.img, f.lms, d.lms, &tc.opts)
 				if err != nil {
 					t.Fatalf("frame %d: %v", i, err)
 				}

@@ -11,11 +11,12 @@ import (
 	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/internal/fakes"
 	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/blend"
 )
 
 func TestOriginalVersusSelfBlend(t *testing.T) {
 	img, lms := fakes.Face(t, nil)
-	fake, err := fakes.SelfBlend(img, lms, nil)
+	fake, err := blend.SelfBlend(img, lms, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func tinted(img gocv.Mat, lms []media.Point, faceOnly bool) fakes.FrameFunc {
 			tb.Fatal(err)
 		}
 		defer noisy.Close()
-		out, err := fakes.Tint(noisy, lms, [3]float64{1 - g, 1 + 0.3*g, 1 + g}, faceOnly)
+		out, err := blend.Tint(noisy, lms, [3]float64{1 - g, 1 + 0.3*g, 1 + g}, faceOnly)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"github.com/trueframe/trueframe/media/blend"
 	"math"
 	"os"
 	"testing"
@@ -70,7 +71,7 @@ func TestSelfBlendChangesOnlyTheFace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer img.Close()
-	fake, err := SelfBlend(img, lms, nil)
+	fake, err := blend.SelfBlend(img, lms, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,12 +95,12 @@ func TestTint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer img.Close()
-	face, err := Tint(img, lms, [3]float64{1, 1, 1.1}, true)
+	face, err := blend.Tint(img, lms, [3]float64{1, 1, 1.1}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer face.Close()
-	global, err := Tint(img, lms, [3]float64{1, 1, 1.1}, false)
+	global, err := blend.Tint(img, lms, [3]float64{1, 1, 1.1}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,11 +138,11 @@ func TestBadInputs(t *testing.T) {
 		"NaN landmark":  {img, nan},
 		"nil landmarks": {img, nil},
 	} {
-		if m, err := SelfBlend(tc.img, tc.lms, nil); err == nil {
+		if m, err := blend.SelfBlend(tc.img, tc.lms, nil); err == nil {
 			m.Close()
 			t.Errorf("%s: SelfBlend succeeded", name)
 		}
-		if m, err := Tint(tc.img, tc.lms, [3]float64{1, 1, 1}, true); err == nil {
+		if m, err := blend.Tint(tc.img, tc.lms, [3]float64{1, 1, 1}, true); err == nil {
 			m.Close()
 			t.Errorf("%s: Tint succeeded", name)
 		}

@@ -1,4 +1,9 @@
-package fakes
+// Package blend pastes faces into frames the way face-swap tools do: a
+// face blended back onto itself with small colour and geometry changes
+// (a self-blend, which teaches detectors blending artefacts), or another
+// person's face warped onto the target's landmarks, with a feathered mask
+// over the face oval and a colour shift.
+package blend
 
 import (
 	"errors"
@@ -13,8 +18,8 @@ import (
 	"github.com/trueframe/trueframe/media/landmark"
 )
 
-// BlendOptions controls SelfBlend.
-type BlendOptions struct {
+// Options controls SelfBlend.
+type Options struct {
 	// HueShift is added to the OpenCV hue (0–180 scale) of the pasted face.
 	HueShift float64
 	// Gain multiplies the pasted face's B, G and R; a zero entry means 1.
@@ -30,11 +35,11 @@ type BlendOptions struct {
 	Feather float64
 }
 
-// DefaultBlendOptions returns a visible but modest manipulation: a small
+// DefaultOptions returns a visible but modest manipulation: a small
 // hue and gain shift, half resolution, a mask at 93% of the oval and a
 // 1.5-pixel feather.
-func DefaultBlendOptions() BlendOptions {
-	return BlendOptions{HueShift: 4, Gain: [3]float64{0.93, 1.0, 1.07}, Resample: 0.5, Shrink: 0.93, Feather: 1.5}
+func DefaultOptions() Options {
+	return Options{HueShift: 4, Gain: [3]float64{0.93, 1.0, 1.07}, Resample: 0.5, Shrink: 0.93, Feather: 1.5}
 }
 
 // ErrBadLandmarks is returned when landmarks are missing, not finite or do
@@ -43,8 +48,8 @@ var ErrBadLandmarks = errors.New("fakes: unusable landmarks")
 
 // SelfBlend returns a copy of img in which the face inside the oval of lms
 // is replaced by a colour-shifted, resampled version of itself. Nil opts
-// means DefaultBlendOptions. The caller must Close the result.
-func SelfBlend(img gocv.Mat, lms []media.Point, opts *BlendOptions) (gocv.Mat, error) {
+// means DefaultOptions. The caller must Close the result.
+func SelfBlend(img gocv.Mat, lms []media.Point, opts *Options) (gocv.Mat, error) {
 	return Blend(img, img, lms, opts)
 }
 
@@ -53,7 +58,7 @@ func SelfBlend(img gocv.Mat, lms []media.Point, opts *BlendOptions) (gocv.Mat, e
 // similarity transform that best maps donorLms to targetLms, then changed
 // and pasted as Blend does: a crude face swap with a seam and a colour shift.
 // The caller must Close the result.
-func SwapFace(target, donor gocv.Mat, targetLms, donorLms []media.Point, opts *BlendOptions) (gocv.Mat, error) {
+func SwapFace(target, donor gocv.Mat, targetLms, donorLms []media.Point, opts *Options) (gocv.Mat, error) {
 	if len(targetLms) != landmark.NumPoints || len(donorLms) != landmark.NumPoints {
 		return gocv.Mat{}, fmt.Errorf("%w: need %d landmarks", ErrBadLandmarks, landmark.NumPoints)
 	}
@@ -95,15 +100,15 @@ func similarity(src, dst []media.Point) (media.Affine, bool) {
 // Blend returns a copy of img in which the face inside the oval of lms is
 // replaced by the same region of donor (an image of img's size, already
 // aligned to it), colour-shifted and resampled per opts. Nil opts means
-// DefaultBlendOptions. The caller must Close the result.
-func Blend(img, donor gocv.Mat, lms []media.Point, opts *BlendOptions) (gocv.Mat, error) {
+// DefaultOptions. The caller must Close the result.
+func Blend(img, donor gocv.Mat, lms []media.Point, opts *Options) (gocv.Mat, error) {
 	if err := media.CheckBGR(donor); err != nil {
 		return gocv.Mat{}, err
 	}
 	if donor.Cols() != img.Cols() || donor.Rows() != img.Rows() {
 		return gocv.Mat{}, fmt.Errorf("fakes: donor %dx%d, image %dx%d", donor.Cols(), donor.Rows(), img.Cols(), img.Rows())
 	}
-	o := DefaultBlendOptions()
+	o := DefaultOptions()
 	if opts != nil {
 		o = *opts
 	}
@@ -249,7 +254,7 @@ func scaledOval(img gocv.Mat, lms []media.Point, s float64) ([]media.Point, erro
 	if len(lms) < landmark.NumPoints {
 		return nil, fmt.Errorf("%w: %d points, want %d", ErrBadLandmarks, len(lms), landmark.NumPoints)
 	}
-	poly := OvalPolygon(lms)
+	poly := ovalPolygon(lms)
 	var c media.Point
 	for _, p := range poly {
 		if math.IsNaN(p.X) || math.IsNaN(p.Y) || math.Abs(p.X) > 1e6 || math.Abs(p.Y) > 1e6 {
@@ -285,4 +290,25 @@ func polyMask(r image.Rectangle, poly []media.Point, feather float64) gocv.Mat {
 		gocv.GaussianBlur(mask, &mask, image.Pt(0, 0), feather, feather, gocv.BorderReplicate)
 	}
 	return mask
+}
+
+// ovalPolygon returns the face-oval points of lms, in order.
+func ovalPolygon(lms []media.Point) []media.Point {
+	out := make([]media.Point, 0, len(landmark.FaceOval))
+	for _, i := range landmark.FaceOval {
+		if i < len(lms) {
+			out = append(out, lms[i])
+		}
+	}
+	return out
+}
+
+func clamp8(v float64) uint8 {
+	switch {
+	case v <= 0 || math.IsNaN(v):
+		return 0
+	case v >= 255:
+		return 255
+	}
+	return uint8(v + 0.5)
 }

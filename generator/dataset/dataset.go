@@ -1,0 +1,279 @@
+// Package dataset makes labelled fake videos for detector training from a
+// folder of real clips, by two methods:
+//
+//   - self_blend: in every frame the tracked face is blended back onto itself
+//     with a small colour shift, a resolution loss and a feathered mask inside
+//     the face oval (media/blend.SelfBlend). No training is needed, and such
+//     fakes teach detectors the blending artefacts that generalise to real
+//     face swaps.
+//   - autoencoder_swap: when a trained model is given (generate train's model
+//     directory), each clip's face is decoded as identity B of the model
+//     (generator/swap).
+//
+// Every output is an .mp4 with a JSON sidecar, and ManifestFile lists them
+// all with their label, method and parent real clip.
+package dataset
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/trueframe/trueframe/media/blend"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/trueframe/trueframe/generator/model"
+	"github.com/trueframe/trueframe/generator/swap"
+	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/landmark"
+	"github.com/trueframe/trueframe/media/track"
+	"github.com/trueframe/trueframe/media/video"
+)
+
+// ManifestFile is the name of the manifest in the output folder.
+const ManifestFile = "manifest.json"
+
+// Methods recorded in sidecars and the manifest.
+const (
+	MethodSelfBlend = "self_blend"
+	MethodAESwap    = "autoencoder_swap"
+)
+
+// ErrNoClips is returned when the real folder holds no video.
+var ErrNoClips = errors.New("dataset: no real clips")
+
+// Item is one output of the manifest.
+type Item struct {
+	File          string `json:"file"` // relative to the output folder
+	Label         string `json:"label"`
+	Method        string `json:"method"`
+	Parent        string `json:"parent"` // the real clip it was made from
+	Frames        int    `json:"frames"`
+	FramesTouched int    `json:"frames_touched"`
+	ModelID       string `json:"model_id,omitempty"`
+}
+
+// Manifest lists a dataset's outputs.
+type Manifest struct {
+	Created time.Time `json:"created"`
+	Real    string    `json:"real"`
+	Items   []Item    `json:"items"`
+	// Failed names clips that could not be converted, with the reason.
+	Failed map[string]string `json:"failed,omitempty"`
+}
+
+// Options configures Build.
+type Options struct {
+	Real, Out string
+	// FaceModels is the directory of the face and landmark models (deps/models).
+	FaceModels string
+	// ModelDir, when set, adds autoencoder swaps with that trained model.
+	ModelDir string
+	// MaxFrames caps the frames of each output (0: all).
+	MaxFrames int
+	// Seed varies the self-blend parameters (1).
+	Seed uint64
+}
+
+// Build writes the dataset and its manifest. A clip that fails is recorded
+// in Manifest.Failed; cancellation stops the build.
+func Build(ctx context.Context, opts Options) (Manifest, error) {
+	man := Manifest{Created: time.Now().UTC(), Real: opts.Real, Failed: map[string]string{}}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	ents, err := os.ReadDir(opts.Real)
+	if err != nil {
+		return man, err
+	}
+	var clips []string
+	for _, e := range ents {
+		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !strings.HasSuffix(e.Name(), ".json") {
+			clips = append(clips, filepath.Join(opts.Real, e.Name()))
+		}
+	}
+	sort.Strings(clips)
+	if len(clips) == 0 {
+		return man, fmt.Errorf("%w in %s", ErrNoClips, opts.Real)
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return man, err
+	}
+	det, err := face.New(face.Options{ModelDir: opts.FaceModels})
+	if err != nil {
+		return man, err
+	}
+	defer det.Close()
+	mesher, err := landmark.New(landmark.Options{ModelDir: opts.FaceModels})
+	if err != nil {
+		return man, err
+	}
+	defer mesher.Close()
+	for i, clip := range clips {
+		if err := ctx.Err(); err != nil {
+			return man, err
+		}
+		base := strings.TrimSuffix(filepath.Base(clip), filepath.Ext(clip))
+		rng := rand.New(rand.NewPCG(opts.Seed, uint64(i)))
+		bo := blend.DefaultOptions()
+		bo.HueShift = (rng.Float64()*2 - 1) * 6
+		bo.Gain = [3]float64{0.92 + 0.16*rng.Float64(), 0.92 + 0.16*rng.Float64(), 0.92 + 0.16*rng.Float64()}
+		bo.Resample = 0.4 + 0.4*rng.Float64()
+		bo.Feather = 1 + 3*rng.Float64()
+		name := base + "_" + MethodSelfBlend + ".mp4"
+		it, err := selfBlendVideo(ctx, det, mesher, clip, filepath.Join(opts.Out, name), bo, opts.MaxFrames)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return man, err
+		}
+		if err != nil {
+			var de *video.DecodeError
+			if errors.As(err, &de) && errors.Is(err, video.ErrNotVideo) {
+				continue
+			}
+			man.Failed[clip] = err.Error()
+		} else {
+			it.File = name
+			man.Items = append(man.Items, it)
+		}
+		if opts.ModelDir != "" {
+			name := base + "_" + MethodAESwap + ".mp4"
+			sc, _, err := SwapVideo(ctx, SwapRequest{ModelDir: opts.ModelDir, Decoder: model.B,
+				FaceModels: opts.FaceModels, Target: clip, Out: filepath.Join(opts.Out, name), MaxFrames: opts.MaxFrames})
+			if err != nil {
+				if ctx.Err() != nil {
+					return man, err
+				}
+				man.Failed[clip+" ("+MethodAESwap+")"] = err.Error()
+				continue
+			}
+			man.Items = append(man.Items, Item{File: name, Label: "fake", Method: MethodAESwap, Parent: clip,
+				Frames: sc.Frames, FramesTouched: sc.FramesTouched, ModelID: sc.ModelID})
+		}
+	}
+	b, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return man, err
+	}
+	if err := os.WriteFile(filepath.Join(opts.Out, ManifestFile), append(b, '\n'), 0o644); err != nil {
+		return man, err
+	}
+	if len(man.Items) == 0 {
+		return man, fmt.Errorf("dataset: no output made (%d clips failed)", len(man.Failed))
+	}
+	return man, nil
+}
+
+// selfBlendVideo writes the self-blended version of clip to out, with a sidecar.
+func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mesher, clip, out string,
+	bo blend.Options, maxFrames int) (Item, error) {
+	it := Item{Label: "fake", Method: MethodSelfBlend, Parent: clip}
+	dec, err := video.Open(clip, nil)
+	if err != nil {
+		return it, err
+	}
+	defer dec.Close()
+	cfg := dec.Config()
+	vw, err := gocv.VideoWriterFile(out, "mp4v", cfg.FPS, cfg.Width, cfg.Height, true)
+	if err != nil {
+		return it, fmt.Errorf("%w: %s: %v", swap.ErrWrite, out, err)
+	}
+	defer vw.Close()
+	tr := track.New(det, mesher, nil)
+	for dec.Next() {
+		if it.Frames%16 == 0 {
+			if err := ctx.Err(); err != nil {
+				return it, err
+			}
+		}
+		fr := dec.Frame()
+		obs, err := tr.Update(fr.Image)
+		if err != nil {
+			return it, err
+		}
+		img := fr.Image
+		var blended gocv.Mat
+		if len(obs) > 0 {
+			best := obs[0]
+			for _, o := range obs[1:] {
+				if o.Face.Box().Area() > best.Face.Box().Area() {
+					best = o
+				}
+			}
+			if b, err := blend.SelfBlend(img, best.Face.Points, &bo); err == nil {
+				blended, img = b, b
+				it.FramesTouched++
+			}
+		}
+		err = vw.Write(img)
+		if !blended.Empty() {
+			blended.Close()
+		}
+		if err != nil {
+			return it, fmt.Errorf("%w: %v", swap.ErrWrite, err)
+		}
+		it.Frames++
+		if maxFrames > 0 && it.Frames >= maxFrames {
+			break
+		}
+	}
+	if err := dec.Err(); err != nil {
+		return it, err
+	}
+	return it, swap.WriteSidecar(SidecarPath(out), swap.Sidecar{Label: "fake", Method: MethodSelfBlend,
+		Source: clip, Target: clip, Output: out, Frames: it.Frames, FramesTouched: it.FramesTouched,
+		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Created: time.Now().UTC()})
+}
+
+// SidecarPath returns the JSON sidecar path for an output video.
+func SidecarPath(video string) string {
+	return strings.TrimSuffix(video, filepath.Ext(video)) + ".json"
+}
+
+// SwapRequest describes one autoencoder swap.
+type SwapRequest struct {
+	// ModelDir is generate train's model directory, holding MetaFile and
+	// decoder_a.onnx / decoder_b.onnx.
+	ModelDir string
+	// Decoder is the identity the target's face becomes.
+	Decoder model.Identity
+	// FaceModels is the directory of the face and landmark models.
+	FaceModels  string
+	Target, Out string
+	MaxFrames   int
+}
+
+// SwapVideo converts req.Target with the exported model and writes the video
+// and its sidecar. ONNX Runtime must already be initialised.
+func SwapVideo(ctx context.Context, req SwapRequest) (swap.Sidecar, swap.Result, error) {
+	var sc swap.Sidecar
+	meta, err := model.ReadMeta(req.ModelDir)
+	if err != nil {
+		return sc, swap.Result{}, err
+	}
+	conv, err := swap.NewConverter(filepath.Join(req.ModelDir, "decoder_"+req.Decoder.String()+".onnx"), meta.Config.Size)
+	if err != nil {
+		return sc, swap.Result{}, err
+	}
+	defer conv.Close()
+	sw, err := swap.New(conv, swap.Options{FaceModels: req.FaceModels, MaxFrames: req.MaxFrames})
+	if err != nil {
+		return sc, swap.Result{}, err
+	}
+	defer sw.Close()
+	res, err := sw.Video(ctx, req.Target, req.Out)
+	if err != nil {
+		return sc, res, err
+	}
+	sc = swap.Sidecar{Label: "fake", Method: MethodAESwap, ModelID: meta.ID,
+		Source: fmt.Sprintf("identity %s (%s)", req.Decoder, meta.Identities[req.Decoder]),
+		Target: req.Target, Output: req.Out, Frames: res.Frames, FramesTouched: res.FramesTouched,
+		Width: res.Width, Height: res.Height, FPS: res.FPS, Created: time.Now().UTC()}
+	return sc, res, swap.WriteSidecar(SidecarPath(req.Out), sc)
+}
