@@ -12,11 +12,9 @@
 //	Upsample: Resize (nearest, asymmetric, floor: exact pixel repetition)
 //	→ Transpose to NHWC → output "output" [N,S,S,3]
 //
-// No Go module this project may depend on exports ONNX's protobuf message
-// types (GoMLX's ONNX backend keeps its generated types internal), so the
-// messages are encoded here field by field with google.golang.org/protobuf's
-// protowire encoder; only the fields written are named, by their numbers in
-// the published ONNX IR specification.
+// The file is ONNX's ModelProto, built with the public protobuf message
+// types of github.com/advancedclimatesystems/gonnx/onnx and marshalled with
+// google.golang.org/protobuf: no schema is copied here.
 package onnxexport
 
 import (
@@ -27,7 +25,8 @@ import (
 	"math"
 	"os"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/trueframe/trueframe/generator/model"
 )
@@ -135,36 +134,26 @@ func Write(w io.Writer, plan []model.Layer, weights map[string]model.Tensor, siz
 	}
 	g.nodeNamed("Transpose", []string{x}, OutputName, attrInts("perm", 0, 2, 3, 1))
 
-	var gb []byte
-	for _, n := range g.nodes {
-		gb = protowire.AppendTag(gb, 1, protowire.BytesType)
-		gb = protowire.AppendBytes(gb, n)
+	m := &onnx.ModelProto{
+		IrVersion:    7, // IR version 7 goes with opset 13
+		ProducerName: "trueframe",
+		OpsetImport:  []*onnx.OperatorSetIdProto{{Domain: "", Version: Opset}},
+		Graph: &onnx.GraphProto{
+			Name:        opts.GraphName,
+			Node:        g.nodes,
+			Initializer: g.inits,
+			Input:       []*onnx.ValueInfoProto{imageValueInfo(InputName, size)},
+			Output:      []*onnx.ValueInfoProto{imageValueInfo(OutputName, size)},
+		},
 	}
-	gb = appendString(gb, 2, opts.GraphName)
-	for _, t := range g.inits {
-		gb = protowire.AppendTag(gb, 5, protowire.BytesType)
-		gb = protowire.AppendBytes(gb, t)
-	}
-	gb = appendMsg(gb, 11, imageValueInfo(InputName, size))
-	gb = appendMsg(gb, 12, imageValueInfo(OutputName, size))
-
-	var mb []byte
-	mb = protowire.AppendTag(mb, 1, protowire.VarintType)
-	mb = protowire.AppendVarint(mb, 7) // IR version 7 goes with opset 13
-	mb = appendString(mb, 2, "trueframe")
-	mb = appendMsg(mb, 7, gb)
-	var opset []byte
-	opset = appendString(opset, 1, "")
-	opset = protowire.AppendTag(opset, 2, protowire.VarintType)
-	opset = protowire.AppendVarint(opset, Opset)
-	mb = appendMsg(mb, 8, opset)
 	for _, k := range sortedKeys(opts.Metadata) {
-		var kv []byte
-		kv = appendString(kv, 1, k)
-		kv = appendString(kv, 2, opts.Metadata[k])
-		mb = appendMsg(mb, 14, kv)
+		m.MetadataProps = append(m.MetadataProps, &onnx.StringStringEntryProto{Key: k, Value: opts.Metadata[k]})
 	}
-	_, err := w.Write(mb)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
 	return err
 }
 
@@ -214,52 +203,30 @@ func prod(d []int) int {
 	return p
 }
 
-// graphBuilder collects encoded NodeProto and TensorProto messages.
+// graphBuilder collects the graph's nodes and initializers.
 type graphBuilder struct {
-	nodes, inits [][]byte
-	n            int
+	nodes []*onnx.NodeProto
+	inits []*onnx.TensorProto
+	n     int
 }
 
-type attr []byte
-
-func (g *graphBuilder) node(op string, inputs []string, attrs ...attr) string {
+func (g *graphBuilder) node(op string, inputs []string, attrs ...*onnx.AttributeProto) string {
 	g.n++
 	out := fmt.Sprintf("t%d_%s", g.n, op)
 	g.nodeNamed(op, inputs, out, attrs...)
 	return out
 }
 
-func (g *graphBuilder) nodeNamed(op string, inputs []string, out string, attrs ...attr) {
-	var b []byte
-	for _, in := range inputs {
-		b = appendString(b, 1, in)
-	}
-	b = appendString(b, 2, out)
-	b = appendString(b, 3, "n_"+out)
-	b = appendString(b, 4, op)
-	for _, a := range attrs {
-		b = appendMsg(b, 5, a)
-	}
-	g.nodes = append(g.nodes, b)
+func (g *graphBuilder) nodeNamed(op string, inputs []string, out string, attrs ...*onnx.AttributeProto) {
+	g.nodes = append(g.nodes, &onnx.NodeProto{Input: inputs, Output: []string{out}, Name: "n_" + out, OpType: op, Attribute: attrs})
 }
-
-// ONNX TensorProto data types and AttributeProto types used here.
-const (
-	dtFloat = 1
-	dtInt64 = 7
-
-	atFloat  = 1
-	atInt    = 2
-	atString = 3
-	atInts   = 7
-)
 
 func (g *graphBuilder) floatInit(name string, dims []int64, data []float32) string {
 	raw := make([]byte, 4*len(data))
 	for i, v := range data {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 	}
-	g.inits = append(g.inits, tensorProto(name, dims, dtFloat, raw))
+	g.inits = append(g.inits, &onnx.TensorProto{Name: name, Dims: dims, DataType: int32(onnx.TensorProto_FLOAT), RawData: raw})
 	return name
 }
 
@@ -268,88 +235,38 @@ func (g *graphBuilder) int64Init(name string, dims []int64, data []int64) string
 	for i, v := range data {
 		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 	}
-	g.inits = append(g.inits, tensorProto(name, dims, dtInt64, raw))
+	g.inits = append(g.inits, &onnx.TensorProto{Name: name, Dims: dims, DataType: int32(onnx.TensorProto_INT64), RawData: raw})
 	return name
 }
 
-func tensorProto(name string, dims []int64, dtype uint64, raw []byte) []byte {
-	var b []byte
-	for _, d := range dims {
-		b = protowire.AppendTag(b, 1, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(d))
-	}
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	b = protowire.AppendVarint(b, dtype)
-	b = appendString(b, 8, name)
-	b = protowire.AppendTag(b, 9, protowire.BytesType)
-	return protowire.AppendBytes(b, raw)
+func attrInts(name string, v ...int64) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INTS, Ints: v}
 }
 
-func attrInts(name string, v ...int64) attr {
-	b := appendString(nil, 1, name)
-	for _, x := range v {
-		b = protowire.AppendTag(b, 8, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(x))
-	}
-	b = protowire.AppendTag(b, 20, protowire.VarintType)
-	return protowire.AppendVarint(b, atInts)
+func attrInt(name string, v int64) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INT, I: v}
 }
 
-func attrInt(name string, v int64) attr {
-	b := appendString(nil, 1, name)
-	b = protowire.AppendTag(b, 3, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(v))
-	b = protowire.AppendTag(b, 20, protowire.VarintType)
-	return protowire.AppendVarint(b, atInt)
+func attrFloat(name string, v float32) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_FLOAT, F: v}
 }
 
-func attrFloat(name string, v float32) attr {
-	b := appendString(nil, 1, name)
-	b = protowire.AppendTag(b, 2, protowire.Fixed32Type)
-	b = protowire.AppendFixed32(b, math.Float32bits(v))
-	b = protowire.AppendTag(b, 20, protowire.VarintType)
-	return protowire.AppendVarint(b, atFloat)
-}
-
-func attrString(name, v string) attr {
-	b := appendString(nil, 1, name)
-	b = appendString(b, 4, v)
-	b = protowire.AppendTag(b, 20, protowire.VarintType)
-	return protowire.AppendVarint(b, atString)
+func attrString(name, v string) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_STRING, S: []byte(v)}
 }
 
 // imageValueInfo describes a float tensor [N,size,size,3] with a symbolic
 // batch axis.
-func imageValueInfo(name string, size int) []byte {
-	dim := func(v int64, param string) []byte {
-		if param != "" {
-			return appendString(nil, 2, param)
-		}
-		b := protowire.AppendTag(nil, 1, protowire.VarintType)
-		return protowire.AppendVarint(b, uint64(v))
+func imageValueInfo(name string, size int) *onnx.ValueInfoProto {
+	dims := []*onnx.TensorShapeProto_Dimension{
+		{Value: &onnx.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}},
+		{Value: &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(size)}},
+		{Value: &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(size)}},
+		{Value: &onnx.TensorShapeProto_Dimension_DimValue{DimValue: 3}},
 	}
-	var shape []byte
-	shape = appendMsg(shape, 1, dim(0, "batch"))
-	shape = appendMsg(shape, 1, dim(int64(size), ""))
-	shape = appendMsg(shape, 1, dim(int64(size), ""))
-	shape = appendMsg(shape, 1, dim(3, ""))
-	var tt []byte
-	tt = protowire.AppendTag(tt, 1, protowire.VarintType)
-	tt = protowire.AppendVarint(tt, dtFloat)
-	tt = appendMsg(tt, 2, shape)
-	typ := appendMsg(nil, 1, tt)
-	b := appendString(nil, 1, name)
-	return appendMsg(b, 2, typ)
-}
-
-func appendString(b []byte, num protowire.Number, s string) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
-}
-
-func appendMsg(b []byte, num protowire.Number, msg []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, msg)
+	return &onnx.ValueInfoProto{Name: name, Type: &onnx.TypeProto{Value: &onnx.TypeProto_TensorType{
+		TensorType: &onnx.TypeProto_Tensor{ElemType: int32(onnx.TensorProto_FLOAT), Shape: &onnx.TensorShapeProto{Dim: dims}},
+	}}}
 }
 
 func sortedKeys(m map[string]string) []string {
