@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trueframe/trueframe/generator/model"
 	"github.com/trueframe/trueframe/internal/testutil"
 )
 
@@ -127,4 +129,83 @@ func TestServeGeneratorJobs(t *testing.T) {
 
 	dataset := wait(submit(map[string]string{"type": "dataset"}, map[string]string{"real": "sbia1a.mpg"}))
 	has(dataset, "dataset/manifest.json")
+}
+
+// TestServeTrainingSurvivesRestart stops the service (SIGTERM) while a
+// training job runs: the training checkpoints on the way out, the job goes
+// back to the queue, and the restarted service resumes it to the end.
+func TestServeTrainingSurvivesRestart(t *testing.T) {
+	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
+	data := t.TempDir()
+	r := trueframe(t, "keys", "create", "--role", "registrar", "--data", data)
+	key := strings.TrimSpace(r.stdout)
+	first := startServer(t, data, "--workers", "1", "--ledger=false")
+
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("type", "train")
+	mw.WriteField("steps", "40")
+	for field, name := range map[string]string{"a": "bbaf2n.mpg", "b": "swiz3n.mpg"} {
+		b, _ := os.ReadFile(filepath.Join(grid, name))
+		fw, _ := mw.CreateFormFile(field, name)
+		fw.Write(b)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", first.url+"/v1/generator/jobs", &buf)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit: %v %v", err, resp.Status)
+	}
+	var job genJob
+	json.NewDecoder(resp.Body).Decode(&job)
+	resp.Body.Close()
+
+	poll := func(s *server) genJob {
+		req, _ := http.NewRequest("GET", s.url+job.URL, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var j genJob
+		json.NewDecoder(resp.Body).Decode(&j)
+		return j
+	}
+	// Let it train a few steps, then stop the service politely.
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(300 * time.Millisecond) {
+		if j := poll(first); j.Detail["step"] >= 3 {
+			break
+		} else if j.Status == "failed" || time.Now().After(deadline) {
+			t.Fatalf("training never got going: %+v", j)
+		}
+	}
+	first.cmd.Process.Signal(syscall.SIGTERM)
+	if err := first.cmd.Wait(); err != nil {
+		t.Fatalf("serve did not stop cleanly: %v\n%s", err, first.out)
+	}
+	var meta struct{ Step int64 }
+	b, err := os.ReadFile(filepath.Join(data, "generator", job.ID, "out", "model", model.MetaFile))
+	if err != nil || json.Unmarshal(b, &meta) != nil || meta.Step < 3 {
+		t.Fatalf("no checkpoint on stop: %s (%v)", b, err)
+	}
+	checkpointed := meta.Step
+
+	second := startServer(t, data, "--workers", "1", "--ledger=false")
+	for deadline := time.Now().Add(15 * time.Minute); ; time.Sleep(time.Second) {
+		j := poll(second)
+		if j.Status == "done" {
+			break
+		}
+		if j.Status == "failed" || time.Now().After(deadline) {
+			t.Fatalf("after the restart: %+v %+v\n%s", j, j.Error, second.out)
+		}
+	}
+	b, _ = os.ReadFile(filepath.Join(data, "generator", job.ID, "out", "model", model.MetaFile))
+	if json.Unmarshal(b, &meta) != nil || meta.Step != 40 {
+		t.Errorf("final model at step %d, want 40", meta.Step)
+	}
+	t.Logf("checkpointed at step %d on stop, finished at %d after the restart", checkpointed, meta.Step)
 }

@@ -25,10 +25,15 @@ import (
 const version = "0.1.0-dev"
 
 func main() {
+	os.Exit(runWithSignals(os.Args[1:]))
+}
+
+// runWithSignals runs a command with Ctrl-C and SIGTERM cancelling its
+// context, so that the service drains and training checkpoints.
+func runWithSignals(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:])
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args)
 }
 
 // Exit codes: 0 done, 1 an analysis failed, 2 bad usage, 130 interrupted.

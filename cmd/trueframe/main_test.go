@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -18,7 +17,7 @@ import (
 // tests run it as a subprocess, and scan starts it again as its worker.
 func TestMain(m *testing.M) {
 	if os.Getenv("TRUEFRAME_CLI_TEST") == "1" {
-		os.Exit(run(context.Background(), os.Args[1:]))
+		os.Exit(runWithSignals(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
