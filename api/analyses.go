@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -229,7 +230,9 @@ func (s *Server) createAnalysis(c *gin.Context) {
 	up.path = final
 	job := store.Job{ID: id, KeyID: key.ID, FileName: up.name, FilePath: final,
 		EvidenceDir: filepath.Join(s.evidenceDir(), id), SHA256: up.sha256, SizeBytes: up.size, CallbackURL: callback}
-	if err := s.store.CreateJob(c, &job); err != nil {
+	// Not the request's context: a client leaving at this instant must not
+	// interrupt the insert after its commit and make us delete the upload.
+	if err := s.store.CreateJob(context.WithoutCancel(c), &job); err != nil {
 		s.internalError(c, "queueing the job", err)
 		return
 	}

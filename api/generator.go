@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -199,7 +200,9 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 		s.internalError(c, "storing the inputs", err)
 		return
 	}
-	if err := s.store.CreateJob(c, &job); err != nil {
+	// Not the request's context: a client leaving at this instant must not
+	// interrupt the insert after its commit and make us delete the upload.
+	if err := s.store.CreateJob(context.WithoutCancel(c), &job); err != nil {
 		s.internalError(c, "queueing the job", err)
 		return
 	}
