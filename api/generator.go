@@ -146,6 +146,12 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 		}
 		name := part.FormName()
 		if part.FileName() == "" {
+			switch name {
+			case "type", "steps", "model", "direction":
+			default:
+				fail(c, http.StatusBadRequest, codeBadRequest, "unknown field "+strconv.Quote(name))
+				return
+			}
 			b, err := io.ReadAll(io.LimitReader(part, 257))
 			if err != nil || len(b) > 256 {
 				fail(c, http.StatusBadRequest, codeBadRequest, "field "+name+" must be at most 256 bytes")
@@ -312,7 +318,7 @@ func (s *Server) ownGeneratorJob(c *gin.Context) (store.Job, bool) {
 	key := callerKey(c)
 	j, err := s.store.Job(c, id)
 	if !generatorIDPattern.MatchString(id) || errors.Is(err, store.ErrNotFound) ||
-		(err == nil && (j.KeyID != key.ID && key.Role != store.RoleAdmin || j.Kind == store.KindAnalysis)) {
+		(err == nil && (j.KeyID != key.ID && key.Role != store.RoleAdmin || !isGeneratorKind(j.Kind))) {
 		fail(c, http.StatusNotFound, codeNotFound, "no generator job with this id")
 		return store.Job{}, false
 	}
@@ -381,12 +387,23 @@ func (s *Server) deleteGeneratorJob(c *gin.Context) {
 	}
 	if s.generatorCancel != nil {
 		if stopped := s.generatorCancel(j.ID); stopped != nil {
+			http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(3 * time.Minute))
+			// The child may be saving a checkpoint; give it its grace time.
 			select {
 			case <-stopped:
-			case <-time.After(10 * time.Second):
+			case <-time.After(150 * time.Second):
 			}
 		}
 	}
 	os.RemoveAll(j.EvidenceDir)
 	c.Status(http.StatusNoContent)
+}
+
+func isGeneratorKind(kind string) bool {
+	for _, k := range GeneratorKinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
 }

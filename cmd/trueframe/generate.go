@@ -139,7 +139,20 @@ func cmdGenerateTrain(ctx context.Context, args []string) error {
 	}
 	cfg := model.Config{Size: *size, Width: *width, Latent: *latent}
 	if meta, err := model.ReadMeta(*out); err == nil {
-		cfg = meta.Config // resuming: the checkpoint's architecture
+		// Resuming: the checkpoint's architecture, unless the command line
+		// asks for another one explicitly, which is an error, not a silent
+		// change.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if (set["size"] && *size != meta.Config.Size) || (set["width"] && *width != meta.Config.Width) ||
+			(set["latent"] && *latent != meta.Config.Latent) {
+			return usageError{fmt.Errorf("%s holds a model of size %d, width %d, latent %d: use another --out for a different architecture",
+				*out, meta.Config.Size, meta.Config.Width, meta.Config.Latent)}
+		}
+		cfg = meta.Config
+	}
+	if err := cfg.WithDefaults().Validate(); err != nil {
+		return usageError{err}
 	}
 	a, err := faceset.Load(*dirA, cfg.WithDefaults().Size)
 	if err != nil {

@@ -105,8 +105,8 @@ func readTrainProgress(path string, progress func(float64)) {
 }
 
 // run runs this binary with args, calling poll every second while it
-// runs. On ctx's end the child gets SIGINT (training checkpoints on it),
-// then SIGKILL 30 s later.
+// runs. On ctx's end the child gets SIGINT (training checkpoints and
+// exports on it), then SIGKILL if it has not ended 2 minutes later.
 func (g generatorJobs) run(ctx context.Context, args []string, poll func()) error {
 	cmd := exec.Command(g.exe, args...)
 	cmd.Env = append(os.Environ(), "TRUEFRAME_DEPS="+g.deps, "GOMLX_NO_AUTO_INSTALL=1")
@@ -138,7 +138,7 @@ func (g generatorJobs) run(ctx context.Context, args []string, poll func()) erro
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 			select {
 			case <-done:
-			case <-time.After(30 * time.Second):
+			case <-time.After(2 * time.Minute):
 				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 				<-done
 			}

@@ -185,6 +185,10 @@ func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mes
 		return it, fmt.Errorf("%w: %s: %v", swap.ErrWrite, out, err)
 	}
 	defer vw.Close()
+	if !vw.IsOpened() {
+		// Writes to an unopened writer succeed silently: refuse here instead.
+		return it, fmt.Errorf("%w: %s: the video writer did not open (codec or directory)", swap.ErrWrite, out)
+	}
 	tr := track.New(det, mesher, nil)
 	for dec.Next() {
 		if it.Frames%16 == 0 {
@@ -199,6 +203,7 @@ func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mes
 		}
 		img := fr.Image
 		var blended gocv.Mat
+		touched := false // a zero Mat must never reach gocv: Empty() on it segfaults
 		if len(obs) > 0 {
 			best := obs[0]
 			for _, o := range obs[1:] {
@@ -207,12 +212,12 @@ func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mes
 				}
 			}
 			if b, err := blend.SelfBlend(img, best.Face.Points, &bo); err == nil {
-				blended, img = b, b
+				blended, img, touched = b, b, true
 				it.FramesTouched++
 			}
 		}
 		err = vw.Write(img)
-		if !blended.Empty() {
+		if touched {
 			blended.Close()
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package dataset
 import (
 	"context"
 	"encoding/json"
+	"gocv.io/x/gocv"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -129,4 +130,33 @@ func meanDiff(tb testing.TB, a, b string) float64 {
 		}
 	}
 	return sum / n
+}
+
+// A clip where no face is ever found still gets its (untouched) self-blend
+// output, and no crash: frames without a face once reached gocv with a
+// zero Mat, which segfaults.
+func TestBuildClipWithoutFaces(t *testing.T) {
+	testutil.InitORT(t)
+	real, out := t.TempDir(), t.TempDir()
+	clip := filepath.Join(real, "blank.mp4")
+	vw, err := gocv.VideoWriterFile(clip, "mp4v", 25, 96, 96, true)
+	if err != nil || !vw.IsOpened() {
+		t.Fatalf("writer: %v", err)
+	}
+	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 120, 150, 0), 96, 96, gocv.MatTypeCV8UC3)
+	for range 12 {
+		vw.Write(frame)
+	}
+	frame.Close()
+	vw.Close()
+	man, err := Build(context.Background(), Options{Real: real, Out: out,
+		FaceModels: filepath.Join(testutil.DepsDir(t), "models")})
+	if err != nil {
+		t.Fatalf("Build on a faceless clip: %v", err)
+	}
+	for _, it := range man.Items {
+		if it.FramesTouched != 0 {
+			t.Errorf("%s: %d frames touched in a clip without faces", it.Method, it.FramesTouched)
+		}
+	}
 }

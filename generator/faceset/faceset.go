@@ -489,6 +489,9 @@ func Load(dir string, size int) ([][]float32, error) {
 
 // ToFloat converts a BGR crop to size×size RGB floats in [0,1] (HWC).
 func ToFloat(img gocv.Mat, size int) ([]float32, error) {
+	if size <= 0 {
+		return nil, fmt.Errorf("faceset: size %d must be positive", size)
+	}
 	if err := media.CheckBGR(img); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -100,6 +101,13 @@ func newModel(backend compute.Backend, dir string, meta Meta) (m *Model, err err
 			return nil, err
 		}
 		m.ckpt, err = checkpoint.Build(m.store).Dir(dir).Keep(2).Immediate().Done()
+		if err != nil && setAsideNewestCheckpoint(dir) {
+			// A crash while saving can leave the newest checkpoint half
+			// written; the previous one (Keep(2)) is whole. Training then
+			// redoes the steps since it rather than never resuming.
+			m.store = mlmodel.NewStore()
+			m.ckpt, err = checkpoint.Build(m.store).Dir(dir).Keep(2).Immediate().Done()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("model: checkpoint in %s: %w", dir, err)
 		}
@@ -258,4 +266,23 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// setAsideNewestCheckpoint renames the newest checkpoint's files with a
+// ".broken" suffix, keeping them for inspection; it reports whether there
+// was an older checkpoint to fall back to.
+func setAsideNewestCheckpoint(dir string) bool {
+	jsons, _ := filepath.Glob(filepath.Join(dir, "checkpoint-*.json"))
+	if len(jsons) < 2 {
+		return false
+	}
+	sort.Strings(jsons) // names carry a zero-padded sequence number
+	newest := strings.TrimSuffix(jsons[len(jsons)-1], ".json")
+	moved := false
+	for _, ext := range []string{".json", ".bin"} {
+		if os.Rename(newest+ext, newest+ext+".broken") == nil {
+			moved = true
+		}
+	}
+	return moved
 }

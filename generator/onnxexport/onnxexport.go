@@ -24,6 +24,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
@@ -163,20 +164,29 @@ func WriteFile(path string, m *model.Model, id model.Identity) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(path)
+	// Written beside and renamed into place, so that a reader (a swap
+	// while training continues) never sees a truncated file.
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	meta := m.Meta()
 	err = Write(f, meta.Config.Plan(id), weights, meta.Config.Size, Options{Metadata: map[string]string{
 		"model_id": meta.ID, "decoder": id.String(), "step": fmt.Sprint(meta.Step),
 		"input": "NHWC RGB in [0,1]", "size": fmt.Sprint(meta.Config.Size),
 	}})
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
 	if err != nil {
-		_ = os.Remove(path)
+		_ = os.Remove(tmp)
 		return fmt.Errorf("onnxexport: writing %s: %w", path, err)
 	}
 	return nil
