@@ -107,6 +107,9 @@ func cmdGenerateExtract(ctx context.Context, args []string) error {
 	fmt.Printf("%d faces (%d with an eye closed) in %s, %v; skipped: %d no face, %d too small, %d blurry\n",
 		len(idx.Entries), closed, *out, time.Since(t0).Round(time.Millisecond),
 		idx.Skipped.NoFace, idx.Skipped.TooSmall, idx.Skipped.Blurry)
+	for _, f := range idx.Skipped.Failed {
+		fmt.Fprintf(os.Stderr, "trueframe: skipped %s: %s\n", f.Source, f.Error)
+	}
 	return nil
 }
 

@@ -106,6 +106,16 @@ type Skips struct {
 	NoFace   int `json:"no_face"`
 	TooSmall int `json:"too_small"`
 	Blurry   int `json:"blurry"`
+	// Failed are the sources that could not be read (a corrupt image, a
+	// video over the limits): the others are still used, and the crops a
+	// failing video gave before its error are kept.
+	Failed []SourceError `json:"failed,omitempty"`
+}
+
+// SourceError is a source that extraction could not read, and why.
+type SourceError struct {
+	Source string `json:"source"`
+	Error  string `json:"error"`
 }
 
 // Index is the content of IndexFile.
@@ -405,7 +415,8 @@ func (e *Extractor) Extract(ctx context.Context, inputs []string, dir string) (I
 				continue
 			}
 			if err != nil {
-				return idx, err
+				idx.Skipped.Failed = append(idx.Skipped.Failed, SourceError{Source: f, Error: err.Error()})
+				continue
 			}
 			idx.Entries = append(idx.Entries, ent)
 		default:
@@ -418,8 +429,11 @@ func (e *Extractor) Extract(ctx context.Context, inputs []string, dir string) (I
 			if errors.Is(err, ErrNoFaces) || (errors.Is(err, video.ErrNotVideo) && !explicit[f]) {
 				continue
 			}
+			if ctx.Err() != nil {
+				return idx, ctx.Err()
+			}
 			if err != nil {
-				return idx, err
+				idx.Skipped.Failed = append(idx.Skipped.Failed, SourceError{Source: f, Error: err.Error()})
 			}
 		}
 	}
@@ -427,6 +441,10 @@ func (e *Extractor) Extract(ctx context.Context, inputs []string, dir string) (I
 		return idx, err
 	}
 	if len(idx.Entries) == 0 {
+		if n := len(idx.Skipped.Failed); n > 0 {
+			return idx, fmt.Errorf("%w in %v (%d source(s) unreadable, first: %s: %s)", ErrNoFaces, inputs, n,
+				idx.Skipped.Failed[0].Source, idx.Skipped.Failed[0].Error)
+		}
 		return idx, fmt.Errorf("%w in %v", ErrNoFaces, inputs)
 	}
 	return idx, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -172,5 +173,26 @@ func TestExtractKeepsClosedEyes(t *testing.T) {
 	t.Logf("%d crops: %d with an eye closed, %d open", len(idx.Entries), closed, open)
 	if len(idx.Entries) < 70 || closed == 0 || open < 50 {
 		t.Errorf("%d crops, %d closed-eye, %d open: want the blink kept among ~75 frames", len(idx.Entries), closed, open)
+	}
+}
+
+// An unreadable source among good ones is listed and skipped; the others
+// are still extracted.
+func TestExtractSkipsUnreadableSources(t *testing.T) {
+	src := t.TempDir()
+	clip := testutil.SharedDir(t, "data", "videos", "real", "grid", "bbaf2n.mpg")
+	if err := os.Symlink(clip, filepath.Join(src, "a.mpg")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "broken.png"), []byte("\x89PNG not really"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newExtractor(t, Options{Stride: 10, MaxPerSource: 3})
+	idx, err := e.Extract(context.Background(), []string{src}, t.TempDir())
+	if err != nil {
+		t.Fatalf("one unreadable source failed the extraction: %v", err)
+	}
+	if len(idx.Entries) == 0 || len(idx.Skipped.Failed) != 1 || filepath.Base(idx.Skipped.Failed[0].Source) != "broken.png" {
+		t.Errorf("entries %d, failed %+v", len(idx.Entries), idx.Skipped.Failed)
 	}
 }
