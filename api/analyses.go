@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -315,24 +316,37 @@ func (s *Server) waitFor(c *gin.Context, id string, d time.Duration) (store.Job,
 	}
 }
 
-// ownJob loads a job the caller may see: its own, or any for admins. Other
-// keys' jobs are reported missing, not forbidden, so ids leak nothing.
+// ownJob loads the analysis named by the :id parameter, if the caller may
+// see it.
 func (s *Server) ownJob(c *gin.Context) (store.Job, bool) {
+	return s.visibleJob(c, jobIDPattern, []string{store.KindAnalysis}, "analysis")
+}
+
+// visibleJob loads the job named by the :id parameter when the caller may
+// see it (its own, or any for admins) and it is of one of the route's
+// kinds. Other keys' jobs are reported missing, not forbidden, so ids
+// leak nothing.
+func (s *Server) visibleJob(c *gin.Context, pattern *regexp.Regexp, kinds []string, what string) (store.Job, bool) {
 	id := c.Param("id")
 	c.Set("job_id", id)
-	if !jobIDPattern.MatchString(id) {
-		fail(c, http.StatusNotFound, codeNotFound, "no analysis with this id")
+	missing := func() (store.Job, bool) {
+		fail(c, http.StatusNotFound, codeNotFound, "no "+what+" with this id")
 		return store.Job{}, false
 	}
+	if !pattern.MatchString(id) {
+		return missing()
+	}
 	j, err := s.store.Job(c, id)
-	key := callerKey(c)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && j.KeyID != key.ID && key.Role != store.RoleAdmin) {
-		fail(c, http.StatusNotFound, codeNotFound, "no analysis with this id")
-		return store.Job{}, false
+	if errors.Is(err, store.ErrNotFound) {
+		return missing()
 	}
 	if err != nil {
 		s.internalError(c, "reading the job", err)
 		return store.Job{}, false
+	}
+	key := callerKey(c)
+	if (j.KeyID != key.ID && key.Role != store.RoleAdmin) || !slices.Contains(kinds, j.Kind) {
+		return missing()
 	}
 	return j, true
 }

@@ -311,22 +311,10 @@ func syncDir(dir string) error {
 	})
 }
 
-// ownGeneratorJob loads a generator job the caller may see.
+// ownGeneratorJob loads the generator job named by the :id parameter, if
+// the caller may see it.
 func (s *Server) ownGeneratorJob(c *gin.Context) (store.Job, bool) {
-	id := c.Param("id")
-	c.Set("job_id", id)
-	key := callerKey(c)
-	j, err := s.store.Job(c, id)
-	if !generatorIDPattern.MatchString(id) || errors.Is(err, store.ErrNotFound) ||
-		(err == nil && (j.KeyID != key.ID && key.Role != store.RoleAdmin || !isGeneratorKind(j.Kind))) {
-		fail(c, http.StatusNotFound, codeNotFound, "no generator job with this id")
-		return store.Job{}, false
-	}
-	if err != nil {
-		s.internalError(c, "reading the job", err)
-		return store.Job{}, false
-	}
-	return j, true
+	return s.visibleJob(c, generatorIDPattern, GeneratorKinds, "generator job")
 }
 
 // GET /v1/generator/jobs/{id}
@@ -397,13 +385,4 @@ func (s *Server) deleteGeneratorJob(c *gin.Context) {
 	}
 	os.RemoveAll(j.EvidenceDir)
 	c.Status(http.StatusNoContent)
-}
-
-func isGeneratorKind(kind string) bool {
-	for _, k := range GeneratorKinds {
-		if k == kind {
-			return true
-		}
-	}
-	return false
 }
