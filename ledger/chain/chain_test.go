@@ -65,16 +65,12 @@ func rpcCall(t testing.TB, url string, result any, method string, args ...any) {
 	}
 }
 
-// waitPending waits until anvil's pool holds n pending transactions.
+// waitPending waits until anvil's pool holds n pending transactions, for
+// at most a minute.
 func waitPending(t testing.TB, url string, n int) {
 	t.Helper()
-	for {
-		var st map[string]any
-		rpcCall(t, url, &st, "txpool_status")
-		if p, _ := st["pending"].(string); p == fmt.Sprintf("0x%x", n) {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !waitPendingOrDone(t, url, n, nil) {
+		t.Fatal("unreachable: no sender to wait for")
 	}
 }
 
@@ -431,29 +427,67 @@ func TestRevertOnChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	rpcCall(t, n.URL, nil, "evm_setAutomine", false)
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, c := range []*chain.Client{a, b} {
-		wg.Go(func() { _, errs[i] = c.Register(ctx, hash("race"), hash("f"), "") })
+	// Both transactions must pass gas estimation, which happens only when
+	// the second estimate runs before the first transaction reaches the
+	// pool. When it does not (the duplicate reverts at estimation instead,
+	// which another test covers), the race is run again with a new hash.
+	for attempt := 0; ; attempt++ {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		done := make(chan struct{}, 2)
+		key := hash(fmt.Sprintf("race-%d", attempt))
+		for i, c := range []*chain.Client{a, b} {
+			wg.Go(func() {
+				_, errs[i] = c.Register(ctx, key, hash("f"), "")
+				done <- struct{}{}
+			})
+		}
+		raced := waitPendingOrDone(t, n.URL, 2, done)
+		rpcCall(t, n.URL, nil, "evm_mine")
+		wg.Wait()
+		if !raced {
+			if attempt == 9 {
+				t.Fatalf("in 10 attempts the duplicate never got past gas estimation: %v", errs)
+			}
+			continue
+		}
+		var ok, dup int
+		for _, err := range errs {
+			var re *chain.RevertError
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, chain.ErrAlreadyRegistered) && errors.As(err, &re) && re.TxHash != (common.Hash{}):
+				dup++
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+		}
+		if ok != 1 || dup != 1 {
+			t.Fatalf("%d succeeded and %d failed as duplicates, want 1 and 1 (%v)", ok, dup, errs)
+		}
+		return
 	}
-	waitPending(t, n.URL, 2)
-	rpcCall(t, n.URL, nil, "evm_mine")
-	wg.Wait()
-	var ok, dup int
-	for _, err := range errs {
-		var re *chain.RevertError
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, chain.ErrAlreadyRegistered) && errors.As(err, &re) && re.TxHash != (common.Hash{}):
-			dup++
+}
+
+// waitPendingOrDone waits until anvil's pool holds n pending transactions
+// (true) or a sender has returned (false), for at most a minute.
+func waitPendingOrDone(t testing.TB, url string, n int, done <-chan struct{}) bool {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		select {
+		case <-done:
+			return false
 		default:
-			t.Fatalf("unexpected error %v", err)
+		}
+		var st map[string]any
+		rpcCall(t, url, &st, "txpool_status")
+		if p, _ := st["pending"].(string); p == fmt.Sprintf("0x%x", n) {
+			return true
 		}
 	}
-	if ok != 1 || dup != 1 {
-		t.Fatalf("%d succeeded and %d failed as duplicates, want 1 and 1 (%v)", ok, dup, errs)
-	}
+	t.Fatalf("anvil's pool never held %d transactions", n)
+	return false
 }
 
 // TestDroppedTransactionIsResent drops a sent transaction from anvil's pool
