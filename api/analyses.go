@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -138,16 +137,9 @@ func (s *Server) createAnalysis(c *gin.Context) {
 		fail(c, http.StatusBadRequest, codeBadRequest, err.Error())
 		return
 	}
-	mediaType, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if err != nil || mediaType != "multipart/form-data" {
-		fail(c, http.StatusUnsupportedMediaType, codeUnsupportedMedia,
-			"send the video as multipart/form-data with the file in the field \"file\"")
-		return
-	}
 	// Slack for the multipart headers and small fields around the file.
 	const overhead = 64 << 10
-	if c.Request.ContentLength > s.opts.MaxUploadBytes+overhead {
-		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
+	if !s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"") {
 		return
 	}
 	// Uploads in progress count too, so that many at once cannot all pass
@@ -162,11 +154,8 @@ func (s *Server) createAnalysis(c *gin.Context) {
 			fmt.Sprintf("the queue is full (%d jobs waiting, %d being uploaded); try again later", n, inflight-1), 30*time.Second)
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+overhead)
-	rc := http.NewResponseController(c.Writer)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		fail(c, http.StatusBadRequest, codeBadRequest, "malformed multipart body: "+err.Error())
+	mr, rc, ok := s.openMultipart(c, overhead)
+	if !ok {
 		return
 	}
 

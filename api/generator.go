@@ -101,13 +101,8 @@ func (s *Server) generatorView(j store.Job, withResult bool) GeneratorJob {
 // POST /v1/generator/jobs: multipart with "type" (train, swap, dataset),
 // the parameters as fields, and the videos as files.
 func (s *Server) createGeneratorJob(c *gin.Context) {
-	if c.ContentType() != "multipart/form-data" {
-		fail(c, http.StatusUnsupportedMediaType, codeUnsupportedMedia, "send a multipart/form-data body: type, parameters, and the videos as files")
-		return
-	}
 	const overhead = 1 << 20
-	if c.Request.ContentLength > s.opts.MaxUploadBytes+overhead {
-		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
+	if !s.admitMultipart(c, overhead, "send a multipart/form-data body: type, parameters, and the videos as files") {
 		return
 	}
 	if n, err := s.store.Waiting(c, GeneratorKinds...); err != nil {
@@ -117,11 +112,8 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 		failRetry(c, http.StatusTooManyRequests, codeQueueFull, fmt.Sprintf("%d generator jobs are waiting; try again later", n), time.Minute)
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+overhead)
-	rc := http.NewResponseController(c.Writer)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		fail(c, http.StatusBadRequest, codeBadRequest, "malformed multipart body: "+err.Error())
+	mr, rc, ok := s.openMultipart(c, overhead)
+	if !ok {
 		return
 	}
 	id := newGeneratorID()

@@ -45,21 +45,12 @@ func (s *Server) ledgerReady(c *gin.Context) bool {
 // receiveOne receives a multipart upload with one "file" and small fields,
 // for the synchronous provenance routes. The caller removes the file.
 func (s *Server) receiveOne(c *gin.Context, fields ...string) (*upload, map[string]string, bool) {
-	mediaType := c.ContentType()
-	if mediaType != "multipart/form-data" {
-		fail(c, http.StatusUnsupportedMediaType, codeUnsupportedMedia, "send the video as multipart/form-data with the file in the field \"file\"")
-		return nil, nil, false
-	}
 	const overhead = 64 << 10
-	if c.Request.ContentLength > s.opts.MaxUploadBytes+overhead {
-		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
+	if !s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"") {
 		return nil, nil, false
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+overhead)
-	rc := http.NewResponseController(c.Writer)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		fail(c, http.StatusBadRequest, codeBadRequest, "malformed multipart body: "+err.Error())
+	mr, rc, ok := s.openMultipart(c, overhead)
+	if !ok {
 		return nil, nil, false
 	}
 	values := map[string]string{}

@@ -1,6 +1,10 @@
 package api
 
 import (
+	"mime/multipart"
+
+	"github.com/gin-gonic/gin"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -152,4 +156,31 @@ func (s *Server) keep(up *upload, id string) (string, error) {
 		d.Close()
 	}
 	return final, nil
+}
+
+// admitMultipart checks, before reading anything, that the request is a
+// multipart body no larger than the upload limit plus overhead (the other
+// fields); hint tells the client what to send instead.
+func (s *Server) admitMultipart(c *gin.Context, overhead int64, hint string) bool {
+	if c.ContentType() != "multipart/form-data" {
+		fail(c, http.StatusUnsupportedMediaType, codeUnsupportedMedia, hint)
+		return false
+	}
+	if c.Request.ContentLength > s.opts.MaxUploadBytes+overhead {
+		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
+		return false
+	}
+	return true
+}
+
+// openMultipart caps the body at the upload limit plus overhead and opens
+// it as multipart; the controller sets the upload's read deadlines.
+func (s *Server) openMultipart(c *gin.Context, overhead int64) (*multipart.Reader, *http.ResponseController, bool) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+overhead)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		fail(c, http.StatusBadRequest, codeBadRequest, "malformed multipart body: "+err.Error())
+		return nil, nil, false
+	}
+	return mr, http.NewResponseController(c.Writer), true
 }
