@@ -252,10 +252,12 @@ func (p *process) do(ctx context.Context, env []byte, progress func(float64)) (j
 		// Killed by us (or dying anyway): the cancellation is the answer.
 		return nil, ctx.Err()
 	}
-	return nil, crashError(p.cmd.ProcessState, p.output.String(), p.output.Fatal())
+	return nil, crashError(p.cmd.ProcessState, p.output.String(), p.output.Fatal(), p.output.OutOfMemory())
 }
 
-func crashError(ps *os.ProcessState, output, fatal string) *CrashError {
+// crashError describes a dead child from its exit status, the tail of its
+// output, its first fatal line and whether it reported running out of memory.
+func crashError(ps *os.ProcessState, output, fatal string, oom bool) *CrashError {
 	ce := &CrashError{ExitCode: ps.ExitCode(), Output: output}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		ce.Signal = ws.Signal().String()
@@ -267,11 +269,8 @@ func crashError(ps *os.ProcessState, output, fatal string) *CrashError {
 	} else if m := fatalLine.FindStringSubmatch(output); m != nil {
 		ce.Reason = strings.TrimSpace(m[1])
 	}
-	lower := strings.ToLower(output)
-	for _, s := range []string{"out of memory", "bad_alloc", "insufficient memory", "cannot allocate memory"} {
-		if strings.Contains(lower, s) {
-			ce.OutOfMemory = true
-		}
+	if oom {
+		ce.OutOfMemory = true
 	}
 	return ce
 }
@@ -361,15 +360,18 @@ func runRecovered(ctx context.Context, fn Func, req json.RawMessage, progress fu
 // messageFDEnv tells a child that Run gave it the message pipe on fd 3.
 const messageFDEnv = "TRUEFRAME_WORKER_FD"
 
-// tailBuffer keeps the last max bytes written to it, and the first line
-// that reports a fatal error: a crash dump can be far longer than the
-// tail (a goroutine and register dump follow the "SIGABRT: abort" line).
+// tailBuffer keeps the last max bytes written to it, the first line that
+// reports a fatal error, and whether any line reported running out of
+// memory: a crash dump can be far longer than the tail (a goroutine and
+// register dump follow the "SIGABRT: abort" line, and OpenCV's or the C++
+// runtime's allocation failure comes before it).
 type tailBuffer struct {
 	mu    sync.Mutex
 	max   int
 	buf   []byte
 	line  []byte // the current incomplete line, up to 1 KiB
 	fatal string
+	oom   bool
 }
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
@@ -379,22 +381,28 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	if over := len(t.buf) - t.max; over > 0 {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
-	if t.fatal == "" {
-		for _, c := range p {
-			if c != '\n' {
-				if len(t.line) < 1<<10 {
-					t.line = append(t.line, c)
-				}
-				continue
+	for _, c := range p {
+		if c != '\n' {
+			if len(t.line) < 1<<10 {
+				t.line = append(t.line, c)
 			}
-			if m := fatalLine.FindSubmatch(t.line); m != nil {
-				t.fatal = string(m[1])
-				break
-			}
-			t.line = t.line[:0]
+			continue
 		}
+		t.scanLine()
+		t.line = t.line[:0]
 	}
 	return len(p), nil
+}
+
+func (t *tailBuffer) scanLine() {
+	if t.fatal == "" {
+		if m := fatalLine.FindSubmatch(t.line); m != nil {
+			t.fatal = string(m[1])
+		}
+	}
+	if !t.oom {
+		t.oom = reportsOutOfMemory(string(t.line))
+	}
 }
 
 // Fatal returns the first fatal-error line written, or "".
@@ -402,6 +410,26 @@ func (t *tailBuffer) Fatal() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.fatal
+}
+
+// OutOfMemory reports whether any line, the unfinished last one included,
+// reported an allocation failure.
+func (t *tailBuffer) OutOfMemory() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.oom || reportsOutOfMemory(string(t.line))
+}
+
+// reportsOutOfMemory recognises the allocation failures of the Go runtime,
+// the C++ runtime, OpenCV and libc.
+func reportsOutOfMemory(s string) bool {
+	lower := strings.ToLower(s)
+	for _, m := range []string{"out of memory", "bad_alloc", "insufficient memory", "cannot allocate memory"} {
+		if strings.Contains(lower, m) {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *tailBuffer) String() string {

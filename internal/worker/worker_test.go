@@ -209,10 +209,12 @@ func TestRunCancel(t *testing.T) {
 	}
 }
 
-// A crash dump longer than the kept tail still yields its reason.
+// A crash dump longer than the kept tail still yields its reason, and an
+// allocation failure reported before it still marks it out of memory.
 func TestTailBufferKeepsFatalLine(t *testing.T) {
 	tb := &tailBuffer{max: 1 << 10}
-	fmt.Fprint(tb, "some log line\nSIGABRT: ab")
+	fmt.Fprint(tb, "some log line\nOpenCV(4.6.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate 576000000 bytes\n")
+	fmt.Fprint(tb, "SIGABRT: ab")
 	fmt.Fprint(tb, "ort\nPC=0x4 m=0 sigcode=18446744073709551610\n")
 	for range 500 {
 		fmt.Fprint(tb, "goroutine 1 gp=0xc000002380 m=nil [semacquire]:\nrax    0x0\n")
@@ -220,8 +222,23 @@ func TestTailBufferKeepsFatalLine(t *testing.T) {
 	if strings.Contains(tb.String(), "SIGABRT") {
 		t.Fatal("the test needs the fatal line to fall out of the tail")
 	}
-	ce := crashError(&os.ProcessState{}, tb.String(), tb.Fatal())
+	ce := crashError(&os.ProcessState{}, tb.String(), tb.Fatal(), tb.OutOfMemory())
 	if ce.Reason != "SIGABRT: abort" {
 		t.Errorf("Reason = %q, want SIGABRT: abort", ce.Reason)
+	}
+	if !ce.OutOfMemory {
+		t.Error("the allocation failure before the dump was forgotten")
+	}
+
+	// Nothing about memory, nothing claimed; a marker in the unfinished
+	// last line still counts.
+	plain := &tailBuffer{max: 1 << 10}
+	fmt.Fprint(plain, "SIGSEGV: segmentation violation\nPC=0x4\n")
+	if plain.OutOfMemory() {
+		t.Error("a segfault reported as out of memory")
+	}
+	fmt.Fprint(plain, "fatal error: runtime: out of memory")
+	if !plain.OutOfMemory() {
+		t.Error("an unterminated out-of-memory line was missed")
 	}
 }
