@@ -34,12 +34,24 @@
 //	                 0.80–0.97: a step at one relative scale around most of
 //	                 the outline, inside it
 //	seam_scale       that s
+//	seam_path        the seam of a face pasted from another pose or head
+//	                 shape, which follows the donor's outline at no single
+//	                 scale (seam.go): the closed path through the rays, one
+//	                 scale per ray in 0.55–0.97 moving at most 0.02 between
+//	                 neighbouring rays, with the largest sum of ridge ratios
+//	                 (baseline over the whole ray, each capped at 4), a ratio
+//	                 counting only where both sides are skin-coloured (Lab
+//	                 chroma ≥ 6, hue 10°–100°; elsewhere at most 1); the
+//	                 median ratio along that path
 //	frames_used, frames_skipped
 //
 // Score: |ln noise_ratio| ramped from ln 1.5 to ln 3 (weight 0.25),
 // −ln sharpness_ratio from ln 5 to ln 25 (weight 0.1; only a face blurrier
 // than its surroundings counts), seam_strength from 1.5 to 3 (weight 0.2)
-// and seam_ridge from 1.5 to 2.5 (weight 0.9), combined as a noisy OR. The
+// seam_ridge from 1.5 to 2.5 (weight 0.9) and seam_path from 2.1 to 3.1
+// (weight 0.9; real faces reach 1.9 where a hairline, glasses or a jaw
+// shadow joins up, the project's portrait swaps 2.4–3.9), combined as a
+// noisy OR. The
 // region ratios are weak because real low-quality footage (MPEG-1 GRID)
 // shows a face far cleaner than its hair and background. Skin is naturally smoother than hair or a
 // busy background, hence the wide ranges. Confidence grows with the frames
@@ -50,7 +62,8 @@
 // becomes the best: |ln σ_local − ln σ_outside| within 3w of the outline,
 // colour-mapped (blue none, red a threefold difference) over the crop with
 // the outline drawn in white, and the outline at seam_scale coloured by
-// each ray's ridge (green none, red 2.5). Result.Artifacts holds it as
+// each ray's ridge (green none, red 2.5), or the seam path coloured the same
+// way (red 3.1) when it scored higher. Result.Artifacts holds it as
 // "edges_heatmap_track<N>.png", and an Evidence entry names it with the
 // frame, time and crop region.
 package edges

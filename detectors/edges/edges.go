@@ -75,6 +75,10 @@ const (
 	seamWeight       = 0.2
 	ridgeLo, ridgeHi = 1.5, 2.5
 	ridgeWeight      = 0.9
+	// The path search finds some closed skin-to-skin edge on any face (real
+	// portraits and GRID clips: up to 1.9), a pasted face's seam at 2.4–3.9.
+	pathLo, pathHi = 2.1, 3.1
+	pathWeight     = 0.9
 
 	// minPixels is the least number of working pixels per region.
 	minPixels = 80
@@ -115,6 +119,7 @@ type sample struct {
 	seam      float64 // seam_strength
 	ridge     float64 // seam_ridge
 	ridgeAt   float64 // seam_scale
+	path      float64 // seam_path
 	score     float64
 }
 
@@ -209,8 +214,8 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) bool {
 		return false
 	}
 	smp := sample{frame: f.Frame, t: f.Time, faceWidth: ob.W, coverage: coverage,
-		noise: st.noiseRatio, sharp: st.sharpRatio, seam: st.seam, ridge: sr.ridge, ridgeAt: sr.scale}
-	smp.score = score(smp.noise, smp.sharp, smp.seam, smp.ridge)
+		noise: st.noiseRatio, sharp: st.sharpRatio, seam: st.seam, ridge: sr.ridge, ridgeAt: sr.scale, path: sr.path}
+	smp.score = score(smp.noise, smp.sharp, smp.seam, smp.ridge, smp.path)
 	t.samples = append(t.samples, smp)
 	if smp.score > t.best {
 		// Encoding only when the best frame improves keeps one image, not one
@@ -436,12 +441,12 @@ func trimmedMean(hist *[256]int, keep float64) float64 {
 	return s / n
 }
 
-func score(noise, sharp, seam, ridge float64) float64 {
+func score(noise, sharp, seam, ridge, path float64) float64 {
 	sn := region.Ramp(math.Abs(math.Log(noise)), noiseLo, noiseHi)
 	ss := region.Ramp(-math.Log(sharp), sharpLo, sharpHi)
 	sm := region.Ramp(seam, seamLo, seamHi)
-	sr := region.Ramp(ridge, ridgeLo, ridgeHi)
-	return 1 - (1-noiseWeight*sn)*(1-sharpWeight*ss)*(1-seamWeight*sm)*(1-ridgeWeight*sr)
+	return 1 - (1-noiseWeight*sn)*(1-sharpWeight*ss)*(1-seamWeight*sm)*
+		(1-ridgeWeight*region.Ramp(ridge, ridgeLo, ridgeHi))*(1-pathWeight*region.Ramp(path, pathLo, pathHi))
 }
 
 // heatmapPNG renders the local noise inconsistency around the outline over
@@ -485,15 +490,20 @@ func (m *frameMaps) heatmapPNG(refLog float64, sr seamResult, scale float64) ([]
 	pv := gocv.NewPointsVectorFromPoints([][]image.Point{m.oval})
 	defer pv.Close()
 	gocv.Polylines(&out, pv, true, color.RGBA{R: 255, G: 255, B: 255, A: 255}, 1)
-	// The outline at the seam's scale, each stretch coloured by its ridge
-	// ratio: green none (1), red at ridgeHi.
-	for j := range sr.pts {
-		a, b := sr.strength[j], sr.strength[(j+1)%len(sr.pts)]
+	// The seam that scored higher, the outline at one scale or the free
+	// path, each stretch coloured by its ridge ratio: green none (1), red
+	// at its score's top.
+	pts, strength, top := sr.pts, sr.strength, ridgeHi
+	if region.Ramp(sr.path, pathLo, pathHi) > region.Ramp(sr.ridge, ridgeLo, ridgeHi) {
+		pts, strength, top = sr.pathPts, sr.pathStrength, pathHi
+	}
+	for j := range pts {
+		a, b := strength[j], strength[(j+1)%len(pts)]
 		if math.IsNaN(a) || math.IsNaN(b) {
 			continue
 		}
-		v := region.Ramp((a+b)/2, 1, ridgeHi)
-		p, q := sr.pts[j].Scale(scale), sr.pts[(j+1)%len(sr.pts)].Scale(scale)
+		v := region.Ramp((a+b)/2, 1, top)
+		p, q := pts[j].Scale(scale), pts[(j+1)%len(pts)].Scale(scale)
 		gocv.Line(&out, image.Pt(int(math.Round(p.X)), int(math.Round(p.Y))), image.Pt(int(math.Round(q.X)), int(math.Round(q.Y))),
 			color.RGBA{R: uint8(255 * v), G: uint8(255 * (1 - v)), A: 255}, 2)
 	}
@@ -523,8 +533,9 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 		res.Explanation = "No usable face frames: no opinion on blending boundaries."
 		return res, nil
 	}
-	var noise, sharp, seam, ridge, ridgeAt, widths, cover []float64
+	var noise, sharp, seam, ridge, ridgeAt, paths, widths, cover []float64
 	for _, s := range t.samples {
+		paths = append(paths, s.path)
 		ridge = append(ridge, s.ridge)
 		ridgeAt = append(ridgeAt, s.ridgeAt)
 		noise = append(noise, s.noise)
@@ -533,10 +544,11 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 		widths = append(widths, s.faceWidth)
 		cover = append(cover, s.coverage)
 	}
-	mNoise, mSharp, mSeam, mRidge := region.Median(noise), region.Median(sharp), region.Median(seam), region.Median(ridge)
-	res.Score = detectors.Clamp01(score(mNoise, mSharp, mSeam, mRidge))
+	mNoise, mSharp, mSeam, mRidge, mPath := region.Median(noise), region.Median(sharp), region.Median(seam), region.Median(ridge), region.Median(paths)
+	res.Score = detectors.Clamp01(score(mNoise, mSharp, mSeam, mRidge, mPath))
 	res.Measurements["seam_ridge"] = mRidge
 	res.Measurements["seam_scale"] = region.Median(ridgeAt)
+	res.Measurements["seam_path"] = mPath
 	n := float64(len(t.samples))
 	res.Confidence = detectors.Clamp01(math.Min(1, n/8) *
 		(0.4 + 0.6*region.Ramp(region.Median(widths), t.opts.MinFaceWidth, 3*t.opts.MinFaceWidth)) *
@@ -544,7 +556,7 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 	res.Measurements["noise_ratio"] = mNoise
 	res.Measurements["sharpness_ratio"] = mSharp
 	res.Measurements["seam_strength"] = mSeam
-	res.Explanation = explain(res.Score, mNoise, mSharp, mSeam)
+	res.Explanation = explain(res.Score, mNoise, mSharp, mSeam, math.Max(mRidge, mPath))
 
 	if t.heatmap != nil {
 		name := fmt.Sprintf("edges_heatmap_track%d.png", t.track)
@@ -559,8 +571,8 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 	return res, nil
 }
 
-func explain(score, noise, sharp, seam float64) string {
-	parts := fmt.Sprintf("noise inside/outside the outline %.2f, sharpness %.2f, seam %.2f", noise, sharp, seam)
+func explain(score, noise, sharp, seam, ridge float64) string {
+	parts := fmt.Sprintf("noise inside/outside the outline %.2f, sharpness %.2f, seam %.2f, seam ridge %.2f", noise, sharp, seam, ridge)
 	switch {
 	case score >= 0.5:
 		return "The face outline looks like a blending boundary (" + parts + ")."

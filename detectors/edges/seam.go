@@ -18,6 +18,14 @@ import (
 // outline (jaw against the background at about 1.0, the hairline, glasses,
 // beards, brows) sit at varying scales or cover only part of the arc.
 //
+// A face pasted from another pose or head shape ends at no single scale: its
+// mask is the donor's outline, which may lie well inside the target's and
+// nearer it in some directions than others. The path search (pathSeam)
+// follows such a seam as a closed path through the rays at a scale that
+// changes slowly from ray to ray. Free to wander, a path would also trace a
+// face framed by hair, so it counts a step only where both sides are
+// skin-coloured: a seam joins skin to skin.
+//
 // Rays run from the oval's centroid c through seamRays points p of the
 // outline; the sample at scale s is c + s·(p − c). The crop is resampled so
 // the oval is seamFaceWidth pixels wide and blurred lightly, so faces of
@@ -26,7 +34,7 @@ const (
 	seamFaceWidth = 128
 	seamBlur      = 1.0 // Gaussian sigma, normalised pixels
 	seamRays      = 72
-	seamSMin      = 0.66
+	seamSMin      = 0.50
 	seamSMax      = 1.10
 	seamStep      = 0.01
 	// seamWinLo..seamWinHi are the scales searched for a seam; above it the
@@ -40,12 +48,33 @@ const (
 	seamFloor = 1.0
 	// seamMinRays is the least number of rays wholly inside the crop.
 	seamMinRays = seamRays / 2
+	// ridgeBaseFrom is where a ray's baseline (median derivative) starts
+	// for the ridge ratio, as it was calibrated; the path's ratio takes the
+	// baseline over the whole ray, the inner face included.
+	ridgeBaseFrom = 0.66
+
+	// pathScaleLo..pathScaleHi are the scales the path may take, and pathJump (in
+	// steps) how far it may move between neighbouring rays (5° apart): a
+	// donor outline bends more than the target's but not abruptly.
+	pathScaleLo, pathScaleHi = 0.55, 0.97
+	pathJump                 = 2
+	// pathCap bounds one ray's part of the path's sum, so that a few very
+	// strong edges (a brow, a glasses rim) cannot buy the path's course.
+	pathCap = 4.0
+	// pathSide (in steps) is how far either side of a step its colours are
+	// read to decide whether it joins skin to skin.
+	pathSide = 5
 )
 
 // seamResult is one frame's seam search.
 type seamResult struct {
 	ridge float64 // median over rays of the ridge ratio at the best scale
 	scale float64 // that scale
+	path  float64 // median skin-to-skin ridge ratio along the best closed path
+	// pathPts and pathStrength are the path in crop pixels (before
+	// working-scale resizing) and its ratio per ray (NaN off the crop).
+	pathPts      []media.Point
+	pathStrength []float64
 	// For the heatmap: the outline at the best scale in crop pixels (before
 	// working-scale resizing) and each ray's ridge ratio there (NaN when the
 	// ray left the crop).
@@ -91,6 +120,8 @@ func findSeam(img gocv.Mat, cropR image.Rectangle, oval []media.Point, ovalWidth
 	kLo := int(math.Round((seamWinLo - seamSMin) / seamStep))
 	kHi := int(math.Round((seamWinHi - seamSMin) / seamStep))
 	ratio := make([][]float64, len(ends)) // nil for rays leaving the crop
+	skinRatio := make([][]float64, len(ends))
+	kBase := int(math.Round((ridgeBaseFrom - seamSMin) / seamStep))
 	prof := make([][3]float64, nk)
 	grad := make([]float64, nk)
 	for j, p := range ends {
@@ -120,12 +151,17 @@ func findSeam(img gocv.Mat, cropR image.Rectangle, oval []media.Point, ovalWidth
 			grad[k] = math.Sqrt(sq) / dx
 		}
 		grad[0], grad[nk-1] = grad[1], grad[nk-2]
-		base := medianCopy(grad) + seamFloor
-		r := make([]float64, nk)
+		base := medianCopy(grad[kBase:]) + seamFloor
+		pathBase := medianCopy(grad) + seamFloor
+		r, sr := make([]float64, nk), make([]float64, nk)
 		for k := range r {
 			r[k] = grad[k] / base
+			sr[k] = grad[k] / pathBase
+			if !skinLike(prof[max(0, k-pathSide)]) || !skinLike(prof[min(nk-1, k+pathSide)]) {
+				sr[k] = math.Min(sr[k], 1)
+			}
 		}
-		ratio[j] = r
+		ratio[j], skinRatio[j] = r, sr
 	}
 	valid := 0
 	for _, r := range ratio {
@@ -150,6 +186,22 @@ func findSeam(img gocv.Mat, cropR image.Rectangle, oval []media.Point, ovalWidth
 			best.ridge, best.scale = v, seamSMin+float64(k)*seamStep
 		}
 	}
+	pLo := int(math.Round((pathScaleLo - seamSMin) / seamStep))
+	pHi := int(math.Round((pathScaleHi - seamSMin) / seamStep))
+	path := pathSeam(skinRatio, pLo, pHi, pathJump)
+	var along []float64
+	best.pathPts = make([]media.Point, len(ends))
+	best.pathStrength = make([]float64, len(ends))
+	for j, p := range ends {
+		k := path[j]
+		best.pathPts[j] = c.Add(p.Sub(c).Scale(seamSMin + float64(k)*seamStep)).Sub(org)
+		best.pathStrength[j] = math.NaN()
+		if skinRatio[j] != nil {
+			best.pathStrength[j] = skinRatio[j][k]
+			along = append(along, skinRatio[j][k])
+		}
+	}
+	best.path = medianCopy(along)
 	kb := int(math.Round((best.scale - seamSMin) / seamStep))
 	best.pts = make([]media.Point, len(ends))
 	best.strength = make([]float64, len(ends))
@@ -225,4 +277,71 @@ func medianCopy(vs []float64) float64 {
 	c := append([]float64(nil), vs...)
 	sort.Float64s(c)
 	return region.Median(c)
+}
+
+// pathSeam returns, as a scale index per ray, the closed path through the
+// rays' ratios with the largest sum of ratios (each capped at pathCap) that
+// stays within [kLo,kHi] and moves at most jump indices between neighbouring
+// rays, the last ray included. Rays off the crop (nil) add nothing. It is a
+// dynamic programme over the rays, run once per starting scale to close the
+// loop: 72 rays × 48 scales² × 5 moves, well under a millisecond.
+func pathSeam(ratio [][]float64, kLo, kHi, jump int) []int {
+	n, nk := len(ratio), kHi-kLo+1
+	val := func(j, k int) float64 {
+		if ratio[j] == nil {
+			return 0
+		}
+		return math.Min(pathCap, ratio[j][kLo+k])
+	}
+	from := make([][]int, n)
+	for j := range from {
+		from[j] = make([]int, nk)
+	}
+	prev, cur := make([]float64, nk), make([]float64, nk)
+	best, bestSum := make([]int, n), math.Inf(-1)
+	for start := 0; start < nk; start++ {
+		for k := range prev {
+			prev[k] = math.Inf(-1)
+		}
+		prev[start] = val(0, start)
+		for j := 1; j < n; j++ {
+			for k := 0; k < nk; k++ {
+				bv, bk := math.Inf(-1), -1
+				for q := max(0, k-jump); q <= min(nk-1, k+jump); q++ {
+					if prev[q] > bv {
+						bv, bk = prev[q], q
+					}
+				}
+				cur[k], from[j][k] = bv+val(j, k), bk
+			}
+			prev, cur = cur, prev
+		}
+		end := -1
+		for k := max(0, start-jump); k <= min(nk-1, start+jump); k++ {
+			if prev[k] > bestSum {
+				bestSum, end = prev[k], k
+			}
+		}
+		if end < 0 {
+			continue
+		}
+		best[n-1] = end
+		for j := n - 1; j > 0; j-- {
+			best[j-1] = from[j][best[j]]
+		}
+	}
+	for j := range best {
+		best[j] += kLo
+	}
+	return best
+}
+
+// skinLike reports whether an 8-bit OpenCV Lab colour has the chroma and hue
+// of skin, of any tone: reddish to yellowish and not grey. Black or grey
+// hair, grey and blue backgrounds and dark beards fail; blond hair may pass,
+// which only lets a path follow a blond hairline.
+func skinLike(lab [3]float64) bool {
+	a, b := lab[1]-128, lab[2]-128
+	hue := math.Atan2(b, a) * 180 / math.Pi
+	return math.Hypot(a, b) >= 6 && hue >= 10 && hue <= 100
 }
