@@ -556,7 +556,7 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 	res.Measurements["noise_ratio"] = mNoise
 	res.Measurements["sharpness_ratio"] = mSharp
 	res.Measurements["seam_strength"] = mSeam
-	res.Explanation = explain(res.Score, mNoise, mSharp, mSeam, math.Max(mRidge, mPath))
+	res.Explanation = explain(res.Score, mNoise, mSharp, mSeam, mRidge, mPath)
 
 	if t.heatmap != nil {
 		name := fmt.Sprintf("edges_heatmap_track%d.png", t.track)
@@ -571,8 +571,9 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 	return res, nil
 }
 
-func explain(score, noise, sharp, seam, ridge float64) string {
-	parts := fmt.Sprintf("noise inside/outside the outline %.2f, sharpness %.2f, seam %.2f, seam ridge %.2f", noise, sharp, seam, ridge)
+func explain(score, noise, sharp, seam, ridge, path float64) string {
+	parts := fmt.Sprintf("noise inside/outside the outline %.2f, sharpness %.2f, noise seam %.2f, colour seam at one scale %.2f (counts from %.1f), along a free path %.2f (counts from %.1f)",
+		noise, sharp, seam, ridge, ridgeLo, path, pathLo)
 	switch {
 	case score >= 0.5:
 		return "The face outline looks like a blending boundary (" + parts + ")."

@@ -284,7 +284,7 @@ func medianCopy(vs []float64) float64 {
 // stays within [kLo,kHi] and moves at most jump indices between neighbouring
 // rays, the last ray included. Rays off the crop (nil) add nothing. It is a
 // dynamic programme over the rays, run once per starting scale to close the
-// loop: 72 rays × 48 scales² × 5 moves, well under a millisecond.
+// loop: 72 rays × 43 scales² × 5 moves, well under a millisecond.
 func pathSeam(ratio [][]float64, kLo, kHi, jump int) []int {
 	n, nk := len(ratio), kHi-kLo+1
 	val := func(j, k int) float64 {

@@ -24,6 +24,10 @@ func Init(libPath string) error {
 	return nil
 }
 
+// AsIsEnv is the environment variable that, set to 1, turns Options.AsIs on
+// for every model.
+const AsIsEnv = "TRUEFRAME_ORT_AS_IS"
+
 // Tensor names one input or output of a model and its fixed shape.
 type Tensor struct {
 	Name  string
@@ -36,7 +40,9 @@ type Options struct {
 	IntraOpThreads int // 0 means 1
 	// AsIs loads the file exactly as written, without the graph rewrites
 	// that speed models up (see preluToConv): for comparing outputs, or to
-	// rule the rewrite out when a model misbehaves.
+	// rule the rewrite out when a model misbehaves. Setting the environment
+	// variable TRUEFRAME_ORT_AS_IS=1 does the same for every model without
+	// a rebuild.
 	AsIs bool
 }
 
@@ -100,7 +106,7 @@ func Load(path string, inputs, outputs []Tensor, opts *Options) (_ *Model, err e
 	if err := so.SetInterOpNumThreads(1); err != nil {
 		return nil, err
 	}
-	if opts == nil || !opts.AsIs {
+	if (opts == nil || !opts.AsIs) && os.Getenv(AsIsEnv) != "1" {
 		// A model the rewrite cannot parse, or whose rewrite ONNX Runtime
 		// refuses, loads as written below: slower, never wrong.
 		if data, err := os.ReadFile(path); err == nil {

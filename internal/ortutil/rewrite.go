@@ -26,7 +26,7 @@ import (
 // hides most of it).
 //
 // A slope qualifies when it is a float32 initializer of shape [1,C,1,1],
-// given directly or through an Expand: that shape pins the channel axis to
+// C > 1, given directly or through an Expand: that shape pins the channel axis to
 // axis 1 of a 4-D input, which is what the convolution assumes. Other PRelus
 // are left alone. It returns the rewritten model and how many PRelus it
 // rewrote; with none it returns nil and 0.
@@ -108,7 +108,9 @@ func channelSlope(n *onnx.NodeProto, inits map[string]*onnx.TensorProto, produce
 		return nil, false
 	}
 	d := t.Dims
-	if len(d) != 4 || d[0] != 1 || d[1] < 1 || d[2] != 1 || d[3] != 1 {
+	// C = 1 would be one slope shared by every channel, which a one-channel
+	// convolution cannot apply to many.
+	if len(d) != 4 || d[0] != 1 || d[1] < 2 || d[2] != 1 || d[3] != 1 {
 		return nil, false
 	}
 	v, ok := float32s(t)

@@ -16,10 +16,12 @@ import (
 	"github.com/trueframe/trueframe/media/landmark"
 )
 
-// preluModel writes a small model with the three PRelu forms the rewrite
-// meets: a per-channel slope through an Expand (as the MediaPipe exports
-// have it), a per-channel slope given directly, and a single shared slope,
-// which must be left alone.
+// preluModel writes a small model with the PRelu forms the rewrite meets: a
+// per-channel slope through an Expand (as the MediaPipe exports have it)
+// whose expanded slope is read elsewhere too, so the Expand must stay; a
+// single slope shared by all channels in the [1,1,1,1] shape, which must be
+// left alone; and a per-channel slope given directly on the PRelu that
+// produces the graph's output.
 func preluModel(t *testing.T) string {
 	t.Helper()
 	const c = 16
@@ -49,21 +51,22 @@ func preluModel(t *testing.T) string {
 	g := &onnx.GraphProto{
 		Name:   "prelu",
 		Input:  []*onnx.ValueInfoProto{io("x")},
-		Output: []*onnx.ValueInfoProto{io("y")},
+		Output: []*onnx.ValueInfoProto{io("y"), io("side")},
 		Initializer: []*onnx.TensorProto{
 			f32("alpha1", []int64{1, c, 1, 1}, vals(c, -0.5, 0.9)),
 			{Name: "shape", Dims: []int64{4}, DataType: int32(onnx.TensorProto_INT64), Int64Data: []int64{1, c, 6, 6}},
 			f32("w", []int64{c, c, 3, 3}, vals(c*c*9, -0.3, 0.3)),
 			f32("alpha2", []int64{1, c, 1, 1}, vals(c, 0, 0.5)),
-			f32("shared", []int64{1}, []float32{0.2}),
+			f32("shared", []int64{1, 1, 1, 1}, []float32{0.2}),
 		},
 		Node: []*onnx.NodeProto{
 			{Name: "expand", OpType: "Expand", Input: []string{"alpha1", "shape"}, Output: []string{"slope1"}},
 			{Name: "prelu1", OpType: "PRelu", Input: []string{"x", "slope1"}, Output: []string{"a"}},
 			{Name: "conv", OpType: "Conv", Input: []string{"a", "w"}, Output: []string{"b"},
 				Attribute: []*onnx.AttributeProto{{Name: "pads", Type: onnx.AttributeProto_INTS, Ints: []int64{1, 1, 1, 1}}}},
-			{Name: "prelu2", OpType: "PRelu", Input: []string{"b", "alpha2"}, Output: []string{"c"}},
-			{Name: "prelu3", OpType: "PRelu", Input: []string{"c", "shared"}, Output: []string{"y"}},
+			{Name: "prelu3", OpType: "PRelu", Input: []string{"b", "shared"}, Output: []string{"c"}},
+			{Name: "prelu2", OpType: "PRelu", Input: []string{"c", "alpha2"}, Output: []string{"y"}},
+			{Name: "side", OpType: "Add", Input: []string{"slope1", "x"}, Output: []string{"side"}},
 		},
 	}
 	m := &onnx.ModelProto{IrVersion: 7, OpsetImport: []*onnx.OperatorSetIdProto{{Version: 11}}, Graph: g}
@@ -123,7 +126,7 @@ func TestPReluRewriteKeepsOutputs(t *testing.T) {
 	testutil.InitORT(t)
 	shape := []int64{1, 16, 6, 6}
 	diff, scale := runBoth(t, preluModel(t), ortutil.Tensor{Name: "x", Shape: shape},
-		[]ortutil.Tensor{{Name: "y", Shape: shape}}, func(n int) bool { return n == 2 })
+		[]ortutil.Tensor{{Name: "y", Shape: shape}, {Name: "side", Shape: shape}}, func(n int) bool { return n == 2 })
 	if scale == 0 || diff > 1e-5*scale {
 		t.Errorf("rewritten model differs by %.3g (outputs up to %.3g)", diff, scale)
 	}
@@ -173,18 +176,47 @@ func TestPReluRewriteGraph(t *testing.T) {
 	for _, node := range m.Graph.Node {
 		ops[node.OpType]++
 	}
-	want := map[string]int{"PRelu": 1, "Relu": 2, "Conv": 5, "Add": 2}
+	want := map[string]int{"PRelu": 1, "Relu": 2, "Conv": 5, "Add": 3, "Expand": 1}
 	for op, n := range want {
 		if ops[op] != n {
 			t.Errorf("%d %s nodes, want %d (graph %v)", ops[op], op, n, ops)
 		}
 	}
-	if ops["Expand"] != 0 {
-		t.Errorf("the unused Expand is still there: %v", ops)
+	// The output is still produced under its own name.
+	var makesY bool
+	for _, node := range m.Graph.Node {
+		makesY = makesY || (len(node.Output) == 1 && node.Output[0] == "y")
+	}
+	if !makesY {
+		t.Error("no node produces the graph output y any more")
+	}
+
+	// An Expand nothing else reads goes.
+	single, err := os.ReadFile(preluModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sm onnx.ModelProto
+	if err := proto.Unmarshal(single, &sm); err != nil {
+		t.Fatal(err)
+	}
+	sm.Graph.Node = sm.Graph.Node[:len(sm.Graph.Node)-1] // the Add reading the slope
+	sm.Graph.Output = sm.Graph.Output[:1]
+	single, _ = proto.Marshal(&sm)
+	if out, _, err = ortutil.PReluToConv(single); err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(out, &sm); err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range sm.Graph.Node {
+		if node.OpType == "Expand" {
+			t.Error("an Expand nothing reads is still there")
+		}
 	}
 
 	// Nothing to rewrite gives nothing back; garbage is an error.
-	if out, n, err := ortutil.PReluToConv(out[:0]); out != nil || n != 0 || err != nil {
+	if out, n, err := ortutil.PReluToConv(nil); out != nil || n != 0 || err != nil {
 		t.Errorf("empty model: %d rewritten, err %v", n, err)
 	}
 	if _, _, err := ortutil.PReluToConv([]byte("not a model at all")); err == nil {

@@ -220,6 +220,9 @@ func (p *process) stop() {
 // after ctx ended (it was killed).
 func (p *process) do(ctx context.Context, env []byte, progress func(float64)) (json.RawMessage, error) {
 	p.uses++
+	// An allocation failure an earlier request survived (a codec refusing a
+	// huge frame, say) says nothing about why this one dies.
+	p.output.forgetMemoryErrors()
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -381,6 +384,11 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	if over := len(t.buf) - t.max; over > 0 {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
+	// Lines are kept only up to 1 KiB; a marker further along a long line
+	// is still in the chunk that brought it.
+	if !t.oom {
+		t.oom = reportsOutOfMemory(string(p))
+	}
 	for _, c := range p {
 		if c != '\n' {
 			if len(t.line) < 1<<10 {
@@ -403,6 +411,14 @@ func (t *tailBuffer) scanLine() {
 	if !t.oom {
 		t.oom = reportsOutOfMemory(string(t.line))
 	}
+}
+
+// forgetMemoryErrors clears what OutOfMemory remembers, at the start of a
+// request.
+func (t *tailBuffer) forgetMemoryErrors() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.oom = false
 }
 
 // Fatal returns the first fatal-error line written, or "".

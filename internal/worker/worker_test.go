@@ -241,4 +241,12 @@ func TestTailBufferKeepsFatalLine(t *testing.T) {
 	if !plain.OutOfMemory() {
 		t.Error("an unterminated out-of-memory line was missed")
 	}
+
+	// A new request starts with a clean slate.
+	fmt.Fprint(plain, "\n")
+	plain.forgetMemoryErrors()
+	fmt.Fprint(plain, "SIGSEGV: segmentation violation\n")
+	if plain.OutOfMemory() {
+		t.Error("an earlier request's allocation failure was blamed for a later crash")
+	}
 }
