@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -251,6 +252,26 @@ func TestNewTrainerErrors(t *testing.T) {
 				t.Errorf("err %v, want %v", err, c.want)
 			}
 		})
+	}
+	// The configuration is on disk before the first checkpoint; a
+	// checkpoint that lost it is refused, not resumed blindly.
+	dir := t.TempDir()
+	tr, err := NewTrainer(b, good, good, TrainOptions{Config: tinyConfig, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta, err := ReadMeta(dir); err != nil || meta.Config != tinyConfig.WithDefaults() || meta.Step != 0 {
+		t.Errorf("fresh trainer's %s: %+v, %v", MetaFile, meta, err)
+	}
+	if err := tr.Save(); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	if err := os.Remove(filepath.Join(dir, MetaFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewTrainer(b, good, good, TrainOptions{Config: tinyConfig, Dir: dir}); !errors.Is(err, ErrOrphanCheckpoint) {
+		t.Errorf("checkpoint without %s: %v, want ErrOrphanCheckpoint", MetaFile, err)
 	}
 	if _, err := Open(b, t.TempDir()); !errors.Is(err, ErrNoModel) {
 		t.Errorf("Open of an empty dir: %v", err)

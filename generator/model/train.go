@@ -24,6 +24,12 @@ var ErrNoFaces = errors.New("model: no faces to train on")
 // from the configuration of the checkpoint it would resume.
 var ErrConfigMismatch = errors.New("model: configuration differs from the checkpoint's")
 
+// ErrOrphanCheckpoint is returned by NewTrainer for a directory holding a
+// checkpoint but no MetaFile (from a version that wrote it only after the
+// first checkpoint, or copied without it): remove the directory, or
+// restore its MetaFile, to go on.
+var ErrOrphanCheckpoint = errors.New("model: checkpoint without " + MetaFile)
+
 // TrainOptions configures a Trainer. Zero fields take the defaults shown.
 type TrainOptions struct {
 	// Config is the architecture (DefaultConfig). When Dir holds a
@@ -104,10 +110,12 @@ type Trainer struct {
 func NewTrainer(backend compute.Backend, a, b [][]float32, opts TrainOptions) (t *Trainer, err error) {
 	opts = opts.withDefaults()
 	meta := Meta{Config: opts.Config.WithDefaults(), Identities: opts.Identities}
+	fresh := true
 	if opts.Dir != "" {
 		prev, err := ReadMeta(opts.Dir)
 		switch {
 		case err == nil:
+			fresh = false
 			if opts.Config != (Config{}) && opts.Config.WithDefaults() != prev.Config {
 				return nil, fmt.Errorf("%w: %+v, checkpoint has %+v", ErrConfigMismatch, opts.Config.WithDefaults(), prev.Config)
 			}
@@ -140,6 +148,18 @@ func NewTrainer(backend compute.Backend, a, b [][]float32, opts TrainOptions) (t
 			_ = m.Close()
 		}
 	}()
+	if fresh && m.ckpt != nil {
+		// Without MetaFile nothing says which architecture a checkpoint
+		// holds, so it cannot be resumed safely.
+		if ok, _ := m.ckpt.HasCheckpoints(); ok {
+			return nil, fmt.Errorf("%w: %s", ErrOrphanCheckpoint, opts.Dir)
+		}
+		// The configuration goes to disk before any checkpoint does, so
+		// that one can never be found without it.
+		if err := m.writeMeta(); err != nil {
+			return nil, fmt.Errorf("model: writing %s: %w", MetaFile, err)
+		}
+	}
 	defer recoverErr(&err)
 	m.store.SetParam(mlmodel.ParamInitialSeed, opts.Seed)
 	cfg, w := meta.Config, opts.DSSIMWeight
