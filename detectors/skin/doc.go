@@ -11,9 +11,14 @@
 //	rings      the oval scaled 1.00, 0.95, …, 0.80 about its centroid
 //	inner      inside 0.80× the oval, minus eyes, brows and mouth
 //
-// Skin-like means inside the classic YCrCb box (Cr 133–173, Cb 77–127,
-// Y > 40); region colours are per-channel medians in CIE Lab, so stray hair
-// or background that passes the test does not move them. Colours are
+// Neck pixels count when skin-like, inside the classic YCrCb box (Cr
+// 133–173, Cb 77–127, Y > 40). Face pixels, already bounded by the
+// landmarks, count unless dark (Y ≤ 40), grey (CrCb within 6 of neutral) or
+// on the blue-green side (Cr ≤ 128): hair, glasses and shadow drop out, but
+// a face pasted in an unnatural tone is measured rather than filtered away
+// (the skin box would keep only its few natural-looking pixels). Region
+// colours are per-channel medians in CIE Lab, so stray hair or background
+// that passes the test does not move them. Colours are
 // compared as shading-normalised chromaticity, a*·76/(L*+16) and likewise
 // b*, which does not change when a region is simply darker (a shadowed neck).
 //

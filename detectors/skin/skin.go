@@ -238,8 +238,19 @@ func (t *trackDetector) analyse(f *detectors.FaceFrame) (sample, bool) {
 		if lb == lblNone {
 			continue
 		}
-		if lb != lblSurround && !isSkin(yd[3*i], yd[3*i+1], yd[3*i+2]) {
-			continue
+		switch {
+		case lb == lblNeck:
+			if !isSkin(yd[3*i], yd[3*i+1], yd[3*i+2]) {
+				continue
+			}
+		case lb != lblSurround:
+			// The face rings lie inside the fitted outline, so they need
+			// no skin test, only one that drops hair, glasses and shadow:
+			// the skin box would discard a face pasted in an unnatural
+			// tone, the very thing to measure.
+			if !isFaceColour(yd[3*i], yd[3*i+1], yd[3*i+2]) {
+				continue
+			}
 		}
 		if lb == lblNeck && i/ws.X < midY {
 			continue
@@ -361,6 +372,14 @@ const (
 // Cr 133–173, Cb 77–127 box), also rejecting very dark pixels.
 func isSkin(y, cr, cb uint8) bool {
 	return y > 40 && cr >= 133 && cr <= 173 && cb >= 77 && cb <= 127
+}
+
+// isFaceColour is the test for pixels inside the face outline: not very
+// dark, not grey (CrCb at least 6 from neutral) and on the red side of
+// neutral (Cr > 128), which any skin tone is and blue or green is not, but
+// with no bounds on how saturated or how yellow.
+func isFaceColour(y, cr, cb uint8) bool {
+	return y > 40 && cr > 128 && math.Hypot(float64(cr)-128, float64(cb)-128) >= 6
 }
 
 func frameScore(chroma, border float64) float64 {

@@ -186,3 +186,24 @@ func BenchmarkObserve720p(b *testing.B) {
 		}
 	}
 }
+
+// A face pasted in a tone no skin has (here a strong yellow, outside the
+// YCrCb skin box) is measured, not filtered out as "not skin", and scores
+// high against its natural neck.
+func TestUnnaturalFaceTone(t *testing.T) {
+	img, lms := fakes.Face(t, nil)
+	yellow, err := blend.Tint(img, lms, [3]float64{0.35, 1.05, 1.1}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer yellow.Close()
+	orig := fakes.RunTrack(t, New(nil), 1, 12, fakes.Noisy(img, lms))
+	res := fakes.RunTrack(t, New(nil), 2, 12, fakes.Noisy(yellow, lms))
+	t.Logf("original %.3f, yellow face: score %.3f conf %.2f %v", orig.Score, res.Score, res.Confidence, res.Measurements)
+	if res.Measurements["frames_used"] < 10 || res.Confidence < 0.7 {
+		t.Fatalf("the yellow face was not measured: conf %.2f %v", res.Confidence, res.Measurements)
+	}
+	if res.Score < 0.5 || res.Score < orig.Score+0.4 {
+		t.Errorf("yellow face scores %.3f (original %.3f), want ≥ 0.5 and a margin of 0.4", res.Score, orig.Score)
+	}
+}
