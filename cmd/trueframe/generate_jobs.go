@@ -35,30 +35,55 @@ func (g generatorJobs) Generate(ctx context.Context, job store.Job, progress fun
 	if err := json.Unmarshal(job.Params, &p); err != nil {
 		return nil, err
 	}
-	out := filepath.Join(p.WorkDir, "out")
-	if err := os.MkdirAll(out, 0o750); err != nil {
+	// The children run in the job's directory with paths relative to it,
+	// so that what they write (model metadata, sidecars, manifests, face
+	// indexes) and the results shown to API clients name files inside the
+	// job, not the server's directory layout.
+	wd, err := filepath.Abs(p.WorkDir)
+	if err != nil {
 		return nil, err
 	}
-	progressFile := filepath.Join(p.WorkDir, api.ProgressFile)
+	rel := func(path string) string {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return path
+		}
+		if r, err := filepath.Rel(wd, abs); err == nil && r != ".." && !strings.HasPrefix(r, "../") {
+			return r
+		}
+		return abs
+	}
+	rels := func(paths []string) []string {
+		out := make([]string, len(paths))
+		for i, p := range paths {
+			out[i] = rel(p)
+		}
+		return out
+	}
+	if err := os.MkdirAll(filepath.Join(wd, "out"), 0o750); err != nil {
+		return nil, err
+	}
+	run := func(args []string, poll func()) error { return g.run(ctx, wd, args, poll) }
 	switch p.Type {
 	case "train":
 		// Faces first (a cheap step, done again on a retry for simplicity).
 		for _, id := range []string{"a", "b"} {
-			dir := filepath.Join(p.WorkDir, "faces", id)
-			os.RemoveAll(dir)
-			args := append([]string{"generate", "extract", "--out", dir}, p.Inputs[id]...)
-			if err := g.run(ctx, args, nil); err != nil {
+			dir := filepath.Join("faces", id)
+			os.RemoveAll(filepath.Join(wd, dir))
+			args := append([]string{"generate", "extract", "--out", dir}, rels(p.Inputs[id])...)
+			if err := run(args, nil); err != nil {
 				return nil, fmt.Errorf("extracting faces of %s: %w", strings.ToUpper(id), err)
 			}
 		}
 		progress(0.02)
-		modelDir := filepath.Join(out, "model")
-		args := []string{"generate", "train", "--a", filepath.Join(p.WorkDir, "faces", "a"), "--b", filepath.Join(p.WorkDir, "faces", "b"),
-			"--out", modelDir, "--steps", strconv.Itoa(p.Steps), "--progress-file", progressFile}
-		if err := g.run(ctx, args, func() { readTrainProgress(progressFile, progress) }); err != nil {
+		modelDir := filepath.Join("out", "model")
+		args := []string{"generate", "train", "--a", filepath.Join("faces", "a"), "--b", filepath.Join("faces", "b"),
+			"--out", modelDir, "--steps", strconv.Itoa(p.Steps), "--progress-file", api.ProgressFile}
+		progressFile := filepath.Join(wd, api.ProgressFile)
+		if err := run(args, func() { readTrainProgress(progressFile, progress) }); err != nil {
 			return nil, err
 		}
-		meta, err := model.ReadMeta(modelDir)
+		meta, err := model.ReadMeta(filepath.Join(wd, modelDir))
 		if err != nil {
 			return nil, err
 		}
@@ -68,23 +93,22 @@ func (g generatorJobs) Generate(ctx context.Context, job store.Job, progress fun
 		if p.Direction == "b2a" {
 			to = "a"
 		}
-		fake := filepath.Join(out, "fake.mp4")
-		args := []string{"generate", "swap", "--model", p.ModelDir, "--target", p.Inputs["target"][0], "--out", fake, "--to", to}
-		if err := g.run(ctx, args, nil); err != nil {
+		fake := filepath.Join("out", "fake.mp4")
+		args := []string{"generate", "swap", "--model", rel(p.ModelDir), "--target", rel(p.Inputs["target"][0]), "--out", fake, "--to", to}
+		if err := run(args, nil); err != nil {
 			return nil, err
 		}
-		sidecar, err := os.ReadFile(strings.TrimSuffix(fake, ".mp4") + ".json")
+		sidecar, err := os.ReadFile(filepath.Join(wd, strings.TrimSuffix(fake, ".mp4")+".json"))
 		if err != nil {
 			return nil, err
 		}
 		return json.Marshal(map[string]any{"type": "swap", "sidecar": json.RawMessage(sidecar)})
 	case "dataset":
-		real := filepath.Join(p.WorkDir, "inputs", "real")
-		args := []string{"generate", "dataset", "--real", real, "--out", filepath.Join(out, "dataset")}
+		args := []string{"generate", "dataset", "--real", filepath.Join("inputs", "real"), "--out", filepath.Join("out", "dataset")}
 		if p.ModelDir != "" {
-			args = append(args, "--model", p.ModelDir)
+			args = append(args, "--model", rel(p.ModelDir))
 		}
-		if err := g.run(ctx, args, nil); err != nil {
+		if err := run(args, nil); err != nil {
 			return nil, err
 		}
 		return json.Marshal(map[string]any{"type": "dataset", "manifest": "dataset/manifest.json"})
@@ -104,11 +128,12 @@ func readTrainProgress(path string, progress func(float64)) {
 	}
 }
 
-// run runs this binary with args, calling poll every second while it
-// runs. On ctx's end the child gets SIGINT (training checkpoints and
+// run runs this binary with args in dir, calling poll every second while
+// it runs. On ctx's end the child gets SIGINT (training checkpoints and
 // exports on it), then SIGKILL if it has not ended 2 minutes later.
-func (g generatorJobs) run(ctx context.Context, args []string, poll func()) error {
+func (g generatorJobs) run(ctx context.Context, dir string, args []string, poll func()) error {
 	cmd := exec.Command(g.exe, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TRUEFRAME_DEPS="+g.deps, "GOMLX_NO_AUTO_INSTALL=1")
 	tail := &tailWriter{max: 4 << 10}
 	cmd.Stdout, cmd.Stderr = tail, tail

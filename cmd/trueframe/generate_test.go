@@ -128,7 +128,27 @@ func TestServeGeneratorJobs(t *testing.T) {
 	}
 
 	dataset := wait(submit(map[string]string{"type": "dataset"}, map[string]string{"real": "sbia1a.mpg"}))
-	has(dataset, "dataset/manifest.json")
+	manifest := has(dataset, "dataset/manifest.json")
+
+	// What clients see names files inside the job, never the server's
+	// directories.
+	abs, _ := filepath.Abs(data)
+	shown := map[string]string{"train result": string(train.Result), "swap result": string(swap.Result)}
+	if manifest != "" {
+		resp := get(manifest)
+		b := new(bytes.Buffer)
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		shown["dataset manifest"] = b.String()
+	}
+	for what, text := range shown {
+		if strings.Contains(text, abs) || strings.Contains(text, data) {
+			t.Errorf("%s shows a server path (%s):\n%s", what, data, text)
+		}
+	}
+	if !strings.Contains(string(swap.Result), `"out/fake.mp4"`) || !strings.Contains(string(train.Result), `"faces/a"`) {
+		t.Errorf("results do not name the job's own files:\n%s\n%s", train.Result, swap.Result)
+	}
 }
 
 // TestServeTrainingSurvivesRestart stops the service (SIGTERM) while a

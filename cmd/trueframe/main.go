@@ -143,7 +143,8 @@ func envParse[T any](name string, def T, parse func(string) (T, error)) T {
 // binary's directory (bin/../deps), else ./deps.
 func depsDir(flagValue string) (string, error) {
 	if flagValue != "" {
-		return flagValue, nil
+		// Absolute, because child processes may run elsewhere.
+		return filepath.Abs(flagValue)
 	}
 	var candidates []string
 	if exe, err := os.Executable(); err == nil {
