@@ -141,7 +141,9 @@ func cmdGenerateTrain(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := model.Config{Size: *size, Width: *width, Latent: *latent}
-	if meta, err := model.ReadMeta(*out); err == nil {
+	meta, err := model.ReadResumable(*out)
+	switch {
+	case err == nil:
 		// Resuming: the checkpoint's architecture, unless the command line
 		// asks for another one explicitly, which is an error, not a silent
 		// change.
@@ -153,6 +155,8 @@ func cmdGenerateTrain(ctx context.Context, args []string) error {
 				*out, meta.Config.Size, meta.Config.Width, meta.Config.Latent)}
 		}
 		cfg = meta.Config
+	case !errors.Is(err, model.ErrNoModel):
+		return err
 	}
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return usageError{err}

@@ -43,12 +43,14 @@ func (g generatorJobs) Generate(ctx context.Context, job store.Job, progress fun
 	if err != nil {
 		return nil, err
 	}
+	// Another job's model is a sibling directory: "../gen_…/out/model",
+	// which names the job, not where the server keeps its data.
 	rel := func(path string) string {
 		abs, err := filepath.Abs(path)
 		if err != nil {
 			return path
 		}
-		if r, err := filepath.Rel(wd, abs); err == nil && r != ".." && !strings.HasPrefix(r, "../") {
+		if r, err := filepath.Rel(wd, abs); err == nil {
 			return r
 		}
 		return abs

@@ -63,7 +63,7 @@
 // colour-mapped (blue none, red a threefold difference) over the crop with
 // the outline drawn in white, and the outline at seam_scale coloured by
 // each ray's ridge (green none, red 2.5), or the seam path coloured the same
-// way (red 3.1) when it scored at least as high. Result.Artifacts holds it as
+// way (red 3.1) when it scored, and at least as high. Result.Artifacts holds it as
 // "edges_heatmap_track<N>.png", and an Evidence entry names it with the
 // frame, time and crop region.
 package edges

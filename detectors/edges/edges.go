@@ -491,11 +491,12 @@ func (m *frameMaps) heatmapPNG(refLog float64, sr seamResult, scale float64) ([]
 	defer pv.Close()
 	gocv.Polylines(&out, pv, true, color.RGBA{R: 255, G: 255, B: 255, A: 255}, 1)
 	// The seam that scored higher, the outline at one scale or the free
-	// path (on a tie: the path, which follows the seam where the ring only
-	// crosses it), each stretch coloured by its ridge ratio: green none
-	// (1), red at its score's top.
+	// path (on a tie of non-zero scores: the path, which follows the seam
+	// where the ring only crosses it; with neither scoring, the ring, since
+	// a path through nothing wanders), each stretch coloured by its ridge
+	// ratio: green none (1), red at its score's top.
 	pts, strength, top := sr.pts, sr.strength, ridgeHi
-	if region.Ramp(sr.path, pathLo, pathHi) >= region.Ramp(sr.ridge, ridgeLo, ridgeHi) {
+	if p := region.Ramp(sr.path, pathLo, pathHi); p > 0 && p >= region.Ramp(sr.ridge, ridgeLo, ridgeHi) {
 		pts, strength, top = sr.pathPts, sr.pathStrength, pathHi
 	}
 	for j := range pts {

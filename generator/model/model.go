@@ -55,6 +55,30 @@ type Model struct {
 	predict [2]*mlmodel.Exec
 }
 
+// ReadResumable returns the metadata of the training to resume in dir: its
+// MetaFile when a checkpoint is there too. A MetaFile alone (a run that
+// ended before its first checkpoint) or an empty directory is ErrNoModel,
+// so a new run may start there with any configuration; a checkpoint alone
+// is ErrOrphanCheckpoint. It looks at the files only and loads nothing.
+func ReadResumable(dir string) (Meta, error) {
+	ckpts, err := filepath.Glob(filepath.Join(dir, checkpointPrefix+"*"+checkpoint.JsonNameSuffix))
+	if err != nil {
+		return Meta{}, err
+	}
+	meta, err := ReadMeta(dir)
+	switch {
+	case err == nil && len(ckpts) == 0:
+		return Meta{}, fmt.Errorf("%w: %s has no checkpoint", ErrNoModel, dir)
+	case errors.Is(err, ErrNoModel) && len(ckpts) > 0:
+		return Meta{}, fmt.Errorf("%w: %s", ErrOrphanCheckpoint, dir)
+	}
+	return meta, err
+}
+
+// checkpointPrefix starts the names of GoMLX's checkpoint files (the package
+// does not export it).
+const checkpointPrefix = "checkpoint-"
+
 // Open loads the trained model in dir (written by a Trainer) on backend.
 func Open(backend compute.Backend, dir string) (*Model, error) {
 	meta, err := ReadMeta(dir)

@@ -273,6 +273,28 @@ func TestNewTrainerErrors(t *testing.T) {
 	if _, err := NewTrainer(b, good, good, TrainOptions{Config: tinyConfig, Dir: dir}); !errors.Is(err, ErrOrphanCheckpoint) {
 		t.Errorf("checkpoint without %s: %v, want ErrOrphanCheckpoint", MetaFile, err)
 	}
+
+	// Metadata without a checkpoint (a run that died before its first) is
+	// nothing to resume: a new run may take another architecture there.
+	early := t.TempDir()
+	tr, err = NewTrainer(b, good, good, TrainOptions{Config: tinyConfig, Dir: early})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	if _, err := ReadResumable(early); !errors.Is(err, ErrNoModel) {
+		t.Errorf("ReadResumable of metadata alone: %v, want ErrNoModel", err)
+	}
+	other := tinyConfig
+	other.Latent *= 2
+	tr, err = NewTrainer(b, good, good, TrainOptions{Config: other, Dir: early})
+	if err != nil {
+		t.Fatalf("a new architecture where no checkpoint was written: %v", err)
+	}
+	tr.Close()
+	if meta, err := ReadMeta(early); err != nil || meta.Config != other.WithDefaults() {
+		t.Errorf("%s after the new run: %+v, %v", MetaFile, meta.Config, err)
+	}
 	if _, err := Open(b, t.TempDir()); !errors.Is(err, ErrNoModel) {
 		t.Errorf("Open of an empty dir: %v", err)
 	}

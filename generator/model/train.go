@@ -24,10 +24,10 @@ var ErrNoFaces = errors.New("model: no faces to train on")
 // from the configuration of the checkpoint it would resume.
 var ErrConfigMismatch = errors.New("model: configuration differs from the checkpoint's")
 
-// ErrOrphanCheckpoint is returned by NewTrainer for a directory holding a
-// checkpoint but no MetaFile (from a version that wrote it only after the
-// first checkpoint, or copied without it): remove the directory, or
-// restore its MetaFile, to go on.
+// ErrOrphanCheckpoint is returned for a directory holding a checkpoint but
+// no MetaFile (from a version that wrote it only after the first
+// checkpoint, or copied without it): nothing says which architecture the
+// checkpoint holds. Train into another directory, or restore the MetaFile.
 var ErrOrphanCheckpoint = errors.New("model: checkpoint without " + MetaFile)
 
 // TrainOptions configures a Trainer. Zero fields take the defaults shown.
@@ -112,7 +112,7 @@ func NewTrainer(backend compute.Backend, a, b [][]float32, opts TrainOptions) (t
 	meta := Meta{Config: opts.Config.WithDefaults(), Identities: opts.Identities}
 	fresh := true
 	if opts.Dir != "" {
-		prev, err := ReadMeta(opts.Dir)
+		prev, err := ReadResumable(opts.Dir)
 		switch {
 		case err == nil:
 			fresh = false
@@ -149,11 +149,6 @@ func NewTrainer(backend compute.Backend, a, b [][]float32, opts TrainOptions) (t
 		}
 	}()
 	if fresh && m.ckpt != nil {
-		// Without MetaFile nothing says which architecture a checkpoint
-		// holds, so it cannot be resumed safely.
-		if ok, _ := m.ckpt.HasCheckpoints(); ok {
-			return nil, fmt.Errorf("%w: %s", ErrOrphanCheckpoint, opts.Dir)
-		}
 		// The configuration goes to disk before any checkpoint does, so
 		// that one can never be found without it.
 		if err := m.writeMeta(); err != nil {
