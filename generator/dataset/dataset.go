@@ -7,8 +7,9 @@
 //     fakes teach detectors the blending artefacts that generalise to real
 //     face swaps.
 //   - autoencoder_swap: when a trained model is given (generate train's model
-//     directory), each clip's face is decoded as identity B of the model
-//     (generator/swap).
+//     directory), each clip's face is decoded as the model's other identity:
+//     the one whose decoder reconstructs the clip's face worse, so a clip of
+//     either training identity becomes a real swap (generator/swap).
 //
 // Every output is an .mp4 with a JSON sidecar, and ManifestFile lists them
 // all with their label, method and parent real clip.
@@ -20,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/trueframe/trueframe/media/blend"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -58,6 +60,11 @@ type Item struct {
 	Frames        int    `json:"frames"`
 	FramesTouched int    `json:"frames_touched"`
 	ModelID       string `json:"model_id,omitempty"`
+	// Decoder is the identity an autoencoder swap decoded into, and
+	// ReconstructionError each decoder's mean error on the clip's sampled
+	// faces (grey levels), by which it was chosen.
+	Decoder             string      `json:"decoder,omitempty"`
+	ReconstructionError *[2]float64 `json:"reconstruction_error,omitempty"`
 }
 
 // Manifest lists a dataset's outputs.
@@ -116,6 +123,13 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 		return man, err
 	}
 	defer mesher.Close()
+	var picker *decoderPicker
+	if opts.ModelDir != "" {
+		if picker, err = newDecoderPicker(opts.ModelDir); err != nil {
+			return man, err
+		}
+		defer picker.Close()
+	}
 	for i, clip := range clips {
 		if err := ctx.Err(); err != nil {
 			return man, err
@@ -142,9 +156,17 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 			it.File = name
 			man.Items = append(man.Items, it)
 		}
-		if opts.ModelDir != "" {
+		if picker != nil {
 			name := base + "_" + MethodAESwap + ".mp4"
-			sc, _, err := SwapVideo(ctx, SwapRequest{ModelDir: opts.ModelDir, Decoder: model.B,
+			to, recon, err := picker.choose(ctx, det, mesher, clip)
+			if err != nil {
+				if ctx.Err() != nil {
+					return man, err
+				}
+				man.Failed[clip+" ("+MethodAESwap+")"] = err.Error()
+				continue
+			}
+			sc, _, err := SwapVideo(ctx, SwapRequest{ModelDir: opts.ModelDir, Decoder: to,
 				FaceModels: opts.FaceModels, Target: clip, Out: filepath.Join(opts.Out, name), MaxFrames: opts.MaxFrames})
 			if err != nil {
 				if ctx.Err() != nil {
@@ -153,8 +175,12 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 				man.Failed[clip+" ("+MethodAESwap+")"] = err.Error()
 				continue
 			}
-			man.Items = append(man.Items, Item{File: name, Label: "fake", Method: MethodAESwap, Parent: clip,
-				Frames: sc.Frames, FramesTouched: sc.FramesTouched, ModelID: sc.ModelID})
+			it := Item{File: name, Label: "fake", Method: MethodAESwap, Parent: clip,
+				Frames: sc.Frames, FramesTouched: sc.FramesTouched, ModelID: sc.ModelID, Decoder: to.String()}
+			if !math.IsNaN(recon[0]) && !math.IsNaN(recon[1]) {
+				it.ReconstructionError = &recon
+			}
+			man.Items = append(man.Items, it)
 		}
 	}
 	b, err := json.MarshalIndent(man, "", "  ")
