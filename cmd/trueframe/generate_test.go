@@ -229,3 +229,38 @@ func TestServeTrainingSurvivesRestart(t *testing.T) {
 	}
 	t.Logf("checkpointed at step %d on stop, finished at %d after the restart", checkpointed, meta.Step)
 }
+
+// Training resumes in its model directory with the architecture it began
+// with; asking for another one there is a usage error, not a silent change
+// or a crash on mismatched weights.
+func TestGenerateTrainResumeKeepsArchitecture(t *testing.T) {
+	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
+	dir := t.TempDir()
+	for id, clip := range map[string]string{"a": "bbaf2n.mpg", "b": "swiz3n.mpg"} {
+		r := trueframe(t, "generate", "extract", "--out", filepath.Join(dir, id), filepath.Join(grid, clip))
+		if r.code != 0 {
+			t.Fatalf("extract %s: exit %d: %s", id, r.code, r.stderr)
+		}
+	}
+	modelDir := filepath.Join(dir, "model")
+	train := func(extra ...string) result {
+		args := append([]string{"generate", "train", "--a", filepath.Join(dir, "a"), "--b", filepath.Join(dir, "b"),
+			"--out", modelDir, "--batch", "2", "--preview-every", "0", "--holdout", "0"}, extra...)
+		return trueframe(t, args...)
+	}
+	if r := train("--steps", "2", "--width", "4", "--latent", "16"); r.code != 0 {
+		t.Fatalf("first training: exit %d: %s", r.code, r.stderr)
+	}
+	r := train("--steps", "3", "--latent", "32")
+	if r.code != 2 || !strings.Contains(r.stderr, "holds a model") {
+		t.Errorf("another architecture in the same directory: exit %d, stderr %q; want a usage error", r.code, r.stderr)
+	}
+	r = train("--steps", "3")
+	if r.code != 0 || !strings.Contains(r.stderr, "from step 2 to 3") {
+		t.Errorf("resume: exit %d, stderr %q; want it to go on from step 2", r.code, r.stderr)
+	}
+	meta, err := model.ReadMeta(modelDir)
+	if err != nil || meta.Step != 3 || meta.Config.Latent != 16 || meta.Config.Width != 4 {
+		t.Errorf("after resuming: %+v, %v", meta, err)
+	}
+}
