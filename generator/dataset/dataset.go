@@ -230,14 +230,8 @@ func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mes
 		img := fr.Image
 		var blended gocv.Mat
 		touched := false // a zero Mat must never reach gocv: Empty() on it segfaults
-		if len(obs) > 0 {
-			best := obs[0]
-			for _, o := range obs[1:] {
-				if o.Face.Box().Area() > best.Face.Box().Area() {
-					best = o
-				}
-			}
-			if b, err := blend.SelfBlend(img, best.Face.Points, &bo); err == nil {
+		if best, ok := track.Largest(obs); ok {
+			if b, err := blend.SelfBlend(img, best.Points, &bo); err == nil {
 				blended, img, touched = b, b, true
 				it.FramesTouched++
 			}

@@ -100,17 +100,12 @@ func (p *decoderPicker) choose(ctx context.Context, det face.Detector, mesher *l
 		if err != nil {
 			return model.B, errs, err
 		}
-		if i%pickEvery != 0 || len(obs) == 0 {
+		best, ok := track.Largest(obs)
+		if i%pickEvery != 0 || !ok {
 			continue
 		}
-		best := obs[0]
-		for _, o := range obs[1:] {
-			if o.Face.Box().Area() > best.Face.Box().Area() {
-				best = o
-			}
-		}
-		var d [2]float64
-		if d, err = p.reconstructionErrors(fr.Image, best.Face); err != nil {
+		d, err := p.reconstructionErrors(fr.Image, best)
+		if err != nil {
 			continue // an unalignable face: another frame will do
 		}
 		sum[0], sum[1] = sum[0]+d[0], sum[1]+d[1]

@@ -259,7 +259,7 @@ func (e *Extractor) Video(ctx context.Context, path, dir string) ([]Entry, Skips
 		if err != nil {
 			return out, sk, fmt.Errorf("faceset: %s frame %d: %w", path, fr.Index, err)
 		}
-		f, ok := largest(obs)
+		f, ok := track.Largest(obs)
 		if !ok {
 			sk.NoFace++
 			continue
@@ -349,19 +349,6 @@ func (e *Extractor) Frame(img gocv.Mat, sk *Skips) (Crop, bool, error) {
 		return Crop{}, false, nil
 	}
 	return e.crop(img, f, sk)
-}
-
-func largest(obs []track.Observation) (landmark.Face, bool) {
-	best, area := -1, 0.0
-	for i, o := range obs {
-		if a := o.Face.Box().Area(); a > area {
-			best, area = i, a
-		}
-	}
-	if best < 0 {
-		return landmark.Face{}, false
-	}
-	return obs[best].Face, true
 }
 
 func write(dir string, c Crop) error {

@@ -202,7 +202,7 @@ func (s *Swapper) Video(ctx context.Context, target, out string) (Result, error)
 			return res, fmt.Errorf("swap: frame %d: %w", fr.Index, err)
 		}
 		img := fr.Image.Clone()
-		if f, ok := largest(obs); ok && f.Box().W >= float64(s.opts.MinFaceSize)/2 {
+		if f, ok := track.Largest(obs); ok && f.Box().W >= float64(s.opts.MinFaceSize)/2 {
 			if err := s.swapFace(&img, f); err != nil {
 				img.Close()
 				return res, fmt.Errorf("swap: frame %d: %w", fr.Index, err)
@@ -418,19 +418,6 @@ func convexHull(pts []media.Point) []media.Point {
 		h = append(h, p[i])
 	}
 	return h[:len(h)-1]
-}
-
-func largest(obs []track.Observation) (landmark.Face, bool) {
-	best, area := -1, 0.0
-	for i, o := range obs {
-		if a := o.Face.Box().Area(); a > area {
-			best, area = i, a
-		}
-	}
-	if best < 0 {
-		return landmark.Face{}, false
-	}
-	return obs[best].Face, true
 }
 
 // Sidecar is the JSON written beside a generated fake.

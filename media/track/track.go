@@ -70,6 +70,22 @@ type Observation struct {
 	Detected bool
 }
 
+// Largest returns the face of obs with the largest landmark box: the main
+// subject, for the callers that follow one face per clip. ok is false when
+// obs has no face of positive area.
+func Largest(obs []Observation) (landmark.Face, bool) {
+	best, area := -1, 0.0
+	for i, o := range obs {
+		if a := o.Face.Box().Area(); a > area {
+			best, area = i, a
+		}
+	}
+	if best < 0 {
+		return landmark.Face{}, false
+	}
+	return obs[best].Face, true
+}
+
 type state struct {
 	id     int
 	face   landmark.Face

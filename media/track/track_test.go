@@ -8,6 +8,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/landmark"
 	"github.com/trueframe/trueframe/media/video"
@@ -203,5 +204,26 @@ func TestBadFrame(t *testing.T) {
 	defer gray.Close()
 	if _, err := tr.Update(gray); err == nil {
 		t.Fatal("grayscale Mat accepted")
+	}
+}
+
+func TestLargest(t *testing.T) {
+	square := func(x, side float64) landmark.Face {
+		f := landmark.Face{Points: make([]media.Point, landmark.NumPoints)}
+		for i := range f.Points {
+			f.Points[i] = media.Point{X: x + side*float64(i%2), Y: side * float64((i/2)%2)}
+		}
+		return f
+	}
+	obs := []Observation{{ID: 1, Face: square(0, 10)}, {ID: 2, Face: square(100, 40)}, {ID: 3, Face: square(300, 20)}}
+	f, ok := Largest(obs)
+	if !ok || f.Box().W != 40 || f.Box().X != 100 {
+		t.Errorf("Largest = %+v, %v; want the 40-pixel face at x 100", f.Box(), ok)
+	}
+	if _, ok := Largest(nil); ok {
+		t.Error("Largest of no faces reported one")
+	}
+	if _, ok := Largest([]Observation{{Face: square(5, 0)}}); ok {
+		t.Error("a face of zero area counted as the largest")
 	}
 }
