@@ -166,7 +166,7 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 				man.Failed[clip+" ("+MethodAESwap+")"] = err.Error()
 				continue
 			}
-			sc, _, err := SwapVideo(ctx, SwapRequest{ModelDir: opts.ModelDir, Decoder: to,
+			sc, _, err := SwapVideo(ctx, SwapRequest{ModelDir: opts.ModelDir, Decoder: to, Converter: picker.convs[to],
 				FaceModels: opts.FaceModels, Target: clip, Out: filepath.Join(opts.Out, name), MaxFrames: opts.MaxFrames})
 			if err != nil {
 				if ctx.Err() != nil {
@@ -272,6 +272,9 @@ type SwapRequest struct {
 	FaceModels  string
 	Target, Out string
 	MaxFrames   int
+	// Converter, when set, is Decoder's already loaded converter (the
+	// caller keeps ownership); otherwise it is loaded from ModelDir.
+	Converter *swap.Converter
 }
 
 // SwapVideo converts req.Target with the exported model and writes the video
@@ -282,11 +285,13 @@ func SwapVideo(ctx context.Context, req SwapRequest) (swap.Sidecar, swap.Result,
 	if err != nil {
 		return sc, swap.Result{}, err
 	}
-	conv, err := swap.NewConverter(filepath.Join(req.ModelDir, "decoder_"+req.Decoder.String()+".onnx"), meta.Config.Size)
-	if err != nil {
-		return sc, swap.Result{}, err
+	conv := req.Converter
+	if conv == nil {
+		if conv, err = swap.NewConverter(decoderPath(req.ModelDir, req.Decoder), meta.Config.Size); err != nil {
+			return sc, swap.Result{}, err
+		}
+		defer conv.Close()
 	}
-	defer conv.Close()
 	sw, err := swap.New(conv, swap.Options{FaceModels: req.FaceModels, MaxFrames: req.MaxFrames})
 	if err != nil {
 		return sc, swap.Result{}, err
