@@ -36,6 +36,15 @@ type Detector interface {
 	NewTrack(track int) TrackDetector
 }
 
+// Versioned is implemented by detectors that say which version of
+// themselves made a result: a learned detector names its model file's
+// version, a hand-made one the version of its code (bumped whenever a
+// change moves its scores). Reports list these, and eval's cache of
+// detector results is keyed by them.
+type Versioned interface {
+	Version() string
+}
+
 // TrackDetector accumulates evidence about one face track.
 type TrackDetector interface {
 	// Observe takes the next frame of the track, in time order. Frames may be

@@ -56,6 +56,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdVerify(ctx, args[1:])
 	case "ledger":
 		err = cmdLedger(ctx, args[1:])
+	case "eval":
+		err = cmdEval(ctx, args[1:])
 	case "bench":
 		err = cmdBench(ctx, args[1:])
 	case "generate":
@@ -97,6 +99,7 @@ func usage() {
   trueframe register [--meta M] [--batch] FILE...   register originals on the ledger
   trueframe verify FILE...                  check files against the registered originals
   trueframe ledger status | reindex | revoke SHA256 --reason R
+  trueframe eval [--split test] [--perturb] [--json] [--plot roc.png] [SOURCE]   measure detection
   trueframe bench [flags] FILE              decode-only vs full-analysis speed
   trueframe generate extract|train|swap|dataset ...   face-swap generator (see generate -h)
   trueframe version

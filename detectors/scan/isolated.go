@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/trueframe/trueframe/internal/ortutil"
 	"github.com/trueframe/trueframe/internal/worker"
@@ -22,6 +23,8 @@ type Request struct {
 	FusionPath  string        `json:"fusion_path,omitempty"` // empty: embedded model
 	EvidenceDir string        `json:"evidence_dir,omitempty"`
 	Limits      *video.Limits `json:"limits,omitempty"`
+	// Detectors names the detectors to run; empty means DefaultDetectors.
+	Detectors []string `json:"detectors,omitempty"`
 	// Probe asks the worker only to load the models and report them: a
 	// service uses it to know it is ready before accepting work.
 	Probe bool `json:"probe,omitempty"`
@@ -125,7 +128,7 @@ func (h *WorkerHandler) Close() error {
 
 // sameModels reports whether an Analyzer opened for a serves b.
 func sameModels(a, b Request) bool {
-	return a.FaceModel == b.FaceModel && a.FusionPath == b.FusionPath &&
+	return a.FaceModel == b.FaceModel && a.FusionPath == b.FusionPath && slices.Equal(a.Detectors, b.Detectors) &&
 		(a.Limits == nil) == (b.Limits == nil) && (a.Limits == nil || *a.Limits == *b.Limits)
 }
 
@@ -219,7 +222,7 @@ func OpenRequest(deps string, req Request) (*Analyzer, error) {
 		return nil, err
 	}
 	opts := Options{ModelDir: filepath.Join(deps, "models"), FaceModel: req.FaceModel,
-		Limits: req.Limits, EvidenceDir: req.EvidenceDir}
+		Limits: req.Limits, EvidenceDir: req.EvidenceDir, DetectorNames: req.Detectors}
 	if req.FusionPath != "" {
 		f, err := models.LoadFusion(req.FusionPath)
 		if err != nil {

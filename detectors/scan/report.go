@@ -89,4 +89,7 @@ type Timing struct {
 type ModelInfo struct {
 	FaceDetector  string `json:"face_detector"`
 	FusionVersion string `json:"fusion_version"`
+	// Detectors maps each detector run to its version: the version of its
+	// model file for learned detectors, of its code for the others.
+	Detectors map[string]string `json:"detectors,omitempty"`
 }

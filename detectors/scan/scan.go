@@ -21,10 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trueframe/trueframe/detectors"
-	"github.com/trueframe/trueframe/detectors/blink"
-	"github.com/trueframe/trueframe/detectors/edges"
 	"github.com/trueframe/trueframe/detectors/fusion"
-	"github.com/trueframe/trueframe/detectors/skin"
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/landmark"
@@ -54,8 +51,11 @@ type Options struct {
 	MinFaceSize int
 	// EvidenceDir receives evidence images; empty means they are not written.
 	EvidenceDir string
-	// Detectors replaces the standard three (blink, skin tone, edges).
+	// Detectors replaces the standard set (DefaultDetectors).
 	Detectors []detectors.Detector
+	// DetectorNames picks detectors by name (see DetectorNames) when
+	// Detectors is nil; empty means DefaultDetectors.
+	DetectorNames []string
 }
 
 // Analyzer scans files. It holds ONNX sessions and is not safe for
@@ -105,10 +105,17 @@ func New(opts Options) (_ *Analyzer, err error) {
 		return nil, err
 	}
 	if a.detectors == nil {
-		// Edge analysis is the costliest detector per frame; three frames a
-		// second still give it dozens of frames on any clip worth judging.
-		a.detectors = []detectors.Detector{blink.New(nil), skin.New(nil),
-			edges.New(&edges.Options{Interval: 333 * time.Millisecond})}
+		names := opts.DetectorNames
+		if len(names) == 0 {
+			names = DefaultDetectors()
+		}
+		for _, name := range names {
+			d, err := newDetector(name, opts.ModelDir)
+			if err != nil {
+				return nil, err
+			}
+			a.detectors = append(a.detectors, d)
+		}
 	}
 	return a, nil
 }
@@ -120,12 +127,27 @@ func (a *Analyzer) SetEvidenceDir(dir string) { a.opts.EvidenceDir = dir }
 
 // Models names the models this Analyzer runs.
 func (a *Analyzer) Models() ModelInfo {
-	return ModelInfo{FaceDetector: a.opts.FaceModel, FusionVersion: a.fuser.Model().Version}
+	info := ModelInfo{FaceDetector: a.opts.FaceModel, FusionVersion: a.fuser.Model().Version,
+		Detectors: map[string]string{}}
+	for _, d := range a.detectors {
+		v := "unversioned"
+		if vd, ok := d.(detectors.Versioned); ok {
+			v = vd.Version()
+		}
+		info.Detectors[d.Name()] = v
+	}
+	return info
 }
 
 // Close frees the models.
 func (a *Analyzer) Close() error {
 	var errs []error
+	for _, d := range a.detectors {
+		if c, ok := d.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	a.detectors = nil
 	if a.finder != nil {
 		errs = append(errs, a.finder.Close())
 		a.finder = nil
@@ -403,26 +425,7 @@ func (a *Analyzer) finish(ctx context.Context, rep *Report, tracks map[int]*trac
 			Contributions: fs.Contributions, Detectors: results})
 	}
 	rep.Score, rep.Verdict, rep.VerdictReason = a.fuser.Video(scores, duration.Seconds())
-
-	// The deciding face: the most suspicious conclusive one, else the longest.
-	decide := -1
-	for i, f := range rep.Faces {
-		switch {
-		case decide < 0:
-			decide = i
-		case f.Verdict != fusion.Inconclusive && (rep.Faces[decide].Verdict == fusion.Inconclusive || f.Score > rep.Faces[decide].Score):
-			decide = i
-		case f.Verdict == fusion.Inconclusive && rep.Faces[decide].Verdict == fusion.Inconclusive && f.Frames > rep.Faces[decide].Frames:
-			decide = i
-		}
-	}
-	if decide >= 0 {
-		f := rep.Faces[decide]
-		for _, r := range f.Detectors {
-			rep.Detectors[r.Detector] = DetectorSummary{Score: r.Score, Confidence: r.Confidence,
-				Explanation: r.Explanation, Track: f.Track, Measurements: r.Measurements, Evidence: r.Evidence}
-		}
-	}
+	rep.summarizeDecidingFace()
 	rep.Timeline = a.timeline(rep.Faces, tracks, duration)
 	return nil
 }

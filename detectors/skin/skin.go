@@ -96,6 +96,13 @@ func New(opts *Options) *Detector {
 	return &Detector{opts: o.withDefaults()}
 }
 
+// Version is the version of the detector's code: bump it whenever a
+// change moves its scores, so that cached evaluation results are redone.
+const Version = "2026-12-06"
+
+// Version returns Version.
+func (d *Detector) Version() string { return Version }
+
 // Name returns "skin_tone".
 func (d *Detector) Name() string { return Name }
 

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/trueframe/trueframe/detectors/eval"
+	"github.com/trueframe/trueframe/detectors/fusion"
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/models"
+)
+
+type evalFlags struct {
+	split, detectors, fusion, cache, deps, plot, cv, maxMemory string
+	json, perturb, fresh                                       bool
+	timeout                                                    time.Duration
+}
+
+// cmdEval measures detection on labelled clips: the one way this project
+// measures it.
+func cmdEval(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	var ef evalFlags
+	fs.StringVar(&ef.split, "split", "test", "dev-manifest split: test, train or all")
+	fs.StringVar(&ef.detectors, "detectors", "", "comma-separated detectors to run (default: the standard set; known: "+strings.Join(scan.KnownDetectors(), ", ")+")")
+	fs.StringVar(&ef.fusion, "fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one)")
+	fs.StringVar(&ef.cache, "cache", filepath.Join(envOr("TRUEFRAME_DATA", "data"), "eval-cache"), "where analyses and re-encoded copies are kept, keyed by file and detector versions")
+	fs.BoolVar(&ef.fresh, "fresh", false, "analyse every clip again instead of reusing cached analyses")
+	fs.StringVar(&ef.deps, "deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime ($TRUEFRAME_DEPS)")
+	fs.BoolVar(&ef.json, "json", false, "print the figures as one JSON object")
+	fs.StringVar(&ef.plot, "plot", "", "draw ROC curves (fused and per detector) into this PNG file")
+	fs.BoolVar(&ef.perturb, "perturb", false, "repeat on copies re-encoded with H.264 CRF 35 and at half resolution")
+	fs.StringVar(&ef.cv, "cv", "", `"method": leave-one-method-out figures of the fitted fusion over the clips`)
+	fs.StringVar(&ef.maxMemory, "max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of the worker process")
+	fs.DurationVar(&ef.timeout, "timeout", 30*time.Minute, "give up on one clip after this long")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, `usage: trueframe eval [flags] [SOURCE]
+
+SOURCE is a dev-set manifest.tsv (default: $TRUEFRAME_SHARED or ../shared,
+data/videos/dev/manifest.tsv), a generator dataset manifest.json, or a folder
+with real/ and fake/<method>/. Prints video-level AUC overall, per kind and
+per method, per-detector AUC, the equal error rate, accuracy, precision and
+recall at the verdict thresholds, and a per-clip table.`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 1 {
+		return usageError{errors.New("eval takes one SOURCE")}
+	}
+	src := fs.Arg(0)
+	if src == "" {
+		src = filepath.Join(envOr("TRUEFRAME_SHARED", filepath.Join("..", "shared")), "data", "videos", "dev", "manifest.tsv")
+	}
+	switch ef.split {
+	case "test", "train", "all":
+	default:
+		return usageError{fmt.Errorf("--split %q: want test, train or all", ef.split)}
+	}
+	if ef.cv != "" && ef.cv != "method" {
+		return usageError{fmt.Errorf("--cv %q: only \"method\" is known", ef.cv)}
+	}
+	maxMem, err := parseBytes(ef.maxMemory)
+	if err != nil {
+		return usageError{fmt.Errorf("--max-memory: %w", err)}
+	}
+	clips, err := eval.Load(src, ef.split)
+	if err != nil {
+		return err
+	}
+	fuser, err := loadFuser(ef.fusion)
+	if err != nil {
+		return err
+	}
+	deps, err := depsDir(ef.deps)
+	if err != nil {
+		return err
+	}
+	var names []string
+	if ef.detectors != "" {
+		names = strings.Split(ef.detectors, ",")
+	}
+	pool := worker.NewPool(worker.PoolOptions{Worker: worker.Options{Args: []string{"worker"}, MaxMemory: maxMem,
+		Env: []string{"TRUEFRAME_DEPS=" + deps}}})
+	defer pool.Close()
+	r := &evalRunner{pooled: &scan.Pooled{Pool: pool, Base: scan.Request{Detectors: names}},
+		fuser: fuser, cacheRoot: ef.cache, fresh: ef.fresh, timeout: ef.timeout, log: os.Stderr}
+	if err := r.start(ctx); err != nil {
+		return err
+	}
+
+	started := time.Now()
+	scored, err := r.scoreAll(ctx, clips, nil)
+	if err != nil {
+		return err
+	}
+	th := thresholds(fuser)
+	sum := eval.Summarize(scored, th)
+	sum.TotalSeconds = time.Since(started).Seconds()
+	out := evalOutput{Source: src, Split: ef.split, Models: r.models, Summary: sum}
+
+	if ef.perturb {
+		for _, p := range eval.Perturbations() {
+			ps, err := r.scoreAll(ctx, clips, &p)
+			if err != nil {
+				return err
+			}
+			out.Perturbed = append(out.Perturbed, perturbedSummary{Perturbation: p.Name, Desc: p.Desc, Summary: eval.Summarize(ps, th)})
+		}
+	}
+	if ef.plot != "" {
+		if err := eval.PlotROC(ef.plot, sum, fmt.Sprintf("%s (%s split)", filepath.Base(src), ef.split)); err != nil {
+			return err
+		}
+	}
+	if ef.json {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	printEval(os.Stdout, out)
+	return nil
+}
+
+func loadFuser(path string) (*fusion.Fuser, error) {
+	var m *models.Fusion
+	if path != "" {
+		var err error
+		if m, err = models.LoadFusion(path); err != nil {
+			return nil, err
+		}
+	}
+	return fusion.New(m)
+}
+
+func thresholds(f *fusion.Fuser) eval.Thresholds {
+	v := f.Model().Verdict
+	return eval.Thresholds{Suspicious: v.AuthenticBelow, LikelyManipulated: v.ManipulatedFrom}
+}
+
+type evalOutput struct {
+	Source    string             `json:"source"`
+	Split     string             `json:"split"`
+	Models    scan.ModelInfo     `json:"models"`
+	Summary   eval.Summary       `json:"summary"`
+	Perturbed []perturbedSummary `json:"perturbed,omitempty"`
+}
+
+type perturbedSummary struct {
+	Perturbation string       `json:"perturbation"`
+	Desc         string       `json:"description"`
+	Summary      eval.Summary `json:"summary"`
+}
+
+// evalRunner analyses clips in a warm worker, keeping every analysis in a
+// cache keyed by the file's SHA-256 and the versions of the detectors and
+// models that made it; the fusion is applied afresh to each, so a new
+// fusion model is evaluated without analysing anything again.
+type evalRunner struct {
+	pooled    *scan.Pooled
+	fuser     *fusion.Fuser
+	cacheRoot string
+	fresh     bool
+	timeout   time.Duration
+	log       io.Writer
+
+	models   scan.ModelInfo
+	cacheDir string
+	// reports keeps the analyses of the unperturbed clips, by path, for
+	// cross-validation.
+	reports map[string]*scan.Report
+}
+
+// start loads the models once in the worker; their versions name the cache.
+func (r *evalRunner) start(ctx context.Context) error {
+	info, err := r.pooled.Probe(ctx)
+	if err != nil {
+		return fmt.Errorf("loading the models: %w", scan.RemoteError(err))
+	}
+	r.models = info
+	key := info
+	key.FusionVersion = "" // the fusion is applied afresh; it does not key the cache
+	b, _ := json.Marshal(key)
+	sum := sha256.Sum256(b)
+	r.cacheDir = filepath.Join(r.cacheRoot, hex.EncodeToString(sum[:6]))
+	r.reports = map[string]*scan.Report{}
+	if err := os.MkdirAll(r.cacheDir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(r.cacheDir, "models.json"), b, 0o644)
+}
+
+// scoreAll scores every clip, on its perturbed copy when p is not nil. A
+// clip that cannot be analysed is listed with its error, not fatal.
+func (r *evalRunner) scoreAll(ctx context.Context, clips []eval.Clip, p *eval.Perturbation) ([]eval.Scored, error) {
+	out := make([]eval.Scored, 0, len(clips))
+	minFrames := r.fuser.Model().Verdict.MinFaceFrames
+	for i, c := range clips {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		label := filepath.Base(c.Path)
+		if p != nil {
+			label += " (" + p.Name + ")"
+		}
+		fmt.Fprintf(r.log, "\r\033[Keval: %d/%d %s", i+1, len(clips), label)
+		rep, cached, err := r.analyse(ctx, c.Path, p)
+		if err != nil {
+			fmt.Fprintf(r.log, "\r\033[Keval: %s: %s\n", label, describeError(err))
+			out = append(out, eval.Scored{Clip: c, Err: describeError(err)})
+			continue
+		}
+		scan.Refuse(rep, r.fuser)
+		s := eval.FromReport(c, rep, minFrames)
+		if cached {
+			s.Seconds = 0
+		}
+		if p == nil {
+			r.reports[c.Path] = rep
+		}
+		out = append(out, s)
+	}
+	fmt.Fprint(r.log, "\r\033[K")
+	return out, nil
+}
+
+// analyse returns the analysis of path (or of its perturbed copy), from the
+// cache when it holds one.
+func (r *evalRunner) analyse(ctx context.Context, path string, p *eval.Perturbation) (*scan.Report, bool, error) {
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return nil, false, err
+	}
+	name := sum
+	if p != nil {
+		copyPath := filepath.Join(r.cacheRoot, "perturbed", sum+"-"+p.Name+".mp4")
+		if err := p.Apply(ctx, path, copyPath); err != nil {
+			return nil, false, err
+		}
+		path, name = copyPath, sum+"-"+p.Name
+	}
+	cachePath := filepath.Join(r.cacheDir, name+".json")
+	if !r.fresh {
+		if b, err := os.ReadFile(cachePath); err == nil {
+			var rep scan.Report
+			if json.Unmarshal(b, &rep) == nil {
+				return &rep, true, nil
+			}
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	rep, err := r.pooled.Analyze(cctx, path, "", nil)
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return nil, false, err
+	}
+	tmp := cachePath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return nil, false, err
+	}
+	return rep, false, os.Rename(tmp, cachePath)
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

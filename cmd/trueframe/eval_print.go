@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/trueframe/trueframe/detectors/eval"
+)
+
+func fig(v eval.Figure) string {
+	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", float64(v))
+}
+
+// printEval writes eval's figures for a person: the fused figures, per
+// kind, per method (with each detector's AUC), per detector, per clip, and
+// the perturbed and cross-validated figures when asked for.
+func printEval(w io.Writer, out evalOutput) {
+	s := out.Summary
+	var dets []string
+	for name := range out.Models.Detectors {
+		dets = append(dets, name)
+	}
+	sort.Strings(dets)
+	var versions []string
+	for _, d := range dets {
+		versions = append(versions, d+"@"+out.Models.Detectors[d])
+	}
+	fmt.Fprintf(w, "eval: %s, split %s: %d clips (%d real, %d fake, %d failed) in %.0f s\n",
+		out.Source, out.Split, s.Clips, s.Reals, s.Fakes, s.Failed, s.TotalSeconds)
+	fmt.Fprintf(w, "models: %s; fusion %s\n\n", strings.Join(versions, ", "), out.Models.FusionVersion)
+	fmt.Fprintf(w, "fused: AUC %s, EER %s, worst method %s (AUC %s)\n", fig(s.AUC), fig(s.EER), s.WorstMethod, fig(s.WorstMethodAUC))
+	for _, c := range []struct {
+		name string
+		c    eval.Confusion
+	}{{"suspicious", s.AtSuspicious}, {"likely_manipulated", s.AtManipulated}} {
+		fmt.Fprintf(w, "  at %-18s (score ≥ %.2f): accuracy %.2f, precision %.2f, recall %.2f, false-positive rate %.2f (%d of %d reals)\n",
+			c.name, c.c.Threshold, c.c.Accuracy, c.c.Precision, c.c.Recall, c.c.FPR, c.c.FP, c.c.FP+c.c.TN)
+	}
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nkind\tmethods\tfakes\tAUC\tmethod-mean AUC")
+	for _, k := range s.Kinds {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", k.Kind, k.Methods, k.N, fig(k.AUC), fig(k.MethodMeanAUC))
+	}
+	tw.Flush()
+
+	header := "\nmethod\tlabel\tn\tAUC\tmean\tsuspicious+\tmanipulated"
+	for _, d := range dets {
+		header += "\t" + d
+	}
+	fmt.Fprintln(tw, header)
+	for _, m := range s.Methods {
+		line := fmt.Sprintf("%s\t%s\t%d\t%s\t%.2f\t%.2f\t%.2f", m.Method, m.Label, m.N, fig(m.AUC), m.Mean, m.Called, m.Manipulated)
+		for _, d := range dets {
+			if m.Label == eval.Fake {
+				line += "\t" + fig(m.Detectors[d])
+			} else {
+				line += "\t"
+			}
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "(fakes: AUC against every real clip, shares called suspicious or worse and likely_manipulated;\n reals: the same shares are false positives)")
+
+	fmt.Fprintln(tw, "\ndetector\tAUC\tEER\tmissing")
+	for _, d := range s.Detectors {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", d.Detector, fig(d.AUC), fig(d.EER), d.Missing)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(tw, "\nclip\tlabel\tmethod\tscore\tverdict"+"\t"+strings.Join(dets, "\t"))
+	for _, c := range s.PerClip {
+		if c.Err != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t–\tfailed: %s\n", filepath.Base(c.Path), c.Label, c.Method, c.Err)
+			continue
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%.3f\t%s", filepath.Base(c.Path), c.Label, c.Method, c.Score, c.Verdict)
+		for _, d := range dets {
+			if v, ok := c.Detectors[d]; ok {
+				line += fmt.Sprintf("\t%.2f", v)
+			} else {
+				line += "\t–"
+			}
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+
+	if len(out.Perturbed) > 0 {
+		fmt.Fprintln(tw, "\nperturbed\tAUC\tdrop\tworst method")
+		fmt.Fprintf(tw, "original\t%s\t\t%s %s\n", fig(s.AUC), s.WorstMethod, fig(s.WorstMethodAUC))
+		for _, p := range out.Perturbed {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\n", p.Desc, fig(p.Summary.AUC), fig(s.AUC-p.Summary.AUC), p.Summary.WorstMethod, fig(p.Summary.WorstMethodAUC))
+		}
+		tw.Flush()
+		line := "\nmethod\toriginal"
+		for _, p := range out.Perturbed {
+			line += "\t" + p.Perturbation
+		}
+		fmt.Fprintln(tw, line)
+		for i, m := range s.Methods {
+			if m.Label != eval.Fake {
+				continue
+			}
+			line := m.Method + "\t" + fig(m.AUC)
+			for _, p := range out.Perturbed {
+				line += "\t" + fig(p.Summary.Methods[i].AUC)
+			}
+			fmt.Fprintln(tw, line)
+		}
+		tw.Flush()
+	}
+}

@@ -1,0 +1,255 @@
+package eval
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Labels of a clip.
+const (
+	Real = "real"
+	Fake = "fake"
+)
+
+// Clip is one labelled video to score.
+type Clip struct {
+	Path   string `json:"path"`
+	Label  string `json:"label"`  // Real or Fake
+	Method string `json:"method"` // the tool that made a fake, or where a real clip comes from
+	Split  string `json:"split,omitempty"`
+	// Parent is the real clip a fake was made from, when known.
+	Parent string `json:"parent,omitempty"`
+}
+
+// IsFake reports whether the clip is labelled fake.
+func (c Clip) IsFake() bool { return c.Label == Fake }
+
+// ErrNoClips is returned when a source lists no clip of the asked split.
+var ErrNoClips = errors.New("eval: no clips")
+
+// FormatError reports a malformed manifest line or file.
+type FormatError struct {
+	File string
+	Line int // 0 when not line-based
+	Err  error
+}
+
+func (e *FormatError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("eval: %s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("eval: %s: %v", e.File, e.Err)
+}
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// Load reads the clips of src: a dev-set manifest (.tsv with columns
+// label, method, split, file, …), a generator dataset manifest (.json, see
+// generator/dataset), or a folder holding real/ and fake/<method>/. split
+// selects dev-manifest lines ("test", "train", or "all"/"" for every line);
+// other sources have no split and ignore it.
+func Load(src, split string) ([]Clip, error) {
+	st, err := os.Stat(src)
+	if err != nil {
+		return nil, err
+	}
+	var clips []Clip
+	switch {
+	case st.IsDir():
+		clips, err = LoadFolders(src)
+	case strings.HasSuffix(src, ".tsv"):
+		clips, err = LoadDevManifest(src, split)
+	case strings.HasSuffix(src, ".json"):
+		clips, err = LoadDatasetManifest(src)
+	default:
+		return nil, fmt.Errorf("eval: %s: want a .tsv manifest, a dataset manifest.json or a folder with real/ and fake/", src)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(clips) == 0 {
+		return nil, fmt.Errorf("%w in %s (split %q)", ErrNoClips, src, split)
+	}
+	return clips, nil
+}
+
+// LoadDevManifest reads a tab-separated manifest whose header names at
+// least the columns label, method, split and file (file relative to the
+// manifest's folder), keeping the lines of split ("" or "all": every line).
+func LoadDevManifest(path, split string) ([]Clip, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseDevManifest(f, path, split)
+}
+
+func parseDevManifest(r io.Reader, path, split string) ([]Clip, error) {
+	if split == "all" {
+		split = ""
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	col := map[string]int{}
+	var clips []Clip
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimRight(sc.Text(), "\r")
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.Split(text, "\t")
+		if len(col) == 0 {
+			for i, name := range fields {
+				col[strings.TrimSpace(name)] = i
+			}
+			for _, need := range []string{"label", "method", "split", "file"} {
+				if _, ok := col[need]; !ok {
+					return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("header has no %q column", need)}
+				}
+			}
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(fields) {
+				return strings.TrimSpace(fields[i])
+			}
+			return ""
+		}
+		c := Clip{Label: get("label"), Method: get("method"), Split: get("split"), Path: get("file")}
+		if c.Label != Real && c.Label != Fake {
+			return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("label %q is neither %q nor %q", c.Label, Real, Fake)}
+		}
+		if c.Path == "" || c.Method == "" {
+			return nil, &FormatError{File: path, Line: line, Err: errors.New("empty file or method")}
+		}
+		if filepath.IsAbs(c.Path) || strings.HasPrefix(filepath.Clean(c.Path), "..") {
+			return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("file %q is not inside the manifest's folder", c.Path)}
+		}
+		if split != "" && c.Split != split {
+			continue
+		}
+		c.Path = filepath.Join(filepath.Dir(path), c.Path)
+		clips = append(clips, c)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &FormatError{File: path, Err: err}
+	}
+	if len(col) == 0 {
+		return nil, &FormatError{File: path, Err: errors.New("empty manifest")}
+	}
+	return clips, nil
+}
+
+// datasetManifest is the part of generator/dataset's manifest eval reads
+// (declared here so that detectors do not import the generator).
+type datasetManifest struct {
+	Real  string `json:"real"`
+	Items []struct {
+		File   string `json:"file"`
+		Label  string `json:"label"`
+		Method string `json:"method"`
+		Parent string `json:"parent"`
+	} `json:"items"`
+}
+
+// LoadDatasetManifest reads a generator dataset manifest: its items are the
+// fakes (method self_blend, autoencoder_swap, …) and the real clips they
+// were made from are the reals.
+func LoadDatasetManifest(path string) ([]Clip, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m datasetManifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, &FormatError{File: path, Err: err}
+	}
+	dir := filepath.Dir(path)
+	realDir := m.Real
+	if realDir != "" && !filepath.IsAbs(realDir) {
+		realDir = filepath.Join(dir, realDir)
+	}
+	var clips []Clip
+	parents := map[string]bool{}
+	for i, it := range m.Items {
+		if it.File == "" || filepath.IsAbs(it.File) || strings.HasPrefix(filepath.Clean(it.File), "..") {
+			return nil, &FormatError{File: path, Err: fmt.Errorf("item %d: file %q is not inside the dataset folder", i, it.File)}
+		}
+		label := it.Label
+		if label == "" {
+			label = Fake
+		}
+		if label != Real && label != Fake {
+			return nil, &FormatError{File: path, Err: fmt.Errorf("item %d: label %q", i, label)}
+		}
+		c := Clip{Path: filepath.Join(dir, it.File), Label: label, Method: it.Method, Parent: it.Parent}
+		if c.Method == "" {
+			c.Method = "unknown"
+		}
+		clips = append(clips, c)
+		if it.Parent != "" {
+			parents[it.Parent] = true
+		}
+	}
+	var names []string
+	for p := range parents {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		full := p
+		if !filepath.IsAbs(full) {
+			full = filepath.Join(realDir, p)
+		}
+		clips = append(clips, Clip{Path: full, Label: Real, Method: "real"})
+	}
+	return clips, nil
+}
+
+// LoadFolders reads dir/real/** as reals (method: the sub-folder, or
+// "real") and dir/fake/<method>/** as fakes.
+func LoadFolders(dir string) ([]Clip, error) {
+	var clips []Clip
+	for _, label := range []string{Real, Fake} {
+		root := filepath.Join(dir, label)
+		if _, err := os.Stat(root); err != nil {
+			return nil, fmt.Errorf("eval: %s: %w", dir, err)
+		}
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !isVideoName(p) {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			method := label
+			if i := strings.IndexRune(rel, filepath.Separator); i > 0 {
+				method = rel[:i]
+			}
+			if label == Fake && method == Fake {
+				method = "unknown"
+			}
+			clips = append(clips, Clip{Path: p, Label: label, Method: method})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return clips, nil
+}
+
+func isVideoName(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".mp4", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v":
+		return true
+	}
+	return false
+}
