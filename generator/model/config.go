@@ -3,6 +3,28 @@ package model
 import (
 	"errors"
 	"fmt"
+
+	"github.com/trueframe/trueframe/models/nn"
+)
+
+// The layer plan types are models/nn's, shared with the learned detectors.
+type (
+	Layer      = nn.Layer
+	LayerKind  = nn.LayerKind
+	Activation = nn.Activation
+)
+
+// Layer kinds and activations, as models/nn defines them.
+const (
+	Conv         = nn.Conv
+	Dense        = nn.Dense
+	Upsample     = nn.Upsample
+	Unflatten    = nn.Unflatten
+	SpaceToDepth = nn.SpaceToDepth
+	Linear       = nn.Linear
+	LeakyReLU    = nn.LeakyReLU
+	Sigmoid      = nn.Sigmoid
+	LeakySlope   = nn.LeakySlope
 )
 
 // ErrBadConfig is returned for an architecture that cannot be built: a size
@@ -72,78 +94,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// LayerKind says what a Layer computes.
-type LayerKind int
-
-const (
-	// Conv is a 2-D convolution with bias (kernel K×K, stride Stride, padding
-	// Pad before and after each spatial axis), followed by Act.
-	Conv LayerKind = iota
-	// Dense is a fully connected layer with bias on the flattened input
-	// (NHWC order), followed by Act.
-	Dense
-	// Upsample repeats every pixel into a 2×2 block (nearest neighbour).
-	Upsample
-	// Unflatten reshapes a flat vector to Shape (H, W, C).
-	Unflatten
-	// SpaceToDepth moves each 2×2 block of pixels into the channels: C
-	// channels become 4C, ordered (block row, block column, channel), as
-	// ONNX's SpaceToDepth orders them.
-	SpaceToDepth
-)
-
-// Activation is applied after a Conv or Dense layer.
-type Activation int
-
-const (
-	// Linear leaves the values as they are.
-	Linear Activation = iota
-	// LeakyReLU multiplies negative values by LeakySlope.
-	LeakyReLU
-	// Sigmoid maps to (0,1).
-	Sigmoid
-)
-
-// LeakySlope is the slope of LeakyReLU for negative inputs.
-const LeakySlope = 0.1
-
-// Layer is one step of the network, in the order Plan lists them.
-type Layer struct {
-	Kind LayerKind
-	// Name is the variable scope of the layer's weights ("encoder/conv0");
-	// its variables are Name+"/weights" and Name+"/biases".
-	Name string
-	// In and Out are the input and output channels (Conv) or features (Dense).
-	In, Out int
-	// K is the kernel side, Stride the stride and Pad the padding at the
-	// start and end of each spatial axis (Conv only).
-	K, Stride int
-	Pad       [2]int
-	Act       Activation
-	// Shape is the (H, W, C) an Unflatten produces.
-	Shape [3]int
-}
-
-// WeightDims returns the shapes of the layer's weights and biases as the
-// model stores them: [K, K, In, Out] for a Conv (HWIO), [In, Out] for a Dense.
-func (l Layer) WeightDims() (weights, biases []int) {
-	switch l.Kind {
-	case Conv:
-		return []int{l.K, l.K, l.In, l.Out}, []int{l.Out}
-	case Dense:
-		return []int{l.In, l.Out}, []int{l.Out}
-	}
-	return nil, nil
-}
-
-// samePad returns the padding before and after an axis of size in for a
-// kernel k and stride s that gives ceil(in/s) outputs.
-func samePad(in, k, s int) [2]int {
-	out := (in + s - 1) / s
-	total := max((out-1)*s+k-in, 0)
-	return [2]int{total / 2, total - total/2}
-}
-
 // EncoderPlan returns the layers of the shared encoder, which maps an S×S×3
 // image to an (S/8)×(S/8)×8W code.
 func (c Config) EncoderPlan() []Layer {
@@ -159,7 +109,7 @@ func (c Config) EncoderPlan() []Layer {
 		size /= 2
 		ls = append(ls, Layer{Kind: SpaceToDepth},
 			Layer{Kind: Conv, Name: fmt.Sprintf("encoder/conv%d", i), In: 4 * in, Out: out,
-				K: 3, Stride: 1, Pad: samePad(size, 3, 1), Act: LeakyReLU})
+				K: 3, Stride: 1, Pad: nn.SamePad(size, 3, 1), Act: LeakyReLU})
 		in = out
 	}
 	flat := size * size * in
@@ -186,7 +136,7 @@ func (c Config) DecoderPlan(id Identity) []Layer {
 		in = out
 	}
 	ls = append(ls, Layer{Kind: Conv, Name: prefix + "/out", In: in, Out: 3, K: 5, Stride: 1,
-		Pad: samePad(size, 5, 1), Act: Sigmoid})
+		Pad: nn.SamePad(size, 5, 1), Act: Sigmoid})
 	return ls
 }
 
@@ -199,6 +149,6 @@ func (c Config) Plan(id Identity) []Layer {
 func upscale(name string, in, out, size int) []Layer {
 	return []Layer{
 		{Kind: Upsample},
-		{Kind: Conv, Name: name, In: in, Out: out, K: 3, Stride: 1, Pad: samePad(size, 3, 1), Act: LeakyReLU},
+		{Kind: Conv, Name: name, In: in, Out: out, K: 3, Stride: 1, Pad: nn.SamePad(size, 3, 1), Act: LeakyReLU},
 	}
 }

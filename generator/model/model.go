@@ -16,6 +16,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/trueframe/trueframe/models/nn"
 )
 
 // MetaFile is the name of the JSON file with a model's Meta, beside the
@@ -184,10 +185,7 @@ func (m *Model) Predict(id Identity, faces [][]float32) (out [][]float32, err er
 }
 
 // Tensor is a weight array in row-major order.
-type Tensor struct {
-	Dims []int
-	Data []float32
-}
+type Tensor = nn.Tensor
 
 // Weights returns the weights of every layer of Plan(id), keyed by
 // Layer.Name+"/weights" and Layer.Name+"/biases", in the layouts given by

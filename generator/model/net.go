@@ -1,68 +1,14 @@
 package model
 
 import (
-	"strings"
-
-	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/trueframe/trueframe/models/nn"
 )
 
-// apply builds the layers of plan on x, an NHWC float32 batch, with the
-// variables under scope.
+// apply builds the layers of plan on x with the variables under scope.
 func apply(scope *mlmodel.Scope, plan []Layer, x *graph.Node) *graph.Node {
-	for _, l := range plan {
-		switch l.Kind {
-		case Conv:
-			wd, bd := l.WeightDims()
-			w := in(scope, l.Name).VariableWithShape("weights", shapes.Make(dtypes.Float32, wd...)).ValueGraph(x.Graph())
-			b := in(scope, l.Name).VariableWithShape("biases", shapes.Make(dtypes.Float32, bd...)).ValueGraph(x.Graph())
-			x = graph.Convolve(x, w).StridePerAxis(l.Stride, l.Stride).
-				PaddingPerDim([][2]int{l.Pad, l.Pad}).Done()
-			x = graph.Add(x, graph.Reshape(b, 1, 1, 1, l.Out))
-		case Dense:
-			wd, bd := l.WeightDims()
-			w := in(scope, l.Name).VariableWithShape("weights", shapes.Make(dtypes.Float32, wd...)).ValueGraph(x.Graph())
-			b := in(scope, l.Name).VariableWithShape("biases", shapes.Make(dtypes.Float32, bd...)).ValueGraph(x.Graph())
-			n := x.Shape().Dimensions[0]
-			x = graph.Reshape(x, n, l.In)
-			x = graph.Add(graph.MatMul(x, w), graph.Reshape(b, 1, l.Out))
-		case Upsample:
-			d := x.Shape().Dimensions
-			n, h, wd, c := d[0], d[1], d[2], d[3]
-			x = graph.Reshape(x, n, h, 1, wd, 1, c)
-			x = graph.BroadcastToDims(x, n, h, 2, wd, 2, c)
-			x = graph.Reshape(x, n, 2*h, 2*wd, c)
-			continue
-		case SpaceToDepth:
-			d := x.Shape().Dimensions
-			n, h, wd, c := d[0], d[1], d[2], d[3]
-			x = graph.Reshape(x, n, h/2, 2, wd/2, 2, c)
-			x = graph.TransposeAllDims(x, 0, 1, 3, 2, 4, 5)
-			x = graph.Reshape(x, n, h/2, wd/2, 4*c)
-			continue
-		case Unflatten:
-			n := x.Shape().Dimensions[0]
-			x = graph.Reshape(x, n, l.Shape[0], l.Shape[1], l.Shape[2])
-			continue
-		}
-		switch l.Act {
-		case LeakyReLU:
-			x = graph.Where(graph.GreaterOrEqual(x, graph.ScalarZero(x.Graph(), x.DType())), x, graph.MulScalar(x, LeakySlope))
-		case Sigmoid:
-			x = graph.Sigmoid(x)
-		}
-	}
-	return x
-}
-
-// in returns the scope at path (parts separated by "/") under scope.
-func in(scope *mlmodel.Scope, path string) *mlmodel.Scope {
-	for _, p := range strings.Split(path, "/") {
-		scope = scope.At("%s", p)
-	}
-	return scope
+	return nn.Apply(scope, plan, x)
 }
 
 // dssim returns (1-SSIM)/2 of two NHWC batches in [0,1], averaged over the
