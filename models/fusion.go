@@ -16,14 +16,28 @@ var fusionJSON []byte
 // the thresholds that turn a score into a verdict. It is a model, not code:
 // retraining writes a new file, and a scan can be pointed at it.
 type Fusion struct {
-	Name        string                    `json:"name"`
-	Version     string                    `json:"version"`
-	Description string                    `json:"description"`
-	Bias        float64                   `json:"bias"`
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Description string `json:"description"`
+	// Kind is how detectors combine: FusionMean (the default: a
+	// confidence-weighted mean of their log-odds, for hand-set weights) or
+	// FusionLogistic (a logistic regression fitted to labelled clips: the
+	// bias plus each detector's weight × confidence × log-odds).
+	Kind      string                    `json:"kind,omitempty"`
+	Bias      float64                   `json:"bias"`
 	ScoreClip   float64                   `json:"score_clip"`
 	Detectors   map[string]FusionDetector `json:"detectors"`
 	Verdict     VerdictRule               `json:"verdict"`
+	// Fit describes how a fitted model was made and what it measured on
+	// its training clips.
+	Fit json.RawMessage `json:"fit,omitempty"`
 }
+
+// Kinds of fusion.
+const (
+	FusionMean     = "mean"
+	FusionLogistic = "logistic"
+)
 
 // FusionDetector is one detector's weight.
 type FusionDetector struct {
@@ -78,6 +92,8 @@ func (f *Fusion) validate() error {
 		return errors.New("no version")
 	case len(f.Detectors) == 0:
 		return errors.New("no detectors")
+	case f.Kind != "" && f.Kind != FusionMean && f.Kind != FusionLogistic:
+		return fmt.Errorf("kind %q: want %q or %q", f.Kind, FusionMean, FusionLogistic)
 	case !finite(f.Bias):
 		return errors.New("bias not finite")
 	case !(f.ScoreClip > 0 && f.ScoreClip < 0.5):

@@ -27,23 +27,46 @@ type evalFlags struct {
 	timeout                                                    time.Duration
 }
 
+// registerAnalysis registers the flags that say how clips are analysed
+// (shared by eval and detectors train fusion) and returns the map the
+// --model flags fill.
+func (ef *evalFlags) registerAnalysis(fs *flag.FlagSet) map[string]string {
+	fs.StringVar(&ef.detectors, "detectors", "", "comma-separated detectors to run (default: the standard set; known: "+strings.Join(scan.KnownDetectors(), ", ")+")")
+	fs.StringVar(&ef.cache, "cache", filepath.Join(envOr("TRUEFRAME_DATA", "data"), "eval-cache"), "where analyses and re-encoded copies are kept, keyed by file and detector versions")
+	fs.BoolVar(&ef.fresh, "fresh", false, "analyse every clip again instead of reusing cached analyses")
+	fs.StringVar(&ef.deps, "deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime ($TRUEFRAME_DEPS)")
+	fs.StringVar(&ef.maxMemory, "max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of the worker process")
+	fs.DurationVar(&ef.timeout, "timeout", 30*time.Minute, "give up on one clip after this long")
+	cards := map[string]string{}
+	fs.Func("model", "NAME=CARD: run the model of this model card for learned detector NAME instead of the embedded one (repeatable)", func(v string) error {
+		name, path, ok := strings.Cut(v, "=")
+		if !ok || name == "" || path == "" {
+			return errors.New("want NAME=CARD.json")
+		}
+		abs, err := filepath.Abs(path)
+		cards[name] = abs
+		return err
+	})
+	return cards
+}
+
+// defaultDevManifest is the shared dev set's manifest.
+func defaultDevManifest() string {
+	return filepath.Join(envOr("TRUEFRAME_SHARED", filepath.Join("..", "shared")), "data", "videos", "dev", "manifest.tsv")
+}
+
 // cmdEval measures detection on labelled clips: the one way this project
 // measures it.
 func cmdEval(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	var ef evalFlags
 	fs.StringVar(&ef.split, "split", "test", "dev-manifest split: test, train or all")
-	fs.StringVar(&ef.detectors, "detectors", "", "comma-separated detectors to run (default: the standard set; known: "+strings.Join(scan.KnownDetectors(), ", ")+")")
 	fs.StringVar(&ef.fusion, "fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one)")
-	fs.StringVar(&ef.cache, "cache", filepath.Join(envOr("TRUEFRAME_DATA", "data"), "eval-cache"), "where analyses and re-encoded copies are kept, keyed by file and detector versions")
-	fs.BoolVar(&ef.fresh, "fresh", false, "analyse every clip again instead of reusing cached analyses")
-	fs.StringVar(&ef.deps, "deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime ($TRUEFRAME_DEPS)")
 	fs.BoolVar(&ef.json, "json", false, "print the figures as one JSON object")
 	fs.StringVar(&ef.plot, "plot", "", "draw ROC curves (fused and per detector) into this PNG file")
 	fs.BoolVar(&ef.perturb, "perturb", false, "repeat on copies re-encoded with H.264 CRF 35 and at half resolution")
 	fs.StringVar(&ef.cv, "cv", "", `"method": leave-one-method-out figures of the fitted fusion over the clips`)
-	fs.StringVar(&ef.maxMemory, "max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of the worker process")
-	fs.DurationVar(&ef.timeout, "timeout", 30*time.Minute, "give up on one clip after this long")
+	cards := ef.registerAnalysis(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: trueframe eval [flags] [SOURCE]
 
@@ -62,7 +85,7 @@ recall at the verdict thresholds, and a per-clip table.`)
 	}
 	src := fs.Arg(0)
 	if src == "" {
-		src = filepath.Join(envOr("TRUEFRAME_SHARED", filepath.Join("..", "shared")), "data", "videos", "dev", "manifest.tsv")
+		src = defaultDevManifest()
 	}
 	switch ef.split {
 	case "test", "train", "all":
@@ -72,10 +95,6 @@ recall at the verdict thresholds, and a per-clip table.`)
 	if ef.cv != "" && ef.cv != "method" {
 		return usageError{fmt.Errorf("--cv %q: only \"method\" is known", ef.cv)}
 	}
-	maxMem, err := parseBytes(ef.maxMemory)
-	if err != nil {
-		return usageError{fmt.Errorf("--max-memory: %w", err)}
-	}
 	clips, err := eval.Load(src, ef.split)
 	if err != nil {
 		return err
@@ -84,22 +103,11 @@ recall at the verdict thresholds, and a per-clip table.`)
 	if err != nil {
 		return err
 	}
-	deps, err := depsDir(ef.deps)
+	r, err := newEvalRunner(ctx, ef, cards, fuser)
 	if err != nil {
 		return err
 	}
-	var names []string
-	if ef.detectors != "" {
-		names = strings.Split(ef.detectors, ",")
-	}
-	pool := worker.NewPool(worker.PoolOptions{Worker: worker.Options{Args: []string{"worker"}, MaxMemory: maxMem,
-		Env: []string{"TRUEFRAME_DEPS=" + deps}}})
-	defer pool.Close()
-	r := &evalRunner{pooled: &scan.Pooled{Pool: pool, Base: scan.Request{Detectors: names}},
-		fuser: fuser, cacheRoot: ef.cache, fresh: ef.fresh, timeout: ef.timeout, log: os.Stderr}
-	if err := r.start(ctx); err != nil {
-		return err
-	}
+	defer r.Close()
 
 	started := time.Now()
 	scored, err := r.scoreAll(ctx, clips, nil)
@@ -119,6 +127,13 @@ recall at the verdict thresholds, and a per-clip table.`)
 			}
 			out.Perturbed = append(out.Perturbed, perturbedSummary{Perturbation: p.Name, Desc: p.Desc, Summary: eval.Summarize(ps, th)})
 		}
+	}
+	if ef.cv == "method" {
+		cv, err := eval.CrossValidateByMethod(clips, r.reports, fuser.Model().Verdict.MinFaceFrames, fusion.FitOptions{Base: fuser.Model()})
+		if err != nil {
+			return err
+		}
+		out.CV = cv
 	}
 	if ef.plot != "" {
 		if err := eval.PlotROC(ef.plot, sum, fmt.Sprintf("%s (%s split)", filepath.Base(src), ef.split)); err != nil {
@@ -156,6 +171,7 @@ type evalOutput struct {
 	Models    scan.ModelInfo     `json:"models"`
 	Summary   eval.Summary       `json:"summary"`
 	Perturbed []perturbedSummary `json:"perturbed,omitempty"`
+	CV        *eval.CVResult     `json:"cv,omitempty"`
 }
 
 type perturbedSummary struct {
@@ -164,11 +180,41 @@ type perturbedSummary struct {
 	Summary      eval.Summary `json:"summary"`
 }
 
+// newEvalRunner starts a warm worker for the detectors ef names and loads
+// the models once.
+func newEvalRunner(ctx context.Context, ef evalFlags, cards map[string]string, fuser *fusion.Fuser) (*evalRunner, error) {
+	maxMem, err := parseBytes(ef.maxMemory)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--max-memory: %w", err)}
+	}
+	deps, err := depsDir(ef.deps)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	if ef.detectors != "" {
+		names = strings.Split(ef.detectors, ",")
+	}
+	pool := worker.NewPool(worker.PoolOptions{Worker: worker.Options{Args: []string{"worker"}, MaxMemory: maxMem,
+		Env: []string{"TRUEFRAME_DEPS=" + deps}}})
+	r := &evalRunner{pool: pool, pooled: &scan.Pooled{Pool: pool, Base: scan.Request{Detectors: names, ModelCards: cards}},
+		fuser: fuser, cacheRoot: ef.cache, fresh: ef.fresh, timeout: ef.timeout, log: os.Stderr}
+	if err := r.start(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Close stops the worker.
+func (r *evalRunner) Close() error { return r.pool.Close() }
+
 // evalRunner analyses clips in a warm worker, keeping every analysis in a
 // cache keyed by the file's SHA-256 and the versions of the detectors and
 // models that made it; the fusion is applied afresh to each, so a new
 // fusion model is evaluated without analysing anything again.
 type evalRunner struct {
+	pool      *worker.Pool
 	pooled    *scan.Pooled
 	fuser     *fusion.Fuser
 	cacheRoot string

@@ -119,4 +119,18 @@ func printEval(w io.Writer, out evalOutput) {
 		}
 		tw.Flush()
 	}
+	if out.CV != nil {
+		printCV(w, out.CV)
+	}
+}
+
+func printCV(w io.Writer, cv *eval.CVResult) {
+	fmt.Fprintf(w, "\nleave-one-method-out (fusion refitted without the method's fakes and one of %d folds of reals):\n", cv.Folds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "held-out method\tkind\tfakes\treals\tAUC\tmean score")
+	for _, m := range cv.Methods {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%.2f\n", m.Method, m.Kind, m.Fakes, m.Reals, fig(m.AUC), m.Mean)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "method-mean AUC %s, worst %s (%s)\n", fig(cv.MeanAUC), cv.Worst, fig(cv.WorstAUC))
 }

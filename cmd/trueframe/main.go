@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdLedger(ctx, args[1:])
 	case "eval":
 		err = cmdEval(ctx, args[1:])
+	case "detectors":
+		err = cmdDetectors(ctx, args[1:])
 	case "bench":
 		err = cmdBench(ctx, args[1:])
 	case "generate":
@@ -100,6 +102,7 @@ func usage() {
   trueframe verify FILE...                  check files against the registered originals
   trueframe ledger status | reindex | revoke SHA256 --reason R
   trueframe eval [--split test] [--perturb] [--json] [--plot roc.png] [SOURCE]   measure detection
+  trueframe detectors crops|train ...       train the learned detectors (see detectors -h)
   trueframe bench [flags] FILE              decode-only vs full-analysis speed
   trueframe generate extract|train|swap|dataset ...   face-swap generator (see generate -h)
   trueframe version

@@ -84,11 +84,12 @@ func (f *Fuser) ScoreAt(results []detectors.Result, override map[string]float64)
 	return sigmoid(z)
 }
 
-// combine returns the fused log-odds: the detectors' log-odds weighted by
-// weight×confidence, divided by the total weight once it exceeds 1. The
-// detectors are far from independent (compression and lighting move several
-// at once), so agreeing detectors must not multiply their evidence as naive
-// Bayes would; below a total of 1, thin evidence stays close to "no opinion".
+// combine returns the fused log-odds. For the hand-set mean: the
+// detectors' log-odds weighted by weight×confidence, divided by the total
+// weight once it exceeds 1 (the detectors are far from independent, so
+// agreeing detectors must not multiply their evidence as naive Bayes would;
+// below a total of 1, thin evidence stays close to "no opinion"). For a
+// fitted logistic model: the bias plus the same weighted log-odds, summed.
 func (f *Fuser) combine(results []detectors.Result, override map[string]float64) (z, evidence float64, contribs []Contribution) {
 	clip := f.m.ScoreClip
 	for _, r := range results {
@@ -110,7 +111,9 @@ func (f *Fuser) combine(results []detectors.Result, override map[string]float64)
 		evidence += d.Weight * c
 		contribs = append(contribs, Contribution{Detector: r.Detector, Weight: d.Weight * c, Logit: l})
 	}
-	if evidence > 1 {
+	// A fitted logistic model already weighs correlated detectors against
+	// each other; the hand-set mean divides by the evidence instead.
+	if evidence > 1 && f.m.Kind != models.FusionLogistic {
 		z /= evidence
 		for i := range contribs {
 			contribs[i].Logit /= evidence

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,9 @@ type Request struct {
 	Limits      *video.Limits `json:"limits,omitempty"`
 	// Detectors names the detectors to run; empty means DefaultDetectors.
 	Detectors []string `json:"detectors,omitempty"`
+	// ModelCards maps learned detectors to model cards of models to run
+	// instead of the embedded ones.
+	ModelCards map[string]string `json:"model_cards,omitempty"`
 	// Probe asks the worker only to load the models and report them: a
 	// service uses it to know it is ready before accepting work.
 	Probe bool `json:"probe,omitempty"`
@@ -128,7 +132,7 @@ func (h *WorkerHandler) Close() error {
 
 // sameModels reports whether an Analyzer opened for a serves b.
 func sameModels(a, b Request) bool {
-	return a.FaceModel == b.FaceModel && a.FusionPath == b.FusionPath && slices.Equal(a.Detectors, b.Detectors) &&
+	return a.FaceModel == b.FaceModel && a.FusionPath == b.FusionPath && slices.Equal(a.Detectors, b.Detectors) && maps.Equal(a.ModelCards, b.ModelCards) &&
 		(a.Limits == nil) == (b.Limits == nil) && (a.Limits == nil || *a.Limits == *b.Limits)
 }
 
@@ -222,7 +226,7 @@ func OpenRequest(deps string, req Request) (*Analyzer, error) {
 		return nil, err
 	}
 	opts := Options{ModelDir: filepath.Join(deps, "models"), FaceModel: req.FaceModel,
-		Limits: req.Limits, EvidenceDir: req.EvidenceDir, DetectorNames: req.Detectors}
+		Limits: req.Limits, EvidenceDir: req.EvidenceDir, DetectorNames: req.Detectors, ModelCards: req.ModelCards}
 	if req.FusionPath != "" {
 		f, err := models.LoadFusion(req.FusionPath)
 		if err != nil {

@@ -1,14 +1,19 @@
 package scan
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/detectors/blink"
 	"github.com/trueframe/trueframe/detectors/edges"
+	"github.com/trueframe/trueframe/detectors/facecnn"
 	"github.com/trueframe/trueframe/detectors/skin"
+	"github.com/trueframe/trueframe/models"
 )
 
 // DefaultDetectors names the detectors a scan runs unless told otherwise.
@@ -18,15 +23,16 @@ func DefaultDetectors() []string {
 
 // KnownDetectors names every detector newDetector can build.
 func KnownDetectors() []string {
-	return []string{blink.Name, skin.Name, edges.Name}
+	return []string{blink.Name, skin.Name, edges.Name, facecnn.Name}
 }
 
 // ErrUnknownDetector is returned for a detector name scan cannot build.
 var ErrUnknownDetector = fmt.Errorf("scan: unknown detector (known: %s)", strings.Join(KnownDetectors(), ", "))
 
-// newDetector builds the detector called name; learned detectors load
-// their model from modelDir.
-func newDetector(name, modelDir string) (detectors.Detector, error) {
+// newDetector builds the detector called name. Learned detectors run the
+// model embedded in the binary, or the one whose model card cards names,
+// with the pretrained models installed in modelDir.
+func newDetector(name, modelDir string, cards map[string]string) (detectors.Detector, error) {
 	switch name {
 	case blink.Name:
 		return blink.New(nil), nil
@@ -37,6 +43,29 @@ func newDetector(name, modelDir string) (detectors.Detector, error) {
 		// frames a second still give it dozens of frames on any clip worth
 		// judging.
 		return edges.New(&edges.Options{Interval: 333 * time.Millisecond}), nil
+	case facecnn.Name:
+		card, data, err := trainedModel(name, cards)
+		if err != nil {
+			return nil, err
+		}
+		var cfg facecnn.Config
+		if err := json.Unmarshal(card.Config, &cfg); err != nil {
+			return nil, fmt.Errorf("scan: %s model card: %w", name, err)
+		}
+		backbone, err := os.ReadFile(filepath.Join(modelDir, facecnn.BackboneFile))
+		if err != nil {
+			return nil, fmt.Errorf("scan: %s: %w (run scripts/setup)", name, err)
+		}
+		return facecnn.New(facecnn.Options{Backbone: backbone, Head: data, Config: cfg, Version: card.Version})
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownDetector, name)
+}
+
+// trainedModel returns the model of a learned detector: the one named in
+// cards, else the one embedded.
+func trainedModel(name string, cards map[string]string) (*models.Card, []byte, error) {
+	if path := cards[name]; path != "" {
+		return models.LoadCard(path)
+	}
+	return models.Trained(name)
 }

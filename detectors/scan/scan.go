@@ -56,6 +56,9 @@ type Options struct {
 	// DetectorNames picks detectors by name (see DetectorNames) when
 	// Detectors is nil; empty means DefaultDetectors.
 	DetectorNames []string
+	// ModelCards maps a learned detector's name to the model card of the
+	// model it runs instead of the embedded one.
+	ModelCards map[string]string
 }
 
 // Analyzer scans files. It holds ONNX sessions and is not safe for
@@ -110,7 +113,7 @@ func New(opts Options) (_ *Analyzer, err error) {
 			names = DefaultDetectors()
 		}
 		for _, name := range names {
-			d, err := newDetector(name, opts.ModelDir)
+			d, err := newDetector(name, opts.ModelDir, opts.ModelCards)
 			if err != nil {
 				return nil, err
 			}

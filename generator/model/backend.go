@@ -1,62 +1,28 @@
 package model
 
 import (
-	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute-onnx"      // registers the ONNX Runtime backend ("onnx")
-	_ "github.com/gomlx/compute/gobackend" // registers the pure-Go backend ("go")
+
+	"github.com/trueframe/trueframe/models/nn"
 )
 
-// Backend names accepted by NewBackend.
+// Backend names accepted by NewBackend (models/nn's).
 const (
-	// BackendGo is GoMLX's pure-Go backend: slow, but needs nothing installed.
-	BackendGo = "go"
-	// BackendONNX is GoMLX's ONNX Runtime backend (CPU). It finds the ONNX
-	// Runtime library through the ONNXRUNTIME_SHARED_LIBRARY_PATH environment
-	// variable, which only main (or a test) may set.
-	BackendONNX = "onnx"
+	BackendGo   = nn.BackendGo
+	BackendONNX = nn.BackendONNX
 )
 
 // ErrUnknownBackend is returned by NewBackend for a name it does not know.
-var ErrUnknownBackend = errors.New("model: unknown backend")
+var ErrUnknownBackend = nn.ErrUnknownBackend
 
-// NewBackend returns a GoMLX compute backend by name: BackendGo or
-// BackendONNX ("" means BackendGo). Callers must call Finalize on it when done.
-func NewBackend(name string) (b compute.Backend, err error) {
-	config := name
-	switch name {
-	case "", BackendGo:
-		config = BackendGo
-	case BackendONNX:
-		config = BackendONNX + ":cpu"
-	default:
-		return nil, fmt.Errorf("%w: %q (want %s or %s)", ErrUnknownBackend, name, BackendGo, BackendONNX)
-	}
-	if !slices.Contains(compute.List(), configName(config)) {
-		return nil, fmt.Errorf("%w: %q is not compiled in", ErrUnknownBackend, name)
-	}
-	defer recoverErr(&err)
-	b, err = compute.NewWithConfig(config)
-	if err != nil {
-		return nil, fmt.Errorf("model: starting backend %s: %w", name, err)
-	}
-	return b, nil
-}
-
-func configName(config string) string {
-	for i, c := range config {
-		if c == ':' {
-			return config[:i]
-		}
-	}
-	return config
-}
+// NewBackend returns a GoMLX compute backend by name (see nn.NewBackend).
+func NewBackend(name string) (compute.Backend, error) { return nn.NewBackend(name) }
 
 // recoverErr turns a panic (GoMLX reports graph-building errors by panicking)
-// into an error stored in *err.
+// into an error stored in *err. It must be deferred directly: recover works
+// only there, so it cannot hand the work to nn.RecoverErr.
 func recoverErr(err *error) {
 	if r := recover(); r != nil {
 		if e, ok := r.(error); ok {

@@ -58,7 +58,20 @@ type Model struct {
 }
 
 // Load opens the ONNX file at path with the given input and output tensors.
-func Load(path string, inputs, outputs []Tensor, opts *Options) (_ *Model, err error) {
+func Load(path string, inputs, outputs []Tensor, opts *Options) (*Model, error) {
+	return load(path, nil, inputs, outputs, opts)
+}
+
+// LoadData is Load for a model held in memory (one embedded in the
+// binary); name is what errors call it.
+func LoadData(name string, data []byte, inputs, outputs []Tensor, opts *Options) (*Model, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("loading model %s: no data", name)
+	}
+	return load(name, data, inputs, outputs, opts)
+}
+
+func load(path string, data []byte, inputs, outputs []Tensor, opts *Options) (_ *Model, err error) {
 	if !ort.IsInitialized() {
 		return nil, errors.New("onnx runtime not initialised")
 	}
@@ -109,8 +122,12 @@ func Load(path string, inputs, outputs []Tensor, opts *Options) (_ *Model, err e
 	if (opts == nil || !opts.AsIs) && os.Getenv(AsIsEnv) != "1" {
 		// A model the rewrite cannot parse, or whose rewrite ONNX Runtime
 		// refuses, loads as written below: slower, never wrong.
-		if data, err := os.ReadFile(path); err == nil {
-			if fast, n, err := preluToConv(data); err == nil && n > 0 {
+		raw := data
+		if raw == nil {
+			raw, _ = os.ReadFile(path)
+		}
+		if raw != nil {
+			if fast, n, err := preluToConv(raw); err == nil && n > 0 {
 				m.session, err = ort.NewAdvancedSessionWithONNXData(fast, inNames, outNames, inVals, outVals, so)
 				if err == nil {
 					m.rewritten = n
@@ -119,7 +136,11 @@ func Load(path string, inputs, outputs []Tensor, opts *Options) (_ *Model, err e
 			}
 		}
 	}
-	m.session, err = ort.NewAdvancedSession(path, inNames, outNames, inVals, outVals, so)
+	if data != nil {
+		m.session, err = ort.NewAdvancedSessionWithONNXData(data, inNames, outNames, inVals, outVals, so)
+	} else {
+		m.session, err = ort.NewAdvancedSession(path, inNames, outNames, inVals, outVals, so)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading model %s: %w", path, err)
 	}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/trueframe/trueframe/detectors/eval"
+	"github.com/trueframe/trueframe/detectors/fusion"
+)
+
+// cmdTrainFusion fits the fusion to labelled clips: every source's clips
+// are analysed (or their cached analyses reused), each clip's subject face
+// becomes an example, and a logistic model with thresholds at measured
+// false-positive rates is written, with leave-one-method-out figures.
+func cmdTrainFusion(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("detectors train fusion", flag.ContinueOnError)
+	var ef evalFlags
+	fs.StringVar(&ef.split, "split", "train", "dev-manifest split to fit on: train (never test)")
+	out := fs.String("out", "", "fusion model file to write (required)")
+	version := fs.String("version", "", "version of the fitted model (default: fusion-<date>)")
+	l2 := fs.Float64("l2", 0.5, "ridge penalty on the weights")
+	susp := fs.Float64("suspicious-fpr", 0.10, "share of training reals a suspicious verdict may catch")
+	manip := fs.Float64("manipulated-fpr", 0.02, "share of training reals a likely_manipulated verdict may catch")
+	cards := ef.registerAnalysis(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, `usage: trueframe detectors train fusion --out FILE [flags] [SOURCE...]
+
+SOURCE as for eval (default: the shared dev manifest, its train split).`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if *out == "" {
+		return usageError{errors.New("detectors train fusion needs --out FILE")}
+	}
+	if ef.split == "test" || ef.split == "all" {
+		return usageError{errors.New("the fusion is never fitted on the dev test split")}
+	}
+	sources := fs.Args()
+	if len(sources) == 0 {
+		sources = []string{defaultDevManifest()}
+	}
+	var clips []eval.Clip
+	for _, src := range sources {
+		c, err := eval.Load(src, ef.split)
+		if err != nil {
+			return err
+		}
+		clips = append(clips, c...)
+	}
+	base, err := loadFuser("")
+	if err != nil {
+		return err
+	}
+	r, err := newEvalRunner(ctx, ef, cards, base)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := r.scoreAll(ctx, clips, nil); err != nil {
+		return err
+	}
+	minFrames := base.Model().Verdict.MinFaceFrames
+	var examples []fusion.Example
+	skipped := 0
+	for _, c := range clips {
+		rep := r.reports[c.Path]
+		if rep == nil {
+			skipped++
+			continue
+		}
+		ex, ok := eval.Example(c, rep, minFrames)
+		if !ok {
+			skipped++
+			continue
+		}
+		examples = append(examples, ex)
+	}
+	if *version == "" {
+		*version = "fusion-" + time.Now().UTC().Format("20060102T1504")
+	}
+	opts := fusion.FitOptions{L2: *l2, SuspiciousFPR: *susp, ManipulatedFPR: *manip, Base: base.Model(), Version: *version}
+	m, rep, err := fusion.Fit(examples, opts)
+	if err != nil {
+		return err
+	}
+	cv, err := eval.CrossValidateByMethod(clips, r.reports, minFrames, opts)
+	if err != nil {
+		return err
+	}
+	// The model names what it was fitted on and the detector versions.
+	var fit map[string]any
+	_ = json.Unmarshal(m.Fit, &fit)
+	fit["sources"] = sources
+	fit["split"] = ef.split
+	fit["detector_versions"] = r.models.Detectors
+	fit["command"] = "trueframe detectors train fusion " + strings.Join(args, " ")
+	fit["cv_method_mean_auc"], fit["cv_worst_method"], fit["cv_worst_auc"] = cv.MeanAUC, cv.Worst, cv.WorstAUC
+	m.Fit, _ = json.Marshal(fit)
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+
+	fmt.Printf("%s: fitted on %d clips (%d real, %d fake; %d without a usable face left out)\n", m.Version, rep.Examples, rep.Reals, rep.Fakes, skipped)
+	var names []string
+	for n := range rep.Weights {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Printf("  weight %-10s %.3f\n", n, rep.Weights[n])
+	}
+	fmt.Printf("  bias %.3f; training AUC %.3f (methods weighted equally)\n", rep.Bias, rep.TrainAUC)
+	fmt.Printf("  suspicious from %.3f: %.0f%% of training reals, %.0f%% of fakes\n", rep.SuspiciousFrom, 100*rep.SuspiciousFPR, 100*rep.SuspiciousRecall)
+	fmt.Printf("  likely_manipulated from %.3f: %.0f%% of training reals, %.0f%% of fakes, balanced precision %.2f\n",
+		rep.ManipulatedFrom, 100*rep.ManipulatedFPR, 100*rep.ManipulatedRecall, rep.ManipulatedPrecision)
+	printCV(os.Stdout, cv)
+	fmt.Printf("wrote %s\n", *out)
+	return nil
+}

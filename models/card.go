@@ -1,0 +1,103 @@
+package models
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+//go:embed trained
+var trainedFS embed.FS
+
+// Card describes a model the project trained: what it is, how it was made,
+// on what, and how well it does. It sits beside the model file as
+// <name>.json.
+type Card struct {
+	Name    string    `json:"name"`
+	Version string    `json:"version"`
+	File    string    `json:"file"`
+	SHA256  string    `json:"sha256"`
+	Created time.Time `json:"created"`
+	Seed    uint64    `json:"seed"`
+	// Command is the command line that made the model.
+	Command string `json:"command"`
+	Input   string `json:"input"`
+	Output  string `json:"output"`
+	// Config is the architecture, as the trainer reads it.
+	Config json.RawMessage `json:"config"`
+	// Data lists every source of training material and what it gave.
+	Data []CardSource `json:"data"`
+	// Training holds the training figures (steps, loss, time, validation).
+	Training json.RawMessage `json:"training"`
+	// Eval holds figures measured after training with trueframe eval, with
+	// the commands that produced them.
+	Eval json.RawMessage `json:"eval,omitempty"`
+	// Notes say what the model is weak at.
+	Notes string `json:"notes,omitempty"`
+}
+
+// CardSource is one source of training material.
+type CardSource struct {
+	Spec    string `json:"spec"`
+	Items   int    `json:"items"`
+	Licence string `json:"licence,omitempty"`
+}
+
+// ErrNoTrainedModel is returned when the binary embeds no model of a name.
+var ErrNoTrainedModel = errors.New("models: no trained model of that name embedded")
+
+// Trained returns the embedded model called name and its card, checking the
+// file against the card's SHA-256.
+func Trained(name string) (*Card, []byte, error) {
+	raw, err := trainedFS.ReadFile("trained/" + name + ".json")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%w: %q", ErrNoTrainedModel, name)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var c Card
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, nil, &FormatError{What: "model card " + name, Err: err}
+	}
+	data, err := trainedFS.ReadFile("trained/" + c.File)
+	if err != nil {
+		return nil, nil, fmt.Errorf("models: %s: %w", name, err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != c.SHA256 {
+		return nil, nil, fmt.Errorf("models: %s: %w", c.File, ErrChecksum)
+	}
+	return &c, data, nil
+}
+
+// LoadCard reads a model card file and the model file it names (beside
+// it), checking the file against the card's SHA-256: a model being
+// evaluated before it is embedded.
+func LoadCard(path string) (*Card, []byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var c Card
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, nil, &FormatError{What: "model card " + path, Err: err}
+	}
+	if c.File == "" || filepath.Base(c.File) != c.File {
+		return nil, nil, &FormatError{What: "model card " + path, Err: fmt.Errorf("file %q is not a plain file name", c.File)}
+	}
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(path), c.File))
+	if err != nil {
+		return nil, nil, err
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != c.SHA256 {
+		return nil, nil, fmt.Errorf("models: %s: %w", c.File, ErrChecksum)
+	}
+	return &c, data, nil
+}
