@@ -25,9 +25,9 @@ type Fusion struct {
 	// bias plus each detector's weight × confidence × log-odds).
 	Kind      string                    `json:"kind,omitempty"`
 	Bias      float64                   `json:"bias"`
-	ScoreClip   float64                   `json:"score_clip"`
-	Detectors   map[string]FusionDetector `json:"detectors"`
-	Verdict     VerdictRule               `json:"verdict"`
+	ScoreClip float64                   `json:"score_clip"`
+	Detectors map[string]FusionDetector `json:"detectors"`
+	Verdict   VerdictRule               `json:"verdict"`
 	// Fit describes how a fitted model was made and what it measured on
 	// its training clips.
 	Fit json.RawMessage `json:"fit,omitempty"`

@@ -22,7 +22,7 @@ func ONNX(res *Result, version string) ([]byte, error) {
 		InputShape:  [3]int{cut.H, cut.W, cut.C},
 		OutputShape: [3]int{facecnn.GridSize, facecnn.GridSize, 1},
 		Metadata: map[string]string{"version": version, "cut": res.Config.Cut, "width": fmt.Sprint(res.Config.Width),
-			"input": "backbone features NHWC (" + facecnn.BackboneFile + " cut at " + res.Config.Cut + ")",
+			"input":  "backbone features NHWC (" + facecnn.BackboneFile + " cut at " + res.Config.Cut + ")",
 			"output": "patch logits; frame logit = log-mean-exp of them (facecnn.FrameLogit)"},
 	})
 	return buf.Bytes(), err
