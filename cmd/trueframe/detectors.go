@@ -15,6 +15,7 @@ import (
 
 	"github.com/trueframe/trueframe/detectors/facecnn"
 	"github.com/trueframe/trueframe/detectors/facecnn/trainer"
+	"github.com/trueframe/trueframe/detectors/motion"
 	"github.com/trueframe/trueframe/models"
 	"github.com/trueframe/trueframe/models/nn"
 )
@@ -25,6 +26,10 @@ const detectorsUsage = `usage:
   trueframe detectors train face_cnn --crops FILE[,FILE] --out DIR [flags]
       trains the frame-level network on the crops and self-blends of them,
       writes DIR/face_cnn.onnx and its model card DIR/face_cnn.json
+  trueframe detectors sequences --out FILE [flags] SOURCE...   face-track measurements for motion
+      SOURCE is real:DIR or a labelled source as for eval (its train split)
+  trueframe detectors train motion --sequences FILE[,FILE] --out DIR [flags]
+      trains the temporal landmark network, writes DIR/motion.onnx and DIR/motion.json
   trueframe detectors train fusion --out FILE [flags] [SOURCE...]
       fits the fusion (logistic regression) to labelled clips, default the
       dev set's train split, with leave-one-method-out figures
@@ -39,6 +44,8 @@ func cmdDetectors(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "crops":
 		return cmdDetectorsCrops(ctx, args[1:])
+	case "sequences":
+		return cmdDetectorsSequences(ctx, args[1:])
 	case "train":
 		if len(args) < 2 {
 			return usageError{errors.New("detectors train needs a model name: face_cnn")}
@@ -48,6 +55,8 @@ func cmdDetectors(ctx context.Context, args []string) error {
 			return cmdTrainFaceCNN(ctx, args[2:])
 		case "fusion":
 			return cmdTrainFusion(ctx, args[2:])
+		case motion.Name:
+			return cmdTrainMotion(ctx, args[2:])
 		}
 		return usageError{fmt.Errorf("detectors train: unknown model %q", args[1])}
 	case "-h", "--help", "help":

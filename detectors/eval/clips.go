@@ -131,7 +131,7 @@ func parseDevManifest(r io.Reader, path, split string) ([]Clip, error) {
 		if c.Path == "" || c.Method == "" {
 			return nil, &FormatError{File: path, Line: line, Err: errors.New("empty file or method")}
 		}
-		if filepath.IsAbs(c.Path) || strings.HasPrefix(filepath.Clean(c.Path), "..") {
+		if !insideFolder(c.Path) {
 			return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("file %q is not inside the manifest's folder", c.Path)}
 		}
 		if split != "" && c.Split != split {
@@ -181,7 +181,7 @@ func LoadDatasetManifest(path string) ([]Clip, error) {
 	var clips []Clip
 	parents := map[string]bool{}
 	for i, it := range m.Items {
-		if it.File == "" || filepath.IsAbs(it.File) || strings.HasPrefix(filepath.Clean(it.File), "..") {
+		if !insideFolder(it.File) {
 			return nil, &FormatError{File: path, Err: fmt.Errorf("item %d: file %q is not inside the dataset folder", i, it.File)}
 		}
 		label := it.Label
@@ -244,6 +244,13 @@ func LoadFolders(dir string) ([]Clip, error) {
 		}
 	}
 	return clips, nil
+}
+
+// insideFolder reports whether the relative path p names a file inside the
+// folder it is relative to (not the folder itself, not above it).
+func insideFolder(p string) bool {
+	c := filepath.Clean(p)
+	return p != "" && !filepath.IsAbs(p) && c != "." && c != ".." && !strings.HasPrefix(c, "../")
 }
 
 func isVideoName(p string) bool {

@@ -129,7 +129,26 @@ func (d *Detector) Score(crop gocv.Mat) (Frame, error) {
 	if err := media.FillHWC(d.face, crop, media.UnitRange); err != nil {
 		return Frame{}, err
 	}
-	if err := d.backbone.Features([][]float32{d.face}, d.head.Input(0)); err != nil {
+	return d.score(d.face)
+}
+
+// ScoreRGB runs the network on an aligned face given as InputSize² RGB
+// values in [0,1], interleaved (HWC).
+func (d *Detector) ScoreRGB(face []float32) (Frame, error) {
+	if len(face) != 3*InputSize*InputSize {
+		return Frame{}, fmt.Errorf("facecnn: face has %d values, want %d", len(face), 3*InputSize*InputSize)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.head == nil {
+		return Frame{}, errors.New("facecnn: detector closed")
+	}
+	return d.score(face)
+}
+
+// score runs backbone and head on face; d.mu must be held.
+func (d *Detector) score(face []float32) (Frame, error) {
+	if err := d.backbone.Features([][]float32{face}, d.head.Input(0)); err != nil {
 		return Frame{}, err
 	}
 	if err := d.head.Run(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/trueframe/trueframe/detectors/blink"
 	"github.com/trueframe/trueframe/detectors/edges"
 	"github.com/trueframe/trueframe/detectors/facecnn"
+	"github.com/trueframe/trueframe/detectors/motion"
 	"github.com/trueframe/trueframe/detectors/skin"
 	"github.com/trueframe/trueframe/models"
 )
@@ -23,7 +24,7 @@ func DefaultDetectors() []string {
 
 // KnownDetectors names every detector newDetector can build.
 func KnownDetectors() []string {
-	return []string{blink.Name, skin.Name, edges.Name, facecnn.Name}
+	return []string{blink.Name, skin.Name, edges.Name, facecnn.Name, motion.Name}
 }
 
 // ErrUnknownDetector is returned for a detector name scan cannot build.
@@ -57,6 +58,16 @@ func newDetector(name, modelDir string, cards map[string]string) (detectors.Dete
 			return nil, fmt.Errorf("scan: %s: %w (run scripts/setup)", name, err)
 		}
 		return facecnn.New(facecnn.Options{Backbone: backbone, Head: data, Config: cfg, Version: card.Version})
+	case motion.Name:
+		card, data, err := trainedModel(name, cards)
+		if err != nil {
+			return nil, err
+		}
+		var cfg motion.Config
+		if err := json.Unmarshal(card.Config, &cfg); err != nil {
+			return nil, fmt.Errorf("scan: %s model card: %w", name, err)
+		}
+		return motion.New(motion.Options{Model: data, Config: cfg, Version: card.Version})
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownDetector, name)
 }

@@ -34,13 +34,17 @@ var regionWeights = [3]float64{0.45, 0.2, 0.35}
 //
 // It also returns the blend's weight map (alpha × mask): where it is
 // neither 0 nor 1 lies the seam the patch map is taught to find.
-func SelfBlend(rng *rand.Rand, c Crop, r Region) (img, mask) {
+//
+// A plain blend draws its changes from the whole range, some barely
+// visible; a Strong one always shifts colour and always halves-or-worse
+// the resolution, for small experiments that must learn fast.
+func SelfBlend(rng *rand.Rand, c Crop, r Region, strong bool) (img, mask) {
 	s := facecnn.Canvas
 	base := fromBytes(c.Pixels, s, s)
 	src := base.clone()
 
 	// The source is changed in colour and in frequency content.
-	if rng.Float64() < 0.8 {
+	if strong || rng.Float64() < 0.8 {
 		var gain, off [3]float32
 		for k := range gain {
 			gain[k] = float32(1 + (rng.Float64()*2-1)*0.12)
@@ -49,6 +53,8 @@ func SelfBlend(rng *rand.Rand, c Crop, r Region) (img, mask) {
 		src = src.colour(gain, off, float32(1+(rng.Float64()*2-1)*0.15), float32(1+(rng.Float64()*2-1)*0.25))
 	}
 	switch p := rng.Float64(); {
+	case strong:
+		src = src.resample(0.35 + 0.2*rng.Float64())
 	case p < 0.4:
 		src = src.resample(0.35 + 0.55*rng.Float64())
 	case p < 0.65:
@@ -66,7 +72,7 @@ func SelfBlend(rng *rand.Rand, c Crop, r Region) (img, mask) {
 
 	m := regionMask(rng, c.Points, r, s)
 	alpha := float32(1)
-	if rng.Float64() < 0.25 {
+	if !strong && rng.Float64() < 0.25 {
 		alpha = float32(0.5 + 0.5*rng.Float64())
 	}
 	out := base
@@ -174,8 +180,9 @@ func Degrade(rng *rand.Rand, m img, blend *mask, jitter int) (img, [facecnn.Grid
 }
 
 // seamTargets pools the seam strength 4·w·(1−w) of a blend weight map over
-// the patches of the window at (x0, y0), scaled so that a patch the seam
-// crosses reads about 1.
+// the patches of the window at (x0, y0): four times its mean over the
+// patch, capped at 1, so that a patch a sharp seam crosses reads about
+// 0.5 and one a feathered seam crosses up to 1.
 func seamTargets(blend *mask, flip bool, x0, y0 int) [facecnn.GridSize * facecnn.GridSize]float32 {
 	var t [facecnn.GridSize * facecnn.GridSize]float32
 	if blend == nil {

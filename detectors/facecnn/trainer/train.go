@@ -20,9 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +59,13 @@ type Options struct {
 	EvalEvery int
 	// SeamWeight weighs the patch loss against the frame loss (1).
 	SeamWeight float64
+	// Regions limits the self-blends to these regions (default: all, drawn
+	// by regionWeights).
+	Regions []Region
+	// Clean skips Degrade (the samples are the centre windows as they
+	// are) and Strong makes every self-blend clearly visible (SelfBlend):
+	// for small experiments and tests, not for a shipped model.
+	Clean, Strong bool
 	// Progress, when set, is called after every step; Validation is set
 	// on the steps it was measured. Stage says what runs ("samples",
 	// "train").
@@ -187,6 +192,10 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 			opts.Progress(Progress{Stage: stage, Step: done, Total: total})
 		}
 	}
+	degrade := func(k int) *rand.Rand { return rand.New(rand.NewPCG(opts.Seed^0xde9, uint64(k))) }
+	if opts.Clean {
+		degrade = nil
+	}
 	// Training samples: even indices real, odd fake.
 	trainSet, err := makeSamples(ctx, bb, cut, opts.Samples, func(k int) (img, *mask, bool, string) {
 		rng := rand.New(rand.NewPCG(opts.Seed, uint64(k)))
@@ -198,18 +207,21 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 			return fromBytes(c.Pixels, facecnn.Canvas, facecnn.Canvas), nil, false, c.Method
 		}
 		r := drawRegion(rng)
-		b, m := SelfBlend(rng, trReal[rng.IntN(len(trReal))], r)
+		if len(opts.Regions) > 0 {
+			r = opts.Regions[rng.IntN(len(opts.Regions))]
+		}
+		b, m := SelfBlend(rng, trReal[rng.IntN(len(trReal))], r, opts.Strong)
 		return b, &m, true, regionNames[r]
-	}, func(k int) *rand.Rand { return rand.New(rand.NewPCG(opts.Seed^0xde9, uint64(k))) }, report)
+	}, degrade, report)
 	if err != nil {
 		return nil, err
 	}
-	val, err := validationSamples(ctx, bb, cut, vaReal, vaFake, opts.Seed)
+	val, err := validationSamples(ctx, bb, cut, vaReal, vaFake, opts.Seed, opts.Strong)
 	if err != nil {
 		return nil, err
 	}
 
-	defer recoverErr(&err)
+	defer nn.RecoverErr(&err)
 	store := mlmodel.NewStore()
 	store.SetParam(mlmodel.ParamInitialSeed, int64(opts.Seed))
 	plan := opts.Config.Plan()
@@ -223,8 +235,8 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	// every patch against its seam target: the dense signal tells the
 	// network where the evidence is, which a frame label alone does not.
 	lossFn := func(labels, preds []*graph.Node) *graph.Node {
-		frame := graph.ReduceAllMean(bce(preds[0], labels[0]))
-		patch := graph.ReduceSum(bce(preds[1], labels[1]), 1) // [N]
+		frame := graph.ReduceAllMean(nn.BCE(preds[0], labels[0]))
+		patch := graph.ReduceSum(nn.BCE(preds[1], labels[1]), 1) // [N]
 		patch = graph.DivScalar(graph.Mul(patch, labels[2]), float64(g))
 		return graph.Add(frame, graph.MulScalar(graph.ReduceAllMean(patch), opts.SeamWeight))
 	}
@@ -252,8 +264,7 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 		// The learning rate follows a cosine from lr to lr/10. Adam keeps it
 		// in a variable, made at the first step.
 		if step > 1 {
-			frac := float64(step-1) / float64(max(1, opts.Steps-1))
-			if err := setLearningRate(store, lr*(0.1+0.9*0.5*(1+math.Cos(math.Pi*frac)))); err != nil {
+			if err := nn.SetLearningRate(store, nn.CosineRate(lr, step, opts.Steps)); err != nil {
 				return nil, err
 			}
 		}
@@ -275,7 +286,7 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 		if err != nil {
 			return nil, err
 		}
-		loss, err := scalar(metrics[0])
+		loss, err := nn.Scalar(metrics[0])
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", step, err)
 		}
@@ -300,7 +311,7 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 		res.Loss += l / float64(len(recent))
 	}
 	res.Steps, res.Seconds = opts.Steps, time.Since(start).Seconds()
-	res.Weights, err = weights(store, plan)
+	res.Weights, err = nn.Weights(store, plan)
 	return res, err
 }
 
@@ -418,14 +429,14 @@ type validation struct {
 	reals           int
 }
 
-func validationSamples(ctx context.Context, bb *facecnn.Backbone, cut facecnn.Cut, reals, fakes []Crop, seed uint64) (*validation, error) {
+func validationSamples(ctx context.Context, bb *facecnn.Backbone, cut facecnn.Cut, reals, fakes []Crop, seed uint64, strong bool) (*validation, error) {
 	draw := func(k int) (img, *mask, bool, string) {
 		c := reals[k/4]
 		if k%4 == 0 {
 			return fromBytes(c.Pixels, facecnn.Canvas, facecnn.Canvas), nil, true, "real"
 		}
 		r := Region(k%4 - 1)
-		b, m := SelfBlend(rand.New(rand.NewPCG(seed^0x5eed, uint64(k))), c, r)
+		b, m := SelfBlend(rand.New(rand.NewPCG(seed^0x5eed, uint64(k))), c, r, strong)
 		return b, &m, true, regionNames[r]
 	}
 	v := &validation{reals: len(reals)}
@@ -510,16 +521,6 @@ func predictLogits(predict *mlmodel.Exec, s *samples, cut facecnn.Cut) ([]float6
 	return out, nil
 }
 
-// setLearningRate sets Adam's learning-rate variable.
-func setLearningRate(store *mlmodel.Store, lr float64) error {
-	for v := range store.IterVariables() {
-		if strings.HasSuffix(v.Path(), mlmodel.ScopeSeparator+optimizer.ParamLearningRate) {
-			return v.SetValue(tensors.FromScalar(float32(lr)))
-		}
-	}
-	return errors.New("trainer: no learning-rate variable")
-}
-
 // frameLogit is the frame's score from the patch map [N,G,G,1]: the log of
 // the mean of the patches' exp-logits, a soft maximum, so that a seam in a
 // few patches can make the frame fake while clean patches stay negative
@@ -530,12 +531,6 @@ func frameLogit(patches *graph.Node) *graph.Node {
 	return graph.Add(top, graph.Log(graph.ReduceMean(graph.Exp(shifted), 1, 2, 3)))
 }
 
-// bce is the binary cross-entropy of logits z against targets y, elementwise:
-// max(z,0) − z·y + log(1+e^−|z|).
-func bce(z, y *graph.Node) *graph.Node {
-	return graph.Add(graph.Sub(graph.Max(z, graph.ZerosLike(z)), graph.Mul(z, y)), graph.Log1P(graph.Exp(graph.Neg(graph.Abs(z)))))
-}
-
 // heldOut reports whether group is in the validation share, by a hash of
 // the seed and the group's name: repeatable, and independent of the order
 // and number of crops.
@@ -543,61 +538,4 @@ func heldOut(group string, seed uint64, share float64) bool {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%s", seed, group)
 	return float64(h.Sum64()%10000)/10000 < share
-}
-
-// weights reads the trained variables of plan from store.
-func weights(store *mlmodel.Store, plan []nn.Layer) (map[string]nn.Tensor, error) {
-	byPath := map[string]*mlmodel.Variable{}
-	for v := range store.IterVariables() {
-		byPath[strings.TrimPrefix(v.Path(), mlmodel.ScopeSeparator)] = v
-	}
-	w := map[string]nn.Tensor{}
-	for _, l := range plan {
-		wd, bd := l.WeightDims()
-		if wd == nil {
-			continue
-		}
-		for _, p := range []struct {
-			name string
-			dims []int
-		}{{l.Name + "/weights", wd}, {l.Name + "/biases", bd}} {
-			v, ok := byPath[p.name]
-			if !ok {
-				return nil, fmt.Errorf("trainer: variable %s missing", p.name)
-			}
-			t, err := v.Value()
-			if err != nil {
-				return nil, err
-			}
-			data, err := tensors.CopyFlatData[float32](t)
-			if err != nil {
-				return nil, err
-			}
-			w[p.name] = nn.Tensor{Dims: p.dims, Data: data}
-		}
-	}
-	return w, nil
-}
-
-func scalar(t *tensors.Tensor) (float64, error) {
-	v, err := tensors.CopyFlatData[float32](t)
-	if err != nil {
-		return 0, err
-	}
-	if len(v) != 1 || math.IsNaN(float64(v[0])) {
-		return 0, fmt.Errorf("trainer: bad loss %v", v)
-	}
-	return float64(v[0]), nil
-}
-
-// recoverErr turns a panic (GoMLX reports graph errors by panicking) into
-// an error stored in *err.
-func recoverErr(err *error) {
-	if r := recover(); r != nil {
-		if e, ok := r.(error); ok {
-			*err = fmt.Errorf("trainer: %w", e)
-		} else {
-			*err = fmt.Errorf("trainer: %v", r)
-		}
-	}
 }

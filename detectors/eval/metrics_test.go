@@ -1,0 +1,177 @@
+package eval
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestAUC(t *testing.T) {
+	for name, tc := range map[string]struct {
+		pos, neg []float64
+		want     float64
+	}{
+		"perfect":  {[]float64{0.9, 0.8}, []float64{0.1, 0.2, 0.3}, 1},
+		"inverted": {[]float64{0.1, 0.2}, []float64{0.8, 0.9}, 0},
+		"all tied": {[]float64{0.5, 0.5}, []float64{0.5, 0.5, 0.5}, 0.5},
+		// Pairs (p, n): 0.8 beats 0.3 and 0.6; 0.4 beats 0.3 only; 0.6 ties
+		// 0.6 (half) and beats 0.3: (2 + 1 + 1.5) / 6.
+		"mixed with a tie": {[]float64{0.8, 0.4, 0.6}, []float64{0.3, 0.6}, 4.5 / 6},
+		// NaN counts as no opinion, 0.5.
+		"NaN is 0.5": {[]float64{math.NaN()}, []float64{0.4, 0.6}, 0.5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := AUC(tc.pos, tc.neg); math.Abs(got-tc.want) > 1e-12 {
+				t.Fatalf("AUC = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if !math.IsNaN(AUC(nil, []float64{1})) || !math.IsNaN(AUC([]float64{1}, nil)) {
+		t.Fatal("AUC without one side must be NaN")
+	}
+}
+
+func TestAUCMatchesPairCount(t *testing.T) {
+	pos := []float64{0.91, 0.4, 0.4, 0.77, 0.12, 0.55, 0.55}
+	neg := []float64{0.3, 0.4, 0.55, 0.2, 0.8, 0.05}
+	var wins float64
+	for _, p := range pos {
+		for _, n := range neg {
+			switch {
+			case p > n:
+				wins++
+			case p == n:
+				wins += 0.5
+			}
+		}
+	}
+	want := wins / float64(len(pos)*len(neg))
+	if got := AUC(pos, neg); math.Abs(got-want) > 1e-12 {
+		t.Fatalf("AUC = %v, pair count gives %v", got, want)
+	}
+}
+
+func TestEER(t *testing.T) {
+	// Perfectly separated: no error at the right threshold.
+	if got := EER([]float64{0.9, 0.8}, []float64{0.1, 0.2}); got != 0 {
+		t.Fatalf("separated EER = %v, want 0", got)
+	}
+	// Inverted: every threshold errs on one side or the other fully.
+	if got := EER([]float64{0.1, 0.2}, []float64{0.8, 0.9}); got != 1 {
+		t.Fatalf("inverted EER = %v, want 1", got)
+	}
+	// Four each, one of each on the wrong side: 25%.
+	if got := EER([]float64{0.9, 0.8, 0.7, 0.3}, []float64{0.1, 0.2, 0.4, 0.85}); math.Abs(got-0.25) > 1e-9 {
+		t.Fatalf("EER = %v, want 0.25", got)
+	}
+}
+
+func TestAt(t *testing.T) {
+	c := At([]float64{0.9, 0.6, 0.3}, []float64{0.1, 0.7}, 0.5)
+	if c.TP != 2 || c.FN != 1 || c.FP != 1 || c.TN != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+	if math.Abs(c.Precision-2.0/3) > 1e-12 || math.Abs(c.Recall-2.0/3) > 1e-12 || c.FPR != 0.5 || c.Accuracy != 0.6 {
+		t.Fatalf("rates %+v", c)
+	}
+	if c := At(nil, []float64{0.1}, 0.5); c.Precision != 0 || c.FPR != 0 {
+		t.Fatalf("nothing called fake: %+v", c)
+	}
+}
+
+func TestROCRunsCornerToCorner(t *testing.T) {
+	roc := ROC([]float64{0.9, 0.4}, []float64{0.5, 0.1})
+	first, last := roc[0], roc[len(roc)-1]
+	if first.FPR != 0 || first.TPR != 0 || last.FPR != 1 || last.TPR != 1 {
+		t.Fatalf("ROC %+v", roc)
+	}
+	if _, err := json.Marshal(roc); err != nil {
+		t.Fatalf("the +Inf first threshold must marshal: %v", err)
+	}
+}
+
+func TestSummarizeByMethodAndKind(t *testing.T) {
+	mk := func(label, method string, score float64, dets map[string]float64) Scored {
+		return Scored{Clip: Clip{Path: method + label, Label: label, Method: method}, Score: score, Detectors: dets}
+	}
+	scored := []Scored{
+		mk(Real, "real-a", 0.1, map[string]float64{"x": 0.2}),
+		mk(Real, "real-b", 0.5, map[string]float64{"x": 0.9}),
+		mk(Fake, "roop-inswapper", 0.9, map[string]float64{"x": 0.1}),
+		mk(Fake, "HyperLips", 0.3, map[string]float64{"x": 0.95}),
+		mk(Fake, "HyperLips", 0.6, nil),
+		{Clip: Clip{Path: "broken", Label: Fake, Method: "HyperLips"}, Err: "worker crashed"},
+	}
+	s := Summarize(scored, Thresholds{Suspicious: 0.4, LikelyManipulated: 0.7})
+	if s.Clips != 6 || s.Failed != 1 || s.Reals != 2 || s.Fakes != 3 {
+		t.Fatalf("counts %+v", s)
+	}
+	byMethod := map[string]MethodFigures{}
+	for _, m := range s.Methods {
+		byMethod[m.Method] = m
+	}
+	if got := byMethod["roop-inswapper"]; got.AUC != 1 || got.Kind != KindFaceSwap || got.Manipulated != 1 {
+		t.Fatalf("roop %+v", got)
+	}
+	// HyperLips 0.3 and 0.6 against reals 0.1 and 0.5: 3 of 4 pairs.
+	if got := byMethod["HyperLips"]; got.AUC != 0.75 || got.Kind != KindLipSync || got.N != 2 {
+		t.Fatalf("HyperLips %+v", got)
+	}
+	if got := byMethod["real-b"]; got.Called != 1 || got.Manipulated != 0 {
+		t.Fatalf("real-b false positives %+v", got)
+	}
+	if s.WorstMethod != "HyperLips" || s.WorstMethodAUC != 0.75 {
+		t.Fatalf("worst %s %v", s.WorstMethod, s.WorstMethodAUC)
+	}
+	// Detector x: a missing score counts as 0.5 and is counted missing.
+	if len(s.Detectors) != 1 || s.Detectors[0].Missing != 1 {
+		t.Fatalf("detectors %+v", s.Detectors)
+	}
+	if _, err := json.Marshal(s); err != nil {
+		t.Fatalf("summary must marshal (NaN figures as null): %v", err)
+	}
+}
+
+func TestParseDevManifest(t *testing.T) {
+	const header = "label\tmethod\tsplit\tfile\tbytes\n"
+	good := header + "real\treal-vox\ttrain\treal/a.mp4\t1\nfake\tWav2Lip\ttest\tfake/W/b.mp4\t2\n"
+	clips, err := parseDevManifest(strings.NewReader(good), "/d/manifest.tsv", "test")
+	if err != nil || len(clips) != 1 || clips[0].Path != "/d/fake/W/b.mp4" || !clips[0].IsFake() || clips[0].Method != "Wav2Lip" {
+		t.Fatalf("test split: %+v, %v", clips, err)
+	}
+	if clips, err := parseDevManifest(strings.NewReader(good), "/d/manifest.tsv", "all"); err != nil || len(clips) != 2 {
+		t.Fatalf("all: %d, %v", len(clips), err)
+	}
+	for name, tc := range map[string]struct{ text, want string }{
+		"no header column": {"label\tmethod\tfile\n", `no "split" column`},
+		"bad label":        {header + "maybe\tx\ttest\ta.mp4\t1\n", "neither"},
+		"escapes folder":   {header + "real\tx\ttest\t../../etc/passwd\t1\n", "not inside"},
+		"absolute path":    {header + "real\tx\ttest\t/etc/passwd\t1\n", "not inside"},
+		"empty":            {"", "empty manifest"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := parseDevManifest(strings.NewReader(tc.text), "m.tsv", "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParseDevManifest(f *testing.F) {
+	f.Add("label\tmethod\tsplit\tfile\nreal\tr\ttest\ta.mp4\n")
+	f.Add("label\tmethod\tsplit\tfile\nfake\tm\ttrain\t../x\n")
+	f.Add("label\tmethod\tsplit\tfile\nfake\t0\t\t.\n") // the folder itself
+	f.Fuzz(func(t *testing.T, text string) {
+		clips, err := parseDevManifest(strings.NewReader(text), "/d/m.tsv", "")
+		if err != nil {
+			return
+		}
+		for _, c := range clips {
+			if !strings.HasPrefix(c.Path, "/d/") || (c.Label != Real && c.Label != Fake) {
+				t.Fatalf("accepted %+v", c)
+			}
+		}
+	})
+}

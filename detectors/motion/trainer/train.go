@@ -1,0 +1,351 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	mlmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/trueframe/trueframe/detectors/eval"
+	"github.com/trueframe/trueframe/detectors/motion"
+	"github.com/trueframe/trueframe/models/nn"
+)
+
+// Options configures Train. Zero fields take the defaults shown.
+type Options struct {
+	Width int // of the network (motion.Config's default)
+	// Steps of Adam (2000) of BatchSize windows (64), half real, half fake.
+	Steps     int
+	BatchSize int
+	// LearningRate at the start (1e-3), falling along a cosine to a tenth.
+	LearningRate float64
+	Seed         uint64 // (1)
+	// ValidationShare of the clips is held out (0.2).
+	ValidationShare float64
+	// SyntheticShare of the fakes is made from real windows rather than
+	// taken from fake clips, when there are any (0.5).
+	SyntheticShare float64
+	// WindowStride is the number of samples between training windows (4).
+	WindowStride int
+	// ExcludeMethods are fake methods left out of training (for
+	// leave-one-method-out figures).
+	ExcludeMethods []string
+	Progress       func(step, total int, loss float64)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Steps <= 0 {
+		o.Steps = 2000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 64
+	}
+	if o.LearningRate <= 0 {
+		o.LearningRate = 1e-3
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.ValidationShare <= 0 {
+		o.ValidationShare = 0.2
+	}
+	if o.SyntheticShare <= 0 {
+		o.SyntheticShare = 0.5
+	}
+	if o.WindowStride <= 0 {
+		o.WindowStride = 4
+	}
+	return o
+}
+
+// Synthetic motion fakes made from real windows.
+const (
+	// FrozenUpper keeps eyes and brows at their mean while the rest moves:
+	// a face animated from one photo by audio.
+	FrozenUpper = "frozen_upper_face"
+	// ForeignMouth takes mouth and chin from another clip's window: a mouth
+	// redrawn to other speech.
+	ForeignMouth = "foreign_mouth"
+)
+
+// Validation are the figures on held-out clips: window-level AUC of real
+// windows against each fake method's and each synthetic kind's.
+type Validation struct {
+	RealWindows int                `json:"real_windows"`
+	AUC         map[string]float64 `json:"auc"`
+	Windows     map[string]int     `json:"windows"`
+}
+
+// Result is a trained network.
+type Result struct {
+	Config     motion.Config
+	Weights    map[string]nn.Tensor
+	Loss       float64
+	Steps      int
+	Validation Validation
+	Train      map[string]int // training windows by kind
+	Seconds    float64
+}
+
+// ErrTooFewWindows is returned when a side of the split has no real window.
+var ErrTooFewWindows = errors.New("trainer: too few real windows")
+
+type window struct {
+	w      [][motion.NumChannels]float64
+	method string // "real" or a fake method
+}
+
+func windows(seqs []Sequence, stride int) []window {
+	var out []window
+	for _, s := range seqs {
+		method := "real"
+		if s.Fake {
+			method = s.Method
+		}
+		for _, run := range motion.Resample(s.Frames) {
+			for i := 0; i+motion.WindowLen <= len(run.Samples); i += stride {
+				out = append(out, window{run.Samples[i : i+motion.WindowLen], method})
+			}
+		}
+	}
+	return out
+}
+
+// synthesize makes a fake window of kind from the real window w (and a
+// donor window for ForeignMouth).
+func synthesize(rng *rand.Rand, kind string, w, donor [][motion.NumChannels]float64) [][motion.NumChannels]float64 {
+	out := make([][motion.NumChannels]float64, len(w))
+	copy(out, w)
+	switch kind {
+	case FrozenUpper:
+		for _, k := range []int{motion.EyeRight, motion.EyeLeft, motion.BrowRight, motion.BrowLeft} {
+			var mean float64
+			for _, v := range w {
+				mean += v[k] / float64(len(w))
+			}
+			// What is left of their motion: a small random share of it.
+			keep := 0.25 * rng.Float64()
+			for t := range out {
+				out[t][k] = mean + keep*(w[t][k]-mean)
+			}
+		}
+	case ForeignMouth:
+		for _, k := range []int{motion.MouthOpen, motion.MouthWidth, motion.UpperLip, motion.Chin} {
+			var mw, md float64
+			for t := range w {
+				mw += w[t][k] / float64(len(w))
+				md += donor[t][k] / float64(len(w))
+			}
+			for t := range out {
+				out[t][k] = mw + donor[t][k] - md
+			}
+		}
+	}
+	return out
+}
+
+// Train fits the network to set's sequences.
+func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options) (res *Result, err error) {
+	opts = opts.withDefaults()
+	excluded := map[string]bool{}
+	for _, m := range opts.ExcludeMethods {
+		excluded[m] = true
+	}
+	var trSeq, vaSeq []Sequence
+	for _, s := range set.Sequences {
+		if s.Fake && excluded[s.Method] {
+			continue
+		}
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%s", opts.Seed, s.Source)
+		if float64(h.Sum64()%10000)/10000 < opts.ValidationShare {
+			vaSeq = append(vaSeq, s)
+		} else {
+			trSeq = append(trSeq, s)
+		}
+	}
+	var trReal, trFake, vaReal []window
+	vaFake := map[string][]window{}
+	for _, w := range windows(trSeq, opts.WindowStride) {
+		if w.method == "real" {
+			trReal = append(trReal, w)
+		} else {
+			trFake = append(trFake, w)
+		}
+	}
+	for _, w := range windows(vaSeq, opts.WindowStride) {
+		if w.method == "real" {
+			vaReal = append(vaReal, w)
+		} else {
+			vaFake[w.method] = append(vaFake[w.method], w)
+		}
+	}
+	if len(trReal) < 2 || len(vaReal) < 2 {
+		return nil, fmt.Errorf("%w: %d for training, %d for validation", ErrTooFewWindows, len(trReal), len(vaReal))
+	}
+	cfg := motion.Config{Width: opts.Width, Norm: norm(trReal)}.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// Validation: synthetic fakes of the held-out reals, fixed.
+	vrng := rand.New(rand.NewPCG(opts.Seed, 0x7a1))
+	for _, kind := range []string{FrozenUpper, ForeignMouth} {
+		for _, w := range vaReal {
+			donor := vaReal[vrng.IntN(len(vaReal))].w
+			vaFake[kind] = append(vaFake[kind], window{synthesize(vrng, kind, w.w, donor), kind})
+		}
+	}
+
+	defer nn.RecoverErr(&err)
+	start := time.Now()
+	store := mlmodel.NewStore()
+	store.SetParam(mlmodel.ParamInitialSeed, int64(opts.Seed))
+	plan := cfg.Plan()
+	modelFn := func(scope *mlmodel.Scope, _ any, inputs []*graph.Node) []*graph.Node {
+		return []*graph.Node{graph.Reshape(nn.Apply(scope, plan, inputs[0]), -1)}
+	}
+	lossFn := func(labels, preds []*graph.Node) *graph.Node {
+		return graph.ReduceAllMean(nn.BCE(preds[0], labels[0]))
+	}
+	tr := train.NewTrainer(backend, store, modelFn, lossFn, optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
+	predict, err := mlmodel.NewExec(backend, store, func(scope *mlmodel.Scope, x *graph.Node) *graph.Node {
+		return graph.Reshape(nn.Apply(scope, plan, x), -1)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer predict.Finalize()
+
+	res = &Result{Config: cfg, Train: map[string]int{"real": len(trReal), "fake_clips": len(trFake)}}
+	bs := opts.BatchSize
+	n := motion.WindowLen * motion.InputChannels
+	var recent []float64
+	for step := 1; step <= opts.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if step > 1 {
+			if err := nn.SetLearningRate(store, nn.CosineRate(opts.LearningRate, step, opts.Steps)); err != nil {
+				return nil, err
+			}
+		}
+		rng := rand.New(rand.NewPCG(opts.Seed, uint64(step)))
+		in, lab := make([]float32, bs*n), make([]float32, bs)
+		for i := range bs {
+			var w [][motion.NumChannels]float64
+			switch {
+			case i%2 == 0:
+				w = trReal[rng.IntN(len(trReal))].w
+			case len(trFake) > 0 && rng.Float64() >= opts.SyntheticShare:
+				w, lab[i] = trFake[rng.IntN(len(trFake))].w, 1
+			default:
+				kind := FrozenUpper
+				if rng.IntN(2) == 1 {
+					kind = ForeignMouth
+				}
+				w = synthesize(rng, kind, trReal[rng.IntN(len(trReal))].w, trReal[rng.IntN(len(trReal))].w)
+				lab[i] = 1
+			}
+			motion.WindowInput(w, cfg.Norm, in[i*n:(i+1)*n])
+		}
+		metrics, err := tr.TrainStep(train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, bs, 1, motion.WindowLen, motion.InputChannels)},
+			Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(lab, bs)}})
+		if err != nil {
+			return nil, err
+		}
+		loss, err := nn.Scalar(metrics[0])
+		if err != nil {
+			return nil, fmt.Errorf("step %d: %w", step, err)
+		}
+		recent = append(recent, loss)
+		if len(recent) > 100 {
+			recent = recent[1:]
+		}
+		if opts.Progress != nil {
+			opts.Progress(step, opts.Steps, loss)
+		}
+	}
+	for _, l := range recent {
+		res.Loss += l / float64(len(recent))
+	}
+	// Validation figures.
+	score := func(ws []window) ([]float64, error) {
+		in := make([]float32, len(ws)*n)
+		for i, w := range ws {
+			motion.WindowInput(w.w, cfg.Norm, in[i*n:(i+1)*n])
+		}
+		t, err := predict.Call1(tensors.FromFlatDataAndDimensions(in, len(ws), 1, motion.WindowLen, motion.InputChannels))
+		if err != nil {
+			return nil, err
+		}
+		defer t.FinalizeAll()
+		v, err := tensors.CopyFlatData[float32](t)
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = float64(x)
+		}
+		return out, err
+	}
+	reals, err := score(vaReal)
+	if err != nil {
+		return nil, err
+	}
+	res.Validation = Validation{RealWindows: len(vaReal), AUC: map[string]float64{}, Windows: map[string]int{}}
+	var kinds []string
+	for k := range vaFake {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		f, err := score(vaFake[k])
+		if err != nil {
+			return nil, err
+		}
+		res.Validation.AUC[k], res.Validation.Windows[k] = eval.AUC(f, reals), len(f)
+	}
+	res.Steps, res.Seconds = opts.Steps, time.Since(start).Seconds()
+	res.Weights, err = nn.Weights(store, plan)
+	return res, err
+}
+
+// norm measures the spread of each channel's deviation from its window
+// mean and of its changes over real windows.
+func norm(ws []window) motion.Norm {
+	var n motion.Norm
+	var cnt float64
+	for _, w := range ws {
+		var mean [motion.NumChannels]float64
+		for _, v := range w.w {
+			for k := range v {
+				mean[k] += v[k] / float64(len(w.w))
+			}
+		}
+		for t, v := range w.w {
+			for k := range v {
+				d := v[k] - mean[k]
+				n.Value[k] += d * d
+				if t > 0 {
+					c := v[k] - w.w[t-1][k]
+					n.Change[k] += c * c
+				}
+			}
+			cnt++
+		}
+	}
+	for k := range motion.NumChannels {
+		n.Value[k] = math.Max(1e-6, math.Sqrt(n.Value[k]/cnt))
+		n.Change[k] = math.Max(1e-6, math.Sqrt(n.Change[k]/cnt))
+	}
+	return n
+}

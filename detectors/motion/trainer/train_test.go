@@ -1,0 +1,86 @@
+package trainer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/trueframe/trueframe/detectors"
+	"github.com/trueframe/trueframe/detectors/motion"
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/models/nn"
+)
+
+// TestMotionLearnsSyntheticFakes measures the shared portrait clips with
+// the scan pipeline, trains a small network on them and on fakes made
+// from them, and checks it tells held-out clips' windows from their
+// frozen-upper-face and foreign-mouth versions; then runs the exported
+// file through the detector.
+func TestMotionLearnsSyntheticFakes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	dir := testutil.SharedDir(t, "data", "videos", "real", "portrait")
+	testutil.InitORT(t)
+	models := filepath.Join(testutil.DepsDir(t), "models")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clips []Clip
+	for _, e := range ents {
+		clips = append(clips, Clip{Path: filepath.Join(dir, e.Name()), Method: "real"})
+	}
+	open := func(rec detectors.Detector) (*scan.Analyzer, error) {
+		return scan.New(scan.Options{ModelDir: models, Detectors: []detectors.Detector{rec}})
+	}
+	set, err := Extract(context.Background(), open, clips, "portrait", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Sequences) < 8 {
+		t.Fatalf("%d sequences from %d clips", len(set.Sequences), len(clips))
+	}
+	for _, s := range set.Sequences {
+		var lo, hi float64 = 1, 0
+		for _, f := range s.Frames {
+			lo, hi = min(lo, f.V[motion.MouthOpen]), max(hi, f.V[motion.MouthOpen])
+		}
+		if hi <= lo {
+			t.Fatalf("%s: the mouth never moves (%v)", s.Source, lo)
+		}
+	}
+	t.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", filepath.Join(testutil.DepsDir(t), "lib", "libonnxruntime.so.1.30.0"))
+	be, err := nn.NewBackend(nn.BackendONNX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Finalize()
+	res, err := Train(context.Background(), be, set, Options{Steps: 600, Seed: 2, ValidationShare: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("validation %+v, training windows %v", res.Validation, res.Train)
+	// A frozen upper face is plain in a few clips; a mouth from another
+	// clip needs more of them to learn well, but must already show.
+	for kind, want := range map[string]float64{FrozenUpper: 0.8, ForeignMouth: 0.65} {
+		if auc := res.Validation.AUC[kind]; auc < want {
+			t.Errorf("held-out %s AUC %.3f, want ≥ %.2f", kind, auc, want)
+		}
+	}
+	data, err := ONNX(res, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := motion.New(motion.Options{Model: data, Config: res.Config, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run := motion.Resample(set.Sequences[0].Frames)[0].Samples[:motion.WindowLen]
+	if z, err := d.Logit(run); err != nil || z != z {
+		t.Fatalf("exported network: %v, %v", z, err)
+	}
+}
