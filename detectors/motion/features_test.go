@@ -46,7 +46,7 @@ func TestWindowInputCentresAndScales(t *testing.T) {
 	w := make([][NumChannels]float64, WindowLen)
 	for i := range w {
 		w[i][MouthOpen] = 0.1 + 0.01*float64(i%2) // alternating
-		w[i][Yaw] = 5                              // constant: no deviation, no change
+		w[i][Yaw] = 5                             // constant: no deviation, no change
 	}
 	var n Norm
 	for k := range NumChannels {
