@@ -42,6 +42,11 @@ const (
 // FusionDetector is one detector's weight.
 type FusionDetector struct {
 	Weight float64 `json:"weight"`
+	// Center is the detector's log-odds that count as no opinion (0: a
+	// score of 0.5). A fitted model puts it between the detector's typical
+	// log-odds on real and on fake clips, so that a detector with nothing
+	// to say (confidence 0) weighs neither way.
+	Center float64 `json:"center,omitempty"`
 }
 
 // VerdictRule turns a fused score into a verdict.
@@ -104,6 +109,9 @@ func (f *Fusion) validate() error {
 		return errors.New("negative verdict minimum")
 	}
 	for name, d := range f.Detectors {
+		if !finite(d.Center) {
+			return fmt.Errorf("detector %q: center not finite", name)
+		}
 		if !finite(d.Weight) || d.Weight < 0 {
 			return fmt.Errorf("detector %q: weight %v must be finite and >= 0", name, d.Weight)
 		}

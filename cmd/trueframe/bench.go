@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"sort"
 	"time"
 
 	"github.com/trueframe/trueframe/detectors/scan"
@@ -93,5 +94,16 @@ func cmdBench(ctx context.Context, args []string) error {
 	fmt.Printf("decode only     %7.1f frames/s  (%.2f s)\n", dfps, decodeBest.Seconds())
 	fmt.Printf("full analysis   %7.1f frames/s  (%.2f s, every %d. frame analysed)\n", ffps, fullBest.Seconds(), rep.Video.AnalysedEvery)
 	fmt.Printf("ratio           %7.2f× decode time (goal ≤ 3×)\n", fullBest.Seconds()/decodeBest.Seconds())
+	// What each detector costs per analysed frame (of the last run; the
+	// detectors run on the pipeline's last stage, beside the others).
+	analysed := float64(rep.Video.Frames) / float64(max(1, rep.Video.AnalysedEvery))
+	names := make([]string, 0, len(rep.Timing.DetectorS))
+	for n := range rep.Timing.DetectorS {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Printf("  %-12s %6.2f ms per analysed frame\n", n, 1000*rep.Timing.DetectorS[n]/analysed)
+	}
 	return nil
 }

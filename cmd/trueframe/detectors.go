@@ -130,7 +130,7 @@ func cmdTrainFaceCNN(ctx context.Context, args []string) error {
 	backend := fs.String("backend", nn.BackendONNX, "GoMLX backend: onnx (ONNX Runtime) or go (pure Go, slow)")
 	evalEvery := fs.Int("eval-every", 500, "steps between validation figures")
 	seamWeight := fs.Float64("seam-weight", 1, "weight of the per-patch seam loss against the frame loss")
-	licences := fs.String("licences", "", "file of 'spec<TAB>licence' lines recorded in the model card")
+	licences := fs.String("licences", "", "file of 'path-fragment<TAB>licence' lines: each source's licence, recorded in the model card")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -209,7 +209,7 @@ func cmdTrainFaceCNN(ctx context.Context, args []string) error {
 		Config: cfgJSON, Training: training}
 	lic := readLicences(*licences)
 	for _, s := range set.Sources {
-		card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Crops, Licence: lic[s.Spec]})
+		card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Crops, Licence: licenceOf(lic, s.Spec)})
 	}
 	cardJSON, err := json.MarshalIndent(card, "", "  ")
 	if err != nil {
@@ -238,7 +238,20 @@ func round3(m map[string]float64) map[string]float64 {
 	return out
 }
 
-// readLicences reads "spec<TAB>licence" lines; a missing file gives none.
+// licenceOf returns the licence of a source spec: the entry of lic whose
+// key the spec contains (keys are path fragments such as
+// "data/videos/real/grid").
+func licenceOf(lic map[string]string, spec string) string {
+	for key, l := range lic {
+		if strings.Contains(spec, key) {
+			return l
+		}
+	}
+	return ""
+}
+
+// readLicences reads "path-fragment<TAB>licence" lines; a missing file
+// gives none.
 func readLicences(path string) map[string]string {
 	out := map[string]string{}
 	if path == "" {

@@ -118,6 +118,7 @@ recall at the verdict thresholds, and a per-clip table.`)
 	sum := eval.Summarize(scored, th)
 	sum.TotalSeconds = time.Since(started).Seconds()
 	out := evalOutput{Source: src, Split: ef.split, Models: r.models, Summary: sum}
+	out.Models.FusionVersion = fuser.Model().Version
 
 	if ef.perturb {
 		for _, p := range eval.Perturbations() {

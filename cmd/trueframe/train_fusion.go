@@ -27,7 +27,8 @@ func cmdTrainFusion(ctx context.Context, args []string) error {
 	version := fs.String("version", "", "version of the fitted model (default: fusion-<date>)")
 	l2 := fs.Float64("l2", 0.5, "ridge penalty on the weights")
 	susp := fs.Float64("suspicious-fpr", 0.10, "share of training reals a suspicious verdict may catch")
-	manip := fs.Float64("manipulated-fpr", 0.02, "share of training reals a likely_manipulated verdict may catch")
+	manip := fs.Float64("manipulated-fpr", 0, "share of training reals a likely_manipulated verdict may catch (0: none)")
+	permissive := fs.Bool("permissive", false, "fit only on clips whose stated licence lets the model ship (MIT, Apache-2.0, BSD, CC0, CC BY; clips the project made)")
 	cards := ef.registerAnalysis(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: trueframe detectors train fusion --out FILE [flags] [SOURCE...]
@@ -54,7 +55,11 @@ SOURCE as for eval (default: the shared dev manifest, its train split).`)
 		if err != nil {
 			return err
 		}
-		clips = append(clips, c...)
+		for _, clip := range c {
+			if !*permissive || clip.Permissive() {
+				clips = append(clips, clip)
+			}
+		}
 	}
 	base, err := loadFuser("")
 	if err != nil {
@@ -101,6 +106,7 @@ SOURCE as for eval (default: the shared dev manifest, its train split).`)
 	_ = json.Unmarshal(m.Fit, &fit)
 	fit["sources"] = sources
 	fit["split"] = ef.split
+	fit["permissive_only"] = *permissive
 	fit["detector_versions"] = r.models.Detectors
 	fit["command"] = "trueframe detectors train fusion " + strings.Join(args, " ")
 	fit["cv_method_mean_auc"], fit["cv_worst_method"], fit["cv_worst_auc"] = cv.MeanAUC, cv.Worst, cv.WorstAUC

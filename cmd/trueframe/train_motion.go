@@ -29,6 +29,7 @@ func cmdDetectorsSequences(ctx context.Context, args []string) error {
 	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime ($TRUEFRAME_DEPS)")
 	out := fs.String("out", "", "sequence set file to write (required)")
 	split := fs.String("split", "train", "dev-manifest split (never test)")
+	permissive := fs.Bool("permissive", false, "take only clips whose stated licence lets the model ship (MIT, Apache-2.0, BSD, CC0, CC BY)")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: trueframe detectors sequences --out FILE [flags] SOURCE...
 
@@ -69,7 +70,9 @@ SOURCE is real:DIR (every video in it is real), or a labelled source as for eval
 				return err
 			}
 			for _, c := range ec {
-				clips = append(clips, motiontrainer.Clip{Path: c.Path, Fake: c.IsFake(), Method: c.Method})
+				if !*permissive || c.Permissive() {
+					clips = append(clips, motiontrainer.Clip{Path: c.Path, Fake: c.IsFake(), Method: c.Method})
+				}
 			}
 		}
 		set, err := motiontrainer.Extract(ctx, open, clips, spec, func(path string, n int) {
@@ -114,7 +117,7 @@ func cmdTrainMotion(ctx context.Context, args []string) error {
 	width := fs.Int("width", 24, "channels of the temporal convolutions")
 	synth := fs.Float64("synthetic-share", 0.5, "share of fakes made from real windows rather than taken from fake clips")
 	exclude := fs.String("exclude-methods", "", "comma-separated fake methods left out of training")
-	licences := fs.String("licences", "", "file of 'spec<TAB>licence' lines recorded in the model card")
+	licences := fs.String("licences", "", "file of 'path-fragment<TAB>licence' lines: each source's licence, recorded in the model card")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -170,12 +173,8 @@ func cmdTrainMotion(ctx context.Context, args []string) error {
 		Output: "logit [N,1,1,1]; sigmoid → P(the face moves as a generated one does)",
 		Config: cfgJSON, Training: training}
 	lic := readLicences(*licences)
-	counts := map[string]int{}
 	for _, s := range set.Sources {
-		counts[s.Spec] += s.Sequences
-	}
-	for _, s := range set.Sources {
-		card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Sequences, Licence: lic[s.Spec]})
+		card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Sequences, Licence: licenceOf(lic, s.Spec)})
 	}
 	cardJSON, err := json.MarshalIndent(card, "", "  ")
 	if err != nil {

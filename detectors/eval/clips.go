@@ -26,6 +26,32 @@ type Clip struct {
 	Split  string `json:"split,omitempty"`
 	// Parent is the real clip a fake was made from, when known.
 	Parent string `json:"parent,omitempty"`
+	// Licence is the clip's licence as its manifest states it ("" when
+	// the source gives none: a folder, a dataset the project made).
+	Licence string `json:"licence,omitempty"`
+}
+
+// Permissive reports whether a licence lets a model trained on the clip
+// ship with the project: MIT, Apache-2.0, BSD, CC0 or CC BY (not
+// non-commercial, not research-only terms). Clips the project made itself
+// (no licence stated) are permissive; manifest lines that state no
+// licence ("none found") are not.
+func (c Clip) Permissive() bool {
+	l := strings.ToLower(c.Licence)
+	if l == "" {
+		return true
+	}
+	for _, bad := range []string{"-nc", " nc", "non-commercial", "noncommercial", "research", "terms of use", "none"} {
+		if strings.Contains(l, bad) {
+			return false
+		}
+	}
+	for _, ok := range []string{"mit", "apache", "bsd", "cc0", "cc by"} {
+		if strings.HasPrefix(l, ok) {
+			return true
+		}
+	}
+	return false
 }
 
 // IsFake reports whether the clip is labelled fake.
@@ -124,7 +150,7 @@ func parseDevManifest(r io.Reader, path, split string) ([]Clip, error) {
 			}
 			return ""
 		}
-		c := Clip{Label: get("label"), Method: get("method"), Split: get("split"), Path: get("file")}
+		c := Clip{Label: get("label"), Method: get("method"), Split: get("split"), Path: get("file"), Licence: get("licence")}
 		if c.Label != Real && c.Label != Fake {
 			return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("label %q is neither %q nor %q", c.Label, Real, Fake)}
 		}
@@ -174,8 +200,13 @@ func LoadDatasetManifest(path string) ([]Clip, error) {
 		return nil, &FormatError{File: path, Err: err}
 	}
 	dir := filepath.Dir(path)
+	// The generator records the real folder and parents as its command
+	// line named them: relative to where it ran, which may not be here.
+	// Each is taken as given when it exists, else inside the real folder
+	// (itself as given, else beside the manifest).
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
 	realDir := m.Real
-	if realDir != "" && !filepath.IsAbs(realDir) {
+	if realDir != "" && !exists(realDir) && !filepath.IsAbs(realDir) {
 		realDir = filepath.Join(dir, realDir)
 	}
 	var clips []Clip
@@ -207,8 +238,8 @@ func LoadDatasetManifest(path string) ([]Clip, error) {
 	sort.Strings(names)
 	for _, p := range names {
 		full := p
-		if !filepath.IsAbs(full) {
-			full = filepath.Join(realDir, p)
+		if !exists(full) {
+			full = filepath.Join(realDir, filepath.Base(p))
 		}
 		clips = append(clips, Clip{Path: full, Label: Real, Method: "real"})
 	}

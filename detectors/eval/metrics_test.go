@@ -175,3 +175,20 @@ func FuzzParseDevManifest(f *testing.F) {
 		}
 	})
 }
+
+func TestPermissive(t *testing.T) {
+	for lic, want := range map[string]bool{
+		"":                                     true, // made by the project
+		"MIT (LICENSE)":                        true,
+		"Apache-2.0 (LICENSE.txt)":             true,
+		"CC0-1.0 (LICENSE)":                    true,
+		"CC BY-NC 4.0 (LICENSE.md)":            false,
+		"none found (no LICENSE file in repo)": false,
+		"Apache-2.0 (LICENSE); FF++ content under FaceForensics terms of use":                               false,
+		"MIT (perturbation/LICENSE.md) for code; dataset under DeeperForensics-1.0 Terms of Use (research)": false,
+	} {
+		if got := (Clip{Licence: lic}).Permissive(); got != want {
+			t.Errorf("%q: %v, want %v", lic, got, want)
+		}
+	}
+}

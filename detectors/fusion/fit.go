@@ -35,8 +35,9 @@ type FitOptions struct {
 	// suspicious verdict may catch (0.10): the threshold is put there.
 	SuspiciousFPR float64
 	// ManipulatedFPR is the largest share of training reals called
-	// likely_manipulated (0.02); the threshold also needs a precision of
-	// ManipulatedPrecision (0.9) with both classes weighted equally.
+	// likely_manipulated (0: none, the threshold sits above every training
+	// real); the threshold also needs a precision of ManipulatedPrecision
+	// (0.9) with both classes weighted equally.
 	ManipulatedFPR       float64
 	ManipulatedPrecision float64
 	// Base supplies the verdict minimums (frames, duration, evidence) and
@@ -56,8 +57,8 @@ func (o FitOptions) withDefaults() FitOptions {
 	if o.SuspiciousFPR <= 0 {
 		o.SuspiciousFPR = 0.10
 	}
-	if o.ManipulatedFPR <= 0 {
-		o.ManipulatedFPR = 0.02
+	if o.ManipulatedFPR < 0 {
+		o.ManipulatedFPR = 0
 	}
 	if o.ManipulatedPrecision <= 0 {
 		o.ManipulatedPrecision = 0.9
@@ -77,6 +78,9 @@ type FitReport struct {
 	// a detector finding more manipulation is never evidence of
 	// authenticity).
 	Weights map[string]float64 `json:"weights"`
+	// Centers are each detector's no-opinion log-odds: midway between its
+	// mean log-odds on the real and on the fake examples.
+	Centers map[string]float64 `json:"centers"`
 	Bias    float64            `json:"bias"`
 	// TrainAUC is the AUC of the fitted score on the training examples.
 	TrainAUC float64 `json:"train_auc"`
@@ -94,10 +98,10 @@ type FitReport struct {
 var ErrFitData = errors.New("fusion: not enough labelled examples")
 
 // Fit fits a logistic fusion model to the examples: z = bias +
-// Σ_d w_d · confidence_d · logit(score_d), with w_d ≥ 0 and a ridge penalty,
-// each method weighing the same and reals as much as fakes. The verdict
-// thresholds are then put where the training reals give the asked
-// false-positive rates.
+// Σ_d w_d · confidence_d · (logit(score_d) − center_d), with w_d ≥ 0 and a
+// ridge penalty, each fake method weighing the same, each real clip the
+// same, and reals as much as fakes. The verdict thresholds are then put
+// where the training reals give the asked false-positive rates, per clip.
 func Fit(examples []Example, opts FitOptions) (*models.Fusion, FitReport, error) {
 	opts = opts.withDefaults()
 	base := opts.Base
@@ -121,7 +125,8 @@ func Fit(examples []Example, opts FitOptions) (*models.Fusion, FitReport, error)
 		sort.Strings(names)
 	}
 	rep := FitReport{Methods: map[string]int{}, L2: opts.L2, Weights: map[string]float64{}}
-	x, y, w := design(examples, names, opts.ScoreClip)
+	centers := centers(examples, names, opts.ScoreClip)
+	x, y, w := design(examples, names, centers, opts.ScoreClip)
 	for _, e := range examples {
 		rep.Methods[e.Method]++
 		if e.Fake {
@@ -139,8 +144,12 @@ func Fit(examples []Example, opts FitOptions) (*models.Fusion, FitReport, error)
 	m := &models.Fusion{Name: "fusion", Version: opts.Version, Kind: models.FusionLogistic, Bias: bias,
 		ScoreClip: opts.ScoreClip, Detectors: map[string]models.FusionDetector{}, Verdict: base.Verdict}
 	for j, n := range names {
-		m.Detectors[n] = models.FusionDetector{Weight: beta[j]}
+		m.Detectors[n] = models.FusionDetector{Weight: beta[j], Center: centers[j]}
 		rep.Weights[n] = beta[j]
+	}
+	rep.Centers = map[string]float64{}
+	for j, n := range names {
+		rep.Centers[n] = centers[j]
 	}
 	rep.Bias = bias
 	if m.Version == "" {
@@ -193,16 +202,76 @@ func Fit(examples []Example, opts FitOptions) (*models.Fusion, FitReport, error)
 	return m, rep, nil
 }
 
-// design builds the feature rows (confidence × log-odds of each detector;
-// 0 for a detector that did not report), labels and example weights: each
-// method's examples share one unit of weight, and reals and fakes weigh the
+// logOdds returns r's clipped log-odds and its confidence (0 when NaN).
+func logOdds(r detectors.Result, clip float64) (z, c float64) {
+	s := math.Min(math.Max(detectors.Clamp01(r.Score), clip), 1-clip)
+	c = detectors.Clamp01(r.Confidence)
+	if math.IsNaN(r.Confidence) {
+		c = 0
+	}
+	return math.Log(s / (1 - s)), c
+}
+
+// centers returns, per detector, the midpoint of its confidence-weighted
+// mean log-odds over the real and over the fake examples (fake methods
+// weighed equally, real clips each once).
+func centers(examples []Example, names []string, clip float64) []float64 {
+	out := make([]float64, len(names))
+	for j, n := range names {
+		var mean [2]float64
+		for cls := range 2 {
+			// Per method, then over methods; every real clip is its own
+			// "method".
+			sum, wt := map[string]float64{}, map[string]float64{}
+			for i, e := range examples {
+				if b2i(e.Fake) != cls {
+					continue
+				}
+				key := e.Method
+				if !e.Fake {
+					key = fmt.Sprint(i)
+				}
+				for _, r := range e.Results {
+					if r.Detector == n {
+						z, c := logOdds(r, clip)
+						sum[key] += c * z
+						wt[key] += c
+					}
+				}
+			}
+			k := 0
+			for m := range sum {
+				if wt[m] > 0 {
+					mean[cls] += sum[m] / wt[m]
+					k++
+				}
+			}
+			if k > 0 {
+				mean[cls] /= float64(k)
+			}
+		}
+		out[j] = (mean[0] + mean[1]) / 2
+	}
+	return out
+}
+
+// design builds the feature rows (confidence × log-odds from the center,
+// of each detector; 0 for a detector that did not report), labels and
+// example weights. Each fake method shares one unit of weight, however
+// many clips it has (three near-copies of one swap must not outweigh a
+// method with one clip); real clips weigh one each, since the thresholds
+// promise a false-positive rate per real clip. Reals and fakes weigh the
 // same in total.
-func design(examples []Example, names []string, clip float64) (x [][]float64, y, w []float64) {
+func design(examples []Example, names []string, centers []float64, clip float64) (x [][]float64, y, w []float64) {
 	perMethod := map[string]int{}
-	methods := [2]map[string]bool{{}, {}}
+	methods, reals := map[string]bool{}, 0
 	for _, e := range examples {
-		perMethod[e.Method]++
-		methods[b2i(e.Fake)][e.Method] = true
+		if e.Fake {
+			perMethod[e.Method]++
+			methods[e.Method] = true
+		} else {
+			reals++
+		}
 	}
 	for _, e := range examples {
 		row := make([]float64, len(names))
@@ -211,18 +280,17 @@ func design(examples []Example, names []string, clip float64) (x [][]float64, y,
 				if r.Detector != n {
 					continue
 				}
-				s := math.Min(math.Max(detectors.Clamp01(r.Score), clip), 1-clip)
-				c := detectors.Clamp01(r.Confidence)
-				if math.IsNaN(r.Confidence) {
-					c = 0
-				}
-				row[j] = c * math.Log(s/(1-s))
+				z, c := logOdds(r, clip)
+				row[j] = c * (z - centers[j])
 			}
 		}
 		x = append(x, row)
 		y = append(y, float64(b2i(e.Fake)))
-		// One unit per method, and each class 1/2 of the total.
-		w = append(w, 1/float64(perMethod[e.Method])/float64(len(methods[b2i(e.Fake)]))/2)
+		if e.Fake {
+			w = append(w, 1/float64(perMethod[e.Method])/float64(len(methods))/2)
+		} else {
+			w = append(w, 1/float64(reals)/2)
+		}
 	}
 	// Scale so the weights sum to the number of examples: the ridge penalty
 	// then means the same whatever the weighting.

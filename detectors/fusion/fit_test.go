@@ -50,7 +50,7 @@ func TestFitWeighsDetectorsByWhatTheyShow(t *testing.T) {
 		t.Fatalf("training AUC %.3f", rep.TrainAUC)
 	}
 	// The thresholds are where the training reals give the asked rates.
-	if rep.SuspiciousFPR > 0.10+1e-9 || rep.ManipulatedFPR > 0.02+1e-9 || m.Verdict.ManipulatedFrom <= m.Verdict.AuthenticBelow {
+	if rep.SuspiciousFPR > 0.10+1e-9 || rep.ManipulatedFPR != 0 || m.Verdict.ManipulatedFrom <= m.Verdict.AuthenticBelow {
 		t.Fatalf("thresholds %+v", rep)
 	}
 	if m.Kind != models.FusionLogistic {
@@ -73,10 +73,38 @@ func TestFitWeighsDetectorsByWhatTheyShow(t *testing.T) {
 	z := rep.Bias
 	for _, r := range ex.Results {
 		s := math.Min(math.Max(r.Score, 0.05), 0.95)
-		z += w[r.Detector] * math.Log(s/(1-s))
+		z += w[r.Detector] * (math.Log(s/(1-s)) - rep.Centers[r.Detector])
 	}
 	if got, want := f.ScoreAt(ex.Results, nil), 1/(1+math.Exp(-z)); math.Abs(got-want) > 1e-9 {
 		t.Fatalf("fused %v, the fitted formula gives %v", got, want)
+	}
+}
+
+func TestFitCentersMakeSilenceNeutral(t *testing.T) {
+	// Reals score 0.1 and fakes 0.5 on detector "a": its no-opinion point
+	// is between them, so a result with no confidence moves nothing and the
+	// fitted bias stays near 0 (classes weigh the same).
+	var ex []Example
+	for i := range 40 {
+		s := 0.1
+		if i%2 == 1 {
+			s = 0.5
+		}
+		ex = append(ex, Example{Fake: i%2 == 1, Method: "m" + string(rune('a'+i%2)), Results: []detectors.Result{{Detector: "a", Score: s + 0.01*float64(i%5), Confidence: 1}}})
+	}
+	m, rep, err := Fit(ex, FitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Centers["a"]; !(c > math.Log(0.1/0.9) && c < 0) {
+		t.Fatalf("center %v not between the classes' log-odds", c)
+	}
+	if math.Abs(rep.Bias) > 0.5 {
+		t.Fatalf("bias %v", rep.Bias)
+	}
+	f, _ := New(m)
+	if s := f.ScoreAt([]detectors.Result{{Detector: "a", Score: 0.99, Confidence: 0}}, nil); math.Abs(s-sigmoid(rep.Bias)) > 1e-9 {
+		t.Fatalf("an unsure detector moved the score: %v", s)
 	}
 }
 

@@ -106,7 +106,7 @@ func (f *Fuser) combine(results []detectors.Result, override map[string]float64)
 		if math.IsNaN(r.Confidence) {
 			c = 0
 		}
-		l := d.Weight * c * math.Log(s/(1-s))
+		l := d.Weight * c * (math.Log(s/(1-s)) - d.Center)
 		z += l
 		evidence += d.Weight * c
 		contribs = append(contribs, Contribution{Detector: r.Detector, Weight: d.Weight * c, Logit: l})

@@ -12,19 +12,29 @@ import (
 	"github.com/trueframe/trueframe/detectors/blink"
 	"github.com/trueframe/trueframe/detectors/edges"
 	"github.com/trueframe/trueframe/detectors/facecnn"
+	"github.com/trueframe/trueframe/detectors/meso4"
 	"github.com/trueframe/trueframe/detectors/motion"
+	"github.com/trueframe/trueframe/detectors/resolution"
 	"github.com/trueframe/trueframe/detectors/skin"
 	"github.com/trueframe/trueframe/models"
 )
 
-// DefaultDetectors names the detectors a scan runs unless told otherwise.
+// DefaultDetectors names the detectors a scan runs unless told otherwise:
+// those the embedded fusion weighs. resolution is left out: fitted, it
+// got no weight, and it costs time on every frame. meso4 runs when its
+// model is installed (it comes only from a model mirror): the fusion
+// treats a missing detector as having no opinion.
 func DefaultDetectors() []string {
-	return []string{blink.Name, skin.Name, edges.Name}
+	return []string{blink.Name, skin.Name, edges.Name, facecnn.Name, motion.Name, meso4.Name}
 }
+
+// optionalDetectors may be missing from a default scan when their model is
+// not installed.
+func optionalDetector(name string) bool { return name == meso4.Name }
 
 // KnownDetectors names every detector newDetector can build.
 func KnownDetectors() []string {
-	return []string{blink.Name, skin.Name, edges.Name, facecnn.Name, motion.Name}
+	return []string{blink.Name, skin.Name, edges.Name, resolution.Name, facecnn.Name, motion.Name, meso4.Name}
 }
 
 // ErrUnknownDetector is returned for a detector name scan cannot build.
@@ -44,6 +54,10 @@ func newDetector(name, modelDir string, cards map[string]string) (detectors.Dete
 		// frames a second still give it dozens of frames on any clip worth
 		// judging.
 		return edges.New(&edges.Options{Interval: 333 * time.Millisecond}), nil
+	case resolution.Name:
+		return resolution.New(nil), nil
+	case meso4.Name:
+		return meso4.New(modelDir)
 	case facecnn.Name:
 		card, data, err := trainedModel(name, cards)
 		if err != nil {

@@ -83,6 +83,9 @@ type Timing struct {
 	TotalS      float64 `json:"total_s"`
 	FramesPerS  float64 `json:"frames_per_s"` // decoded frames per second of wall time
 	AnalysedFPS float64 `json:"analysed_per_s"`
+	// DetectorS is the time each detector took (its Observe and Result
+	// calls, summed over tracks), in seconds.
+	DetectorS map[string]float64 `json:"detector_s,omitempty"`
 }
 
 // ModelInfo names the models behind the report, for reproducibility.

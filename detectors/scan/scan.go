@@ -108,12 +108,15 @@ func New(opts Options) (_ *Analyzer, err error) {
 		return nil, err
 	}
 	if a.detectors == nil {
-		names := opts.DetectorNames
+		names, defaults := opts.DetectorNames, false
 		if len(names) == 0 {
-			names = DefaultDetectors()
+			names, defaults = DefaultDetectors(), true
 		}
 		for _, name := range names {
 			d, err := newDetector(name, opts.ModelDir, opts.ModelCards)
+			if defaults && optionalDetector(name) && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -166,6 +169,7 @@ func (a *Analyzer) Close() error {
 type trackState struct {
 	id        int
 	detectors []detectors.TrackDetector
+	busy      []time.Duration // time spent in each detector
 	start     time.Duration
 	end       time.Duration
 	frames    int
@@ -338,7 +342,13 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 		return nil, err
 	}
 	total := time.Since(started).Seconds()
-	rep.Timing = Timing{TotalS: total, FramesPerS: float64(decoded) / total, AnalysedFPS: float64(analysed) / total}
+	rep.Timing = Timing{TotalS: total, FramesPerS: float64(decoded) / total, AnalysedFPS: float64(analysed) / total,
+		DetectorS: map[string]float64{}}
+	for _, ts := range tracks {
+		for i, d := range a.detectors {
+			rep.Timing.DetectorS[d.Name()] += ts.busy[i].Seconds()
+		}
+	}
 	if progress != nil {
 		progress(1)
 	}
@@ -380,6 +390,7 @@ func (a *Analyzer) observe(ctx context.Context, tracks map[int]*trackState, face
 			for _, d := range a.detectors {
 				ts.detectors = append(ts.detectors, d.NewTrack(ff.Track))
 			}
+			ts.busy = make([]time.Duration, len(ts.detectors))
 			tracks[ff.Track] = ts
 		}
 		ts.end = ff.Time
@@ -388,10 +399,12 @@ func (a *Analyzer) observe(ctx context.Context, tracks map[int]*trackState, face
 		if finiteRect(ff.Box) {
 			ts.boxes = append(ts.boxes, ff.Box)
 		}
-		for _, td := range ts.detectors {
+		for i, td := range ts.detectors {
+			t0 := time.Now()
 			if err := td.Observe(ctx, ff); err != nil {
 				return err
 			}
+			ts.busy[i] += time.Since(t0)
 		}
 	}
 	return nil
@@ -410,11 +423,13 @@ func (a *Analyzer) finish(ctx context.Context, rep *Report, tracks map[int]*trac
 		ts := tracks[id]
 		info := detectors.TrackInfo{Track: id, FPS: fps, Start: ts.start, End: ts.end, Frames: ts.frames, Duration: duration}
 		var results []detectors.Result
-		for _, td := range ts.detectors {
+		for i, td := range ts.detectors {
+			t0 := time.Now()
 			r, err := td.Result(ctx, info)
 			if err != nil {
 				return err
 			}
+			ts.busy[i] += time.Since(t0)
 			sanitize(&r)
 			if err := a.writeArtifacts(&r); err != nil {
 				return err
