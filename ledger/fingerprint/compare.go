@@ -158,7 +158,7 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 			original.Version, candidate.Version, original.SampleRate, candidate.SampleRate, original.Grid, candidate.Grid)
 	}
 	og, cg := globals(original), globals(candidate)
-	off := bestOffset(original, candidate)
+	off, _ := bestOffset(original, candidate)
 	m := Match{
 		Grid:    candidate.Grid,
 		Offset:  sampleTime(off, candidate.SampleRate),
@@ -238,25 +238,12 @@ const maxProbe = 96
 // away: a replaced face scores high at every offset, the rest of the
 // picture only at the right one. Ties go to the lower mean, then the larger
 // overlap, then the smaller |off|.
-func bestOffset(original, candidate *Fingerprint) int {
+func bestOffset(original, candidate *Fingerprint) (int, offsetScore) {
 	no, nc := len(original.Frames), len(candidate.Frames)
 	nh := 1 + candidate.Grid*candidate.Grid
 	minOverlap := max(1, min(no, nc)/2)
 	hist := make([][clipDistance + 1]int, nh)
-	type score struct{ median, sum, probes, overlap, absOff int }
-	less := func(a, b score) bool {
-		if a.median != b.median {
-			return a.median < b.median
-		}
-		if a.sum*b.probes != b.sum*a.probes { // compare means without division
-			return a.sum*b.probes < b.sum*a.probes
-		}
-		if a.overlap != b.overlap {
-			return a.overlap > b.overlap
-		}
-		return a.absOff < b.absOff
-	}
-	var best score
+	var best offsetScore
 	bestOff, found := 0, false
 	for off := -(nc - 1); off <= no-1; off++ {
 		k0, k1 := max(0, -off), min(nc, no-off)
@@ -281,15 +268,32 @@ func bestOffset(original, candidate *Fingerprint) int {
 				sum += d
 			}
 		}
-		s := score{sum: sum, probes: n, overlap: overlap, absOff: abs(off)}
+		s := offsetScore{sum: sum, probes: n, overlap: overlap, absOff: abs(off)}
 		for i := range hist {
 			s.median += histMedian(&hist[i], n)
 		}
-		if !found || less(s, best) {
+		if !found || s.less(best) {
 			best, bestOff, found = s, off, true
 		}
 	}
-	return bestOff
+	return bestOff, best
+}
+
+// offsetScore is how well an offset aligns two fingerprints: the sum of
+// the median distances, then the mean, then the overlap, then |offset|.
+type offsetScore struct{ median, sum, probes, overlap, absOff int }
+
+func (a offsetScore) less(b offsetScore) bool {
+	if a.median != b.median {
+		return a.median < b.median
+	}
+	if a.sum*b.probes != b.sum*a.probes { // compare means without division
+		return a.sum*b.probes < b.sum*a.probes
+	}
+	if a.overlap != b.overlap {
+		return a.overlap > b.overlap
+	}
+	return a.absOff < b.absOff
 }
 
 // histMedian returns the lower median of n values counted in h.
