@@ -288,3 +288,33 @@ func count(n *int) {
 		*n++
 	}
 }
+
+// FramesFrom returns an edit that replaces whole frames, from <= t < to,
+// with the frames of another clip of the same size at the same time (a
+// face-swap tool's output, say): a clip manipulated over a known span.
+func FramesFrom(tb testing.TB, other string, from, to time.Duration, edited *int) Edit {
+	tb.Helper()
+	d, err := video.Open(other, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cur := gocv.NewMat()
+	tb.Cleanup(func() { d.Close(); cur.Close() })
+	at, end := time.Duration(-1), false
+	return func(t time.Duration, img *gocv.Mat) {
+		for !end && at < t {
+			if !d.Next() {
+				end = true
+				break
+			}
+			f := d.Frame()
+			f.Image.CopyTo(&cur)
+			at = f.Time
+		}
+		if t < from || t >= to || cur.Empty() || cur.Cols() != img.Cols() || cur.Rows() != img.Rows() {
+			return
+		}
+		cur.CopyTo(img)
+		count(edited)
+	}
+}

@@ -3,8 +3,11 @@ package fingerprint
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
+
+	"github.com/trueframe/trueframe/media"
 )
 
 // ErrIncompatible is returned by Compare for fingerprints that cannot be
@@ -99,6 +102,10 @@ type FrameMatch struct {
 	// InOriginal).
 	AlteredCells  []int
 	CellDistances []int
+	// AroundFaces is set when the sample matched not on the whole frame
+	// but on every cell clear of the faces (version 2): a face close up
+	// fills enough of the frame to change its global hash when replaced.
+	AroundFaces bool
 }
 
 // Match is the result of Compare.
@@ -121,6 +128,13 @@ type Match struct {
 	// Altered are the runs of matching samples with altered cells.
 	Altered []AlteredSpan
 	Frames  []FrameMatch
+	// FacesCompared is true when both fingerprints carry faces (version 2);
+	// Faces then holds, per face track of the candidate, how its faces
+	// compare with the original's.
+	FacesCompared bool
+	Faces         []FaceMatch
+
+	off, phase int // the alignment, in samples of the original's rate
 }
 
 // Compare aligns candidate to original and reports how much of it shows
@@ -140,9 +154,20 @@ type Match struct {
 // misalignment left when a trim was not a whole number of intervals,
 // without hiding a change, which differs from all three.
 //
-// Both fingerprints must have the same version, sample rate and grid, or
-// Compare returns ErrIncompatible. Compare is pure: it is safe to call
-// concurrently.
+// The candidate may be sampled at a whole multiple m (up to maxRateRatio)
+// of the original's rate, as Verify does with the file it checks: Compare
+// then also picks, of the m interleaved subsequences of candidate samples,
+// the one that lines up best, which narrows the misalignment of a copy
+// whose frames were shifted by a fraction of an interval to a fraction of
+// 1/m. Faces need it: a mouth moves a lot in an eighth of a second.
+//
+// When both fingerprints are version 2, the faces of each matching sample
+// are compared too (see Match.Faces and compareFaces). A version 1
+// fingerprint compares with a version 2 one on frames and cells only.
+//
+// The fingerprints must have the same grid, and the candidate's rate must
+// be a whole multiple of the original's, or Compare returns
+// ErrIncompatible. Compare is pure: it is safe to call concurrently.
 func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, error) {
 	o := opts.resolve()
 	if original == nil || candidate == nil {
@@ -153,22 +178,53 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 			return Match{}, err
 		}
 	}
-	if original.Version != candidate.Version || original.SampleRate != candidate.SampleRate || original.Grid != candidate.Grid {
-		return Match{}, fmt.Errorf("%w: version %d/%d, sample rate %v/%v, grid %d/%d", ErrIncompatible,
-			original.Version, candidate.Version, original.SampleRate, candidate.SampleRate, original.Grid, candidate.Grid)
+	ratio := candidate.SampleRate / original.SampleRate
+	rm := math.Round(ratio)
+	if original.Grid != candidate.Grid || rm < 1 || rm > maxRateRatio || math.Abs(ratio-rm) > 1e-9 {
+		return Match{}, fmt.Errorf("%w: sample rate %v/%v (the candidate's must be 1 to %d times the original's), grid %d/%d", ErrIncompatible,
+			original.SampleRate, candidate.SampleRate, maxRateRatio, original.Grid, candidate.Grid)
 	}
+	fine := int(rm)
+	var off, phase int
+	var best offsetScore
+	var cand *Fingerprint
+	faces := original.Version >= Version2 && candidate.Version >= Version2
+	bestFace, faceOK := math.Inf(1), faces && fine > 1
+	for p := range fine {
+		dec := decimate(candidate, fine, p)
+		po, sc := bestOffset(original, dec)
+		fs, n := phaseFaceScore(original, dec, po)
+		faceOK = faceOK && n >= 3
+		if cand == nil || (faceOK && fs < bestFace) || (!faceOK && sc.less(best)) {
+			cand, off, phase, best = dec, po, p, sc
+		}
+		bestFace = min(bestFace, fs)
+	}
+	if faces && fine > 1 && !faceOK {
+		// Some phase had too few faces to judge by: fall back on the
+		// frame and grid hashes for all of them.
+		for p := range fine {
+			dec := decimate(candidate, fine, p)
+			if po, sc := bestOffset(original, dec); p == 0 || sc.less(best) {
+				cand, off, phase, best = dec, po, p, sc
+			}
+		}
+	}
+	shift := sampleTime(phase, candidate.SampleRate)
+	candidate = cand
 	og, cg := globals(original), globals(candidate)
-	off, _ := bestOffset(original, candidate)
 	m := Match{
 		Grid:    candidate.Grid,
-		Offset:  sampleTime(off, candidate.SampleRate),
+		Offset:  sampleTime(off, candidate.SampleRate) - shift,
 		Samples: len(cg),
 		Frames:  make([]FrameMatch, len(cg)),
+		off:     off,
+		phase:   phase,
 	}
 	sum := 0
 	for k := range cg {
 		fm := &m.Frames[k]
-		fm.T = sampleTime(k, candidate.SampleRate)
+		fm.T = sampleTime(k, candidate.SampleRate) + shift
 		fm.Distance = -1
 		j := k + off
 		if j < 0 || j >= len(og) {
@@ -190,6 +246,10 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 		}
 		sum += fm.Distance
 		fm.Matched = fm.Distance <= o.FrameThreshold
+		if !fm.Matched && faces {
+			fm.Matched = matchesAroundFaces(original.Frames[j].Faces, candidate.Frames[k].Faces, candidate.Grid, fm.CellDistances, o.CellThreshold)
+			fm.AroundFaces = fm.Matched
+		}
 		if !fm.Matched {
 			continue
 		}
@@ -206,8 +266,110 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 	if m.Compared > 0 {
 		m.MeanDistance = float64(sum) / float64(m.Compared)
 	}
-	m.Unmatched, m.Altered = spans(original, candidate, off, m.Frames)
+	m.Unmatched, m.Altered = spans(original, candidate, off, shift, m.Frames)
+	if original.Version >= Version2 && candidate.Version >= Version2 {
+		m.FacesCompared = true
+		m.Faces = compareFaces(original, candidate, off, shift, fine > 1, m.Frames)
+	}
 	return m, nil
+}
+
+// faceMargin grows a face's landmark box (brows to chin) on every side, by
+// this fraction of its size, to cover the forehead, hair line and jaw a
+// face swap also repaints.
+const faceMargin = 0.2
+
+// minClearCells is the least number of grid cells clear of the faces that
+// matchesAroundFaces needs to call a sample the same footage.
+const minClearCells = 3
+
+// matchesAroundFaces reports whether a sample whose global hash differs
+// still shows the same footage around its faces: both have faces, and
+// every cell clear of the faces of either (boxes grown by faceMargin) —
+// at least minClearCells of them — is within the cell threshold. The
+// cells under the faces are left to the face comparison. Footage of
+// another person in the same studio and framing differs in the hair,
+// neck and clothes, which lie in the clear cells.
+func matchesAroundFaces(orig, cand []Face, grid int, cellDist []int, cellThreshold int) bool {
+	if len(orig) == 0 || len(cand) == 0 {
+		return false
+	}
+	clear := 0
+	for i, d := range cellDist {
+		cx, cy := float64(i%grid)/float64(grid), float64(i/grid)/float64(grid)
+		cell := media.Rect{X: cx, Y: cy, W: 1 / float64(grid), H: 1 / float64(grid)}
+		covered := false
+		for _, f := range append(slices.Clip(orig), cand...) {
+			r := f.Box.rect()
+			grown := media.Rect{X: r.X - faceMargin*r.W, Y: r.Y - faceMargin*r.H, W: r.W * (1 + 2*faceMargin), H: r.H * (1 + 2*faceMargin)}
+			if grown.Intersect(cell).Area() > 0 {
+				covered = true
+				break
+			}
+		}
+		if covered {
+			continue
+		}
+		if d >= cellThreshold {
+			return false
+		}
+		clear++
+	}
+	return clear >= minClearCells
+}
+
+// phaseFaceScore is how well the faces of candidate line up with the
+// original's at offset off: the median, over the faces paired in place,
+// of the mean distance of the eyes, nose and mouth, which move the most
+// from one moment to the next; n is the number of faces paired.
+func phaseFaceScore(original, candidate *Fingerprint, off int) (score float64, n int) {
+	var ds []float64
+	for k := range candidate.Frames {
+		j := k + off
+		if j < 0 || j >= len(original.Frames) {
+			continue
+		}
+		for _, cf := range candidate.Frames[k].Faces {
+			of := pairFace(cf, original.Frames[j].Faces)
+			if of == nil {
+				continue
+			}
+			var s float64
+			var c int
+			for _, r := range []int{RegionEyes, RegionNose, RegionMouth} {
+				if cf.Inside&of.Inside&(1<<r) != 0 {
+					s += faceDistance(&cf.Desc, &of.Desc, r)
+					c++
+				}
+			}
+			if c > 0 {
+				ds = append(ds, s/float64(c))
+			}
+		}
+	}
+	if len(ds) == 0 {
+		return math.Inf(1), 0
+	}
+	return median(ds), len(ds)
+}
+
+// maxRateRatio bounds how many times the original's rate a candidate may
+// be sampled at.
+const maxRateRatio = 8
+
+// decimate returns the samples p, p+m, p+2m, ... of fp as a fingerprint at
+// 1/m of its rate (fp itself when m is 1). Frames are shared, not copied.
+func decimate(fp *Fingerprint, m, p int) *Fingerprint {
+	if m == 1 {
+		return fp
+	}
+	d := *fp
+	d.SampleRate = fp.SampleRate / float64(m)
+	d.Frames = make([]Frame, 0, len(fp.Frames)/m+1)
+	for k := p; k < len(fp.Frames); k += m {
+		d.Frames = append(d.Frames, fp.Frames[k])
+	}
+	return &d
 }
 
 func globals(fp *Fingerprint) []uint64 {
@@ -316,16 +478,10 @@ func abs(x int) int {
 }
 
 // spans groups the frame results into runs of unmatched and of altered
-// samples.
-func spans(original, candidate *Fingerprint, off int, frames []FrameMatch) (unmatched []Span, altered []AlteredSpan) {
-	rate := candidate.SampleRate
+// samples. Candidate sample k is at time k/rate + shift.
+func spans(original, candidate *Fingerprint, off int, shift time.Duration, frames []FrameMatch) (unmatched []Span, altered []AlteredSpan) {
 	span := func(k0, k1 int, in bool) Span {
-		s := Span{Samples: k1 - k0, InOriginal: in,
-			Candidate: Range{sampleTime(k0, rate), min(sampleTime(k1, rate), candidate.Duration)}}
-		if in {
-			s.Original = Range{sampleTime(k0+off, rate), min(sampleTime(k1+off, rate), original.Duration)}
-		}
-		return s
+		return spanOf(original, candidate, off, shift, k0, k1, in)
 	}
 	for k0 := 0; k0 < len(frames); {
 		f := frames[k0]
@@ -354,6 +510,18 @@ func spans(original, candidate *Fingerprint, off int, frames []FrameMatch) (unma
 		k0 = k1
 	}
 	return unmatched, altered
+}
+
+// spanOf returns the Span of candidate samples [k0, k1), sample k at time
+// k/rate + shift, aligned with original sample k+off.
+func spanOf(original, candidate *Fingerprint, off int, shift time.Duration, k0, k1 int, in bool) Span {
+	rate := candidate.SampleRate
+	s := Span{Samples: k1 - k0, InOriginal: in,
+		Candidate: Range{sampleTime(k0, rate) + shift, min(sampleTime(k1, rate)+shift, candidate.Duration)}}
+	if in {
+		s.Original = Range{sampleTime(k0+off, rate), min(sampleTime(k1+off, rate), original.Duration)}
+	}
+	return s
 }
 
 // Verdict is the outcome of Classify.

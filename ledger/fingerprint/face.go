@@ -74,3 +74,30 @@ func (fp *Fingerprint) ThinThumbs(n int) {
 		}
 	}
 }
+
+// CheckRateFactor is how many times the registration rate a file being
+// checked is sampled at: Compare then lines its samples up with the
+// original's to a third of an interval (see Compare).
+const CheckRateFactor = 3
+
+// AtRate returns fp at rate, a whole fraction 1/m of its rate, keeping its
+// samples 0, m, 2m, ... (fp itself when rate is its rate, nil when rate
+// does not divide it). Frames are shared, not copied.
+func (fp *Fingerprint) AtRate(rate float64) *Fingerprint {
+	ratio := fp.SampleRate / rate
+	m := math.Round(ratio)
+	if m < 1 || math.Abs(ratio-m) > 1e-9 {
+		return nil
+	}
+	return decimate(fp, int(m), 0)
+}
+
+// RegionBox returns where region r lies in a face thumbnail (or any
+// aligned crop), in fractions of its side.
+func RegionBox(r int) (x0, y0, x1, y1 float64) {
+	if r < 0 || r >= NumRegions {
+		return 0, 0, 0, 0
+	}
+	g := regions[r]
+	return g.x0, g.y0, g.x1, g.y1
+}

@@ -54,6 +54,11 @@ type Options struct {
 	// descriptor of its aligned crop. Nil makes a version 1 fingerprint
 	// (frame and grid hashes only).
 	Faces *FaceModels
+	// Geometry, when not the identity, fingerprints a copy as if laid out
+	// like its original (see Geometry and EstimateGeometry): the frame and
+	// grid hashes are of the frame reframed to the original's extent, and
+	// face boxes are in fractions of the original's frame.
+	Geometry Geometry
 
 	keepCrops bool // keep the aligned crops on each Face (measurements)
 	noRefit   bool // measurements: no second mesh fit
@@ -70,6 +75,7 @@ func (o *Options) resolve() (Options, error) {
 		}
 		r.Video = o.Video
 		r.Faces = o.Faces
+		r.Geometry = o.Geometry
 		r.keepCrops, r.noRefit = o.keepCrops, o.noRefit
 	}
 	if math.IsNaN(r.SampleRate) || r.SampleRate <= 0 || r.SampleRate > MaxSampleRate {
@@ -77,6 +83,9 @@ func (o *Options) resolve() (Options, error) {
 	}
 	if r.Grid < 1 || r.Grid > MaxGrid {
 		return r, fmt.Errorf("fingerprint: invalid grid %d (want [1, %d])", r.Grid, MaxGrid)
+	}
+	if !r.Geometry.identity() && !r.Geometry.valid() {
+		return r, fmt.Errorf("fingerprint: invalid geometry %+v", r.Geometry)
 	}
 	return r, nil
 }
@@ -185,7 +194,7 @@ func Compute(ctx context.Context, path string, opts *Options) (*Fingerprint, err
 
 	h := newHasher(o.Grid)
 	for f := range frames {
-		global, cells, err := h.hashMat(f.img)
+		global, cells, err := hashFrame(h, f.img, o.Geometry)
 		var faces []Face
 		if err == nil && tracker != nil {
 			faces, err = trackFaces(tracker, o.Faces.Fitter, f.img, o)
@@ -289,6 +298,9 @@ func trackFaces(tr *track.Tracker, fitter track.MeshFitter, img gocv.Mat, o Opti
 			continue
 		}
 		fc := describe(a, lms, ob.ID, img.Cols(), img.Rows())
+		if !o.Geometry.identity() {
+			fc.Box = o.Geometry.toOriginal(fc.Box)
+		}
 		if o.keepCrops {
 			fc.crop = &a
 		}
@@ -302,4 +314,20 @@ func trackFaces(tr *track.Tracker, fitter track.MeshFitter, img gocv.Mat, o Opti
 func moved(a, b media.ROI) bool {
 	return a.Center.Dist(b.Center) > 0.03*a.Size || math.Abs(b.Size-a.Size) > 0.03*a.Size ||
 		math.Abs(b.Angle-a.Angle) > 3*math.Pi/180
+}
+
+// hashFrame hashes the frame, reframed first when g is not the identity.
+func hashFrame(h *hasher, img gocv.Mat, g Geometry) (uint64, []uint64, error) {
+	if g.identity() {
+		return h.hashMat(img)
+	}
+	if err := media.CheckBGR(img); err != nil {
+		return 0, nil, err
+	}
+	r, err := reframe(img, g)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer r.Close()
+	return h.hashMat(r)
 }
