@@ -30,7 +30,10 @@ func TestFaceEvidence(t *testing.T) {
 	if got := img.Bounds().Size(); got.X != 3*p+2*evidenceGap || got.Y != p {
 		t.Fatalf("size %v", got)
 	}
-	gray := func(x, y int) (uint32, uint32, uint32) { r, g, b, _ := img.At(x, y).RGBA(); return r >> 8, g >> 8, b >> 8 }
+	gray := func(x, y int) (uint32, uint32, uint32) {
+		r, g, b, _ := img.At(x, y).RGBA()
+		return r >> 8, g >> 8, b >> 8
+	}
 	// The difference panel is dark on top, bright (3 × 60) at the bottom.
 	dx := 2 * (p + evidenceGap)
 	if top, _, _ := gray(dx+p/2+3, p/8); top != 0 {
