@@ -187,30 +187,24 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 	fine := int(rm)
 	var off, phase int
 	var best offsetScore
+	var bestFace float64
 	var cand *Fingerprint
 	faces := original.Version >= Version2 && candidate.Version >= Version2
-	bestFace, faceOK := math.Inf(1), faces && fine > 1
 	for p := range fine {
+		// The phase whose frame and grid hashes line up best; on a tie, the
+		// one whose faces do.
 		dec := decimate(candidate, fine, p)
 		po, sc := bestOffset(original, dec)
-		fs, n := phaseFaceScore(original, dec, po)
-		faceOK = faceOK && n >= 3
-		if cand == nil || (faceOK && fs < bestFace) || (!faceOK && sc.less(best)) {
-			cand, off, phase, best = dec, po, p, sc
+		fs := math.Inf(1)
+		if faces {
+			fs = phaseFaceScore(original, dec, po)
 		}
-		bestFace = min(bestFace, fs)
-	}
-	if faces && fine > 1 && !faceOK {
-		// Some phase had too few faces to judge by: fall back on the
-		// frame and grid hashes for all of them.
-		for p := range fine {
-			dec := decimate(candidate, fine, p)
-			if po, sc := bestOffset(original, dec); p == 0 || sc.less(best) {
-				cand, off, phase, best = dec, po, p, sc
-			}
+		if cand == nil || sc.less(best) || !best.less(sc) && fs < bestFace {
+			cand, off, phase, best, bestFace = dec, po, p, sc, fs
 		}
 	}
 	shift := sampleTime(phase, candidate.SampleRate)
+	full := candidate
 	candidate = cand
 	og, cg := globals(original), globals(candidate)
 	m := Match{
@@ -238,10 +232,25 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 		for i := range fm.CellDistances {
 			fm.CellDistances[i] = 64
 		}
+		// The candidate's samples either side at its own finer rate count
+		// too: a copy at another frame rate shows a frame up to half a
+		// frame off, in which a mouth or a hand has moved.
+		alts := [][]uint64{cells}
+		globalsAt := []uint64{cg[k]}
+		if fine > 1 {
+			for _, q := range []int{k*fine + phase - 1, k*fine + phase + 1} {
+				if q >= 0 && q < len(full.Frames) {
+					alts = append(alts, full.Frames[q].Cells)
+					globalsAt = append(globalsAt, full.Frames[q].Global)
+				}
+			}
+		}
 		for n := max(0, j-1); n <= min(len(og)-1, j+1); n++ {
-			fm.Distance = min(fm.Distance, Distance(cg[k], og[n]))
-			for i, c := range cells {
-				fm.CellDistances[i] = min(fm.CellDistances[i], Distance(c, original.Frames[n].Cells[i]))
+			for a, cs := range alts {
+				fm.Distance = min(fm.Distance, Distance(globalsAt[a], og[n]))
+				for i, c := range cs {
+					fm.CellDistances[i] = min(fm.CellDistances[i], Distance(c, original.Frames[n].Cells[i]))
+				}
 			}
 		}
 		sum += fm.Distance
@@ -319,11 +328,12 @@ func matchesAroundFaces(orig, cand []Face, grid int, cellDist []int, cellThresho
 }
 
 // phaseFaceScore is how well the faces of candidate line up with the
-// original's at offset off: the median, over the faces paired in place,
-// of the mean distance of the eyes, nose and mouth, which move the most
-// from one moment to the next; n is the number of faces paired.
-func phaseFaceScore(original, candidate *Fingerprint, off int) (score float64, n int) {
-	var ds []float64
+// original's at offset off: the mean, over the faces paired in place, of
+// the distances of the eyes and mouth, which move the most from one
+// moment to the next (+Inf when no face paired).
+func phaseFaceScore(original, candidate *Fingerprint, off int) float64 {
+	var sum float64
+	var n int
 	for k := range candidate.Frames {
 		j := k + off
 		if j < 0 || j >= len(original.Frames) {
@@ -334,23 +344,18 @@ func phaseFaceScore(original, candidate *Fingerprint, off int) (score float64, n
 			if of == nil {
 				continue
 			}
-			var s float64
-			var c int
-			for _, r := range []int{RegionEyes, RegionNose, RegionMouth} {
+			for _, r := range []int{RegionEyes, RegionMouth} {
 				if cf.Inside&of.Inside&(1<<r) != 0 {
-					s += faceDistance(&cf.Desc, &of.Desc, r)
-					c++
+					sum += faceDistance(&cf.Desc, &of.Desc, r)
+					n++
 				}
-			}
-			if c > 0 {
-				ds = append(ds, s/float64(c))
 			}
 		}
 	}
-	if len(ds) == 0 {
-		return math.Inf(1), 0
+	if n == 0 {
+		return math.Inf(1)
 	}
-	return median(ds), len(ds)
+	return sum / float64(n)
 }
 
 // maxRateRatio bounds how many times the original's rate a candidate may

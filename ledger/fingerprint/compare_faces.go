@@ -8,31 +8,72 @@ import (
 	"time"
 )
 
-// Thresholds of the face comparison, chosen from the distances measured
-// by TestMeasureFaces (see the package doc): a region differs when the
-// median of its distance over faceWindow samples around a sample reaches
-// RegionThresholds[r]; the skin colour when the median chroma distance
-// reaches ChromaThreshold.
-var (
-	// RegionThresholds are in units of faceDistance.
-	RegionThresholds = [NumRegions]float64{
-		RegionFace:       0.25,
-		RegionEyes:       0.30,
-		RegionNose:       0.30,
-		RegionMouth:      0.30,
-		RegionRightCheek: 0.40,
-		RegionLeftCheek:  0.40,
-	}
+// Measures of the face comparison: one per region (faceDistance), then
+// the skin's chroma and the openness of mouth and eyes (|Δ| of
+// Descriptor.Mouth and Descriptor.Eyes).
+const (
+	MeasureChroma = NumRegions + iota
+	MeasureMouthOpen
+	MeasureEyesOpen
+	NumMeasures
 )
 
+// Thresholds are the values of the median of each measure over its window
+// of samples (Windows) at which a face differs: chosen from the distances
+// TestMeasureFaces measured on platform copies and manipulations of the
+// shared real clips (see the package doc).
+var Thresholds = [NumMeasures]float64{
+	RegionFace:       0.28,
+	RegionEyes:       0.30,
+	RegionNose:       0.40,
+	RegionMouth:      0.25,
+	RegionRightCheek: 0.60,
+	RegionLeftCheek:  0.60,
+	MeasureChroma:    5,  // levels of Cr plus Cb
+	MeasureMouthOpen: 30, // 1/255 of the mouth's width
+	MeasureEyesOpen:  15, // 1/510 of the eye's width
+}
+
+// measureBit is the bit of FaceSample.Differs a measure sets: its region's
+// for the regions, the mouth's and eyes' for their openness, ColourBit for
+// the chroma.
+func measureBit(i int) uint8 {
+	switch i {
+	case MeasureChroma:
+		return ColourBit
+	case MeasureMouthOpen:
+		return 1 << RegionMouth
+	case MeasureEyesOpen:
+		return 1 << RegionEyes
+	}
+	return 1 << i
+}
+
+// measure returns measure i between two descriptors.
+func measure(a, b *Descriptor, i int) float64 {
+	switch i {
+	case MeasureChroma:
+		return chromaDistance(a, b)
+	case MeasureMouthOpen:
+		return math.Abs(float64(a.Mouth) - float64(b.Mouth))
+	case MeasureEyesOpen:
+		return math.Abs(float64(a.Eyes) - float64(b.Eyes))
+	}
+	return faceDistance(a, b, i)
+}
+
+// Windows are the numbers of samples, centred, whose median of a measure
+// decides whether it differs at a sample: 5 (1.25 s at 4 per second), so
+// that one odd sample — a blink, a landmark fit that slipped — does not
+// make a face differ while a change that lasts does; 9 (2.25 s) for the
+// mouth, which moves the most with speech and differs the least under a
+// lip-sync.
+var Windows = [NumMeasures]int{
+	RegionFace: 5, RegionEyes: 5, RegionNose: 5, RegionMouth: 9, RegionRightCheek: 5, RegionLeftCheek: 5,
+	MeasureChroma: 5, MeasureMouthOpen: 9, MeasureEyesOpen: 5,
+}
+
 const (
-	// ChromaThreshold is in levels of Cr plus Cb (0–255 each).
-	ChromaThreshold = 5
-	// faceWindow is the number of samples, centred, whose median distance
-	// decides whether a region differs at a sample (1.25 s at 4 per
-	// second): one odd sample — a blink, a landmark fit that slipped —
-	// does not make a face differ, a change that lasts does.
-	faceWindow = 5
 	// minFaceRun is the least number of consecutive differing samples of
 	// one face that counts as an altered span.
 	minFaceRun = 2
@@ -76,18 +117,15 @@ func chromaDistance(a, b *Descriptor) float64 {
 type FaceSample struct {
 	K int // candidate sample (index into Match.Frames)
 	J int // original sample
-	// Distances are faceDistance per region; NaN for a region cut by the
-	// frame's edge in either.
-	Distances [NumRegions]float64
-	Chroma    float64
-	// Medians are the medians over the faceWindow samples around this one
-	// of each region's distance and, last, of the chroma distance (NaN
-	// when fewer than 3 were compared); Differs has bit r set when
-	// Medians[r] reaches RegionThresholds[r], ColourBit when the chroma
-	// median reaches ChromaThreshold.
-	Medians [NumRegions + 1]float64
+	// Distances are the measures (see NumMeasures); NaN for a region cut
+	// by the frame's edge in either.
+	Distances [NumMeasures]float64
+	// Medians are the medians of each measure over its window of samples
+	// around this one (NaN when fewer than 3 were compared); Differs has
+	// measureBit(i) set when Medians[i] reaches Thresholds[i].
+	Medians [NumMeasures]float64
 	Differs uint8
-	// Score is the largest distance over its threshold, raw, at this
+	// Score is the largest measure over its threshold, raw, at this
 	// sample: how far the most changed region is from what copies show.
 	Score float64
 }
@@ -124,6 +162,23 @@ type FaceMatch struct {
 	Samples []FaceSample
 	// Altered are the runs of samples in which the face differs.
 	Altered []FaceSpan
+	// TooSmall counts the samples in which the face had a registered
+	// counterpart but one of the two was narrower than MinCompareFace:
+	// not compared.
+	TooSmall int
+}
+
+// MinCompareFace is the narrowest face, in pixels of its own frame, that
+// is compared: below 100 px the landmarks, and so the aligned crop, move
+// enough from one encoding to another that copies differed as much as
+// manipulations (TestMeasureFaces: a face under 100 px wide in a copy
+// reached an identity distance of 0.39 and a mouth distance of 0.72; at
+// 100 px or more, 0.11 and 0.37).
+const MinCompareFace = 100
+
+// faceWidth is the width of f in pixels of fp's frame.
+func faceWidth(f Face, fp *Fingerprint) float64 {
+	return float64(f.Box.W) / 65535 * float64(fp.Width)
 }
 
 // compareFaces compares the faces of each matched candidate sample k with
@@ -133,6 +188,7 @@ type FaceMatch struct {
 func compareFaces(original, candidate *Fingerprint, off int, shift time.Duration, fine bool, frames []FrameMatch) []FaceMatch {
 	byTrack := map[int]*FaceMatch{}
 	pairs := map[int]map[int]int{} // candidate track -> original track -> samples
+	smallFaces := map[int]int{}    // candidate track -> samples too small to compare
 	for k, fm := range frames {
 		if !fm.Matched {
 			continue
@@ -143,33 +199,40 @@ func compareFaces(original, candidate *Fingerprint, off int, shift time.Duration
 			lo, hi = max(0, j-1), min(len(original.Frames)-1, j+1)
 		}
 		for _, cf := range candidate.Frames[k].Faces {
-			s := FaceSample{K: k, J: j, Chroma: math.Inf(1)}
-			for r := range s.Distances {
-				s.Distances[r] = math.Inf(1)
+			s := FaceSample{K: k, J: j}
+			for i := range s.Distances {
+				s.Distances[i] = math.Inf(1)
 			}
-			otrack, found := 0, false
+			otrack, found, small := 0, false, false
 			for n := lo; n <= hi; n++ {
 				of := pairFace(cf, original.Frames[n].Faces)
 				if of == nil {
+					continue
+				}
+				if faceWidth(cf, candidate) < MinCompareFace || faceWidth(*of, original) < MinCompareFace {
+					small = true
 					continue
 				}
 				if n == j || !found {
 					otrack = of.Track
 				}
 				found = true
-				for r := range NumRegions {
-					if cf.Inside&of.Inside&(1<<r) != 0 {
-						s.Distances[r] = min(s.Distances[r], faceDistance(&cf.Desc, &of.Desc, r))
+				for i := range NumMeasures {
+					if i < NumRegions && cf.Inside&of.Inside&(1<<i) == 0 {
+						continue
 					}
+					s.Distances[i] = min(s.Distances[i], measure(&cf.Desc, &of.Desc, i))
 				}
-				s.Chroma = min(s.Chroma, chromaDistance(&cf.Desc, &of.Desc))
 			}
 			if !found {
+				if small {
+					smallFaces[cf.Track]++
+				}
 				continue
 			}
-			for r := range s.Distances {
-				if math.IsInf(s.Distances[r], 1) {
-					s.Distances[r] = math.NaN()
+			for i := range s.Distances {
+				if math.IsInf(s.Distances[i], 1) {
+					s.Distances[i] = math.NaN()
 				}
 			}
 			fmx := byTrack[cf.Track]
@@ -181,6 +244,13 @@ func compareFaces(original, candidate *Fingerprint, off int, shift time.Duration
 			fmx.Samples = append(fmx.Samples, s)
 			pairs[cf.Track][otrack]++
 		}
+	}
+	for track, n := range smallFaces {
+		if byTrack[track] == nil {
+			byTrack[track] = &FaceMatch{Track: track}
+			pairs[track] = map[int]int{}
+		}
+		byTrack[track].TooSmall = n
 	}
 	out := make([]FaceMatch, 0, len(byTrack))
 	for track, fmx := range byTrack {
@@ -216,21 +286,21 @@ func pairFace(f Face, fs []Face) *Face {
 	return best
 }
 
-// markDiffers sets Differs and Score of each sample of one track from the
-// median distances over the faceWindow samples around it (by sample
-// index; a window with fewer than 3 comparisons decides nothing).
+// markDiffers sets Medians, Differs and Score of each sample of one track
+// from the medians of each measure over its window of samples around it
+// (by sample index; a window with fewer than 3 comparisons decides
+// nothing).
 func markDiffers(ss []FaceSample) {
-	half := faceWindow / 2
-	vals := make([]float64, 0, faceWindow)
-	median := func(i int, get func(FaceSample) float64) (float64, bool) {
+	vals := make([]float64, 0, 16)
+	median := func(i, half, m int) (float64, bool) {
 		vals = vals[:0]
 		for n := i; n >= 0 && ss[n].K >= ss[i].K-half; n-- {
-			if v := get(ss[n]); !math.IsNaN(v) {
+			if v := ss[n].Distances[m]; !math.IsNaN(v) {
 				vals = append(vals, v)
 			}
 		}
 		for n := i + 1; n < len(ss) && ss[n].K <= ss[i].K+half; n++ {
-			if v := get(ss[n]); !math.IsNaN(v) {
+			if v := ss[n].Distances[m]; !math.IsNaN(v) {
 				vals = append(vals, v)
 			}
 		}
@@ -242,28 +312,19 @@ func markDiffers(ss []FaceSample) {
 	}
 	for i := range ss {
 		s := &ss[i]
-		for r := range NumRegions {
-			v, ok := median(i, func(f FaceSample) float64 { return f.Distances[r] })
-			s.Medians[r] = math.NaN()
+		for m := range NumMeasures {
+			v, ok := median(i, Windows[m]/2, m)
+			s.Medians[m] = math.NaN()
 			if ok {
-				s.Medians[r] = v
+				s.Medians[m] = v
 			}
-			if ok && v >= RegionThresholds[r] {
-				s.Differs |= 1 << r
+			if ok && v >= Thresholds[m] {
+				s.Differs |= measureBit(m)
 			}
-			if d := s.Distances[r]; !math.IsNaN(d) {
-				s.Score = max(s.Score, d/RegionThresholds[r])
+			if d := s.Distances[m]; !math.IsNaN(d) {
+				s.Score = max(s.Score, d/Thresholds[m])
 			}
 		}
-		v, ok := median(i, func(f FaceSample) float64 { return f.Chroma })
-		s.Medians[NumRegions] = math.NaN()
-		if ok {
-			s.Medians[NumRegions] = v
-		}
-		if ok && v >= ChromaThreshold {
-			s.Differs |= ColourBit
-		}
-		s.Score = max(s.Score, s.Chroma/ChromaThreshold)
 	}
 }
 

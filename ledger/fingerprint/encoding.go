@@ -24,7 +24,7 @@ const magic = "TFFP"
 const (
 	headerSize = 4 + 1 + 1 + 2 + 8 + 8 + 4 + 4 + 4
 	frameFixed = 8 + 8
-	faceSize   = 2 + 4*2 + 1 + NumRegions + NumRegions*RegionCoefs + 2 + 1
+	faceSize   = 2 + 4*2 + 1 + NumRegions + NumRegions*RegionCoefs + 2 + 2 + 1
 )
 
 // MaxDuration bounds the duration a fingerprint may state (a week), so that
@@ -121,7 +121,7 @@ func validateFaces(version int, faces []Face) error {
 //	        [version 2: face count u8 | faces]
 //	face:   track u16 | box x, y, w, h u16 | inside u8 |
 //	        energy u8 per region | coefficients i8, region by region |
-//	        Cr u8 | Cb u8 | thumbnail flag u8 (0 or 1) |
+//	        Cr u8 | Cb u8 | mouth u8 | eyes u8 | thumbnail flag u8 (0 or 1) |
 //	        [flag 1: ThumbSide*ThumbSide grey bytes, row by row]
 //
 // It returns an error wrapping ErrFormat for an invalid fingerprint (wrong
@@ -179,7 +179,7 @@ func appendFace(b []byte, fc Face) []byte {
 			b = append(b, byte(c))
 		}
 	}
-	b = append(b, fc.Desc.Cr, fc.Desc.Cb)
+	b = append(b, fc.Desc.Cr, fc.Desc.Cb, fc.Desc.Mouth, fc.Desc.Eyes)
 	if fc.Thumb == nil {
 		return append(b, 0)
 	}
@@ -286,8 +286,8 @@ func decodeFaces(b []byte) ([]Face, []byte, error) {
 				p++
 			}
 		}
-		fc.Desc.Cr, fc.Desc.Cb = b[p], b[p+1]
-		flag := b[p+2]
+		fc.Desc.Cr, fc.Desc.Cb, fc.Desc.Mouth, fc.Desc.Eyes = b[p], b[p+1], b[p+2], b[p+3]
+		flag := b[p+4]
 		b = b[faceSize:]
 		switch flag {
 		case 0:
@@ -379,6 +379,8 @@ type jsonFace struct {
 	Coefs  [NumRegions][RegionCoefs]int8 `json:"coefs"`
 	Cr     uint8                         `json:"cr"`
 	Cb     uint8                         `json:"cb"`
+	Mouth  uint8                         `json:"mouth"`
+	Eyes   uint8                         `json:"eyes"`
 	Thumb  []byte                        `json:"thumb,omitempty"`
 }
 
@@ -400,7 +402,8 @@ func (fp *Fingerprint) MarshalJSON() ([]byte, error) {
 		}
 		for _, fc := range f.Faces {
 			jf.Faces = append(jf.Faces, jsonFace{Track: fc.Track, Box: [4]uint16{fc.Box.X, fc.Box.Y, fc.Box.W, fc.Box.H},
-				Inside: fc.Inside, Energy: fc.Desc.Energy, Coefs: fc.Desc.Coefs, Cr: fc.Desc.Cr, Cb: fc.Desc.Cb, Thumb: fc.Thumb})
+				Inside: fc.Inside, Energy: fc.Desc.Energy, Coefs: fc.Desc.Coefs, Cr: fc.Desc.Cr, Cb: fc.Desc.Cb,
+				Mouth: fc.Desc.Mouth, Eyes: fc.Desc.Eyes, Thumb: fc.Thumb})
 		}
 		j.Frames[i] = jf
 	}
@@ -433,7 +436,7 @@ func (fp *Fingerprint) UnmarshalJSON(b []byte) error {
 		}
 		for _, j := range jf.Faces {
 			f.Faces = append(f.Faces, Face{Track: j.Track, Box: Box{X: j.Box[0], Y: j.Box[1], W: j.Box[2], H: j.Box[3]},
-				Inside: j.Inside, Desc: Descriptor{Energy: j.Energy, Coefs: j.Coefs, Cr: j.Cr, Cb: j.Cb}, Thumb: j.Thumb})
+				Inside: j.Inside, Desc: Descriptor{Energy: j.Energy, Coefs: j.Coefs, Cr: j.Cr, Cb: j.Cb, Mouth: j.Mouth, Eyes: j.Eyes}, Thumb: j.Thumb})
 		}
 		out.Frames[i] = f
 	}

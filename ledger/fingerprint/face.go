@@ -49,7 +49,9 @@ func (b Box) rect() media.Rect {
 
 // describe computes the Face of one tracked face of a frame.
 func describe(a alignedFace, f landmark.Face, track, w, h int) Face {
-	return Face{Track: track, Box: boxOf(f.Box(), w, h), Inside: a.inside, Desc: descriptorOf(a), Thumb: thumbOf(a)}
+	d := descriptorOf(a)
+	d.Mouth, d.Eyes = openness(f)
+	return Face{Track: track, Box: boxOf(f.Box(), w, h), Inside: a.inside, Desc: d, Thumb: thumbOf(a)}
 }
 
 // ThumbEvery is how many samples apart a registered fingerprint keeps a

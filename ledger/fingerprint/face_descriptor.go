@@ -2,6 +2,8 @@ package fingerprint
 
 import (
 	"math"
+
+	"github.com/trueframe/trueframe/media/landmark"
 )
 
 // Sizes of the face descriptor.
@@ -29,6 +31,13 @@ type Descriptor struct {
 	Energy [NumRegions]uint8
 	// Cr and Cb are the mean chroma of the skin of the nose and cheeks.
 	Cr, Cb uint8
+	// Mouth is how open the mouth is: the gap between the inner lips over
+	// the distance between the mouth corners, in 1/255 (clamped at 1).
+	// Eyes is the mean of the two eyes' aspect ratios (lid gap over eye
+	// width), in 1/510 (clamped at 0.5). Both come from the landmarks, so
+	// they follow the mouth's and lids' motion whatever the texture: a
+	// lip-synced mouth opens when the new audio says so, not the original.
+	Mouth, Eyes uint8
 }
 
 // zigzag8 lists the AC coefficients of an 8x8 DCT in zigzag order.
@@ -131,6 +140,26 @@ func skinChroma(a alignedFace) (cr, cb uint8) {
 		}
 	}
 	return uint8((sr + n/2) / n), uint8((sb + n/2) / n)
+}
+
+// Face Mesh points of the inner lips' centres.
+const (
+	upperInnerLip = 13
+	lowerInnerLip = 14
+)
+
+// openness returns the Mouth and Eyes fields of a descriptor from the
+// landmarks f.
+func openness(f landmark.Face) (mouth, eyes uint8) {
+	if len(f.Points) != landmark.NumPoints {
+		return 0, 0
+	}
+	q := func(v, scale float64) uint8 { return uint8(math.Round(min(255, max(0, v*scale)))) }
+	if w := f.Points[landmark.MouthRight].Dist(f.Points[landmark.MouthLeft]); w > 1e-9 {
+		mouth = q(f.Points[upperInnerLip].Dist(f.Points[lowerInnerLip])/w, 255)
+	}
+	r, l := f.MeshOpenness()
+	return mouth, q((r+l)/2, 510)
 }
 
 // thumbOf averages the aligned face's luma 2x2 to a ThumbSide thumbnail.

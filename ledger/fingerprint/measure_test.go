@@ -74,6 +74,18 @@ func computeFacesAt(tb testing.TB, path string, m *FaceModels, rate float64) *Fi
 	return fp
 }
 
+var measureNames = [NumMeasures]string{"0identity", "1eyes", "2nose", "3mouth", "4cheek", "5cheek", "6chroma", "7mouthopen", "8eyesopen"}
+
+// videoPath resolves a clip named as folder/name under the shared real
+// clips, or dev/... under the shared videos.
+func videoPath(tb testing.TB, clip string) string {
+	if strings.HasPrefix(clip, "dev/") {
+		return filepath.Join(testutil.SharedDir(tb, "data", "videos"), clip)
+	}
+	folder, name := filepath.Split(clip)
+	return realClip(tb, filepath.Clean(folder), name)
+}
+
 // measureCase is one copy or manipulation of a clip, as measured.
 type measureCase struct {
 	clip, kind string
@@ -108,17 +120,23 @@ func TestMeasureFaces(t *testing.T) {
 			}
 		}
 	}
-	swaps := map[string]string{}
-	for _, kv := range strings.Split(os.Getenv("TRUEFRAME_MEASURE_SWAPS"), ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			swaps[k] = v
+	pairs := func(env string) map[string]string {
+		out := map[string]string{}
+		for _, kv := range strings.Split(os.Getenv(env), ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				out[k] = v
+			}
 		}
+		return out
 	}
+	swaps, mouths := pairs("TRUEFRAME_MEASURE_SWAPS"), pairs("TRUEFRAME_MEASURE_MOUTHS")
+	// The shared real clips have one pair of takes of one speaker.
+	mouths["grid/pwij3p.mpg"] = "grid/id2_vcd_swwp2s.mpg"
 	copies, manips := dists{}, dists{}
 	var alarms, caught, missed []string
 	for ci, clip := range clips {
-		folder, name := filepath.Split(clip)
-		src := realClip(t, filepath.Clean(folder), name)
+		name := filepath.Base(clip)
+		src := videoPath(t, clip)
 		orig := computeFacesAt(t, src, m, 0)
 		t.Logf("%s: %d samples, faces in %d", clip, len(orig.Frames), countFaces(orig))
 		var cases []measureCase
@@ -140,11 +158,11 @@ func TestMeasureFaces(t *testing.T) {
 			{"swap", fm.SwapFrom(t, donor, nil, from, to, nil)},
 			{"mouth-shifted", fm.MouthFrom(t, src, 1500*time.Millisecond, from, to, nil)},
 		}
-		if name == "pwij3p.mpg" { // the same speaker as id2_vcd_swwp2s
+		if other := mouths[clip]; other != "" { // another clip of the same speaker
 			edits = append(edits, struct {
 				name string
 				edit videofix.Edit
-			}{"mouth-other-clip", fm.MouthFrom(t, realClip(t, "grid", "id2_vcd_swwp2s.mpg"), 0, from, to, nil)})
+			}{"mouth-other-clip", fm.MouthFrom(t, videoPath(t, other), 0, from, to, nil)})
 		}
 		if sw := swaps[clip]; sw != "" {
 			edits = append(edits, struct {
@@ -167,7 +185,47 @@ func TestMeasureFaces(t *testing.T) {
 			}
 			var spans []string
 			hit := false
+			var caseTex, caseOpen []float64
 			for _, f := range mt.Faces {
+				// Window statistics of the mouth over the comparable samples
+				// (faces 100 px or wider in both).
+				big := make([]bool, len(f.Samples))
+				for i, s := range f.Samples {
+					of := findTrack(orig.Frames[s.J].Faces, f.OriginalTrack)
+					cf := findTrack(cand.Frames[min(len(cand.Frames)-1, s.K*3+mt.phase)].Faces, f.Track)
+					big[i] = of != nil && cf != nil && of.Box.rect().W*float64(orig.Width) >= 100 && cf.Box.rect().W*float64(cand.Width) >= 100
+				}
+				for i, s := range f.Samples {
+					tt := mt.Frames[s.K].T
+					if !big[i] || manip && (tt < c.from+interval || tt >= c.to-interval) {
+						continue
+					}
+					prefix := c.kind + "/"
+					if !manip {
+						prefix = "copy/"
+					}
+					for _, w := range []int{5, 9} {
+						var tex, open, combo []float64
+						for n := range f.Samples {
+							if !big[n] || f.Samples[n].K < s.K-w/2 || f.Samples[n].K > s.K+w/2 {
+								continue
+							}
+							tx, op := f.Samples[n].Distances[RegionMouth], f.Samples[n].Distances[MeasureMouthOpen]
+							if math.IsNaN(tx) {
+								continue
+							}
+							tex, open, combo = append(tex, tx), append(open, op), append(combo, tx/0.25+op/20)
+						}
+						if len(tex) >= w/2+1 {
+							d.add(fmt.Sprintf("%sw%d/mouthtex", prefix, w), median(tex))
+							d.add(fmt.Sprintf("%sw%d/mouthopen", prefix, w), median(open))
+							d.add(fmt.Sprintf("%sw%d/mouthcombo", prefix, w), median(combo))
+							if w == 9 {
+								caseTex, caseOpen = append(caseTex, median(tex)), append(caseOpen, median(open))
+							}
+						}
+					}
+				}
 				for _, s := range f.Samples {
 					tt := mt.Frames[s.K].T
 					if manip && (tt < c.from+interval || tt >= c.to-interval) {
@@ -176,14 +234,31 @@ func TestMeasureFaces(t *testing.T) {
 					prefix := c.kind + "/"
 					if !manip {
 						prefix = "copy/"
-					}
-					for r := range NumRegions + 1 {
-						name := "chroma"
-						if r < NumRegions {
-							name = fmt.Sprint(r, regions[r].name)
-							if !math.IsNaN(s.Distances[r]) {
-								d.add(prefix+"raw/"+name, s.Distances[r])
+						// Copies by the face's width in the smaller of the two frames.
+						px := math.Inf(1)
+						if of := findTrack(orig.Frames[s.J].Faces, f.OriginalTrack); of != nil {
+							px = of.Box.rect().W * float64(orig.Width)
+						}
+						if cf := findTrack(cand.Frames[min(len(cand.Frames)-1, s.K*3+mt.phase)].Faces, f.Track); cf != nil {
+							px = min(px, cf.Box.rect().W*float64(cand.Width))
+						}
+						bucket := "copy-big/"
+						switch {
+						case px < 100:
+							bucket = "copy-small/"
+						case px < 160:
+							bucket = "copy-mid/"
+						}
+						for r := range NumMeasures {
+							if !math.IsNaN(s.Medians[r]) {
+								d.add(bucket+"median/"+measureNames[r], s.Medians[r])
 							}
+						}
+					}
+					for r := range NumMeasures {
+						name := measureNames[r]
+						if !math.IsNaN(s.Distances[r]) {
+							d.add(prefix+"raw/"+name, s.Distances[r])
 						}
 						if !math.IsNaN(s.Medians[r]) {
 							d.add(prefix+"median/"+name, s.Medians[r])
@@ -198,6 +273,10 @@ func TestMeasureFaces(t *testing.T) {
 				}
 			}
 			line := fmt.Sprintf("%s %s: %s matched %.2f %v", c.clip, c.kind, Classify(mt), mt.MatchedFraction, spans)
+			if len(caseTex) > 0 {
+				line += fmt.Sprintf(" mouth w9: tex median %.3f max %.3f, open median %.0f max %.0f",
+					median(caseTex), slices.Max(caseTex), median(caseOpen), slices.Max(caseOpen))
+			}
 			switch {
 			case !manip && len(spans) > 0:
 				alarms = append(alarms, line)
@@ -213,6 +292,15 @@ func TestMeasureFaces(t *testing.T) {
 	manips.print(t, "manipulations (samples inside the span)")
 	t.Logf("false alarms on copies: %d\n  %s", len(alarms), strings.Join(alarms, "\n  "))
 	t.Logf("manipulations caught: %d, missed: %d\n  %s", len(caught), len(missed), strings.Join(missed, "\n  "))
+}
+
+func findTrack(fs []Face, track int) *Face {
+	for i := range fs {
+		if fs[i].Track == track {
+			return &fs[i]
+		}
+	}
+	return nil
 }
 
 func countFaces(fp *Fingerprint) int {
