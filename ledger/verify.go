@@ -64,6 +64,11 @@ type MatchSummary struct {
 	// an original registered with a version 1 fingerprint (frame and grid
 	// hashes only).
 	FacesCompared bool `json:"faces_compared"`
+	// FaceSamples counts the face comparisons made (a face in a sample);
+	// FaceSamplesTooSmall those skipped because a face was narrower than
+	// fingerprint.MinCompareFace pixels in the file or the original.
+	FaceSamples         int `json:"face_samples"`
+	FaceSamplesTooSmall int `json:"face_samples_too_small,omitempty"`
 	// Faces are the spans in which a face of the file differs from the
 	// registered face at the same place and time.
 	Faces []FaceDiff `json:"faces,omitempty"`
@@ -239,10 +244,15 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 		}
 	case fingerprint.Classify(*best) == fingerprint.SameContent:
 		v.Status, v.Explanation = MatchesOriginal, fmt.Sprintf("the same footage as a registered original (%s), in a different encoding", share)
-		if best.FacesCompared {
-			v.Explanation += ", with the same faces"
-		} else {
+		switch m := v.Match; {
+		case !m.FacesCompared:
 			v.Explanation += "; the original was registered without faces (a version 1 fingerprint), so faces were not compared"
+		case m.FaceSamples > 0:
+			v.Explanation += fmt.Sprintf(", with the same faces (%d face samples compared)", m.FaceSamples)
+		case m.FaceSamplesTooSmall > 0:
+			v.Explanation += fmt.Sprintf("; its faces are too small to compare (under %d px wide)", fingerprint.MinCompareFace)
+		default:
+			v.Explanation += "; no face to compare"
 		}
 	default:
 		v.Status = AlteredOriginal
@@ -342,6 +352,10 @@ func seconds(d time.Duration) float64 { return d.Seconds() }
 func summarize(m fingerprint.Match) *MatchSummary {
 	s := &MatchSummary{MatchedFraction: m.MatchedFraction, MeanDistance: m.MeanDistance, OffsetS: seconds(m.Offset),
 		Samples: m.Samples, Verdict: string(fingerprint.Classify(m)), FacesCompared: m.FacesCompared}
+	for _, f := range m.Faces {
+		s.FaceSamples += len(f.Samples)
+		s.FaceSamplesTooSmall += f.TooSmall
+	}
 	for _, u := range m.Unmatched {
 		s.Unmatched = append(s.Unmatched, timeRange(u))
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -61,7 +62,7 @@ func TestGoldenV2(t *testing.T) {
 			for i := range fp.Frames[0].Faces {
 				fp.Frames[0].Faces[i].Thumb = nil
 			}
-			path := filepath.Join("testdata", "golden_v2_"+c.name+".json")
+			path := filepath.Join("testdata", "golden_v2_"+strings.TrimSuffix(c.name, filepath.Ext(c.name))+".json")
 			if *updateGolden {
 				writeJSON(t, path, fp)
 				return
