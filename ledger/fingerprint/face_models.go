@@ -67,9 +67,10 @@ const (
 	detectMinFace   = 50
 	minFaceFraction = 0.075
 	minFacePixels   = 56
-	// detectEvery is how many samples apart the detector runs (about once a
-	// second at the default rate); faces are followed by Face Mesh between.
-	detectEvery = 4
+	// detectInterval is how often the detector runs, in seconds of video;
+	// faces are followed by Face Mesh between, and the detector runs at
+	// once when a face is lost.
+	detectInterval = 1.0
 )
 
 // scaledFinder runs a detector on the frame scaled to detectSide and maps

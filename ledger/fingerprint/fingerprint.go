@@ -165,7 +165,7 @@ func Compute(ctx context.Context, path string, opts *Options) (*Fingerprint, err
 		version = Version2
 		long := float64(max(cfg.Width, cfg.Height))
 		tracker = track.New(o.Faces.Finder, o.Faces.Fitter, &track.Options{
-			DetectEvery: detectEvery, MinFaceSize: max(minFacePixels, minFaceFraction*long), MaxFaces: maxFaces})
+			DetectEvery: max(1, int(math.Round(detectInterval*o.SampleRate))), MinFaceSize: max(minFacePixels, minFaceFraction*long), MaxFaces: maxFaces})
 	}
 	fp := &Fingerprint{
 		Version:    version,
