@@ -232,22 +232,22 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 		for i := range fm.CellDistances {
 			fm.CellDistances[i] = 64
 		}
-		// The candidate's samples either side at its own finer rate count
-		// too: a copy at another frame rate shows a frame up to half a
-		// frame off, in which a mouth or a hand has moved.
+		// For the cells, the candidate's samples either side at its own
+		// finer rate count too: a copy at another frame rate shows a frame
+		// up to half a frame off, in which a mouth or a hand has moved. The
+		// global hash, which decides whether the sample shows the original
+		// at all, is the sample's own.
 		alts := [][]uint64{cells}
-		globalsAt := []uint64{cg[k]}
 		if fine > 1 {
 			for _, q := range []int{k*fine + phase - 1, k*fine + phase + 1} {
 				if q >= 0 && q < len(full.Frames) {
 					alts = append(alts, full.Frames[q].Cells)
-					globalsAt = append(globalsAt, full.Frames[q].Global)
 				}
 			}
 		}
 		for n := max(0, j-1); n <= min(len(og)-1, j+1); n++ {
-			for a, cs := range alts {
-				fm.Distance = min(fm.Distance, Distance(globalsAt[a], og[n]))
+			fm.Distance = min(fm.Distance, Distance(cg[k], og[n]))
+			for _, cs := range alts {
 				for i, c := range cs {
 					fm.CellDistances[i] = min(fm.CellDistances[i], Distance(c, original.Frames[n].Cells[i]))
 				}
@@ -256,7 +256,7 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 		sum += fm.Distance
 		fm.Matched = fm.Distance <= o.FrameThreshold
 		if !fm.Matched && faces {
-			fm.Matched = matchesAroundFaces(original.Frames[j].Faces, candidate.Frames[k].Faces, candidate.Grid, fm.CellDistances, o.CellThreshold)
+			fm.Matched = matchesAroundFaces(original, candidate, j, k, fm.CellDistances, o.CellThreshold)
 			fm.AroundFaces = fm.Matched
 		}
 		if !fm.Matched {
@@ -292,17 +292,29 @@ const faceMargin = 0.2
 // matchesAroundFaces needs to call a sample the same footage.
 const minClearCells = 3
 
-// matchesAroundFaces reports whether a sample whose global hash differs
-// still shows the same footage around its faces: both have faces, and
-// every cell clear of the faces of either (boxes grown by faceMargin) —
-// at least minClearCells of them — is within the cell threshold. The
-// cells under the faces are left to the face comparison. Footage of
-// another person in the same studio and framing differs in the hair,
-// neck and clothes, which lie in the clear cells.
-func matchesAroundFaces(orig, cand []Face, grid int, cellDist []int, cellThreshold int) bool {
-	if len(orig) == 0 || len(cand) == 0 {
+// matchesAroundFaces reports whether candidate sample k, whose global hash
+// differs from original sample j's, still shows the same footage around
+// its faces: both have a face wide enough to compare (MinCompareFace, so
+// that the face comparison decides what differs), and every cell clear of
+// the faces of either (boxes grown by faceMargin) — at least
+// minClearCells of them — is within the cell threshold. Footage of
+// another person in the same studio and framing differs in the hair, neck
+// and clothes, which lie in the clear cells; another take of the same
+// person in the same clothes does not, and is then compared face to face.
+func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []int, cellThreshold int) bool {
+	orig, cand := original.Frames[j].Faces, candidate.Frames[k].Faces
+	wide := func(fs []Face, fp *Fingerprint) bool {
+		for _, f := range fs {
+			if faceWidth(f, fp) >= MinCompareFace {
+				return true
+			}
+		}
 		return false
 	}
+	if !wide(orig, original) || !wide(cand, candidate) {
+		return false
+	}
+	grid := candidate.Grid
 	clear := 0
 	for i, d := range cellDist {
 		cx, cy := float64(i%grid)/float64(grid), float64(i/grid)/float64(grid)
