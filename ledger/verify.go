@@ -131,6 +131,10 @@ type Altered struct {
 // maxCandidates bounds the perceptual comparisons of one verification.
 const maxCandidates = 16
 
+// minGeometryMatch is the matched fraction from which a copy whose faces
+// show a crop or rescale is fingerprinted again in the original's layout.
+const minGeometryMatch = 0.25
+
 // Verify checks a file against the registry.
 func (r *Registry) Verify(ctx context.Context, path string) (Verification, error) {
 	sha, _, err := HashFile(ctx, path)
@@ -197,7 +201,9 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 		}
 	}
 	var geometry *Geometry
-	if best != nil && fingerprint.Classify(*best) != fingerprint.Different {
+	// A crop moves every cell, so a cropped copy may match few samples;
+	// a quarter is enough to try its geometry.
+	if best != nil && best.MatchedFraction >= minGeometryMatch {
 		// A copy cropped or scaled differently: fingerprint it again laid
 		// out like the original, so its frame and grid hashes line up.
 		if g, ok := fingerprint.EstimateGeometry(bestFP, fp, *best); ok {
@@ -357,7 +363,9 @@ func summarize(m fingerprint.Match) *MatchSummary {
 		s.FaceSamplesTooSmall += f.TooSmall
 	}
 	for _, u := range m.Unmatched {
-		s.Unmatched = append(s.Unmatched, timeRange(u))
+		if !u.Padding {
+			s.Unmatched = append(s.Unmatched, timeRange(u))
+		}
 	}
 	for _, a := range m.Altered {
 		s.Altered = append(s.Altered, Altered{TimeRange: timeRange(a.Span), Grid: m.Grid, Cells: a.Cells, MaxCellDistance: a.MaxCellDistance})

@@ -80,6 +80,9 @@ type Span struct {
 	Original   Range
 	InOriginal bool
 	Samples    int // number of candidate samples in the run
+	// Padding is set for an unmatched run outside the original that holds
+	// its first or last frame (see FrameMatch.Padding).
+	Padding bool
 }
 
 // AlteredSpan is a run of candidate samples whose global hash matches the
@@ -102,6 +105,10 @@ type FrameMatch struct {
 	// InOriginal).
 	AlteredCells  []int
 	CellDistances []int
+	// Padding is set for a sample outside the original that shows the
+	// original's first frame (before it) or last frame (after it) again:
+	// a hold a re-encoding added, not footage the original lacks.
+	Padding bool
 	// AroundFaces is set when the sample matched not on the whole frame
 	// but on every cell clear of the faces (version 2): a face close up
 	// fills enough of the frame to change its global hash when replaced.
@@ -185,24 +192,8 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 			original.SampleRate, candidate.SampleRate, maxRateRatio, original.Grid, candidate.Grid)
 	}
 	fine := int(rm)
-	var off, phase int
-	var best offsetScore
-	var bestFace float64
-	var cand *Fingerprint
 	faces := original.Version >= Version2 && candidate.Version >= Version2
-	for p := range fine {
-		// The phase whose frame and grid hashes line up best; on a tie, the
-		// one whose faces do.
-		dec := decimate(candidate, fine, p)
-		po, sc := bestOffset(original, dec)
-		fs := math.Inf(1)
-		if faces {
-			fs = phaseFaceScore(original, dec, po)
-		}
-		if cand == nil || sc.less(best) || !best.less(sc) && fs < bestFace {
-			cand, off, phase, best, bestFace = dec, po, p, sc, fs
-		}
-	}
+	off, phase, cand := alignment(original, candidate, fine, faces)
 	shift := sampleTime(phase, candidate.SampleRate)
 	full := candidate
 	candidate = cand
@@ -222,6 +213,14 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 		fm.Distance = -1
 		j := k + off
 		if j < 0 || j >= len(og) {
+			// A re-encoding may pad the start or the end with the first or
+			// last frame held (ffmpeg fills a stream that starts late that
+			// way): that is not footage the original lacks.
+			edge := 0
+			if j >= len(og) {
+				edge = len(og) - 1
+			}
+			fm.Padding = Distance(cg[k], og[edge]) <= o.FrameThreshold
 			continue
 		}
 		fm.InOriginal = true
@@ -339,11 +338,60 @@ func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []i
 	return clear >= minClearCells
 }
 
+// faceSlack is how much higher than the best alignment's the sum of
+// median hash distances of another may be for the faces to choose between
+// them: in a static shot (a talking head before a wall, a GRID speaker)
+// the frame and grid hashes hardly tell one offset from the next, a
+// crop's even less, while the mouth and eyes do.
+const faceSlack = 17
+
+// alignment returns the offset and phase (of the candidate's fine
+// interleaved subsequences, fine of them) that align candidate with
+// original, and that subsequence: the best by the frame and grid hashes
+// (bestOffset); with faces, the one whose eyes and mouth differ least
+// among those within faceSlack of it and nearly its overlap.
+func alignment(original, candidate *Fingerprint, fine int, faces bool) (off, phase int, cand *Fingerprint) {
+	type choice struct {
+		scoredOffset
+		phase int
+		dec   *Fingerprint
+	}
+	var all []choice
+	var best choice
+	for p := range fine {
+		dec := decimate(candidate, fine, p)
+		for _, c := range offsetScores(original, dec) {
+			all = append(all, choice{c, p, dec})
+			if len(all) == 1 || c.s.less(best.s) {
+				best = all[len(all)-1]
+			}
+		}
+	}
+	if len(all) == 0 {
+		return 0, 0, decimate(candidate, fine, 0)
+	}
+	if faces {
+		bestFace := math.Inf(1)
+		chosen := best
+		for _, c := range all {
+			if c.s.median > best.s.median+faceSlack || 10*c.s.overlap < 9*best.s.overlap {
+				continue
+			}
+			fs, n := phaseFaceScore(original, c.dec, c.off)
+			if n >= 3 && (fs < bestFace || fs == bestFace && c.s.less(chosen.s)) {
+				chosen, bestFace = c, fs
+			}
+		}
+		best = chosen
+	}
+	return best.off, best.phase, best.dec
+}
+
 // phaseFaceScore is how well the faces of candidate line up with the
 // original's at offset off: the mean, over the faces paired in place, of
 // the distances of the eyes and mouth, which move the most from one
-// moment to the next (+Inf when no face paired).
-func phaseFaceScore(original, candidate *Fingerprint, off int) float64 {
+// moment to the next (+Inf when no face paired); n counts the distances.
+func phaseFaceScore(original, candidate *Fingerprint, off int) (float64, int) {
 	var sum float64
 	var n int
 	for k := range candidate.Frames {
@@ -365,9 +413,9 @@ func phaseFaceScore(original, candidate *Fingerprint, off int) float64 {
 		}
 	}
 	if n == 0 {
-		return math.Inf(1)
+		return math.Inf(1), 0
 	}
-	return sum / float64(n)
+	return sum / float64(n), n
 }
 
 // maxRateRatio bounds how many times the original's rate a candidate may
@@ -418,12 +466,29 @@ const maxProbe = 96
 // picture only at the right one. Ties go to the lower mean, then the larger
 // overlap, then the smaller |off|.
 func bestOffset(original, candidate *Fingerprint) (int, offsetScore) {
+	var best scoredOffset
+	for i, c := range offsetScores(original, candidate) {
+		if i == 0 || c.s.less(best.s) {
+			best = c
+		}
+	}
+	return best.off, best.s
+}
+
+// scoredOffset is an offset with its score.
+type scoredOffset struct {
+	off int
+	s   offsetScore
+}
+
+// offsetScores scores every offset with an overlap of at least half the
+// shorter fingerprint (see bestOffset).
+func offsetScores(original, candidate *Fingerprint) []scoredOffset {
 	no, nc := len(original.Frames), len(candidate.Frames)
 	nh := 1 + candidate.Grid*candidate.Grid
 	minOverlap := max(1, min(no, nc)/2)
 	hist := make([][clipDistance + 1]int, nh)
-	var best offsetScore
-	bestOff, found := 0, false
+	var out []scoredOffset
 	for off := -(nc - 1); off <= no-1; off++ {
 		k0, k1 := max(0, -off), min(nc, no-off)
 		overlap := k1 - k0
@@ -447,15 +512,13 @@ func bestOffset(original, candidate *Fingerprint) (int, offsetScore) {
 				sum += d
 			}
 		}
-		s := offsetScore{sum: sum, probes: n, overlap: overlap, absOff: abs(off)}
+		sc := offsetScore{sum: sum, probes: n, overlap: overlap, absOff: abs(off)}
 		for i := range hist {
-			s.median += histMedian(&hist[i], n)
+			sc.median += histMedian(&hist[i], n)
 		}
-		if !found || s.less(best) {
-			best, bestOff, found = s, off, true
-		}
+		out = append(out, scoredOffset{off, sc})
 	}
-	return bestOff, best
+	return out
 }
 
 // offsetScore is how well an offset aligns two fingerprints: the sum of
@@ -505,10 +568,12 @@ func spans(original, candidate *Fingerprint, off int, shift time.Duration, frame
 		k1 := k0 + 1
 		switch {
 		case !f.Matched:
-			for k1 < len(frames) && !frames[k1].Matched && frames[k1].InOriginal == f.InOriginal {
+			for k1 < len(frames) && !frames[k1].Matched && frames[k1].InOriginal == f.InOriginal && frames[k1].Padding == f.Padding {
 				k1++
 			}
-			unmatched = append(unmatched, span(k0, k1, f.InOriginal))
+			s := span(k0, k1, f.InOriginal)
+			s.Padding = f.Padding
+			unmatched = append(unmatched, s)
 		case len(f.AlteredCells) > 0:
 			for k1 < len(frames) && frames[k1].Matched && len(frames[k1].AlteredCells) > 0 {
 				k1++
@@ -563,22 +628,47 @@ const (
 //	altered       a run of at least DefaultMinRun (2) unmatched or altered
 //	              samples, or MatchedFraction < SameContentFraction (0.9)
 //	same_content  otherwise
+//
+// Samples of held first or last frames (FrameMatch.Padding) count as
+// matched. When faces were compared (version 2), a run of altered cells
+// must last minCellRunFaces samples: faces are compared on their own, and
+// a copy at another frame rate whose sample falls on the other side of a
+// frame boundary from the original's differs in the cells of a face that
+// moved, for a sample or two.
 func Classify(m Match) Verdict {
-	if m.Compared == 0 || m.MatchedFraction <= DifferentFraction {
+	padded := 0
+	for _, f := range m.Frames {
+		if f.Padding {
+			padded++
+		}
+	}
+	frac := m.MatchedFraction
+	if m.Samples > 0 {
+		frac = float64(m.Matched+padded) / float64(m.Samples)
+	}
+	if m.Compared == 0 || frac <= DifferentFraction {
 		return Different
 	}
 	for _, s := range m.Unmatched {
-		if s.Samples >= DefaultMinRun {
+		if s.Samples >= DefaultMinRun && !s.Padding {
 			return Altered
 		}
+	}
+	cellRun := DefaultMinRun
+	if m.FacesCompared {
+		cellRun = minCellRunFaces
 	}
 	for _, s := range m.Altered {
-		if s.Samples >= DefaultMinRun {
+		if s.Samples >= cellRun {
 			return Altered
 		}
 	}
-	if m.MatchedFraction < SameContentFraction {
+	if frac < SameContentFraction {
 		return Altered
 	}
 	return SameContent
 }
+
+// minCellRunFaces is the run of altered cells that makes a version 2
+// match altered (see Classify).
+const minCellRunFaces = 3
