@@ -212,7 +212,7 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 				if err != nil {
 					return v, fmt.Errorf("fingerprinting: %w", err)
 				}
-				if m2, err := fingerprint.Compare(bestFP, fp2, nil); err == nil && m2.MatchedFraction >= best.MatchedFraction {
+				if m2, err := fingerprint.Compare(bestFP, fp2, &fingerprint.CompareOptions{Geometry: g}); err == nil && m2.MatchedFraction >= best.MatchedFraction {
 					best, geometry = &m2, &Geometry{X: g.X, Y: g.Y, W: g.W, H: g.H}
 					fp = fp2
 				}

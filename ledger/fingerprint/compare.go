@@ -52,6 +52,11 @@ const (
 type CompareOptions struct {
 	FrameThreshold int // see DefaultFrameThreshold
 	CellThreshold  int // see DefaultCellThreshold
+	// Geometry is the layout the candidate was fingerprinted in
+	// (Options.Geometry): the cells that lie partly outside the part of
+	// the original the candidate shows hold repeated border pixels, not
+	// picture, and are not compared.
+	Geometry Geometry
 }
 
 func (o *CompareOptions) resolve() CompareOptions {
@@ -63,8 +68,25 @@ func (o *CompareOptions) resolve() CompareOptions {
 		if o.CellThreshold > 0 {
 			r.CellThreshold = o.CellThreshold
 		}
+		r.Geometry = o.Geometry
 	}
 	return r
+}
+
+// paddedCells returns, for a grid laid over the original's frame, which
+// cells lie by more than 5% of their area outside the part g of it a copy
+// shows (nil for the identity).
+func paddedCells(g Geometry, grid int) []bool {
+	if g.identity() {
+		return nil
+	}
+	shown := media.Rect{X: g.X, Y: g.Y, W: g.W, H: g.H}
+	out := make([]bool, grid*grid)
+	for i := range out {
+		cell := media.Rect{X: float64(i%grid) / float64(grid), Y: float64(i/grid) / float64(grid), W: 1 / float64(grid), H: 1 / float64(grid)}
+		out[i] = cell.Intersect(shown).Area() < 0.95*cell.Area()
+	}
+	return out
 }
 
 // Range is a time interval [Start, End) in one video.
@@ -169,8 +191,10 @@ type Match struct {
 // 1/m. Faces need it: a mouth moves a lot in an eighth of a second.
 //
 // When both fingerprints are version 2, the faces of each matching sample
-// are compared too (see Match.Faces and compareFaces). A version 1
-// fingerprint compares with a version 2 one on frames and cells only.
+// are compared too (see Match.Faces and compareFaces), and the faces also
+// choose among the alignments the frame and grid hashes can hardly tell
+// apart (a static shot; see alignment). A version 1 fingerprint compares
+// with a version 2 one on frames and cells only.
 //
 // The fingerprints must have the same grid, and the candidate's rate must
 // be a whole multiple of the original's, or Compare returns
@@ -198,6 +222,7 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 	full := candidate
 	candidate = cand
 	og, cg := globals(original), globals(candidate)
+	padded := paddedCells(o.Geometry, candidate.Grid)
 	m := Match{
 		Grid:    candidate.Grid,
 		Offset:  sampleTime(off, candidate.SampleRate) - shift,
@@ -255,7 +280,7 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 		sum += fm.Distance
 		fm.Matched = fm.Distance <= o.FrameThreshold
 		if !fm.Matched && faces {
-			fm.Matched = matchesAroundFaces(original, candidate, j, k, fm.CellDistances, o.CellThreshold)
+			fm.Matched = matchesAroundFaces(original, candidate, j, k, fm.CellDistances, padded, o.CellThreshold)
 			fm.AroundFaces = fm.Matched
 		}
 		if !fm.Matched {
@@ -263,7 +288,7 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 		}
 		m.Matched++
 		for i, d := range fm.CellDistances {
-			if d >= o.CellThreshold {
+			if d >= o.CellThreshold && (padded == nil || !padded[i]) {
 				fm.AlteredCells = append(fm.AlteredCells, i)
 			}
 		}
@@ -300,7 +325,7 @@ const minClearCells = 3
 // another person in the same studio and framing differs in the hair, neck
 // and clothes, which lie in the clear cells; another take of the same
 // person in the same clothes does not, and is then compared face to face.
-func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []int, cellThreshold int) bool {
+func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []int, padded []bool, cellThreshold int) bool {
 	orig, cand := original.Frames[j].Faces, candidate.Frames[k].Faces
 	wide := func(fs []Face, fp *Fingerprint) bool {
 		for _, f := range fs {
@@ -327,7 +352,7 @@ func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []i
 				break
 			}
 		}
-		if covered {
+		if covered || padded != nil && padded[i] {
 			continue
 		}
 		if d >= cellThreshold {

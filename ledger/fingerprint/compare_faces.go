@@ -139,7 +139,8 @@ type FaceSample struct {
 	// by the frame's edge in either.
 	Distances [NumMeasures]float64
 	// Medians are the medians of each measure over its window of samples
-	// around this one (NaN when fewer than 3 were compared); Differs has
+	// around this one (NaN when fewer than half the window and one were
+	// compared); Differs has
 	// measureBit(i) set when Medians[i] reaches Thresholds[i].
 	Medians [NumMeasures]float64
 	Differs uint8
@@ -306,8 +307,8 @@ func pairFace(f Face, fs []Face) *Face {
 
 // markDiffers sets Medians, Differs and Score of each sample of one track
 // from the medians of each measure over its window of samples around it
-// (by sample index; a window with fewer than 3 comparisons decides
-// nothing).
+// (by sample index; a window with fewer than half its samples and one
+// compared decides nothing: a clip of a second cannot judge the mouth).
 func markDiffers(ss []FaceSample) {
 	vals := make([]float64, 0, 16)
 	median := func(i, half, m int) (float64, bool) {
@@ -322,7 +323,7 @@ func markDiffers(ss []FaceSample) {
 				vals = append(vals, v)
 			}
 		}
-		if len(vals) < 3 {
+		if len(vals) < half+1 {
 			return 0, false
 		}
 		slices.Sort(vals)

@@ -132,6 +132,14 @@
 // the dev set's test split was not used. See the Thresholds comment for
 // the figures.
 //
+// Faces also help the alignment: in a static shot, where the frame and
+// grid hashes score many offsets alike, the eyes and mouth choose. Samples
+// outside the original that hold its first or last frame (a re-encoding
+// pads a stream that starts late so) are not new footage. With faces
+// compared, altered cells need a run of 3 samples: a copy at another frame
+// rate whose sample falls on the other side of a frame boundary differs
+// in the cells of a moving face for a sample or two.
+//
 // A sample whose global hash changed with a large face (a close-up swap)
 // still matches on the cells clear of the faces, when every one of them
 // (three at least) is within the cell threshold: the hair, neck and
