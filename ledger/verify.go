@@ -131,9 +131,6 @@ type Altered struct {
 // maxCandidates bounds the perceptual comparisons of one verification.
 const maxCandidates = 16
 
-// minGeometryMatch is the matched fraction from which a copy whose faces
-// show a crop or rescale is fingerprinted again in the original's layout.
-const minGeometryMatch = 0.25
 
 // Verify checks a file against the registry.
 func (r *Registry) Verify(ctx context.Context, path string) (Verification, error) {
@@ -201,9 +198,9 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 		}
 	}
 	var geometry *Geometry
-	// A crop moves every cell, so a cropped copy may match few samples;
-	// a quarter is enough to try its geometry.
-	if best != nil && best.MatchedFraction >= minGeometryMatch {
+	// A crop moves every cell, so a cropped copy may match few samples:
+	// its faces say where it lies in the original.
+	if best != nil {
 		// A copy cropped or scaled differently: fingerprint it again laid
 		// out like the original, so its frame and grid hashes line up.
 		if g, ok := fingerprint.EstimateGeometry(bestFP, fp, *best); ok {

@@ -131,6 +131,9 @@ type FrameMatch struct {
 	// original's first frame (before it) or last frame (after it) again:
 	// a hold a re-encoding added, not footage the original lacks.
 	Padding bool
+	// AroundDiffers is set when the global hash matched but the cells
+	// around the faces did not (see aroundFacesDiffers): not a match.
+	AroundDiffers bool
 	// AroundFaces is set when the sample matched not on the whole frame
 	// but on every cell clear of the faces (version 2): a face close up
 	// fills enough of the frame to change its global hash when replaced.
@@ -279,7 +282,13 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 		}
 		sum += fm.Distance
 		fm.Matched = fm.Distance <= o.FrameThreshold
-		if !fm.Matched && faces {
+		if fm.Matched && faces && aroundFacesDiffers(original, candidate, j, k, fm.CellDistances, padded, o.CellThreshold) {
+			// The frame's hash matched on a backdrop; the hair, neck and
+			// clothes around the faces did not: another take in the same
+			// place.
+			fm.Matched, fm.AroundDiffers = false, true
+		}
+		if !fm.Matched && !fm.AroundDiffers && faces {
 			fm.Matched = matchesAroundFaces(original, candidate, j, k, fm.CellDistances, padded, o.CellThreshold)
 			fm.AroundFaces = fm.Matched
 		}
@@ -316,16 +325,11 @@ const faceMargin = 0.2
 // matchesAroundFaces needs to call a sample the same footage.
 const minClearCells = 3
 
-// matchesAroundFaces reports whether candidate sample k, whose global hash
-// differs from original sample j's, still shows the same footage around
-// its faces: both have a face wide enough to compare (MinCompareFace, so
-// that the face comparison decides what differs), and every cell clear of
-// the faces of either (boxes grown by faceMargin) — at least
-// minClearCells of them — is within the cell threshold. Footage of
-// another person in the same studio and framing differs in the hair, neck
-// and clothes, which lie in the clear cells; another take of the same
-// person in the same clothes does not, and is then compared face to face.
-func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []int, padded []bool, cellThreshold int) bool {
+// clearCells returns the cells of the grid clear of the faces of original
+// sample j and candidate sample k (boxes grown by faceMargin), not padded,
+// when both samples have a face wide enough to compare (MinCompareFace);
+// ok is false otherwise.
+func clearCells(original, candidate *Fingerprint, j, k int, padded []bool) (cells []int, ok bool) {
 	orig, cand := original.Frames[j].Faces, candidate.Frames[k].Faces
 	wide := func(fs []Face, fp *Fingerprint) bool {
 		for _, f := range fs {
@@ -336,11 +340,13 @@ func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []i
 		return false
 	}
 	if !wide(orig, original) || !wide(cand, candidate) {
-		return false
+		return nil, false
 	}
 	grid := candidate.Grid
-	clear := 0
-	for i, d := range cellDist {
+	for i := range grid * grid {
+		if padded != nil && padded[i] {
+			continue
+		}
 		cx, cy := float64(i%grid)/float64(grid), float64(i/grid)/float64(grid)
 		cell := media.Rect{X: cx, Y: cy, W: 1 / float64(grid), H: 1 / float64(grid)}
 		covered := false
@@ -352,15 +358,49 @@ func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []i
 				break
 			}
 		}
-		if covered || padded != nil && padded[i] {
-			continue
+		if !covered {
+			cells = append(cells, i)
 		}
-		if d >= cellThreshold {
+	}
+	return cells, true
+}
+
+// matchesAroundFaces reports whether candidate sample k, whose global hash
+// differs from original sample j's, still shows the same footage around
+// its faces: both have a face wide enough to compare, so that the face
+// comparison decides what differs, and every cell clear of the faces — at
+// least minClearCells of them — is within the cell threshold.
+func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []int, padded []bool, cellThreshold int) bool {
+	cells, ok := clearCells(original, candidate, j, k, padded)
+	if !ok || len(cells) < minClearCells {
+		return false
+	}
+	for _, i := range cells {
+		if cellDist[i] >= cellThreshold {
 			return false
 		}
-		clear++
 	}
-	return clear >= minClearCells
+	return true
+}
+
+// aroundFacesDiffers reports whether, although the global hashes of
+// candidate sample k and original sample j match, more than a quarter
+// (and more than one) of the cells clear of the faces differ: the hair,
+// neck and clothes of another person filmed in the same place, before a
+// backdrop that fills most of the frame (the GRID studio), where a face
+// swap or a copy keeps them.
+func aroundFacesDiffers(original, candidate *Fingerprint, j, k int, cellDist []int, padded []bool, cellThreshold int) bool {
+	cells, ok := clearCells(original, candidate, j, k, padded)
+	if !ok {
+		return false
+	}
+	n := 0
+	for _, i := range cells {
+		if cellDist[i] >= cellThreshold {
+			n++
+		}
+	}
+	return n > max(1, len(cells)/4)
 }
 
 // faceSlack is how much higher than the best alignment's the sum of
@@ -369,6 +409,11 @@ func matchesAroundFaces(original, candidate *Fingerprint, j, k int, cellDist []i
 // the frame and grid hashes hardly tell one offset from the next, a
 // crop's even less, while the mouth and eyes do.
 const faceSlack = 17
+
+// faceAlignMax is the largest mean eyes-and-mouth distance at which the
+// faces choose the alignment: copies measure about 0.05–0.1 at the right
+// one, other people and swapped faces 0.4 and more at any.
+const faceAlignMax = 0.25
 
 // alignment returns the offset and phase (of the candidate's fine
 // interleaved subsequences, fine of them) that align candidate with
@@ -407,13 +452,18 @@ func alignment(original, candidate *Fingerprint, fine int, faces bool) (off, pha
 				chosen, bestFace = c, fs
 			}
 		}
-		best = chosen
+		// Faces that differ at every alignment (another person, a swap)
+		// cannot choose one.
+		if bestFace <= faceAlignMax {
+			best = chosen
+		}
 	}
 	return best.off, best.phase, best.dec
 }
 
 // phaseFaceScore is how well the faces of candidate line up with the
-// original's at offset off: the mean, over the faces paired in place, of
+// original's at offset off: the mean, over the faces paired in place and
+// wide enough to compare (MinCompareFace), of
 // the distances of the eyes and mouth, which move the most from one
 // moment to the next (+Inf when no face paired); n counts the distances.
 func phaseFaceScore(original, candidate *Fingerprint, off int) (float64, int) {
@@ -426,7 +476,7 @@ func phaseFaceScore(original, candidate *Fingerprint, off int) (float64, int) {
 		}
 		for _, cf := range candidate.Frames[k].Faces {
 			of := pairFace(cf, original.Frames[j].Faces)
-			if of == nil {
+			if of == nil || faceWidth(cf, candidate) < MinCompareFace || faceWidth(*of, original) < MinCompareFace {
 				continue
 			}
 			for _, r := range []int{RegionEyes, RegionMouth} {
@@ -655,7 +705,8 @@ const (
 //	same_content  otherwise
 //
 // Samples of held first or last frames (FrameMatch.Padding) count as
-// matched. When faces were compared (version 2), a run of altered cells
+// matched for same_content, not against different: in a static shot,
+// another take's frames look like a hold of the original's first frame. When faces were compared (version 2), a run of altered cells
 // must last minCellRunFaces samples: faces are compared on their own, and
 // a copy at another frame rate whose sample falls on the other side of a
 // frame boundary from the original's differs in the cells of a face that
@@ -671,8 +722,8 @@ func Classify(m Match) Verdict {
 	if m.Samples > 0 {
 		frac = float64(m.Matched+padded) / float64(m.Samples)
 	}
-	if m.Compared == 0 || frac <= DifferentFraction {
-		return Different
+	if m.Compared == 0 || m.MatchedFraction <= DifferentFraction {
+		return Different // held frames do not make footage match
 	}
 	for _, s := range m.Unmatched {
 		if s.Samples >= DefaultMinRun && !s.Padding {
