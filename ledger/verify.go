@@ -131,7 +131,6 @@ type Altered struct {
 // maxCandidates bounds the perceptual comparisons of one verification.
 const maxCandidates = 16
 
-
 // Verify checks a file against the registry.
 func (r *Registry) Verify(ctx context.Context, path string) (Verification, error) {
 	sha, _, err := HashFile(ctx, path)

@@ -133,7 +133,12 @@
 // the figures.
 //
 // Faces also help the alignment: in a static shot, where the frame and
-// grid hashes score many offsets alike, the eyes and mouth choose. Samples
+// grid hashes score many offsets alike, the eyes and mouth choose, when
+// they match at some offset (another person's never do). With faces of
+// 100 px or more on both sides, a sample matches only if the cells clear
+// of the faces match too (at most a quarter of them differ): a backdrop
+// that fills most of a frame (the GRID studio) matches another speaker's
+// take, his hair, neck and clothes do not. Samples
 // outside the original that hold its first or last frame (a re-encoding
 // pads a stream that starts late so) are not new footage. With faces
 // compared, altered cells need a run of 3 samples: a copy at another frame
