@@ -26,7 +26,8 @@ var (
 // faceEvidence draws a PNG of the registered face, the checked face and
 // their absolute difference (tripled), each a grey aligned thumbnail of
 // fingerprint.ThumbSide pixels scaled evidenceScale times, with the
-// regions in differs outlined on all three. It draws with the standard
+// regions in differs outlined on all three (only the whole face when the
+// identity differs). It draws with the standard
 // library only: the thumbnails come from fingerprints, which may be
 // untrusted, and no C code should see them.
 func faceEvidence(registered, checked []byte, differs uint8) ([]byte, error) {
@@ -56,7 +57,8 @@ func faceEvidence(registered, checked []byte, differs uint8) ([]byte, error) {
 			}
 		}
 		for r := range fingerprint.NumRegions {
-			if differs&(1<<r) == 0 {
+			// The whole face when its identity differs; else each region.
+			if differs&(1<<r) == 0 || r != fingerprint.RegionFace && differs&(1<<fingerprint.RegionFace) != 0 {
 				continue
 			}
 			a, b, c, d := fingerprint.RegionBox(r)

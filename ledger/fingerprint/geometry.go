@@ -84,7 +84,7 @@ func reframe(img gocv.Mat, g Geometry) (gocv.Mat, error) {
 // EstimateGeometry estimates, from the faces of a match's aligned samples,
 // where the candidate's frame lies in the original's: per axis, the
 // medians of the scale and shift that map each candidate face's landmark
-// box onto the original face it paired with. ok is false when fewer than
+// box onto the original face it paired with, of the same identity. ok is false when fewer than
 // 4 faces paired, or the estimate is within noise of the identity (see
 // minScaleChange and minShift).
 func EstimateGeometry(original, candidate *Fingerprint, m Match) (g Geometry, ok bool) {
@@ -101,7 +101,9 @@ func EstimateGeometry(original, candidate *Fingerprint, m Match) (g Geometry, ok
 		}
 		for _, cf := range cand.Frames[k].Faces {
 			of := nearestFace(cf, original.Frames[j].Faces)
-			if of == nil {
+			// Only the same face places the frame: a swapped face has
+			// another shape and landmark box.
+			if of == nil || cf.Inside&of.Inside&(1<<RegionFace) == 0 || faceDistance(&cf.Desc, &of.Desc, RegionFace) >= Thresholds[RegionFace] {
 				continue
 			}
 			c, o := cf.Box.rect(), of.Box.rect()
