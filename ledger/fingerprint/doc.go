@@ -151,6 +151,16 @@
 // clothes of another person in the same studio differ there, a swap's do
 // not.
 //
+// Measured through the ledger's Verify (TRUEFRAME_MEASURE=1 go test -run
+// TestMeasureVerify ./ledger; 23 shared real clips and 3 talking heads of
+// the dev set's train split): all 182 platform copies matches_original;
+// altered_original with a face span within a second of the manipulated
+// seconds for 8 of 8 generator swaps, 25 of 26 pasted swaps and 25 of 26
+// self-blends (the misses: the stage clip, whose faces are under 100 px),
+// 3 of 3 mouths pasted from another take of the same speaker, and 7 of 26
+// mouths pasted from 1.5 s later in the same clip (the same mouth's
+// texture, often a similar shape: this is where it is weakest).
+//
 // Limits of version 2: faces under 100 px are not compared, so a swap in
 // a wide shot, or in a half-size copy of a small face, is not seen; the
 // mouth is the least sensitive region (a mouth pasted from another take
