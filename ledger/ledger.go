@@ -32,19 +32,52 @@ import (
 	"github.com/trueframe/trueframe/ledger/index"
 )
 
-// Fingerprinter computes the perceptual fingerprint of a video file. The
-// service runs it in a worker process (decoding untrusted video can crash
-// OpenCV); InProcess runs it here.
+// Fingerprinter computes the perceptual fingerprint of a video file, as
+// registered. The service runs it in a worker process (decoding untrusted
+// video can crash OpenCV); InProcess runs it here.
 type Fingerprinter interface {
 	Fingerprint(ctx context.Context, path string) (*fingerprint.Fingerprint, error)
 }
 
-// InProcess fingerprints in the calling process.
+// CheckFingerprinter is a Fingerprinter that also fingerprints files to
+// check against the registered originals as Verify wants them: version 2
+// at fingerprint.CheckRateFactor times the rate, a thumbnail with every
+// face, and, when geometry is not the identity, laid out like the
+// original (fingerprint.Options.Geometry). Verify falls back on
+// Fingerprint when the Fingerprinter lacks it.
+type CheckFingerprinter interface {
+	Fingerprinter
+	FingerprintToCheck(ctx context.Context, path string, geometry fingerprint.Geometry) (*fingerprint.Fingerprint, error)
+}
+
+// InProcess fingerprints in the calling process with Options: version 2
+// when Options.Faces holds the face models, version 1 without them.
 type InProcess struct{ Options *fingerprint.Options }
 
 // Fingerprint computes the fingerprint of the video at path.
 func (p InProcess) Fingerprint(ctx context.Context, path string) (*fingerprint.Fingerprint, error) {
 	return fingerprint.Compute(ctx, path, p.Options)
+}
+
+// FingerprintToCheck computes the fingerprint of a file to verify.
+func (p InProcess) FingerprintToCheck(ctx context.Context, path string, geometry fingerprint.Geometry) (*fingerprint.Fingerprint, error) {
+	return fingerprint.Compute(ctx, path, CheckOptions(p.Options, geometry))
+}
+
+// CheckOptions returns the options that fingerprint a file to check from
+// those that fingerprint a registration: CheckRateFactor times the rate,
+// laid out per geometry.
+func CheckOptions(o *fingerprint.Options, geometry fingerprint.Geometry) *fingerprint.Options {
+	var c fingerprint.Options
+	if o != nil {
+		c = *o
+	}
+	if c.SampleRate == 0 {
+		c.SampleRate = fingerprint.DefaultSampleRate
+	}
+	c.SampleRate *= fingerprint.CheckRateFactor
+	c.Geometry = geometry
+	return &c
 }
 
 // Options configure a Registry. Zero fields take the documented defaults.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trueframe/trueframe/ledger/fingerprint"
 	"github.com/trueframe/trueframe/ledger/index"
 	"github.com/trueframe/trueframe/ledger/merkle"
 )
@@ -28,6 +29,9 @@ func (r *Registry) prepare(ctx context.Context, path string) (sha, digest [32]by
 	if err != nil {
 		return sha, digest, fmt.Errorf("fingerprinting: %w", err)
 	}
+	// A registration keeps a face thumbnail a second, enough to show the
+	// registered face beside a checked one.
+	fp.ThinThumbs(fingerprint.ThumbEvery)
 	digest, err = r.saveFingerprint(fp)
 	return sha, digest, err
 }

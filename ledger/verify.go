@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/trueframe/trueframe/ledger/chain"
@@ -42,6 +45,10 @@ type Verification struct {
 	Match *MatchSummary `json:"match,omitempty"`
 	// Candidates is how many registered originals were compared.
 	Candidates int `json:"candidates"`
+	// Alert is set when the file shows a registered original in which
+	// faces differ: the one line a report should lead with, whatever else
+	// it says ("FACES DIFFER FROM A REGISTERED ORIGINAL: face #1, ...").
+	Alert string `json:"alert,omitempty"`
 }
 
 // MatchSummary is the perceptual comparison of the file with an original.
@@ -53,6 +60,55 @@ type MatchSummary struct {
 	Unmatched       []TimeRange `json:"unmatched,omitempty"` // seconds of the file that do not show the original
 	Altered         []Altered   `json:"altered,omitempty"`   // seconds that show it with a region changed
 	Verdict         string      `json:"verdict"`             // same_content, altered or different
+	// FacesCompared is true when the faces were compared too: false for
+	// an original registered with a version 1 fingerprint (frame and grid
+	// hashes only).
+	FacesCompared bool `json:"faces_compared"`
+	// FaceSamples counts the face comparisons made (a face in a sample);
+	// FaceSamplesTooSmall those skipped because a face was narrower than
+	// fingerprint.MinCompareFace pixels in the file or the original.
+	FaceSamples         int `json:"face_samples"`
+	FaceSamplesTooSmall int `json:"face_samples_too_small,omitempty"`
+	// Faces are the spans in which a face of the file differs from the
+	// registered face at the same place and time.
+	Faces []FaceDiff `json:"faces,omitempty"`
+	// Geometry is where the file's frame lies in the original's (in
+	// fractions of its width and height) when it was cropped or scaled
+	// differently; the comparison was made in the original's layout.
+	Geometry *Geometry `json:"geometry,omitempty"`
+}
+
+// Geometry is the rectangle of the original frame a copy shows, in
+// fractions of the original's width and height.
+type Geometry struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+	W float64 `json:"w"`
+	H float64 `json:"h"`
+}
+
+// FaceDiff is a span in which a face of the file differs from the
+// registered face at the same place and time.
+type FaceDiff struct {
+	Track         int `json:"track"`          // the face's track number in the file
+	OriginalTrack int `json:"original_track"` // the registered face's track number
+	TimeRange
+	// Regions are what differs: "identity" (the whole face), "eyes",
+	// "nose", "mouth", "cheeks", "skin colour".
+	Regions     []string `json:"regions"`
+	Description string   `json:"description"` // "face #1, 0.0–12.3 s: identity and mouth differ"
+	// Score is how far the most changed region is, at the most different
+	// sample, past what copies show: its distance over its threshold.
+	Score float64 `json:"score"`
+	// EvidenceS and EvidenceOriginalS are the times of the sample shown
+	// in EvidencePNG, in the file and in the original.
+	EvidenceS         float64 `json:"evidence_s"`
+	EvidenceOriginalS float64 `json:"evidence_original_s"`
+	// EvidencePNG shows, side by side, the registered face, the file's
+	// face and their difference at that sample (grey, aligned, the
+	// differing regions outlined); absent when the registration kept no
+	// thumbnail near it.
+	EvidencePNG []byte `json:"evidence_png,omitempty"`
 }
 
 // TimeRange is a span of the file, with the original's span it lines up with.
@@ -104,11 +160,14 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 	}
 
 	// The same footage, otherwise.
-	fp, err := r.fp.Fingerprint(ctx, path)
+	fp, err := r.checkFingerprint(ctx, path, fingerprint.Geometry{})
 	if err != nil {
 		return v, fmt.Errorf("fingerprinting: %w", err)
 	}
 	keys := fp.Keys()
+	if reg := fp.AtRate(fingerprint.DefaultSampleRate); reg != nil {
+		keys = reg.Keys() // the index holds the keys of registrations, at their rate
+	}
 	// A copy shares most keys; demanding a tenth of them keeps unrelated
 	// footage from costing a comparison each.
 	cands, err := r.index.Candidates(ctx, keys, max(1, len(keys)/10), maxCandidates)
@@ -117,6 +176,7 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 	}
 	var best *fingerprint.Match
 	var bestOrig index.Original
+	var bestFP *fingerprint.Fingerprint
 	for _, c := range cands {
 		orig, err := r.loadFingerprint(c.Fingerprint)
 		if err != nil {
@@ -133,7 +193,26 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 		v.Candidates++
 		if best == nil || m.MatchedFraction > best.MatchedFraction ||
 			(m.MatchedFraction == best.MatchedFraction && m.MeanDistance < best.MeanDistance) {
-			best, bestOrig = &m, c.Original
+			best, bestOrig, bestFP = &m, c.Original, orig
+		}
+	}
+	var geometry *Geometry
+	// A crop moves every cell, so a cropped copy may match few samples:
+	// its faces say where it lies in the original.
+	if best != nil {
+		// A copy cropped or scaled differently: fingerprint it again laid
+		// out like the original, so its frame and grid hashes line up.
+		if g, ok := fingerprint.EstimateGeometry(bestFP, fp, *best); ok {
+			if _, can := r.fp.(CheckFingerprinter); can {
+				fp2, err := r.checkFingerprint(ctx, path, g)
+				if err != nil {
+					return v, fmt.Errorf("fingerprinting: %w", err)
+				}
+				if m2, err := fingerprint.Compare(bestFP, fp2, &fingerprint.CompareOptions{Geometry: g}); err == nil && m2.MatchedFraction >= best.MatchedFraction {
+					best, geometry = &m2, &Geometry{X: g.X, Y: g.Y, W: g.W, H: g.H}
+					fp = fp2
+				}
+			}
 		}
 	}
 	if best == nil || fingerprint.Classify(*best) == fingerprint.Different {
@@ -148,17 +227,88 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 		return v, err
 	}
 	v.Original, v.Match = &rec, summarize(*best)
+	v.Match.Geometry = geometry
+	v.Match.Faces = faceDiffs(*best)
+	share := fmt.Sprintf("%.0f%% of samples match", 100*best.MatchedFraction)
 	switch {
 	case rec.Revoked:
 		v.Status, v.Explanation = Revoked, fmt.Sprintf("this footage matches a registered original that was revoked: %s", rec.RevokeReason)
+	case len(v.Match.Faces) > 0:
+		v.Status = AlteredOriginal
+		var what []string
+		for _, f := range v.Match.Faces {
+			what = append(what, f.Description)
+		}
+		v.Explanation = fmt.Sprintf("footage of a registered original (%s) in which faces differ from the registered ones: %s", share, strings.Join(what, "; "))
+		v.Alert = "FACES DIFFER FROM A REGISTERED ORIGINAL: " + strings.Join(what, "; ")
+		if n := len(v.Match.Unmatched) + len(v.Match.Altered); n > 0 {
+			v.Explanation += fmt.Sprintf("; also %d changed span(s) of the picture", n)
+		}
 	case fingerprint.Classify(*best) == fingerprint.SameContent:
-		v.Status, v.Explanation = MatchesOriginal, fmt.Sprintf("the same footage as a registered original (%.0f%% of samples match), in a different encoding", 100*best.MatchedFraction)
+		v.Status, v.Explanation = MatchesOriginal, fmt.Sprintf("the same footage as a registered original (%s), in a different encoding", share)
+		switch m := v.Match; {
+		case !m.FacesCompared:
+			v.Explanation += "; the original was registered without faces (a version 1 fingerprint), so faces were not compared"
+		case m.FaceSamples > 0:
+			v.Explanation += fmt.Sprintf(", with the same faces (%d face samples compared)", m.FaceSamples)
+		case m.FaceSamplesTooSmall > 0:
+			v.Explanation += fmt.Sprintf("; its faces are too small to compare (under %d px wide)", fingerprint.MinCompareFace)
+		default:
+			v.Explanation += "; no face to compare"
+		}
 	default:
 		v.Status = AlteredOriginal
-		v.Explanation = fmt.Sprintf("footage of a registered original (%.0f%% of samples match) with %d changed span(s) and %d span(s) with a region changed",
-			100*best.MatchedFraction, len(v.Match.Unmatched), len(v.Match.Altered))
+		v.Explanation = fmt.Sprintf("footage of a registered original (%s) with %d changed span(s) and %d span(s) with a region changed",
+			share, len(v.Match.Unmatched), len(v.Match.Altered))
 	}
 	return v, nil
+}
+
+// checkFingerprint fingerprints a file to verify: as CheckFingerprinter
+// does when the Fingerprinter has it, else as a registration.
+func (r *Registry) checkFingerprint(ctx context.Context, path string, g fingerprint.Geometry) (*fingerprint.Fingerprint, error) {
+	if c, ok := r.fp.(CheckFingerprinter); ok {
+		return c.FingerprintToCheck(ctx, path, g)
+	}
+	return r.fp.Fingerprint(ctx, path)
+}
+
+// faceDiffs lists the altered face spans of a match, earliest first.
+func faceDiffs(m fingerprint.Match) []FaceDiff {
+	var out []FaceDiff
+	for _, f := range m.Faces {
+		for _, a := range f.Altered {
+			d := FaceDiff{Track: f.Track, OriginalTrack: f.OriginalTrack, TimeRange: timeRange(a.Span),
+				Regions: regionNames(a.Differs), Score: a.Worst.Score,
+				EvidenceS: seconds(m.Frames[a.Worst.K].T), EvidenceOriginalS: seconds(m.Frames[a.Worst.K].T + m.Offset)}
+			d.Description = fmt.Sprintf("face #%d, %.1f–%.1f s: %s differ", f.Track, d.StartS, d.EndS, fingerprint.DescribeDiffers(a.Differs))
+			if len(d.Regions) == 1 && d.Regions[0] != "cheeks" {
+				d.Description = strings.TrimSuffix(d.Description, " differ") + " differs"
+			}
+			if a.Registered != nil && a.Checked != nil && a.Registered.Thumb != nil && a.Checked.Thumb != nil {
+				if png, err := faceEvidence(a.Registered.Thumb, a.Checked.Thumb, a.Differs); err == nil {
+					d.EvidencePNG = png
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartS < out[j].StartS })
+	return out
+}
+
+// regionNames lists the names of a Differs mask, both cheeks as one.
+func regionNames(differs uint8) []string {
+	var names []string
+	for r := range fingerprint.NumRegions {
+		if n := fingerprint.RegionName(r); differs&(1<<r) != 0 && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if differs&fingerprint.ColourBit != 0 {
+		names = append(names, "skin colour")
+	}
+	return names
 }
 
 // checkedRecord returns the record of o after checking it against the
@@ -203,9 +353,15 @@ func seconds(d time.Duration) float64 { return d.Seconds() }
 
 func summarize(m fingerprint.Match) *MatchSummary {
 	s := &MatchSummary{MatchedFraction: m.MatchedFraction, MeanDistance: m.MeanDistance, OffsetS: seconds(m.Offset),
-		Samples: m.Samples, Verdict: string(fingerprint.Classify(m))}
+		Samples: m.Samples, Verdict: string(fingerprint.Classify(m)), FacesCompared: m.FacesCompared}
+	for _, f := range m.Faces {
+		s.FaceSamples += len(f.Samples)
+		s.FaceSamplesTooSmall += f.TooSmall
+	}
 	for _, u := range m.Unmatched {
-		s.Unmatched = append(s.Unmatched, timeRange(u))
+		if !u.Padding {
+			s.Unmatched = append(s.Unmatched, timeRange(u))
+		}
 	}
 	for _, a := range m.Altered {
 		s.Altered = append(s.Altered, Altered{TimeRange: timeRange(a.Span), Grid: m.Grid, Cells: a.Cells, MaxCellDistance: a.MaxCellDistance})

@@ -232,6 +232,7 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 		rep, err = r.analyzer.Analyze(jctx, job, progress)
 		if err == nil && r.opts.Provenance != nil {
 			rep.Provenance = r.opts.Provenance(jctx, job)
+			rep.Warnings = withProvenanceAlert(rep.Warnings, rep.Provenance)
 			err = jctx.Err() // deleted, stopping or out of time meanwhile
 		}
 	} else if r.opts.Generator == nil {
@@ -325,4 +326,15 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 		log.Error("failing job", "err", err)
 	}
 	return "failed"
+}
+
+// withProvenanceAlert puts the provenance check's alert (faces differ from
+// a registered original) first among a report's warnings, so that it
+// leads whatever the detectors scored.
+func withProvenanceAlert(warnings []string, provenance json.RawMessage) []string {
+	var p struct{ Alert string }
+	if json.Unmarshal(provenance, &p) != nil || p.Alert == "" {
+		return warnings
+	}
+	return append([]string{p.Alert}, warnings...)
 }

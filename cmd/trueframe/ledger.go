@@ -248,8 +248,9 @@ func cmdVerify(ctx context.Context, args []string) error {
 	var lf ledgerFlags
 	lf.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON verification per file")
+	evidenceRoot := fs.String("evidence-dir", os.Getenv("TRUEFRAME_EVIDENCE_DIR"), "write the faces that differ, registered beside checked, under DIR/<file name>/ (default: the system temp dir)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: trueframe verify [--json] [flags] FILE...")
+		fmt.Fprintln(os.Stderr, "usage: trueframe verify [--json] [--evidence-dir DIR] [flags] FILE...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -275,7 +276,7 @@ func cmdVerify(ctx context.Context, args []string) error {
 			json.NewEncoder(os.Stdout).Encode(v)
 			continue
 		}
-		fmt.Printf("%s: %s\n  %s\n", file, strings.ToUpper(string(v.Status)), v.Explanation)
+		fmt.Printf("%s: %s\n  %s\n", file, strings.ToUpper(strings.ReplaceAll(string(v.Status), "_", " ")), v.Explanation)
 		if v.Original != nil {
 			printRecord(os.Stdout, "  original", *v.Original, false)
 		}
@@ -286,6 +287,27 @@ func cmdVerify(ctx context.Context, args []string) error {
 			}
 			for _, a := range m.Altered {
 				fmt.Printf("  region changed at %.2f–%.2f s (cells %v of a %dx%d grid)\n", a.StartS, a.EndS, a.Cells, a.Grid, a.Grid)
+			}
+			if g := m.Geometry; g != nil {
+				fmt.Printf("  compared in the original's layout: the file shows %.1f%%×%.1f%% of its frame from (%.1f%%, %.1f%%)\n", 100*g.W, 100*g.H, 100*g.X, 100*g.Y)
+			}
+			if !m.FacesCompared {
+				fmt.Println("  faces not compared: the original was registered with a version 1 fingerprint")
+			}
+			for i, f := range m.Faces {
+				fmt.Printf("  FACE DIFFERS: %s (%.1f times what copies show)\n", f.Description, f.Score)
+				if len(f.EvidencePNG) == 0 {
+					continue
+				}
+				root := *evidenceRoot
+				if root == "" {
+					root = filepath.Join(os.TempDir(), "trueframe-evidence")
+				}
+				dir := filepath.Join(root, evidenceName(file))
+				p := filepath.Join(dir, fmt.Sprintf("provenance-face-%d-%d.png", f.Track, i+1))
+				if err := os.MkdirAll(dir, 0o755); err == nil && os.WriteFile(p, f.EvidencePNG, 0o644) == nil {
+					fmt.Printf("    evidence: %s (registered at %.2f s | this file at %.2f s | difference)\n", p, f.EvidenceOriginalS, f.EvidenceS)
+				}
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/ortutil"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/ledger/devchain"
 	"github.com/trueframe/trueframe/ledger/fingerprint"
@@ -26,8 +28,16 @@ func cmdLedgerBench(ctx context.Context, args []string) error {
 	batch := fs.Int("batch", 1000, "originals per batch")
 	batches := fs.Int("batches", 3, "batches to time")
 	clip := fs.String("clip", "", "video to fingerprint (720p is the reference)")
+	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime (the face models of version 2 fingerprints)")
+	onlyFP := fs.Bool("fingerprint-only", false, "skip the chain and measure only the fingerprinting of --clip")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	if *onlyFP {
+		if *clip == "" {
+			return usageError{errors.New("--fingerprint-only needs --clip")}
+		}
+		return benchFingerprint(ctx, *clip, *deps)
 	}
 	dir, err := os.MkdirTemp("", "trueframe-ledger-bench-")
 	if err != nil {
@@ -117,22 +127,55 @@ func cmdLedgerBench(ctx context.Context, args []string) error {
 	if *clip == "" {
 		return nil
 	}
-	sum, err := video720(ctx, *clip)
+	return benchFingerprint(ctx, *clip, *deps)
+}
+
+// benchFingerprint times the fingerprints of clip: version 1 (frame and
+// grid hashes), version 2 as registered (with faces; thumbnails thinned to
+// one a second) and as a checked file is fingerprinted (3 times the rate,
+// every thumbnail), and prints their speed and size per minute of video.
+func benchFingerprint(ctx context.Context, clip, deps string) error {
+	size, err := video720(ctx, clip)
 	if err != nil {
 		return err
 	}
-	start = time.Now()
-	fp, err := fingerprint.Compute(ctx, *clip, nil)
+	d, err := depsDir(deps)
 	if err != nil {
 		return err
 	}
-	el = time.Since(start)
-	if fp.Duration <= 0 {
-		return errors.New("the clip has no duration")
+	if err := ortutil.Init(filepath.Join(d, "lib", scan.ORTLibrary)); err != nil {
+		return err
 	}
-	perMinute := el.Seconds() * float64(time.Minute) / float64(fp.Duration)
-	fmt.Printf("  fingerprint:          %.1f s per minute of %s video (%.1fx real time; %d samples, %d bytes per minute)\n",
-		perMinute, sum, float64(fp.Duration)/float64(el), len(fp.Frames), sizePerMinute(fp))
+	faces, err := fingerprint.LoadFaceModels(filepath.Join(d, "models"))
+	if err != nil {
+		return err
+	}
+	defer faces.Close()
+	for _, run := range []struct {
+		name string
+		opts *fingerprint.Options
+		thin bool
+	}{
+		{"fingerprint v1", nil, false},
+		{"fingerprint v2", &fingerprint.Options{Faces: faces}, true},
+		{"check (v2, 3x)", ledger.CheckOptions(&fingerprint.Options{Faces: faces}, fingerprint.Geometry{}), false},
+	} {
+		start := time.Now()
+		fp, err := fingerprint.Compute(ctx, clip, run.opts)
+		if err != nil {
+			return err
+		}
+		el := time.Since(start)
+		if fp.Duration <= 0 {
+			return errors.New("the clip has no duration")
+		}
+		if run.thin {
+			fp.ThinThumbs(fingerprint.ThumbEvery)
+		}
+		perMinute := el.Seconds() * float64(time.Minute) / float64(fp.Duration)
+		fmt.Printf("  %-20s %.1f s per minute of %s video (%.1fx real time; %d samples, %d bytes per minute)\n",
+			run.name+":", perMinute, size, float64(fp.Duration)/float64(el), len(fp.Frames), sizePerMinute(fp))
+	}
 	return nil
 }
 

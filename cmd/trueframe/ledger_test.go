@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/internal/videofix"
 )
 
 // TestLedgerCLI registers a clip on the embedded chain through the CLI
@@ -59,6 +61,31 @@ func TestLedgerCLI(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Provenance.Status != "registered" {
 		t.Errorf("scan provenance: exit %d, %q, %v", r.code, r.stdout, err)
+	}
+
+	// A copy with the face self-blended (media/blend) over 0.5–2.5 s comes
+	// back altered_original naming the face, from verify (with the
+	// evidence image) and at the top of a scan's summary.
+	testutil.InitORT(t)
+	fm := videofix.LoadFaceModels(t, filepath.Join(testutil.DepsDir(t), "models"))
+	blended := filepath.Join(t.TempDir(), "blended.mp4")
+	edited := 0
+	videofix.Transcode(t, clip, blended, videofix.Options{Edit: fm.SelfBlend(t, nil, 500*time.Millisecond, 2500*time.Millisecond, &edited)})
+	if edited == 0 {
+		t.Fatal("the self-blend changed no frame")
+	}
+	evidence := t.TempDir()
+	r = trueframe(t, "verify", "--data", data, "--evidence-dir", evidence, blended)
+	if r.code != 0 || !strings.Contains(r.stdout, "ALTERED ORIGINAL") || !strings.Contains(r.stdout, "FACE DIFFERS: face #1, ") ||
+		!strings.Contains(r.stdout, "skin colour") {
+		t.Errorf("verify of a self-blended copy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if pngs, _ := filepath.Glob(filepath.Join(evidence, "*", "provenance-face-1-*.png")); len(pngs) != 1 {
+		t.Errorf("evidence images %v, want one", pngs)
+	}
+	r = trueframe(t, "scan", "--data", data, "--evidence-dir", t.TempDir(), blended)
+	if lines := strings.Split(r.stdout, "\n"); len(lines) < 3 || !strings.HasPrefix(lines[2], "  !!! FACES DIFFER FROM A REGISTERED ORIGINAL: face #1") {
+		t.Errorf("scan summary of a self-blended copy does not lead with the provenance alert: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	// A file that is not a video fails clearly, in its worker.

@@ -131,6 +131,7 @@ func cmdScan(ctx context.Context, args []string) int {
 		}
 		if prov != nil {
 			rep.Provenance = prov.check(ctx, file)
+			rep.Warnings = withProvenanceAlert(rep.Warnings, rep.Provenance)
 		}
 		if sf.json {
 			enc := json.NewEncoder(os.Stdout)
@@ -255,4 +256,15 @@ func (p *provenance) Close() {
 	if p.ledger != nil {
 		p.ledger.Close()
 	}
+}
+
+// withProvenanceAlert puts the provenance check's alert (faces differ from
+// a registered original) first among a report's warnings, so that it
+// leads whatever the detectors scored.
+func withProvenanceAlert(warnings []string, provenance json.RawMessage) []string {
+	var p struct{ Alert string }
+	if json.Unmarshal(provenance, &p) != nil || p.Alert == "" {
+		return warnings
+	}
+	return append([]string{p.Alert}, warnings...)
 }

@@ -20,12 +20,21 @@ func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
 	}
 	fmt.Fprintf(w, "%s\n", r.File)
 	fmt.Fprintf(w, "  sha256 %s   %.1f s   %dx%d @ %.4g fps   %d frames\n", short, r.DurationS, r.Video.Width, r.Video.Height, r.Video.FPS, r.Video.Frames)
+	// Faces that differ from a registered original lead the summary,
+	// whatever the detectors scored.
+	var alert struct{ Alert string }
+	if len(r.Provenance) > 0 && json.Unmarshal(r.Provenance, &alert) == nil && alert.Alert != "" {
+		fmt.Fprintf(w, "  !!! %s\n", alert.Alert)
+	}
 	fmt.Fprintf(w, "  score %.2f   %s", r.Score, strings.ToUpper(strings.ReplaceAll(string(r.Verdict), "_", " ")))
 	if r.VerdictReason != "" {
 		fmt.Fprintf(w, " (%s)", r.VerdictReason)
 	}
 	fmt.Fprintln(w)
 	for _, warn := range r.Warnings {
+		if alert.Alert != "" && warn == alert.Alert {
+			continue // printed above
+		}
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
 	if len(r.Provenance) > 0 {

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/ortutil"
 	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/ledger/fingerprint"
 )
 
@@ -16,6 +19,10 @@ import (
 type workRequest struct {
 	Kind string `json:"kind,omitempty"`
 	Path string `json:"path"`
+	// Check fingerprints a file to verify (ledger.CheckOptions), laid out
+	// per Geometry, instead of one to register.
+	Check    bool                 `json:"check,omitempty"`
+	Geometry fingerprint.Geometry `json:"geometry,omitzero"`
 }
 
 const kindFingerprint = "fingerprint"
@@ -32,6 +39,8 @@ func cmdWorker(ctx context.Context) error {
 		return scan.OpenRequest(deps, req)
 	}}
 	defer scans.Close()
+	var faces *fingerprint.FaceModels // loaded by the first fingerprint request
+	defer func() { faces.Close() }()
 	return worker.Serve(ctx, os.Stdin, func(ctx context.Context, raw json.RawMessage, progress func(float64)) (any, error) {
 		var req workRequest
 		if err := json.Unmarshal(raw, &req); err != nil {
@@ -41,7 +50,19 @@ func cmdWorker(ctx context.Context) error {
 		case "":
 			return scans.Handle(ctx, raw, progress)
 		case kindFingerprint:
-			return fingerprint.Compute(ctx, req.Path, nil)
+			if faces == nil {
+				if err := ortutil.Init(filepath.Join(deps, "lib", scan.ORTLibrary)); err != nil {
+					return nil, err
+				}
+				if faces, err = fingerprint.LoadFaceModels(filepath.Join(deps, "models")); err != nil {
+					return nil, err
+				}
+			}
+			opts := &fingerprint.Options{Faces: faces}
+			if req.Check {
+				opts = ledger.CheckOptions(opts, req.Geometry)
+			}
+			return fingerprint.Compute(ctx, req.Path, opts)
 		}
 		return nil, errors.New("unknown kind of work: " + req.Kind)
 	}, scan.ErrorCode)
@@ -55,7 +76,16 @@ type workerRunner func(ctx context.Context, request any, progress func(float64))
 type isolatedFingerprinter struct{ run workerRunner }
 
 func (f isolatedFingerprinter) Fingerprint(ctx context.Context, path string) (*fingerprint.Fingerprint, error) {
-	raw, err := f.run(ctx, workRequest{Kind: kindFingerprint, Path: path}, nil)
+	return f.fingerprint(ctx, workRequest{Kind: kindFingerprint, Path: path})
+}
+
+// FingerprintToCheck fingerprints a file to verify (ledger.CheckFingerprinter).
+func (f isolatedFingerprinter) FingerprintToCheck(ctx context.Context, path string, g fingerprint.Geometry) (*fingerprint.Fingerprint, error) {
+	return f.fingerprint(ctx, workRequest{Kind: kindFingerprint, Path: path, Check: true, Geometry: g})
+}
+
+func (f isolatedFingerprinter) fingerprint(ctx context.Context, req workRequest) (*fingerprint.Fingerprint, error) {
+	raw, err := f.run(ctx, req, nil)
 	if err != nil {
 		return nil, scan.RemoteError(err)
 	}

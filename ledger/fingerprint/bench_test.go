@@ -44,3 +44,21 @@ func BenchmarkDecodeOnly720p(b *testing.B) {
 	}
 	b.ReportMetric(dur/b.Elapsed().Seconds(), "x_realtime")
 }
+
+// BenchmarkFingerprintFaces720p is BenchmarkFingerprint720p with faces
+// (version 2, the registrations' default).
+func BenchmarkFingerprintFaces720p(b *testing.B) {
+	p := portrait(b, "d13.mp4")
+	m := measureModels(b)
+	ctx := context.Background()
+	var dur float64
+	for b.Loop() {
+		fp, err := Compute(ctx, p, &Options{Faces: m})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dur += fp.Duration.Seconds()
+	}
+	b.ReportMetric(dur/b.Elapsed().Seconds(), "x_realtime")
+	b.ReportMetric(60*b.Elapsed().Seconds()/dur, "s/video_minute")
+}

@@ -1,6 +1,7 @@
 package fingerprint
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -18,10 +19,12 @@ var ErrFormat = errors.New("fingerprint: invalid format")
 // magic opens the binary encoding.
 const magic = "TFFP"
 
-// Sizes of the binary encoding: the header, and a frame without its cells.
+// Sizes of the binary encoding: the header, a frame without its cells, and
+// (version 2) a face without its thumbnail.
 const (
 	headerSize = 4 + 1 + 1 + 2 + 8 + 8 + 4 + 4 + 4
 	frameFixed = 8 + 8
+	faceSize   = 2 + 4*2 + 1 + NumRegions + NumRegions*RegionCoefs + 2 + 2 + 1
 )
 
 // MaxDuration bounds the duration a fingerprint may state (a week), so that
@@ -40,8 +43,8 @@ func formatErr(format string, args ...any) error {
 // same bytes.
 func (fp *Fingerprint) validate() error {
 	switch {
-	case fp.Version != Version:
-		return formatErr("version %d, want %d", fp.Version, Version)
+	case fp.Version != Version1 && fp.Version != Version2:
+		return formatErr("version %d, want %d or %d", fp.Version, Version1, Version2)
 	case fp.Grid < 1 || fp.Grid > MaxGrid:
 		return formatErr("grid %d", fp.Grid)
 	case math.IsNaN(fp.SampleRate) || fp.SampleRate <= 0 || fp.SampleRate > MaxSampleRate:
@@ -67,7 +70,45 @@ func (fp *Fingerprint) validate() error {
 		if len(f.Cells) != cells {
 			return formatErr("frame %d: %d cells, want %d", i, len(f.Cells), cells)
 		}
+		if err := validateFaces(fp.Version, f.Faces); err != nil {
+			return formatErr("frame %d: %v", i, err)
+		}
 		prev = f.T
+	}
+	return nil
+}
+
+// validateFaces checks the faces of one sample: none in version 1; in
+// version 2 at most maxFaces, in increasing track order, each canonical.
+func validateFaces(version int, faces []Face) error {
+	if version == Version1 && len(faces) > 0 {
+		return fmt.Errorf("%d faces in a version 1 fingerprint", len(faces))
+	}
+	if len(faces) > maxFaces {
+		return fmt.Errorf("%d faces, at most %d", len(faces), maxFaces)
+	}
+	prev := 0
+	for i, fc := range faces {
+		switch {
+		case fc.Track <= prev || fc.Track > math.MaxUint16:
+			return fmt.Errorf("face %d: track %d after %d (increasing, 1 to %d)", i, fc.Track, prev, math.MaxUint16)
+		case int(fc.Box.X)+int(fc.Box.W) > math.MaxUint16 || int(fc.Box.Y)+int(fc.Box.H) > math.MaxUint16:
+			return fmt.Errorf("face %d: box %+v outside the frame", i, fc.Box)
+		case fc.Inside >= 1<<NumRegions:
+			return fmt.Errorf("face %d: inside %#x", i, fc.Inside)
+		case fc.Thumb != nil && len(fc.Thumb) != ThumbSide*ThumbSide:
+			return fmt.Errorf("face %d: thumbnail of %d bytes, want %d", i, len(fc.Thumb), ThumbSide*ThumbSide)
+		}
+		for r := range NumRegions {
+			for _, c := range fc.Desc.Coefs[r] {
+				// -128 has no opposite: coefficients are in ±127. A flat
+				// region (energy 0) has no pattern.
+				if c == math.MinInt8 || fc.Desc.Energy[r] == 0 && c != 0 {
+					return fmt.Errorf("face %d region %d: coefficient %d at energy %d", i, r, c, fc.Desc.Energy[r])
+				}
+			}
+		}
+		prev = fc.Track
 	}
 	return nil
 }
@@ -77,17 +118,32 @@ func (fp *Fingerprint) validate() error {
 //	"TFFP" | version u8 | grid u8 | 0 u16 | sample rate float64 bits |
 //	duration ms u64 | width u32 | height u32 | frame count u32 |
 //	frames: time ms u64 | global u64 | grid*grid cell hashes u64
+//	        [version 2: face count u8 | faces]
+//	face:   track u16 | box x, y, w, h u16 | inside u8 |
+//	        energy u8 per region | coefficients i8, region by region |
+//	        Cr u8 | Cb u8 | mouth u8 | eyes u8 | thumbnail flag u8 (0 or 1) |
+//	        [flag 1: ThumbSide*ThumbSide grey bytes, row by row]
 //
 // It returns an error wrapping ErrFormat for an invalid fingerprint (wrong
-// cell count, times not in whole milliseconds or decreasing, ...). Every
-// field has one encoding and Decode rejects anything else, so equal
-// fingerprints have equal encodings and Digest is well defined.
+// cell count, times not in whole milliseconds or decreasing, faces out of
+// order, ...). Every field has one encoding and Decode rejects anything
+// else, so equal fingerprints have equal encodings and Digest is well
+// defined.
 func (fp *Fingerprint) Encode() ([]byte, error) {
 	if err := fp.validate(); err != nil {
 		return nil, err
 	}
 	cells := fp.Grid * fp.Grid
-	b := make([]byte, 0, headerSize+len(fp.Frames)*(frameFixed+8*cells))
+	size := headerSize + len(fp.Frames)*(frameFixed+8*cells)
+	if fp.Version == Version2 {
+		for _, f := range fp.Frames {
+			size++
+			for _, fc := range f.Faces {
+				size += faceSize + len(fc.Thumb)
+			}
+		}
+	}
+	b := make([]byte, 0, size)
 	b = append(b, magic...)
 	b = append(b, byte(fp.Version), byte(fp.Grid), 0, 0)
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(fp.SampleRate))
@@ -101,8 +157,33 @@ func (fp *Fingerprint) Encode() ([]byte, error) {
 		for _, c := range f.Cells {
 			b = binary.BigEndian.AppendUint64(b, c)
 		}
+		if fp.Version == Version2 {
+			b = append(b, byte(len(f.Faces)))
+			for _, fc := range f.Faces {
+				b = appendFace(b, fc)
+			}
+		}
 	}
 	return b, nil
+}
+
+func appendFace(b []byte, fc Face) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(fc.Track))
+	for _, v := range []uint16{fc.Box.X, fc.Box.Y, fc.Box.W, fc.Box.H} {
+		b = binary.BigEndian.AppendUint16(b, v)
+	}
+	b = append(b, fc.Inside)
+	b = append(b, fc.Desc.Energy[:]...)
+	for r := range NumRegions {
+		for _, c := range fc.Desc.Coefs[r] {
+			b = append(b, byte(c))
+		}
+	}
+	b = append(b, fc.Desc.Cr, fc.Desc.Cb, fc.Desc.Mouth, fc.Desc.Eyes)
+	if fc.Thumb == nil {
+		return append(b, 0)
+	}
+	return append(append(b, 1), fc.Thumb...)
 }
 
 // Decode parses the binary encoding of Encode. It accepts exactly the
@@ -117,8 +198,8 @@ func Decode(b []byte) (*Fingerprint, error) {
 		return nil, formatErr("magic %q", b[:4])
 	}
 	fp := &Fingerprint{Version: int(b[4]), Grid: int(b[5])}
-	if fp.Version != Version {
-		return nil, formatErr("version %d, want %d", fp.Version, Version)
+	if fp.Version != Version1 && fp.Version != Version2 {
+		return nil, formatErr("version %d, want %d or %d", fp.Version, Version1, Version2)
 	}
 	if fp.Grid < 1 || fp.Grid > MaxGrid || b[6] != 0 || b[7] != 0 {
 		return nil, formatErr("grid %d, reserved %#x %#x", fp.Grid, b[6], b[7])
@@ -134,28 +215,93 @@ func Decode(b []byte) (*Fingerprint, error) {
 	n := int(binary.BigEndian.Uint32(b[32:]))
 	cells := fp.Grid * fp.Grid
 	size := frameFixed + 8*cells
+	if fp.Version == Version2 {
+		size++ // the face count
+	}
 	rest := b[headerSize:]
-	if len(rest)%size != 0 || len(rest)/size != n {
-		return nil, formatErr("%d bytes of frames for %d frames of %d bytes", len(rest), n, size)
+	if n > len(rest)/size || fp.Version == Version1 && len(rest) != n*size {
+		return nil, formatErr("%d bytes of frames for %d frames of %d bytes or more", len(rest), n, size)
 	}
 	fp.Frames = make([]Frame, n)
 	all := make([]uint64, n*cells)
 	for i := range fp.Frames {
-		f := rest[i*size : (i+1)*size]
-		t := binary.BigEndian.Uint64(f)
+		if len(rest) < frameFixed+8*cells {
+			return nil, formatErr("frame %d cut short", i)
+		}
+		t := binary.BigEndian.Uint64(rest)
 		if t > ms {
 			return nil, formatErr("frame %d: time %d ms after the duration %d ms", i, t, ms)
 		}
 		c := all[i*cells : (i+1)*cells : (i+1)*cells]
 		for j := range c {
-			c[j] = binary.BigEndian.Uint64(f[frameFixed+8*j:])
+			c[j] = binary.BigEndian.Uint64(rest[frameFixed+8*j:])
 		}
-		fp.Frames[i] = Frame{T: time.Duration(t) * time.Millisecond, Global: binary.BigEndian.Uint64(f[8:]), Cells: c}
+		fp.Frames[i] = Frame{T: time.Duration(t) * time.Millisecond, Global: binary.BigEndian.Uint64(rest[8:]), Cells: c}
+		rest = rest[frameFixed+8*cells:]
+		if fp.Version == Version2 {
+			var err error
+			if fp.Frames[i].Faces, rest, err = decodeFaces(rest); err != nil {
+				return nil, formatErr("frame %d: %v", i, err)
+			}
+		}
+	}
+	if len(rest) != 0 {
+		return nil, formatErr("%d bytes after the last frame", len(rest))
 	}
 	if err := fp.validate(); err != nil {
 		return nil, err
 	}
 	return fp, nil
+}
+
+// decodeFaces reads the face count and faces of one frame and returns the
+// bytes after them.
+func decodeFaces(b []byte) ([]Face, []byte, error) {
+	if len(b) < 1 {
+		return nil, nil, errors.New("face count missing")
+	}
+	n := int(b[0])
+	b = b[1:]
+	if n > maxFaces {
+		return nil, nil, fmt.Errorf("%d faces, at most %d", n, maxFaces)
+	}
+	if n == 0 {
+		return nil, b, nil
+	}
+	faces := make([]Face, n)
+	for i := range faces {
+		if len(b) < faceSize {
+			return nil, nil, fmt.Errorf("face %d cut short", i)
+		}
+		fc := &faces[i]
+		fc.Track = int(binary.BigEndian.Uint16(b))
+		fc.Box = Box{X: binary.BigEndian.Uint16(b[2:]), Y: binary.BigEndian.Uint16(b[4:]), W: binary.BigEndian.Uint16(b[6:]), H: binary.BigEndian.Uint16(b[8:])}
+		fc.Inside = b[10]
+		p := 11
+		copy(fc.Desc.Energy[:], b[p:p+NumRegions])
+		p += NumRegions
+		for r := range NumRegions {
+			for j := range RegionCoefs {
+				fc.Desc.Coefs[r][j] = int8(b[p])
+				p++
+			}
+		}
+		fc.Desc.Cr, fc.Desc.Cb, fc.Desc.Mouth, fc.Desc.Eyes = b[p], b[p+1], b[p+2], b[p+3]
+		flag := b[p+4]
+		b = b[faceSize:]
+		switch flag {
+		case 0:
+		case 1:
+			if len(b) < ThumbSide*ThumbSide {
+				return nil, nil, fmt.Errorf("face %d: thumbnail cut short", i)
+			}
+			fc.Thumb = bytes.Clone(b[:ThumbSide*ThumbSide])
+			b = b[ThumbSide*ThumbSide:]
+		default:
+			return nil, nil, fmt.Errorf("face %d: thumbnail flag %d", i, flag)
+		}
+	}
+	return faces, b, nil
 }
 
 // Digest returns the SHA-256 of the canonical encoding: the commitment to
@@ -217,9 +363,25 @@ type jsonFingerprint struct {
 }
 
 type jsonFrame struct {
-	TMS    int64  `json:"t_ms"`
-	Global Hash   `json:"global"`
-	Cells  []Hash `json:"cells"`
+	TMS    int64      `json:"t_ms"`
+	Global Hash       `json:"global"`
+	Cells  []Hash     `json:"cells"`
+	Faces  []jsonFace `json:"faces,omitempty"`
+}
+
+// jsonFace is a Face in JSON: the box as [x, y, w, h] in 1/65535 of the
+// frame, the thumbnail in base64.
+type jsonFace struct {
+	Track  int                           `json:"track"`
+	Box    [4]uint16                     `json:"box"`
+	Inside uint8                         `json:"inside"`
+	Energy [NumRegions]uint8             `json:"energy"`
+	Coefs  [NumRegions][RegionCoefs]int8 `json:"coefs"`
+	Cr     uint8                         `json:"cr"`
+	Cb     uint8                         `json:"cb"`
+	Mouth  uint8                         `json:"mouth"`
+	Eyes   uint8                         `json:"eyes"`
+	Thumb  []byte                        `json:"thumb,omitempty"`
 }
 
 // MarshalJSON writes the fingerprint for people and other programs; the
@@ -237,6 +399,11 @@ func (fp *Fingerprint) MarshalJSON() ([]byte, error) {
 		jf := jsonFrame{TMS: f.T.Milliseconds(), Global: Hash(f.Global), Cells: make([]Hash, len(f.Cells))}
 		for k, c := range f.Cells {
 			jf.Cells[k] = Hash(c)
+		}
+		for _, fc := range f.Faces {
+			jf.Faces = append(jf.Faces, jsonFace{Track: fc.Track, Box: [4]uint16{fc.Box.X, fc.Box.Y, fc.Box.W, fc.Box.H},
+				Inside: fc.Inside, Energy: fc.Desc.Energy, Coefs: fc.Desc.Coefs, Cr: fc.Desc.Cr, Cb: fc.Desc.Cb,
+				Mouth: fc.Desc.Mouth, Eyes: fc.Desc.Eyes, Thumb: fc.Thumb})
 		}
 		j.Frames[i] = jf
 	}
@@ -266,6 +433,10 @@ func (fp *Fingerprint) UnmarshalJSON(b []byte) error {
 		f := Frame{T: time.Duration(jf.TMS) * time.Millisecond, Global: uint64(jf.Global), Cells: make([]uint64, len(jf.Cells))}
 		for k, c := range jf.Cells {
 			f.Cells[k] = uint64(c)
+		}
+		for _, j := range jf.Faces {
+			f.Faces = append(f.Faces, Face{Track: j.Track, Box: Box{X: j.Box[0], Y: j.Box[1], W: j.Box[2], H: j.Box[3]},
+				Inside: j.Inside, Desc: Descriptor{Energy: j.Energy, Coefs: j.Coefs, Cr: j.Cr, Cb: j.Cb, Mouth: j.Mouth, Eyes: j.Eyes}, Thumb: j.Thumb})
 		}
 		out.Frames[i] = f
 	}

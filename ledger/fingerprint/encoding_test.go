@@ -12,12 +12,12 @@ import (
 	"time"
 )
 
-// synthetic returns a valid fingerprint of n samples at the default rate
-// and grid with pseudo-random hashes from seed.
+// synthetic returns a valid version 1 fingerprint of n samples at the
+// default rate and grid with pseudo-random hashes from seed.
 func synthetic(n int, seed uint64) *Fingerprint {
 	r := rand.New(rand.NewPCG(seed, 0x7466))
 	fp := &Fingerprint{
-		Version: Version, SampleRate: DefaultSampleRate, Grid: DefaultGrid,
+		Version: Version1, SampleRate: DefaultSampleRate, Grid: DefaultGrid,
 		Width: 720, Height: 1280,
 		Duration: time.Duration(n) * 250 * time.Millisecond,
 	}
@@ -27,6 +27,36 @@ func synthetic(n int, seed uint64) *Fingerprint {
 			f.Cells[i] = r.Uint64()
 		}
 		fp.Frames = append(fp.Frames, f)
+	}
+	return fp
+}
+
+// syntheticV2 is synthetic as version 2, with one or two faces per sample
+// (pseudo-random descriptors) and a thumbnail in every other sample.
+func syntheticV2(n int, seed uint64) *Fingerprint {
+	fp := synthetic(n, seed)
+	fp.Version = Version2
+	r := rand.New(rand.NewPCG(seed, 0x6661))
+	for k := range fp.Frames {
+		for track := 1; track <= 1+k%2; track++ {
+			fc := Face{Track: 2*track - 1, Box: Box{X: uint16(r.IntN(30000)), Y: uint16(r.IntN(30000)), W: uint16(r.IntN(30000)), H: uint16(r.IntN(30000))},
+				Inside: uint8(r.IntN(1 << NumRegions))}
+			for reg := range NumRegions {
+				fc.Desc.Energy[reg] = uint8(1 + r.IntN(255))
+				for i := range RegionCoefs {
+					fc.Desc.Coefs[reg][i] = int8(r.IntN(255) - 127)
+				}
+			}
+			fc.Desc.Energy[RegionNose], fc.Desc.Coefs[RegionNose] = 0, [RegionCoefs]int8{} // a flat region
+			fc.Desc.Cr, fc.Desc.Cb = uint8(r.IntN(256)), uint8(r.IntN(256))
+			if k%2 == 0 {
+				fc.Thumb = make([]byte, ThumbSide*ThumbSide)
+				for i := range fc.Thumb {
+					fc.Thumb[i] = byte(r.IntN(256))
+				}
+			}
+			fp.Frames[k].Faces = append(fp.Frames[k].Faces, fc)
+		}
 	}
 	return fp
 }
@@ -112,7 +142,8 @@ func TestDigest(t *testing.T) {
 
 func TestEncodeInvalid(t *testing.T) {
 	cases := map[string]func(*Fingerprint){
-		"version":              func(f *Fingerprint) { f.Version = 2 },
+		"version":              func(f *Fingerprint) { f.Version = 3 },
+		"faces in version 1":   func(f *Fingerprint) { f.Frames[1].Faces = []Face{{Track: 1}} },
 		"grid 0":               func(f *Fingerprint) { f.Grid = 0 },
 		"grid too large":       func(f *Fingerprint) { f.Grid = MaxGrid + 1 },
 		"NaN sample rate":      func(f *Fingerprint) { f.SampleRate = math.NaN() },
@@ -156,7 +187,8 @@ func TestDecodeInvalid(t *testing.T) {
 		"frames cut":      good[:len(good)-1],
 		"trailing byte":   append(bytes.Clone(good), 0),
 		"magic":           edit(func(b []byte) []byte { b[0] = 'X'; return b }),
-		"version":         edit(func(b []byte) []byte { b[4] = 2; return b }),
+		"version":         edit(func(b []byte) []byte { b[4] = 3; return b }),
+		"version 2 of v1": edit(func(b []byte) []byte { b[4] = 2; return b }),
 		"grid 0":          edit(func(b []byte) []byte { b[5] = 0; return b }),
 		"grid 9":          edit(func(b []byte) []byte { b[5] = 9; return b }),
 		"reserved":        edit(func(b []byte) []byte { b[7] = 1; return b }),
@@ -224,6 +256,8 @@ func FuzzDecode(f *testing.F) {
 		one.Frames[i].Cells = one.Frames[i].Cells[:1]
 	}
 	f.Add(mustEncode(f, one))
+	f.Add(mustEncode(f, syntheticV2(1, 8)))
+	f.Add(mustEncode(f, syntheticV2(4, 9)))
 	f.Add([]byte("TFFP"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -245,4 +279,98 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded fingerprint does not marshal to JSON: %v", err)
 		}
 	})
+}
+
+func TestEncodeRoundTripV2(t *testing.T) {
+	fp := syntheticV2(12, 10)
+	b := mustEncode(t, fp)
+	want := headerSize + 12*(16+8*16+1)
+	for _, f := range fp.Frames {
+		for _, fc := range f.Faces {
+			want += faceSize + len(fc.Thumb)
+		}
+	}
+	if len(b) != want {
+		t.Errorf("encoding is %d bytes, want %d", len(b), want)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, fp) {
+		t.Error("Decode(Encode(fp)) differs from fp")
+	}
+	j, err := json.Marshal(fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Fingerprint
+	if err := json.Unmarshal(j, &back); err != nil || !reflect.DeepEqual(&back, fp) {
+		t.Errorf("JSON round trip: %v", err)
+	}
+	// Thinning drops thumbnails, so the digest changes with it.
+	d1, _ := fp.Digest()
+	fp.ThinThumbs(4)
+	for k, f := range fp.Frames {
+		for _, fc := range f.Faces {
+			if (fc.Thumb != nil) != (k%4 == 0) {
+				t.Errorf("sample %d: thumbnail kept %v", k, fc.Thumb != nil)
+			}
+		}
+	}
+	if d2, _ := fp.Digest(); d1 == d2 {
+		t.Error("thinning the thumbnails leaves the digest unchanged")
+	}
+}
+
+func TestEncodeInvalidV2(t *testing.T) {
+	cases := map[string]func(*Fingerprint){
+		"track 0":            func(f *Fingerprint) { f.Frames[1].Faces[0].Track = 0 },
+		"tracks not sorted":  func(f *Fingerprint) { f.Frames[1].Faces[1].Track = 1 },
+		"track too large":    func(f *Fingerprint) { f.Frames[0].Faces[0].Track = 1 << 16 },
+		"box past the frame": func(f *Fingerprint) { f.Frames[0].Faces[0].Box = Box{X: 40000, W: 30000} },
+		"inside bits":        func(f *Fingerprint) { f.Frames[0].Faces[0].Inside = 1 << NumRegions },
+		"short thumbnail":    func(f *Fingerprint) { f.Frames[0].Faces[0].Thumb = make([]byte, 10) },
+		"coefficient -128":   func(f *Fingerprint) { f.Frames[0].Faces[0].Desc.Coefs[0][3] = -128 },
+		"pattern when flat":  func(f *Fingerprint) { f.Frames[0].Faces[0].Desc.Coefs[RegionNose][0] = 5 },
+		"too many faces": func(f *Fingerprint) {
+			for i := range maxFaces {
+				f.Frames[2].Faces = append(f.Frames[2].Faces, Face{Track: 10 + i})
+			}
+		},
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := syntheticV2(6, 11)
+			mutate(f)
+			if _, err := f.Encode(); !errors.Is(err, ErrFormat) {
+				t.Errorf("Encode error = %v, want ErrFormat", err)
+			}
+		})
+	}
+	good := mustEncode(t, syntheticV2(3, 12))
+	// The first face of frame 0 starts after the header, the frame's fixed
+	// part and cells, and the face count.
+	face0 := headerSize + frameFixed + 8*16 + 1
+	if good[face0-1] != 1 || binary.BigEndian.Uint16(good[face0:]) != 1 {
+		t.Fatal("face layout assumption broken")
+	}
+	edit := func(f func(b []byte)) []byte { b := bytes.Clone(good); f(b); return b }
+	bad := map[string][]byte{
+		"face count 9":     edit(func(b []byte) { b[face0-1] = 9 }),
+		"face count 2":     edit(func(b []byte) { b[face0-1] = 2 }),
+		"thumb flag 2":     edit(func(b []byte) { b[face0+faceSize-1] = 2 }),
+		"track 0":          edit(func(b []byte) { b[face0+1] = 0 }),
+		"cut in a face":    good[:face0+20],
+		"cut in a thumb":   good[:face0+faceSize+100],
+		"trailing byte":    append(bytes.Clone(good), 0),
+		"version 1 header": edit(func(b []byte) { b[4] = 1 }),
+	}
+	for name, b := range bad {
+		t.Run("decode "+name, func(t *testing.T) {
+			if _, err := Decode(b); !errors.Is(err, ErrFormat) {
+				t.Errorf("Decode error = %v, want ErrFormat", err)
+			}
+		})
+	}
 }

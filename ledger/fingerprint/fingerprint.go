@@ -2,18 +2,29 @@ package fingerprint
 
 import (
 	"context"
+
 	"fmt"
+	"gocv.io/x/gocv"
 	"math"
 	"slices"
 	"time"
 
+	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/track"
 	"github.com/trueframe/trueframe/media/video"
 )
 
-// Version is the fingerprint format and algorithm version written by
-// Compute and Encode. A change to the hashing that changes any bit for
-// any input must change it.
-const Version = 1
+// Fingerprint format and algorithm versions. A change to the hashing that
+// changes any bit for any input must make a new version.
+const (
+	// Version1 has the frame and grid hashes of every sample.
+	Version1 = 1
+	// Version2 adds, to every sample, the faces tracked in it: position and
+	// descriptor (see Face). Compute makes it when given face models.
+	Version2 = 2
+	// Version is the latest version, the one registrations use.
+	Version = Version2
+)
 
 // Defaults for Options; see Options.
 const (
@@ -38,6 +49,19 @@ type Options struct {
 	// Video is passed to video.Open (its Stride is ignored); nil means
 	// video.DefaultLimits, the right choice for untrusted files.
 	Video *video.Options
+	// Faces, when set, makes a version 2 fingerprint: every sample also
+	// carries the faces tracked in it, each with its position and a
+	// descriptor of its aligned crop. Nil makes a version 1 fingerprint
+	// (frame and grid hashes only).
+	Faces *FaceModels
+	// Geometry, when not the identity, fingerprints a copy as if laid out
+	// like its original (see Geometry and EstimateGeometry): the frame and
+	// grid hashes are of the frame reframed to the original's extent, and
+	// face boxes are in fractions of the original's frame.
+	Geometry Geometry
+
+	keepCrops bool // keep the aligned crops on each Face (measurements)
+	noRefit   bool // measurements: no second mesh fit
 }
 
 func (o *Options) resolve() (Options, error) {
@@ -50,12 +74,18 @@ func (o *Options) resolve() (Options, error) {
 			r.Grid = o.Grid
 		}
 		r.Video = o.Video
+		r.Faces = o.Faces
+		r.Geometry = o.Geometry
+		r.keepCrops, r.noRefit = o.keepCrops, o.noRefit
 	}
 	if math.IsNaN(r.SampleRate) || r.SampleRate <= 0 || r.SampleRate > MaxSampleRate {
 		return r, fmt.Errorf("fingerprint: invalid sample rate %v (want (0, %v])", r.SampleRate, MaxSampleRate)
 	}
 	if r.Grid < 1 || r.Grid > MaxGrid {
 		return r, fmt.Errorf("fingerprint: invalid grid %d (want [1, %d])", r.Grid, MaxGrid)
+	}
+	if !r.Geometry.identity() && !r.Geometry.valid() {
+		return r, fmt.Errorf("fingerprint: invalid geometry %+v", r.Geometry)
 	}
 	return r, nil
 }
@@ -85,6 +115,9 @@ type Frame struct {
 	// Cells are the 64-bit DCT hashes of the Grid x Grid cells of the
 	// frame, row by row from the top left.
 	Cells []uint64
+	// Faces are the faces tracked in the sample (version 2 only), in
+	// increasing Track order.
+	Faces []Face
 }
 
 // Interval returns the nominal time between samples.
@@ -103,6 +136,9 @@ func sampleTime(k int, rate float64) time.Duration {
 // video.Open and Decoder.Next, wrapped; ctx is checked between samples.
 // A file that stops short (video.Decoder.Truncated) is fingerprinted from
 // the frames it has.
+//
+// Decoding runs in a goroutine of its own, a couple of sampled frames
+// ahead of the hashing and face tracking, so the two share the cores.
 func Compute(ctx context.Context, path string, opts *Options) (*Fingerprint, error) {
 	o, err := opts.resolve()
 	if err != nil {
@@ -123,37 +159,97 @@ func Compute(ctx context.Context, path string, opts *Options) (*Fingerprint, err
 	defer d.Close()
 	cfg := d.Config()
 	step := time.Duration(float64(time.Second) / cfg.FPS)
+	version := Version1
+	var tracker *track.Tracker
+	if o.Faces != nil {
+		version = Version2
+		long := float64(max(cfg.Width, cfg.Height))
+		tracker = track.New(o.Faces.Finder, o.Faces.Fitter, &track.Options{
+			DetectEvery: max(1, int(math.Round(detectInterval*o.SampleRate))), MinFaceSize: max(minFacePixels, minFaceFraction*long), MaxFaces: maxFaces})
+	}
 	fp := &Fingerprint{
-		Version:    Version,
+		Version:    version,
 		SampleRate: o.SampleRate,
 		Grid:       o.Grid,
 		Width:      cfg.Width,
 		Height:     cfg.Height,
 	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	frames := make(chan sampledFrame, 2)
+	decodeErr := make(chan error, 1)
+	go func() {
+		defer close(frames)
+		decodeErr <- decodeSamples(ctx, d, o.SampleRate, step, frames)
+	}()
+	// Whatever happens, the decoder goroutine ends (ctx is cancelled) and
+	// every frame it sent is closed before d.Close runs.
+	defer func() {
+		cancel()
+		for f := range frames {
+			f.img.Close()
+		}
+	}()
+
 	h := newHasher(o.Grid)
+	for f := range frames {
+		global, cells, err := hashFrame(h, f.img, o.Geometry)
+		var faces []Face
+		if err == nil && tracker != nil {
+			faces, err = trackFaces(tracker, o.Faces.Fitter, f.img, o)
+		}
+		f.img.Close()
+		if err != nil {
+			return nil, fmt.Errorf("fingerprint: %s frame %d: %w", path, f.index, err)
+		}
+		for i := range f.samples {
+			if i > 0 {
+				cells, faces = slices.Clone(cells), slices.Clone(faces)
+			}
+			fp.Frames = append(fp.Frames, Frame{T: f.t, Global: global, Cells: cells, Faces: faces})
+		}
+	}
+	if err := <-decodeErr; err != nil {
+		return nil, err
+	}
+	fp.Duration = (d.LastTime() + step).Truncate(time.Millisecond)
+	return fp, nil
+}
+
+// sampledFrame is a decoded frame that serves one or more samples.
+type sampledFrame struct {
+	img     gocv.Mat // owned by the receiver, who must Close it
+	t       time.Duration
+	index   int
+	samples int
+}
+
+// decodeSamples decodes d and sends, in order, a copy of each frame that
+// serves a sample: the frame nearest each sample time k/rate.
+func decodeSamples(ctx context.Context, d *video.Decoder, rate float64, step time.Duration, out chan<- sampledFrame) error {
 	k := 0 // next sample
 	for d.Next() {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		f := d.Frame()
-		next := sampleTime(k, o.SampleRate)
+		next := sampleTime(k, rate)
 		// f serves every sample whose nominal time is nearer to it than to
 		// the next frame.
 		if f.Time+step/2 >= next {
-			global, cells, err := h.hashMat(f.Image)
-			if err != nil {
-				return nil, fmt.Errorf("fingerprint: %s frame %d: %w", path, f.Index, err)
+			s := sampledFrame{t: f.Time.Truncate(time.Millisecond), index: f.Index}
+			for ; sampleTime(k, rate) <= f.Time+step/2; k++ {
+				s.samples++
 			}
-			t := f.Time.Truncate(time.Millisecond)
-			for first := true; sampleTime(k, o.SampleRate) <= f.Time+step/2; k++ {
-				if !first {
-					cells = slices.Clone(cells)
-				}
-				fp.Frames = append(fp.Frames, Frame{T: t, Global: global, Cells: cells})
-				first = false
+			s.img = f.Image.Clone()
+			select {
+			case out <- s:
+			case <-ctx.Done():
+				s.img.Close()
+				return ctx.Err()
 			}
-			next = sampleTime(k, o.SampleRate)
+			next = sampleTime(k, rate)
 		}
 		// Predict the frame nearest the next sample time from this frame's
 		// time, so a variable frame rate only costs a frame decoded early.
@@ -163,8 +259,75 @@ func Compute(ctx context.Context, path string, opts *Options) (*Fingerprint, err
 		d.SetStride(f.Index + ahead)
 	}
 	if err := d.Err(); err != nil {
-		return nil, fmt.Errorf("fingerprint: %w", err)
+		return fmt.Errorf("fingerprint: %w", err)
 	}
-	fp.Duration = (d.LastTime() + step).Truncate(time.Millisecond)
-	return fp, nil
+	return nil
+}
+
+// maxFaces bounds the faces tracked per sample; minPresence is the mesh's
+// face presence a refit must keep (the tracker's default).
+const (
+	maxFaces    = 8
+	minPresence = 0.5
+)
+
+// trackFaces follows the faces into the frame img and describes each.
+// A face whose landmarks cannot be aligned (degenerate) is left out.
+//
+// Samples are a quarter of a second apart, so the tracker fits each face
+// in a region predicted from where it was a sample earlier; a face that
+// moved fits worse there, and differently in an original and its copy.
+// When the fit's own region differs from the one it was fitted in, the
+// face is fitted once more there, so the landmarks converge to the same
+// place in both.
+func trackFaces(tr *track.Tracker, fitter track.MeshFitter, img gocv.Mat, o Options) ([]Face, error) {
+	obs, err := tr.Update(img)
+	if err != nil {
+		return nil, err
+	}
+	var faces []Face
+	for _, ob := range obs {
+		lms := ob.Face
+		if next := lms.NextROI(); !o.noRefit && moved(lms.ROI, next) {
+			if again, err := fitter.Fit(img, next); err == nil && again.Presence >= minPresence {
+				lms = again
+			}
+		}
+		a, err := alignFace(img, lms)
+		if err != nil {
+			continue
+		}
+		fc := describe(a, lms, ob.ID, img.Cols(), img.Rows())
+		if !o.Geometry.identity() {
+			fc.Box = o.Geometry.toOriginal(fc.Box)
+		}
+		if o.keepCrops {
+			fc.crop = &a
+		}
+		faces = append(faces, fc)
+	}
+	return faces, nil
+}
+
+// moved reports whether the region b differs from a by more than 3% of
+// a's size in position or size, or 3 degrees in angle.
+func moved(a, b media.ROI) bool {
+	return a.Center.Dist(b.Center) > 0.03*a.Size || math.Abs(b.Size-a.Size) > 0.03*a.Size ||
+		math.Abs(b.Angle-a.Angle) > 3*math.Pi/180
+}
+
+// hashFrame hashes the frame, reframed first when g is not the identity.
+func hashFrame(h *hasher, img gocv.Mat, g Geometry) (uint64, []uint64, error) {
+	if g.identity() {
+		return h.hashMat(img)
+	}
+	if err := media.CheckBGR(img); err != nil {
+		return 0, nil, err
+	}
+	r, err := reframe(img, g)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer r.Close()
+	return h.hashMat(r)
 }

@@ -61,7 +61,7 @@ func TestComputeSynthetic(t *testing.T) {
 	writeSynthetic(t, p25, 25, 6*time.Second, 160, 120)
 
 	fp := compute(t, p30, nil)
-	if fp.Version != Version || fp.SampleRate != DefaultSampleRate || fp.Grid != DefaultGrid || fp.Width != 320 || fp.Height != 240 {
+	if fp.Version != Version1 || fp.SampleRate != DefaultSampleRate || fp.Grid != DefaultGrid || fp.Width != 320 || fp.Height != 240 {
 		t.Errorf("header %+v", summaryFP(fp))
 	}
 	if len(fp.Frames) != 24 {

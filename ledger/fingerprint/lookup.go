@@ -11,6 +11,13 @@ import "slices"
 // the candidates worth a Compare by counting shared keys. Keys are a
 // prefilter for recall, not a verdict: videos of the same framing share
 // keys too.
+//
+// A version 2 fingerprint adds a key per face (tagged faceKeyBand): the
+// signs of the 16 lowest coefficients of its whole-face pattern, which
+// survive re-encoding, resizing and cropping (measured: 4 of 5 to 12 of 13
+// of a portrait's distinct face keys shared with each platform copy),
+// where a crop can change every band of every global hash of a static
+// shot.
 func (fp *Fingerprint) Keys() []uint32 {
 	keys := make([]uint32, 0, 4*len(fp.Frames))
 	for _, f := range fp.Frames {
@@ -18,10 +25,25 @@ func (fp *Fingerprint) Keys() []uint32 {
 			v := uint32(f.Global>>(48-16*band)) & 0xffff
 			keys = append(keys, uint32(band)<<16|v)
 		}
+		for _, fc := range f.Faces {
+			if fc.Desc.Energy[RegionFace] == 0 {
+				continue
+			}
+			var v uint32
+			for i, c := range fc.Desc.Coefs[RegionFace][:16] {
+				if c > 0 {
+					v |= 1 << i
+				}
+			}
+			keys = append(keys, faceKeyBand<<16|v)
+		}
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys)
 }
+
+// faceKeyBand tags the face keys of Keys.
+const faceKeyBand = 4
 
 // similarProbes is how many of a's samples Similar looks at.
 const similarProbes = 64
