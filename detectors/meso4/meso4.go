@@ -51,8 +51,8 @@ func New(modelDir string) (*Detector, error) {
 // Name returns "meso4".
 func (d *Detector) Name() string { return Name }
 
-// Version names the weights.
-func (d *Detector) Version() string { return "meso4-DF-2018" }
+// Version names the weights and the code around them (sampling).
+func (d *Detector) Version() string { return "meso4-DF-2018+code2" }
 
 // Close frees the session.
 func (d *Detector) Close() error {
@@ -78,12 +78,12 @@ type trackDetector struct {
 	probs []float64
 }
 
-// Observe scores a frame every 333 ms.
+// Observe scores a frame every 500 ms.
 func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if f == nil || (len(t.probs) > 0 && f.Time-t.last < 333*time.Millisecond && f.Time > t.last) {
+	if f == nil || (len(t.probs) > 0 && f.Time-t.last < 500*time.Millisecond && f.Time > t.last) {
 		return nil
 	}
 	if f.Box.W < 40 || media.CheckBGR(f.Image) != nil || len(f.Landmarks) != landmark.NumPoints {
