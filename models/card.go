@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -100,4 +101,19 @@ func LoadCard(path string) (*Card, []byte, error) {
 		return nil, nil, fmt.Errorf("models: %s: %w", c.File, ErrChecksum)
 	}
 	return &c, data, nil
+}
+
+// TrainedNames lists the learned models embedded in the binary, by name.
+func TrainedNames() ([]string, error) {
+	ents, err := fs.ReadDir(trainedFS, "trained")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			names = append(names, n)
+		}
+	}
+	return names, nil
 }

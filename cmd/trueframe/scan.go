@@ -51,7 +51,7 @@ func (sf *scanFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&sf.limits.MaxPixels, "max-pixels", def.MaxPixels, "largest frame accepted, in pixels (width×height)")
 	fs.DurationVar(&sf.limits.MaxDuration, "max-duration", def.MaxDuration, "longest video accepted")
 	fs.BoolVar(&sf.provenance, "provenance", envOr("TRUEFRAME_PROVENANCE", "on") != "off", "check each file against the provenance ledger (in DATA/ledger, or --ledger-rpc)")
-	fs.StringVar(&sf.data, "data", envOr("TRUEFRAME_DATA", "data"), "data directory holding the provenance ledger")
+	fs.StringVar(&sf.data, "data", envOr("TRUEFRAME_DATA", "data"), "data directory holding the provenance ledger and the model registry")
 	sf.ledger.registerChain(fs)
 }
 
@@ -99,6 +99,11 @@ func cmdScan(ctx context.Context, args []string) int {
 		prov = &provenance{flags: &sf.ledger}
 		defer prov.Close()
 	}
+	reg, err := activeSelection(sf.data)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "trueframe: model registry: %v\n", err)
+		return 1
+	}
 	showProgress := !sf.json && term.IsTerminal(int(os.Stderr.Fd()))
 	failed := 0
 	for _, file := range fs.Args() {
@@ -107,6 +112,16 @@ func cmdScan(ctx context.Context, args []string) int {
 		}
 		req := scan.Request{FaceModel: sf.faceModel, FusionPath: sf.fusion, Limits: &sf.limits,
 			EvidenceDir: filepath.Join(evidenceRoot, evidenceName(file))}
+		if reg != nil {
+			// The registry's active versions, read per file: one activated
+			// during a long batch applies to the files after it.
+			sel, err := reg.ActiveSelection()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "trueframe: model registry: %v\n", err)
+				return 1
+			}
+			req = req.WithModels(sel)
+		}
 		var progress func(float64)
 		if showProgress {
 			progress = progressBar(os.Stderr, filepath.Base(file))
