@@ -29,7 +29,7 @@ func TestModelRoutes(t *testing.T) {
 	}
 
 	var list struct {
-		Models []ModelVersion     `json:"models"`
+		Models []ModelVersion    `json:"models"`
 		Active map[string]string `json:"active"`
 	}
 	s.expect(s.do("GET", "/v1/models", analyst, "", nil), 200, &list)
