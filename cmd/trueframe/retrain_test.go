@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,6 +78,25 @@ func TestRetrainingRound(t *testing.T) {
 	}
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep.Models.FusionVersion != "fusion-ci-child" {
 		t.Fatalf("scan after activation: exit %d, fusion %q; want fusion-ci-child\n%s", r.code, rep.Models.FusionVersion, r.stderr)
+	}
+
+	// Refitting the active fusion on new clips adds the clips it was
+	// fitted on.
+	grand := filepath.Join(work, "grand.json")
+	if r := trueframe(t, "detectors", "train", "fusion", "--from", "active", "--data", data, "--cache", cache, "--out", grand,
+		"--version", "fusion-ci-grandchild", held); r.code != 0 {
+		t.Fatalf("refit from the active fusion: exit %d: %s", r.code, r.stderr)
+	}
+	var fitted struct {
+		Fit struct {
+			Parent  string   `json:"parent"`
+			Sources []string `json:"sources"`
+		} `json:"fit"`
+	}
+	raw, _ := os.ReadFile(grand)
+	if err := json.Unmarshal(raw, &fitted); err != nil || fitted.Fit.Parent != "fusion-ci-child" ||
+		!slices.Equal(fitted.Fit.Sources, []string{held, train}) {
+		t.Errorf("refit: %v, fit %+v; want parent fusion-ci-child and sources %s, %s", err, fitted.Fit, held, train)
 	}
 
 	// The same clips with real and fake swapped.
