@@ -117,3 +117,26 @@ func TrainedNames() ([]string, error) {
 	}
 	return names, nil
 }
+
+// WriteTrained writes a trained model into dir as <name>.onnx with its card
+// <name>.json beside it (the layout LoadCard reads), filling the card's
+// File and SHA256, and returns the card's path.
+func WriteTrained(dir string, card *Card, model []byte) (string, error) {
+	if card.Name == "" || filepath.Base(card.Name) != card.Name {
+		return "", fmt.Errorf("models: model name %q is not a plain file name", card.Name)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(model)
+	card.File, card.SHA256 = card.Name+".onnx", hex.EncodeToString(sum[:])
+	raw, err := json.MarshalIndent(card, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, card.File), model, 0o644); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, card.Name+".json")
+	return path, os.WriteFile(path, append(raw, '\n'), 0o644)
+}
