@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -127,6 +128,15 @@ registry entry.`)
 	if err != nil {
 		return err
 	}
+	if kind == registry.KindFusion {
+		var left int
+		if clips, left, err = heldApart(path, src, ef.split, clips); err != nil {
+			return err
+		}
+		if left > 0 {
+			fmt.Fprintf(os.Stderr, "%d clips of %s left out: %s was fitted on them\n", left, src, childID)
+		}
+	}
 	base := maps.Clone(sel.Cards)
 	maps.Copy(base, cards)
 
@@ -227,4 +237,46 @@ func printGate(g gateReport) {
 		row(m, g.Parent.Methods[m], c)
 	}
 	tw.Flush()
+}
+
+// heldApart drops from clips those the fusion at path was fitted on, as
+// its fit record tells (the sources, split and licence filter of
+// detectors train fusion): a comparison on them would favour it. Of a dev
+// manifest it was fitted on with --permissive, the clips of other licences
+// remain.
+func heldApart(path, src, split string, clips []eval.Clip) ([]eval.Clip, int, error) {
+	m, err := models.LoadFusion(path)
+	if err != nil || len(m.Fit) == 0 {
+		return clips, 0, err
+	}
+	var fit struct {
+		Sources    []string `json:"sources"`
+		Split      string   `json:"split"`
+		Permissive bool     `json:"permissive_only"`
+	}
+	if err := json.Unmarshal(m.Fit, &fit); err != nil {
+		return nil, 0, fmt.Errorf("%s: its fit record: %w", path, err)
+	}
+	same := func(a, b string) bool {
+		aa, err1 := filepath.Abs(a)
+		bb, err2 := filepath.Abs(b)
+		return err1 == nil && err2 == nil && aa == bb
+	}
+	fitted := slices.ContainsFunc(fit.Sources, func(s string) bool { return same(s, src) })
+	if !fitted || strings.HasSuffix(src, ".tsv") && fit.Split != "" && fit.Split != split && split != "all" {
+		return clips, 0, nil
+	}
+	if !fit.Permissive {
+		return nil, 0, usageError{fmt.Errorf("%s was fitted on every clip of %s (%s): compare on clips held apart from it", m.Version, src, split)}
+	}
+	var out []eval.Clip
+	for _, c := range clips {
+		if !c.Permissive() {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, 0, usageError{fmt.Errorf("%s was fitted on every clip of %s: compare on clips held apart from it", m.Version, src)}
+	}
+	return out, len(clips) - len(out), nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trueframe/trueframe/detectors/eval"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/videofix"
 	"github.com/trueframe/trueframe/models"
@@ -110,5 +111,41 @@ func TestModelsPromote(t *testing.T) {
 	// Forced, a worse child is added, and the entry says why.
 	if r := promote(blind, "--force", "kept to compare"); r.code != 0 {
 		t.Errorf("forced: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestHeldApart: a fusion fitted on the permissively licensed clips of a
+// manifest's train split is compared on that split's other clips; one
+// fitted on all of it cannot be compared there; another source is kept.
+func TestHeldApart(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "manifest.tsv")
+	other := filepath.Join(dir, "other.json")
+	clips := []eval.Clip{{Path: "a", Licence: "MIT"}, {Path: "b", Licence: "CC BY-NC 4.0"}, {Path: "c", Licence: "research only"}, {Path: "d", Licence: ""}}
+	fusionWith := func(fit map[string]any) string {
+		f, err := models.DefaultFusion()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Fit, _ = json.Marshal(fit)
+		raw, _ := json.Marshal(f)
+		p := filepath.Join(t.TempDir(), "f.json")
+		os.WriteFile(p, raw, 0o644)
+		return p
+	}
+	permissive := fusionWith(map[string]any{"sources": []string{manifest}, "split": "train", "permissive_only": true})
+	got, left, err := heldApart(permissive, manifest, "train", clips)
+	if err != nil || left != 2 || len(got) != 2 || got[0].Path != "b" || got[1].Path != "c" {
+		t.Errorf("permissive fit: %v left %d, %v", got, left, err)
+	}
+	if got, left, err := heldApart(permissive, other, "train", clips); err != nil || left != 0 || len(got) != 4 {
+		t.Errorf("another source: %v left %d, %v", got, left, err)
+	}
+	if got, left, err := heldApart(permissive, manifest, "test", clips); err != nil || left != 0 || len(got) != 4 {
+		t.Errorf("another split: %v left %d, %v", got, left, err)
+	}
+	all := fusionWith(map[string]any{"sources": []string{manifest}, "split": "train"})
+	if _, _, err := heldApart(all, manifest, "train", clips); err == nil {
+		t.Error("a fusion fitted on every clip was compared on them")
 	}
 }
