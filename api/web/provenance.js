@@ -32,9 +32,9 @@ export function renderVerification(v, level = 3, title = "Provenance") {
   if (v.alert) out.append(h("p", { class: "alert" }, h("span", { "aria-hidden": "true" }, "⚠ "), v.alert));
   if (statusMeaning[v.status]) out.append(h("p", {}, statusMeaning[v.status]));
   // The service's own explanation adds the specifics (which seconds, which
-  // face); for unknown it only repeats the meaning.
+  // face); for unknown and registered it only repeats the meaning.
   if (v.error) out.append(h("p", { class: "help" }, "The check failed: ", v.error));
-  else if (v.explanation && v.status !== "unknown") out.append(h("p", { class: "help" }, v.explanation));
+  else if (v.explanation && v.status !== "unknown" && v.status !== "registered") out.append(h("p", { class: "help" }, v.explanation));
 
   const o = v.original;
   if (o) {

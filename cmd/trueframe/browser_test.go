@@ -170,6 +170,8 @@ func (tb *tab) openFolds() {
 }
 
 func TestBrowser(t *testing.T) {
+	// The browser first: without it the test fails at once.
+	b := startBrowser(t)
 	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
 	oneFace := filepath.Join(grid, "bbaf2n.mpg")
 	// Two people side by side, made from two shared clips (H.264, which
@@ -188,7 +190,6 @@ func TestBrowser(t *testing.T) {
 	registrar := newKeyFor(t, data, "registrar")
 	srv := startServer(t, data, "--workers", "1", "--generator=false")
 	srv.waitReady(t)
-	b := startBrowser(t)
 	home := srv.url + "/"
 
 	var twoID string
@@ -330,12 +331,24 @@ func TestBrowser(t *testing.T) {
 				oneID = a.ID
 			}
 		}
+		// With the keyboard only: Enter on Delete, the focus moves to the
+		// confirmation, Enter again deletes, and the focus stays in the list.
 		row := fmt.Sprintf(`#historyRows tr[data-id=%q]`, oneID)
-		tb.do("deleting", chromedp.Click(chromedp.CSS(row+` button:nth-of-type(2)`)))
+		tb.eval(fmt.Sprintf(`document.querySelector(%q).focus()`, row+` button:nth-of-type(2)`), nil)
+		tb.do("pressing Enter on Delete", chromedp.KeyEvent("\r"))
 		tb.waitFor("the confirmation", fmt.Sprintf(`document.querySelector(%q).innerText.includes("Yes, delete")`, row), 10*time.Second)
+		var focus string
+		tb.eval(`document.activeElement.className + " " + document.activeElement.innerText`, &focus)
+		if !strings.HasPrefix(focus, "danger Yes, delete") {
+			t.Errorf("the focus is not on the confirmation but on %q", focus)
+		}
 		tb.view("history-confirm")
-		tb.do("confirming", chromedp.Click(chromedp.CSS(row+` button.danger`)))
+		tb.do("pressing Enter to confirm", chromedp.KeyEvent("\r"))
 		tb.waitFor("the row to go", fmt.Sprintf(`document.querySelector(%q) === null`, row), 20*time.Second)
+		tb.eval(`document.activeElement.tagName`, &focus)
+		if focus != "BUTTON" {
+			t.Errorf("after deleting, the focus fell to %s", focus)
+		}
 		if code := apiJSON(t, srv.url, analyst, "GET", "/v1/analyses/"+oneID, nil); code != http.StatusNotFound {
 			t.Errorf("the deleted analysis answers %d", code)
 		}
@@ -356,7 +369,16 @@ func TestBrowser(t *testing.T) {
 		if !disabled || !strings.Contains(tb.text("#registerRole"), "needs a registrar or admin key") {
 			t.Errorf("an analyst key may use the register form: %q", tb.text("#registerRole"))
 		}
+		if tb.count("#generator:not([hidden])") != 0 {
+			t.Error("the generator panel shows for an analyst key")
+		}
 		tb.useKey(registrar)
+		// A registrar key brings the generator panel; this service runs
+		// without the generator, and the panel says so.
+		tb.waitFor("the generator panel", `!document.getElementById("generator").hidden && document.getElementById("genJobs").innerText !== ""`, 20*time.Second)
+		if s := tb.text("#genJobs"); !strings.Contains(s, "generator is not enabled") {
+			t.Errorf("generator panel: %q", s)
+		}
 		tb.do("registering", chromedp.SetUploadFiles(chromedp.CSS("#registerFile"), []string{original}),
 			chromedp.SendKeys(chromedp.CSS("#registerMeta"), "https://archive.example/lbbc2a"),
 			chromedp.Click(chromedp.CSS("#registerBtn")))
