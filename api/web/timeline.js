@@ -122,7 +122,8 @@ export function timeline(points, duration, th, onSeek, width) {
     chart,
     h("figcaption", {},
       h("p", {}, "Bar height: the score of the most suspicious face on screen in each second, from 0 (authentic) to 1 (manipulated). ",
-        onSeek ? "Click a second to play the video from there." : ""),
+        "A second is scored from that second's evidence alone, so one second can cross a line that the face as a whole does not. ",
+        "Click a second to move the video there."),
       h("p", { class: "help" }, summary),
       legend),
     table);

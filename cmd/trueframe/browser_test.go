@@ -174,11 +174,12 @@ func TestBrowser(t *testing.T) {
 	b := startBrowser(t)
 	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
 	oneFace := filepath.Join(grid, "bbaf2n.mpg")
-	// Two people side by side, made from two shared clips (H.264, which
-	// the browser plays).
+	// Two people side by side, made from two shared clips, then a second
+	// of black with no face (H.264, which the browser plays).
 	work := t.TempDir()
 	twoFaces := filepath.Join(work, "two_faces.mp4")
-	videofix.FFmpeg(t, oneFace, twoFaces, "-i", filepath.Join(grid, "lbax4n.mpg"), "-filter_complex", "hstack",
+	videofix.FFmpeg(t, oneFace, twoFaces, "-i", filepath.Join(grid, "lbax4n.mpg"), "-filter_complex",
+		"[0][1]hstack,setsar=1[v];color=c=black:s=720x288:r=25:d=1.2,format=yuv420p,setsar=1[b];[v][b]concat=n=2:v=1:a=0",
 		"-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p")
 	notVideo := filepath.Join(work, "notes.mp4") // a video's name, not a video's bytes
 	if err := os.WriteFile(notVideo, []byte(strings.Repeat("meeting notes, not a video\n", 200)), 0o644); err != nil {
@@ -234,6 +235,16 @@ func TestBrowser(t *testing.T) {
 		}
 		if n := tb.count(".face-card img.thumb"); n != 2 {
 			t.Errorf("%d face thumbnails, want 2", n)
+		}
+		// The seconds with no face are drawn, hatched, not left out.
+		noFace := 0
+		for _, p := range rep.Result.Timeline {
+			if p.Score == nil {
+				noFace++
+			}
+		}
+		if n := tb.count("svg.timeline rect.bar.none"); noFace == 0 || n != noFace {
+			t.Errorf("%d hatched seconds on the timeline, %d seconds without a face in the report (want ≥ 1)", n, noFace)
 		}
 		// The video plays in the page, and clicking a second of the
 		// timeline seeks it there.
