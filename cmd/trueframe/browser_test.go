@@ -228,7 +228,31 @@ func TestBrowser(t *testing.T) {
 		tb := b.tab(t, 1280, 900)
 		tb.open(home)
 		tb.useKey(analyst)
+		// Record every status the page announces during the analysis.
+		tb.eval(`window.__statuses = []; new MutationObserver(() => {
+			const s = document.getElementById("scanStatus").innerText; if (s) window.__statuses.push(s);
+		}).observe(document.getElementById("scanStatus"), {childList: true, characterData: true, subtree: true}); true`, nil)
 		twoID = tb.analyse(twoFaces, false)
+		tb.waitFor("the final status", `document.getElementById("scanStatus").innerText.startsWith("Done")`, 10*time.Second)
+		var statuses []string
+		tb.eval(`window.__statuses`, &statuses)
+		// Uploading, then the job's own states in their order, then done:
+		// never "queued" once it ran.
+		order := map[string]int{"Uploading": 0, "Queued": 1, "Analysing": 2, "Done": 3}
+		last := -1
+		for _, st := range statuses {
+			word, _, _ := strings.Cut(st, " ")
+			word = strings.TrimSuffix(word, ":")
+			n, ok := order[word]
+			if !ok || n < last {
+				t.Errorf("status %q out of order in %q", st, statuses)
+			}
+			last = n
+		}
+		if len(statuses) < 2 || !strings.HasPrefix(statuses[0], "Uploading") || !strings.HasPrefix(statuses[len(statuses)-1], "Done") {
+			t.Errorf("statuses: %q", statuses)
+		}
+		t.Logf("statuses shown: %q", statuses)
 		rep := tb.checkResult(srv.url, analyst, twoID)
 		if len(rep.Result.Faces) != 2 || tb.count(".face-card") != 2 {
 			t.Fatalf("%d faces in the report, %d cards on the page; want 2", len(rep.Result.Faces), tb.count(".face-card"))
