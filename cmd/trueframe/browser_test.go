@@ -457,4 +457,33 @@ func TestBrowser(t *testing.T) {
 		tb.view("phone-open")
 		tb.checkClean()
 	})
+
+	// Last, since its uploads keep the worker busy: the history pages.
+	t.Run("history pages", func(t *testing.T) {
+		// Ten more analyses make eleven; the page shows ten at a time.
+		for i := range 10 {
+			if code, js := srv.submit(t, analyst, oneFace); code != http.StatusAccepted {
+				t.Fatalf("upload %d: %d %+v", i, code, js)
+			}
+		}
+		tb := b.tab(t, 1280, 900)
+		tb.open(home)
+		tb.useKey(analyst)
+		tb.waitFor("the first page", `document.querySelectorAll("#historyRows tr").length === 10 && !document.getElementById("historyMore").hidden`, 20*time.Second)
+		tb.do("showing older analyses", chromedp.Click(chromedp.CSS("#historyMore")))
+		tb.waitFor("the second page", `document.querySelectorAll("#historyRows tr").length === 11 && document.getElementById("historyMore").hidden`, 20*time.Second)
+		var ids []string
+		tb.eval(`[...document.querySelectorAll("#historyRows tr")].map((r) => r.dataset.id)`, &ids)
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				t.Errorf("analysis %s listed twice", id)
+			}
+			seen[id] = true
+		}
+		if ids[len(ids)-1] != twoID {
+			t.Errorf("the oldest analysis (%s) is not last: %v", twoID, ids)
+		}
+		tb.checkClean()
+	})
 }
