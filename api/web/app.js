@@ -149,6 +149,9 @@ async function analyse() {
     const file = chosenFile($("scanFile"), "a video to analyse");
     const form = new FormData();
     form.append("file", file);
+    // The previous result goes: its verdict must not sit beside the new
+    // file's progress.
+    hideResult();
     setStatus(status, `Uploading ${file.name} (${bytes(file.size)})…`);
     bar.hidden = false;
     bar.value = 0;
@@ -240,14 +243,14 @@ function historyRow(a) {
   const normal = () => {
     row.classList.remove("confirm");
     show(actions,
-      h("button", { type: "button", class: "secondary", onclick: () => open(a.id) }, "Open", h("span", { class: "sr-only" }, " " + name)),
+      h("button", { type: "button", class: "secondary", onclick: (e) => once("open", e.currentTarget, () => open(a.id)) }, "Open", h("span", { class: "sr-only" }, " " + name)),
       h("button", { type: "button", class: "secondary", onclick: confirm }, "Delete", h("span", { class: "sr-only" }, " " + name)));
   };
   // Deleting asks once more, in the row itself, with the focus on the
   // answer.
   const confirm = () => {
     row.classList.add("confirm");
-    const yes = h("button", { type: "button", class: "danger", onclick: () => remove(a, row) }, "Yes, delete", h("span", { class: "sr-only" }, " " + name));
+    const yes = h("button", { type: "button", class: "danger", onclick: (e) => once("delete " + a.id, e.currentTarget, () => remove(a, row)) }, "Yes, delete", h("span", { class: "sr-only" }, " " + name));
     const no = h("button", { type: "button", class: "secondary", onclick: () => { normal(); actions.querySelector("button:last-child").focus(); } }, "Cancel");
     show(actions, h("span", {}, `Delete ${name} and its evidence? `), yes, no);
     yes.focus();
