@@ -441,6 +441,16 @@ func TestBrowser(t *testing.T) {
 		if status != "registered" || !strings.Contains(tb.text("#provenanceOut"), "This exact file") {
 			t.Errorf("verify after register: %q: %s", status, tb.text("#provenanceOut"))
 		}
+		// A re-encoded copy matches the original, and the page says how.
+		copyPath := filepath.Join(t.TempDir(), "lbbc2a_copy.mp4")
+		videofix.FFmpeg(t, original, copyPath, "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-pix_fmt", "yuv420p")
+		tb.do("verifying a copy", chromedp.SetUploadFiles(chromedp.CSS("#verifyFile"), []string{copyPath}),
+			chromedp.Click(chromedp.CSS("#verifyBtn")))
+		tb.waitFor("the copy's verification", `(document.querySelector("#provenanceOut .verification h3") || {innerText: ""}).innerText.includes("lbbc2a_copy") || document.getElementById("verifyError").innerText !== ""`, 2*time.Minute)
+		tb.eval(`document.querySelector("#provenanceOut .verification").dataset.status`, &status)
+		if out := tb.text("#provenanceOut"); status != "matches_original" || !strings.Contains(out, "of the file's samples show the original") || !strings.Contains(out, "Transaction") {
+			t.Errorf("verify a re-encoded copy: %q: %s", status, out)
+		}
 		tb.view("provenance")
 		tb.checkAxe("the provenance answer")
 		tb.checkClean()
