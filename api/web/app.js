@@ -7,6 +7,7 @@ import { APIError, call, send, key, rememberedKey, rememberKey } from "./api.js"
 import { renderReport } from "./report.js";
 import { renderVerification, renderRecord } from "./provenance.js";
 import { startGenerator } from "./generator.js";
+import { loadModels, hideModels } from "./models.js";
 
 const state = {
   running: new Set(), // actions in progress, by name: each runs once at a time
@@ -79,9 +80,11 @@ async function useKey() {
       " key", me.name ? ` “${me.name}”` : "", ". ", roleText[me.role] || "");
     applyRole();
     loadHistory(true);
+    loadModels(me.role === "admin");
   } catch (err) {
     state.role = "";
     applyRole();
+    hideModels();
     status.className = "status error";
     show(status, h("span", { "aria-hidden": "true" }, "✕ "), err.message);
     clearHistory(err.code === "no_key" ? "Enter your key to see your analyses." : "");

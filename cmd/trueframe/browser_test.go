@@ -378,6 +378,24 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the focus is not on the confirmation but on %q", focus)
 		}
 		tb.view("history-confirm")
+		// The models panel shows what GET /v1/models lists, or stays hidden
+		// on a service without a model registry.
+		var models struct {
+			Models []struct {
+				ID     string `json:"id"`
+				Active bool   `json:"active"`
+			} `json:"models"`
+		}
+		if apiJSON(t, srv.url, analyst, "GET", "/v1/models", &models) == http.StatusOK {
+			tb.waitFor("the models", fmt.Sprintf(`document.querySelectorAll("#modelsBody tr[data-id]").length === %d`, len(models.Models)), 20*time.Second)
+			for _, m := range models.Models {
+				if m.Active && tb.count(fmt.Sprintf(`#modelsBody tr[data-id=%q][data-active="true"]`, m.ID)) != 1 {
+					t.Errorf("model %s is active but not marked so", m.ID)
+				}
+			}
+		} else if tb.count("#models:not([hidden])") != 0 {
+			t.Error("a models panel without a model registry")
+		}
 		tb.do("pressing Enter to confirm", chromedp.KeyEvent("\r"))
 		tb.waitFor("the row to go", fmt.Sprintf(`document.querySelector(%q) === null`, row), 20*time.Second)
 		tb.eval(`document.activeElement.tagName`, &focus)
