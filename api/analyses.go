@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/media/video"
 )
 
 // Analysis is a job as the API shows it (GET /v1/analyses/{id}, the 202
@@ -36,8 +38,9 @@ type Analysis struct {
 	CreatedAt  time.Time       `json:"created_at"`
 	StartedAt  *time.Time      `json:"started_at,omitempty"`
 	FinishedAt *time.Time      `json:"finished_at,omitempty"`
-	Error      *ErrorDetail    `json:"error,omitempty"`  // when failed
-	Result     json.RawMessage `json:"result,omitempty"` // the scan report, when done
+	Error      *ErrorDetail    `json:"error,omitempty"`   // when failed
+	Summary    *Summary        `json:"summary,omitempty"` // when done, in lists too
+	Result     json.RawMessage `json:"result,omitempty"`  // the scan report, when done
 	Evidence   []EvidenceFile  `json:"evidence,omitempty"`
 	Webhook    *WebhookStatus  `json:"webhook,omitempty"`
 }
@@ -47,6 +50,13 @@ type FileInfo struct {
 	Name      string `json:"name"`
 	SHA256    string `json:"sha256"`
 	SizeBytes int64  `json:"size_bytes"`
+}
+
+// Summary is the verdict and score of a finished analysis: what a list of
+// analyses shows without carrying every report.
+type Summary struct {
+	Verdict string  `json:"verdict"`
+	Score   float64 `json:"score"`
 }
 
 // EvidenceFile is one evidence image of a finished analysis.
@@ -82,6 +92,15 @@ func (s *Server) analysisView(j store.Job, withResult bool) Analysis {
 	}
 	if j.State != store.Done && j.State != store.Failed {
 		a.FinishedAt = nil
+	}
+	if j.State == store.Done {
+		sum := Summary{Verdict: j.Verdict, Score: j.Score}
+		if j.Result != nil {
+			json.Unmarshal(j.Result, &sum)
+		}
+		if sum.Verdict != "" {
+			a.Summary = &sum
+		}
 	}
 	if withResult && j.State == store.Done {
 		a.Result = j.Result
@@ -375,6 +394,62 @@ func (s *Server) getEvidence(c *gin.Context) {
 	c.Header("Cache-Control", "private, max-age=3600")
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.File(path)
+}
+
+// containerType is the media type of a container media/video recognises;
+// others are served as application/octet-stream.
+func containerType(container string) string {
+	switch container {
+	case "mp4":
+		return "video/mp4"
+	case "mov":
+		return "video/quicktime"
+	case "matroska":
+		return "video/x-matroska"
+	case "webm":
+		return "video/webm"
+	case "avi":
+		return "video/x-msvideo"
+	case "mpeg-ps", "mpeg-video":
+		return "video/mpeg"
+	case "mpeg-ts":
+		return "video/mp2t"
+	case "ogg":
+		return "video/ogg"
+	}
+	return "application/octet-stream"
+}
+
+// GET /v1/analyses/{id}/file: the uploaded file as it was received, so
+// that the browser page can play a past analysis beside its timeline.
+func (s *Server) getUploadedFile(c *gin.Context) {
+	j, ok := s.ownJob(c)
+	if !ok {
+		return
+	}
+	f, err := os.Open(j.FilePath)
+	if err != nil {
+		fail(c, http.StatusNotFound, codeNotFound, "the uploaded file is no longer kept")
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		fail(c, http.StatusNotFound, codeNotFound, "the uploaded file is no longer kept")
+		return
+	}
+	// The type is judged from the bytes, as the upload was; never from the
+	// client's file name.
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	c.Header("Content-Type", containerType(video.Container(head[:n])))
+	c.Header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": j.FileName}))
+	c.Header("Cache-Control", "private, max-age=3600")
+	c.Header("X-Content-Type-Options", "nosniff")
+	// A large video takes longer than an ordinary answer: allow it as long
+	// as its upload was allowed.
+	http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(s.opts.UploadTimeout))
+	http.ServeContent(c.Writer, c.Request, "", st.ModTime(), f)
 }
 
 // DELETE /v1/analyses/{id}

@@ -61,12 +61,52 @@ func TestAnalysisLifecycle(t *testing.T) {
 	if len(page.Analyses) != 1 || page.Analyses[0].ID != a.ID || page.Analyses[0].Result != nil {
 		t.Errorf("list = %+v", page)
 	}
+	// The list carries each done analysis's verdict and score, so that a
+	// history can show them without fetching every report.
+	if sum := page.Analyses[0].Summary; sum == nil || sum.Verdict != rep.Verdict || sum.Score != *rep.Score {
+		t.Errorf("list summary = %+v, report %s %v", sum, rep.Verdict, *rep.Score)
+	}
+	if got.Summary == nil || got.Summary.Verdict != rep.Verdict {
+		t.Errorf("GET summary = %+v", got.Summary)
+	}
+
+	// The upload comes back as it was sent, typed from its bytes, with
+	// ranges for a video player.
+	resp := s.do("GET", a.URL+"/file", key, "", nil)
+	if b := s.expect(resp, 200, nil); !bytes.Equal(b, clip) || resp.Header.Get("Content-Type") != "video/mpeg" ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), "speaker.mpg") {
+		t.Errorf("file: %d bytes, %q, %q", len(b), resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
+	}
+	req, _ := http.NewRequest("GET", s.url+a.URL+"/file", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Range", "bytes=10-19")
+	if b := s.expect(mustDo(t, req), 206, nil); !bytes.Equal(b, clip[10:20]) {
+		t.Errorf("range: %q", b)
+	}
+
+	// Each face has a thumbnail among the evidence.
+	var faces struct {
+		Faces []struct {
+			Thumbnail string `json:"thumbnail"`
+		} `json:"faces"`
+	}
+	json.Unmarshal(a.Result, &faces)
+	for _, f := range faces.Faces {
+		if !strings.HasPrefix(f.Thumbnail, "face_track") {
+			t.Errorf("face without a thumbnail: %s", a.Result)
+			continue
+		}
+		resp := s.do("GET", a.URL+"/evidence/"+f.Thumbnail, key, "", nil)
+		if b := s.expect(resp, 200, nil); !bytes.HasPrefix(b, []byte("\xff\xd8")) || resp.Header.Get("Content-Type") != "image/jpeg" {
+			t.Errorf("thumbnail %s is %q", f.Thumbnail, resp.Header.Get("Content-Type"))
+		}
+	}
 
 	// Evidence images are served; names cannot climb out of the job's directory.
 	if len(a.Evidence) == 0 {
 		t.Fatal("no evidence image for a clip with a face")
 	}
-	resp := s.do("GET", a.Evidence[0].URL, key, "", nil)
+	resp = s.do("GET", a.Evidence[0].URL, key, "", nil)
 	img := s.expect(resp, 200, nil)
 	if !bytes.HasPrefix(img, []byte("\x89PNG")) || resp.Header.Get("Content-Type") != "image/png" {
 		t.Errorf("evidence is %q, %d bytes", resp.Header.Get("Content-Type"), len(img))
@@ -87,6 +127,15 @@ func TestAnalysisLifecycle(t *testing.T) {
 			t.Errorf("%s still there after delete (%v)", p, err)
 		}
 	}
+}
+
+func mustDo(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 func compactJSON(t *testing.T, b []byte) []byte {
@@ -268,7 +317,7 @@ func TestKeysIsolation(t *testing.T) {
 	var a Analysis
 	s.expect(s.upload(alice, "", "alice.mpg", clip, nil), 202, &a)
 
-	for _, path := range []string{a.URL, a.URL + "/evidence/heatmap.png"} {
+	for _, path := range []string{a.URL, a.URL + "/evidence/heatmap.png", a.URL + "/file"} {
 		if b := s.expect(s.do("GET", path, bob, "", nil), 404, nil); errorCode(t, b) != codeNotFound {
 			t.Errorf("bob reads %s: %s", path, b)
 		}
@@ -524,10 +573,25 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 func TestHealthAndReadiness(t *testing.T) {
 	s := startService(t, serviceOptions{noRunner: true})
 	page := s.do("GET", "/", "", "", nil)
-	if b := s.expect(page, 200, nil); !strings.Contains(string(b), `fetch(url, { method, body, headers: { Authorization: "Bearer "`) ||
-		!strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") || page.Header.Get("Content-Security-Policy") == "" {
+	if b := s.expect(page, 200, nil); !strings.Contains(string(b), `<script type="module" src="/assets/app.js">`) ||
+		!strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("web page: %s, %q", page.Header, b[:min(len(b), 200)])
 	}
+	// The page runs only the binary's own script and style sheet: no
+	// inline code, so none that an injection could add.
+	for _, path := range []string{"/", "/assets/app.js", "/assets/app.css"} {
+		resp := s.do("GET", path, "", "", nil)
+		b := s.expect(resp, 200, nil)
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if path == "/" && (strings.Contains(string(b), "<script>") || strings.Contains(string(b), "<style") || strings.Contains(string(b), " style=")) {
+			t.Errorf("the page has inline script or style")
+		}
+	}
+	s.expect(s.do("GET", "/assets/index.html", "", "", nil), 404, nil)
+	s.expect(s.do("GET", "/assets/nothing.js", "", "", nil), 404, nil)
 	s.server.SetReady(errors.New("models are loading"))
 	s.expect(s.do("GET", "/healthz", "", "", nil), 200, nil)
 	b := s.expect(s.do("GET", "/readyz", "", "", nil), 503, nil)

@@ -81,6 +81,7 @@ type Server struct {
 	log     *slog.Logger
 	engine  *gin.Engine
 	ledger  Ledger
+	assets  map[string]webAsset // the browser interface, by file name
 
 	generatorKick   func()
 	generatorCancel func(id string) <-chan struct{}
@@ -97,7 +98,7 @@ type Server struct {
 func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log,
-		limiters: map[string]*rate.Limiter{}, ledger: opts.Ledger}
+		limiters: map[string]*rate.Limiter{}, ledger: opts.Ledger, assets: loadWebAssets()}
 	if opts.Generator != nil {
 		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
 	}
@@ -153,6 +154,7 @@ func (s *Server) routes() *gin.Engine {
 	})
 
 	r.GET("/", s.web)
+	r.GET("/assets/:name", s.webAsset)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
@@ -166,6 +168,7 @@ func (s *Server) routes() *gin.Engine {
 	scan.GET("/analyses", s.listAnalyses)
 	scan.GET("/analyses/:id", s.getAnalysis)
 	scan.GET("/analyses/:id/evidence/:name", s.getEvidence)
+	scan.GET("/analyses/:id/file", s.getUploadedFile)
 	scan.DELETE("/analyses/:id", s.deleteAnalysis)
 
 	v1.GET("/originals/:sha256", s.getOriginal)

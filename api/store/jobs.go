@@ -54,11 +54,15 @@ type Job struct {
 	ErrorCode    string
 	ErrorMessage string
 	Result       json.RawMessage // the report, when done
-	CallbackURL  string
-	Webhook      Webhook
-	CreatedAt    time.Time
-	StartedAt    time.Time
-	FinishedAt   time.Time
+	// Verdict and Score summarise a done job's report in lists, which
+	// leave the report itself out.
+	Verdict     string
+	Score       float64
+	CallbackURL string
+	Webhook     Webhook
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
 }
 
 // Webhook is the delivery status of a job's callback.
@@ -123,8 +127,9 @@ func (s *Store) Job(ctx context.Context, id string) (Job, error) {
 	return j, err
 }
 
-// Jobs lists jobs of the given kinds newest first, without their results:
-// those of keyID, or of every key when keyID is "". before is the Seq to
+// Jobs lists jobs of the given kinds newest first, without their results
+// but with a done analysis's Verdict and Score: those of keyID, or of
+// every key when keyID is "". before is the Seq to
 // continue below (0: from the newest). It returns the Seq to pass to get
 // the next page, 0 when there is none.
 func (s *Store) Jobs(ctx context.Context, keyID string, kinds []string, before int64, limit int) ([]Job, int64, error) {
@@ -132,8 +137,9 @@ func (s *Store) Jobs(ctx context.Context, keyID string, kinds []string, before i
 		before = 1<<63 - 1
 	}
 	in, args := kindFilter(kinds)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE seq < ? AND (? = '' OR key_id = ?) AND kind IN (`+in+`) ORDER BY seq DESC LIMIT ?`,
+	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+`,
+		coalesce(json_extract(CAST(result AS TEXT), '$.verdict'), ''), coalesce(json_extract(CAST(result AS TEXT), '$.score'), 0)
+		FROM jobs WHERE seq < ? AND (? = '' OR key_id = ?) AND kind IN (`+in+`) ORDER BY seq DESC LIMIT ?`,
 		append(append([]any{before, keyID, keyID}, args...), limit+1)...)
 	if err != nil {
 		return nil, 0, err
@@ -141,9 +147,15 @@ func (s *Store) Jobs(ctx context.Context, keyID string, kinds []string, before i
 	defer rows.Close()
 	jobs := []Job{}
 	for rows.Next() {
-		j, err := scanJob(rows)
+		var verdict any
+		var score float64
+		j, err := scanJob(rows, &verdict, &score)
 		if err != nil {
 			return nil, 0, err
+		}
+		// A report's verdict is a string; anything else is no verdict.
+		if v, ok := verdict.(string); ok && j.State == Done {
+			j.Verdict, j.Score = v, score
 		}
 		jobs = append(jobs, j)
 	}

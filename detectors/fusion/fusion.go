@@ -38,6 +38,18 @@ func New(m *models.Fusion) (*Fuser, error) {
 	return &Fuser{m: m}, nil
 }
 
+// Thresholds are the fused scores where the verdict changes: from
+// likely_authentic to suspicious, and from suspicious to likely_manipulated.
+type Thresholds struct {
+	SuspiciousFrom  float64 `json:"suspicious_from"`
+	ManipulatedFrom float64 `json:"manipulated_from"`
+}
+
+// Thresholds returns the model's verdict thresholds.
+func (f *Fuser) Thresholds() Thresholds {
+	return Thresholds{SuspiciousFrom: f.m.Verdict.AuthenticBelow, ManipulatedFrom: f.m.Verdict.ManipulatedFrom}
+}
+
 // Model returns the fusion model in use.
 func (f *Fuser) Model() *models.Fusion { return f.m }
 

@@ -19,6 +19,7 @@ func Refuse(rep *Report, f *fusion.Fuser) {
 	}
 	rep.Score, rep.Verdict, rep.VerdictReason = f.Video(scores, rep.DurationS)
 	rep.Models.FusionVersion = f.Model().Version
+	rep.Thresholds = f.Thresholds()
 	rep.summarizeDecidingFace()
 }
 

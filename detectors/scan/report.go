@@ -16,6 +16,9 @@ type Report struct {
 	SizeBytes int64          `json:"size_bytes"`
 	Score     float64        `json:"score"` // 0 authentic … 1 manipulated
 	Verdict   fusion.Verdict `json:"verdict"`
+	// Thresholds are the scores at which the verdict changes, for readers
+	// that draw scores against them (the web page's timeline).
+	Thresholds fusion.Thresholds `json:"thresholds"`
 	// VerdictReason says why the verdict is inconclusive, when it is.
 	VerdictReason string `json:"verdict_reason,omitempty"`
 	// Detectors are the results of the face that decided the video's score
@@ -57,7 +60,11 @@ type Face struct {
 	Verdict       fusion.Verdict        `json:"verdict"`
 	Reason        string                `json:"reason,omitempty"`
 	Contributions []fusion.Contribution `json:"contributions"`
-	Detectors     []detectors.Result    `json:"detectors"`
+	// Thumbnail names the evidence image of the face (a JPEG cut from one
+	// frame, at ThumbnailS seconds), when evidence was written.
+	Thumbnail  string             `json:"thumbnail,omitempty"`
+	ThumbnailS float64            `json:"thumbnail_s,omitempty"`
+	Detectors  []detectors.Result `json:"detectors"`
 }
 
 // TimelinePoint is the score of one second of video.

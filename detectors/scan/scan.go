@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"os"
@@ -175,7 +176,14 @@ type trackState struct {
 	frames    int
 	boxes     []media.Rect
 	seconds   map[int]bool
+	thumb     []byte        // JPEG of the face, when evidence is written
+	thumbAt   time.Duration // the time it was cut at
 }
+
+// thumbFrame is the frame of a track its thumbnail is cut from: a few
+// frames in, once the tracker has settled on the face (a shorter track
+// keeps the one of its first frame).
+const thumbFrame = 5
 
 // Analyze scans the video at path. progress, when not nil, is called with
 // the fraction done.
@@ -190,7 +198,7 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 	}
 	rep := &Report{File: path, SizeBytes: st.Size(), Detectors: map[string]DetectorSummary{},
 		Faces: []Face{}, Timeline: []TimelinePoint{},
-		Models: a.Models()}
+		Models: a.Models(), Thresholds: a.fuser.Thresholds()}
 
 	dec, err := video.Open(path, &video.Options{Limits: *a.opts.Limits})
 	if err != nil {
@@ -398,6 +406,11 @@ func (a *Analyzer) observe(ctx context.Context, tracks map[int]*trackState, face
 		ts.seconds[int(ff.Time.Seconds())] = true
 		if finiteRect(ff.Box) {
 			ts.boxes = append(ts.boxes, ff.Box)
+			if a.opts.EvidenceDir != "" && (ts.thumb == nil || ts.frames == thumbFrame) {
+				if jpg := faceThumbnail(ff.Image, ff.Box); jpg != nil {
+					ts.thumb, ts.thumbAt = jpg, ff.Time
+				}
+			}
 		}
 		for i, td := range ts.detectors {
 			t0 := time.Now()
@@ -438,9 +451,17 @@ func (a *Analyzer) finish(ctx context.Context, rep *Report, tracks map[int]*trac
 		}
 		fs := a.fuser.Face(results, ts.frames)
 		scores = append(scores, fs)
-		rep.Faces = append(rep.Faces, Face{Track: id, StartS: ts.start.Seconds(), EndS: ts.end.Seconds(),
+		f := Face{Track: id, StartS: ts.start.Seconds(), EndS: ts.end.Seconds(),
 			Frames: ts.frames, Box: medianBox(ts.boxes), Score: fs.Score, Verdict: fs.Verdict, Reason: fs.Reason,
-			Contributions: fs.Contributions, Detectors: results})
+			Contributions: fs.Contributions, Detectors: results}
+		if ts.thumb != nil {
+			name := fmt.Sprintf("face_track%d.jpg", id)
+			if err := a.writeArtifacts(&detectors.Result{Artifacts: map[string][]byte{name: ts.thumb}}); err != nil {
+				return err
+			}
+			f.Thumbnail, f.ThumbnailS = name, ts.thumbAt.Seconds()
+		}
+		rep.Faces = append(rep.Faces, f)
 	}
 	rep.Score, rep.Verdict, rep.VerdictReason = a.fuser.Video(scores, duration.Seconds())
 	rep.summarizeDecidingFace()
@@ -522,6 +543,34 @@ func sanitize(r *detectors.Result) {
 			}
 		}
 	}
+}
+
+// faceThumbnail cuts the face with a margin around it out of the frame, at
+// most 160 px on its longer side, as a JPEG: the picture a reader
+// recognises the face by in a report with several faces. nil when the box
+// lies outside the frame.
+func faceThumbnail(img gocv.Mat, box media.Rect) []byte {
+	const maxSide, margin = 160, 0.25
+	r := image.Rect(int(box.X-margin*box.W), int(box.Y-margin*box.H),
+		int(box.X+box.W*(1+margin)), int(box.Y+box.H*(1+margin))).Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
+	if r.Dx() < 8 || r.Dy() < 8 {
+		return nil
+	}
+	crop := img.Region(r)
+	defer crop.Close()
+	small := gocv.NewMat()
+	defer small.Close()
+	if scale := float64(maxSide) / float64(max(r.Dx(), r.Dy())); scale < 1 {
+		gocv.Resize(crop, &small, image.Pt(max(1, int(float64(r.Dx())*scale)), max(1, int(float64(r.Dy())*scale))), 0, 0, gocv.InterpolationArea)
+	} else {
+		crop.CopyTo(&small)
+	}
+	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, small, []int{gocv.IMWriteJpegQuality, 85})
+	if err != nil {
+		return nil
+	}
+	defer buf.Close()
+	return append([]byte(nil), buf.GetBytes()...)
 }
 
 func finiteRect(r media.Rect) bool {
