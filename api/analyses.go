@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -275,10 +276,24 @@ func (s *Server) parseWait(v string) (time.Duration, error) {
 		return 0, nil
 	}
 	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n < 0 || n != n {
-		return 0, fmt.Errorf("wait must be a number of seconds ≥ 0, got %q", v)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
+		return 0, fmt.Errorf("wait must be a finite number of seconds ≥ 0, got %q", truncate(v, 32))
 	}
-	return min(time.Duration(n*float64(time.Second)), s.opts.MaxWait), nil
+	// Clamped in seconds, before the conversion: a huge float converted to
+	// a Duration overflows (to a negative one on amd64, which became a
+	// write deadline in the past and a request never answered).
+	if n >= s.opts.MaxWait.Seconds() {
+		return s.opts.MaxWait, nil
+	}
+	return time.Duration(n * float64(time.Second)), nil
+}
+
+// truncate shortens a client's value quoted back in an error message.
+func truncate(v string, n int) string {
+	if len(v) <= n {
+		return v
+	}
+	return strings.ToValidUTF8(v[:n], "") + "…"
 }
 
 // waitFor waits up to d for a job to finish; it reports the job and
