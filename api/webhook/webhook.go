@@ -142,19 +142,34 @@ func (c *Client) checkAddress(network, address string, _ syscall.RawConn) error 
 }
 
 // nonPublic are ranges that IsGlobalUnicast accepts but that are not the
-// public internet: shared address space (carrier NAT, where some clouds
-// put metadata services), benchmarking, reserved, and the IPv6 forms that
-// embed an IPv4 address (NAT64, 6to4, Teredo), which could reach a private
-// one.
+// public internet (IANA's special-purpose registries): shared address
+// space (carrier NAT, where some clouds put metadata services),
+// benchmarking, documentation, reserved, the rest of "this network", and
+// the IPv6 forms that embed an IPv4 address (IPv4-compatible,
+// IPv4-translated, NAT64, 6to4, Teredo), which could reach a private one.
 var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("2002::/16"),
-	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"; 0.x.y.z may reach the host itself
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation (TEST-NET-1)
+	netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relay anycast (deprecated)
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation (TEST-NET-2)
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation (TEST-NET-3)
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated): ::a.b.c.d
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated: ::ffff:0:a.b.c.d
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001::/32"),       // Teredo
+	netip.MustParsePrefix("2001:2::/48"),     // benchmarking
+	netip.MustParsePrefix("2001:10::/28"),    // ORCHID (deprecated)
+	netip.MustParsePrefix("2001:20::/28"),    // ORCHIDv2
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("2002::/16"),       // 6to4
+	netip.MustParsePrefix("3fff::/20"),       // documentation
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated, still routed privately)
 }
 
 func public(ip netip.Addr) bool {
