@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -259,16 +260,31 @@ func (s *Server) uploadFailed(c *gin.Context, err error) {
 	s.internalError(c, "receiving the upload", err)
 }
 
-// cleanName keeps the base name of the client's file name, for display.
+// cleanName keeps the base name of the client's file name, for display,
+// at most 255 bytes (a file name's limit on most file systems).
 func cleanName(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
-	if name == "." || name == "/" {
+	if name == "." || name == ".." || name == "/" {
 		return "upload"
 	}
-	if len(name) > 255 {
-		name = name[:255]
+	return strings.ToValidUTF8(shorten(name, 255), "_")
+}
+
+// shorten cuts name to at most n bytes, keeping its extension (when short)
+// and whole UTF-8 characters.
+func shorten(name string, n int) string {
+	if len(name) <= n {
+		return name
 	}
-	return strings.ToValidUTF8(name, "_")
+	ext := filepath.Ext(name)
+	if len(ext) > 16 {
+		ext = ""
+	}
+	cut := n - len(ext)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + ext
 }
 
 func (s *Server) parseWait(v string) (time.Duration, error) {

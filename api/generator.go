@@ -176,8 +176,11 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 			s.uploadFailed(c, tooLarge(s.opts.MaxUploadBytes))
 			return
 		}
-		dst := filepath.Join(dir, "inputs", name, fmt.Sprintf("%02d-%s", len(p.Inputs[name]), up.name))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err == nil {
+		// The stored name gains a prefix (the client may send one name
+		// twice): the client's part is shortened to keep it a valid name.
+		dst := filepath.Join(dir, "inputs", name, fmt.Sprintf("%02d-%s", len(p.Inputs[name]), shorten(up.name, 200)))
+		err = os.MkdirAll(filepath.Dir(dst), 0o750)
+		if err == nil {
 			err = os.Rename(up.path, dst)
 		}
 		if err != nil {

@@ -1,11 +1,20 @@
 package api
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/detectors/scan"
 )
 
 // Security regressions of issue 15: each test here failed on the code
@@ -68,5 +77,76 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 	}
 	if len(metrics) > 200<<10 {
 		t.Errorf("the metrics page is %d bytes", len(metrics))
+	}
+}
+
+// failingGenerator fails every job with a message of its own.
+type failingGenerator struct{}
+
+func (failingGenerator) Generate(context.Context, store.Job, func(float64)) (json.RawMessage, error) {
+	return nil, &scan.AnalysisError{Code: "generator_failed", Message: "training diverged at step 12"}
+}
+
+// A generator job has no upload path: replacing the (empty) path by the
+// job's name in its error garbled every message ("trainetrainxtrain…").
+func TestGeneratorErrorMessageIsIntact(t *testing.T) {
+	s := startService(t, serviceOptions{generator: failingGenerator{}})
+	clip := gridClip(t, "bbaf2n.mpg")[:32<<10]
+	ct, body := generatorUpload(t, map[string]string{"type": "train"}, map[string][]byte{"a": clip, "b": clip})
+	var g GeneratorJob
+	s.expect(s.do("POST", "/v1/generator/jobs", s.admin, ct, body), 202, &g)
+	g = waitGenerator(t, s, g.ID)
+	if g.Status != store.Failed || g.Error == nil || g.Error.Code != "generator_failed" ||
+		g.Error.Message != "training diverged at step 12" {
+		t.Fatalf("failed job: %s %+v", g.Status, g.Error)
+	}
+}
+
+func waitGenerator(t *testing.T, s *service, id string) GeneratorJob {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var g GeneratorJob
+		s.expect(s.do("GET", "/v1/generator/jobs/"+id, s.admin, "", nil), 200, &g)
+		if g.Status == store.Done || g.Status == store.Failed {
+			return g
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("generator job %s still %s", id, g.Status)
+		}
+	}
+}
+
+// A generator input named with 255 bytes could not be moved into the job
+// (its stored name gains a prefix); the failed move was ignored, leaving
+// an orphaned upload and a job without its input.
+func TestGeneratorInputWithLongName(t *testing.T) {
+	s := startService(t, serviceOptions{generator: recordingGenerator{t}})
+	clip := gridClip(t, "bbaf2n.mpg")[:32<<10]
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("type", "train")
+	for _, field := range []string{"a", "b"} {
+		fw, _ := mw.CreateFormFile(field, strings.Repeat("é", 124)+"long.mpg") // 256 bytes
+		fw.Write(clip)
+	}
+	mw.Close()
+	var g GeneratorJob
+	s.expect(s.do("POST", "/v1/generator/jobs", s.admin, mw.FormDataContentType(), &buf), 202, &g)
+	if g = waitGenerator(t, s, g.ID); g.Status != store.Done {
+		t.Errorf("job with long input names: %s %+v", g.Status, g.Error)
+	}
+	job, err := s.store.Job(t.Context(), g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p GeneratorParams
+	json.Unmarshal(job.Params, &p)
+	for _, f := range append(p.Inputs["a"], p.Inputs["b"]...) {
+		if st, err := os.Stat(f); err != nil || st.Size() != int64(len(clip)) || !strings.HasSuffix(f, ".mpg") {
+			t.Errorf("input %s: %v", f, err)
+		}
+	}
+	if left, _ := os.ReadDir(filepath.Join(s.data, "uploads", "tmp")); len(left) != 0 {
+		t.Errorf("%d uploads left behind in tmp", len(left))
 	}
 }

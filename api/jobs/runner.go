@@ -294,8 +294,7 @@ func (r *Runner) complete(ctx context.Context, job store.Job, rep *scan.Report) 
 // errors while attempts remain, a final failure otherwise. It returns the
 // outcome for metrics ("" when the job was retried).
 func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jctx context.Context, err error) string {
-	// Users know their file by its name, not by the server's path.
-	code, message, retry := "internal", strings.ReplaceAll(err.Error(), job.FilePath, job.FileName), true
+	code, message, retry := "internal", ClientMessage(err.Error(), job), true
 	var crash *worker.CrashError
 	var analysis *scan.AnalysisError
 	switch {
@@ -303,7 +302,7 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 		code, message, retry = "timeout", fmt.Sprintf("analysis took longer than %s", r.opts.JobTimeout), false
 	case errors.As(err, &crash):
 		r.metrics.WorkerCrashes.Inc()
-		code, message = "worker_crashed", "the analysis process crashed: "+strings.ReplaceAll(crash.Error(), job.FilePath, job.FileName)
+		code, message = "worker_crashed", "the analysis process crashed: "+ClientMessage(crash.Error(), job)
 		if crash.OutOfMemory {
 			code = "out_of_memory"
 		}
@@ -326,6 +325,24 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 		log.Error("failing job", "err", err)
 	}
 	return "failed"
+}
+
+// ClientMessage rewrites an error message about a job for its client:
+// users know their file by its name, not by the server's path, and the
+// server's directories are none of their business. A job without an
+// upload (a generator job) has an empty path, which must not be replaced.
+func ClientMessage(msg string, job store.Job) string {
+	var pairs []string
+	if job.FilePath != "" {
+		pairs = append(pairs, job.FilePath, job.FileName)
+	}
+	if job.EvidenceDir != "" {
+		pairs = append(pairs, job.EvidenceDir, "(the job's directory)")
+	}
+	if len(pairs) == 0 {
+		return msg
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
 }
 
 // withProvenanceAlert puts the provenance check's alert (faces differ from
