@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/ledger"
+	"github.com/trueframe/trueframe/ledger/chain"
 )
 
 // Security regressions of issue 15: each test here failed on the code
@@ -149,4 +153,115 @@ func TestGeneratorInputWithLongName(t *testing.T) {
 	if left, _ := os.ReadDir(filepath.Join(s.data, "uploads", "tmp")); len(left) != 0 {
 		t.Errorf("%d uploads left behind in tmp", len(left))
 	}
+}
+
+// Any registrar could revoke any original, for good. Only the key that
+// registered it, or an admin, may now.
+func TestOnlyTheRegistrantRevokes(t *testing.T) {
+	fl := newFakeLedger()
+	s := startService(t, serviceOptions{api: Options{Ledger: fl}, noRunner: true})
+	alice, _ := s.newKey(store.RoleRegistrar)
+	bob, _ := s.newKey(store.RoleRegistrar)
+	clip := gridClip(t, "bbaf2n.mpg")
+	register := func(key string, content []byte) ledger.Record {
+		t.Helper()
+		var rec ledger.Record
+		ct, body := multipartBody(t, "clip.mpg", content, nil)
+		s.expect(s.do("POST", "/v1/originals", key, ct, body), 201, &rec)
+		return rec
+	}
+	first, second := register(alice, clip[:40<<10]), register(alice, clip[:50<<10])
+	revoke := func(key, sha string, status int) []byte {
+		t.Helper()
+		return s.expect(s.do("DELETE", "/v1/originals/"+sha+"?reason=withdrawn", key, "", nil), status, nil)
+	}
+
+	if b := revoke(bob, first.SHA256, 403); errorCode(t, b) != codeForbidden {
+		t.Errorf("another registrar revokes: %s", b)
+	}
+	if fl.revoked(first.SHA256) {
+		t.Fatal("another registrar's revocation went through")
+	}
+	if b := revoke(bob, strings.Repeat("ab", 32), 404); errorCode(t, b) != codeNotFound {
+		t.Errorf("unknown original: %s", b)
+	}
+	revoke(alice, first.SHA256, 200)
+	revoke(s.admin, second.SHA256, 200) // admins may revoke anyone's
+
+	// An original registered outside the service (the CLI) has no known
+	// registrant: only admins revoke it.
+	other := strings.Repeat("cd", 32)
+	fl.add(other)
+	if b := revoke(alice, other, 403); errorCode(t, b) != codeForbidden {
+		t.Errorf("original of unknown registrant: %s", b)
+	}
+	revoke(s.admin, other, 200)
+}
+
+// Error answers carried server paths (the upload's temporary file) and raw
+// ledger errors, whose RPC URL often holds a provider's API key.
+func TestErrorsDoNotLeakServerDetails(t *testing.T) {
+	fl := newFakeLedger()
+	s := startService(t, serviceOptions{api: Options{Ledger: fl}, noRunner: true})
+	clip := gridClip(t, "bbaf2n.mpg")[:32<<10]
+	post := func(path string, status int) string {
+		t.Helper()
+		ct, body := multipartBody(t, "mine.mpg", clip, nil)
+		b := s.expect(s.do("POST", path, s.admin, ct, body), status, nil)
+		errorCode(t, b)
+		return string(b)
+	}
+	secrets := []string{s.data, "uploads/tmp", "upload-", "SECRETAPIKEY", "10.1.2.3", "node.example"}
+	check := func(what, answer string) {
+		t.Helper()
+		for _, secret := range secrets {
+			if strings.Contains(answer, secret) {
+				t.Errorf("%s: the answer shows %q: %s", what, secret, answer)
+			}
+		}
+	}
+
+	// A file the fingerprinter refused: the message names the client's file.
+	fl.fail = func(path string) error {
+		return &scan.AnalysisError{Code: "truncated", Message: "decode " + path + ": video: truncated or corrupt file"}
+	}
+	answer := post("/v1/verify", 422)
+	check("refused file", answer)
+	if !strings.Contains(answer, "decode mine.mpg: video: truncated") {
+		t.Errorf("refused file: the message lost its substance: %s", answer)
+	}
+
+	// The node does not answer.
+	rpc := errors.New(`Post "https://node.example/v3/SECRETAPIKEY": dial tcp 10.1.2.3:443: connect: connection refused`)
+	fl.fail = func(string) error { return rpc }
+	check("node down, register", post("/v1/originals", 503))
+	check("node down, verify", post("/v1/verify", 503))
+	sha := strings.Repeat("ab", 32)
+	check("node down, lookup", string(s.expect(s.do("GET", "/v1/originals/"+sha, s.admin, "", nil), 503, nil)))
+	check("node down, revoke", string(s.expect(s.do("DELETE", "/v1/originals/"+sha+"?reason=x", s.admin, "", nil), 503, nil)))
+
+	// The service's account lacks a right: the sentinel's wrapper has the URL.
+	fl.fail = func(string) error {
+		return fmt.Errorf("%w (node https://node.example/v3/SECRETAPIKEY)", chain.ErrNotRegistrar)
+	}
+	check("not a registrar", post("/v1/originals", 503))
+
+	// The provenance check of a scan reports that the ledger did not
+	// answer, not how.
+	job := store.Job{ID: "an_000000000000000000000001", FileName: "mine.mpg", FilePath: filepath.Join(s.data, "uploads", "an_000000000000000000000001")}
+	fl.fail = func(string) error { return rpc }
+	check("provenance check", string(ProvenanceCheck(fl, s.server.log)(t.Context(), job)))
+	fl.fail = func(path string) error {
+		return &scan.AnalysisError{Code: "truncated", Message: "decode " + path + ": video: truncated or corrupt file"}
+	}
+	if got := string(ProvenanceCheck(fl, s.server.log)(t.Context(), job)); strings.Contains(got, s.data) || !strings.Contains(got, "unavailable") {
+		t.Errorf("provenance check of a refused file: %s", got)
+	}
+	if got := string(ProvenanceCheck(nil, s.server.log)(t.Context(), job)); !strings.Contains(got, "unavailable") {
+		t.Errorf("provenance check without a ledger: %s", got)
+	}
+
+	// A database that does not answer.
+	s.store.Close()
+	check("readyz", string(s.expect(s.do("GET", "/readyz", "", "", nil), 503, nil)))
 }

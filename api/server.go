@@ -199,7 +199,8 @@ func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c, 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		fail(c, http.StatusServiceUnavailable, codeNotReady, "the database does not answer: "+err.Error())
+		s.log.Error("readiness: the database does not answer", "err", err)
+		fail(c, http.StatusServiceUnavailable, codeNotReady, "the database does not answer")
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "version": s.opts.Version})

@@ -29,7 +29,7 @@ type Store struct {
 
 // schemaVersion is kept in PRAGMA user_version; migrate brings older
 // databases up to it.
-const schemaVersion = 2
+const schemaVersion = 3
 
 var migrations = []string{
 	1: `
@@ -75,6 +75,15 @@ CREATE INDEX jobs_by_webhook ON jobs(webhook_state, webhook_next_at);
 ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'analysis';
 ALTER TABLE jobs ADD COLUMN params BLOB;
 CREATE INDEX jobs_by_kind ON jobs(kind, state, seq);
+`,
+	// Which key registered each original through the service: only that
+	// key (or an admin) may revoke it.
+	3: `
+CREATE TABLE originals (
+	sha256     TEXT PRIMARY KEY,
+	key_id     TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
 `,
 }
 

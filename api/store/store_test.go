@@ -238,3 +238,20 @@ func TestDatabaseIsPrivate(t *testing.T) {
 		t.Errorf("existing database left with mode %v", st.Mode().Perm())
 	}
 }
+
+func TestOriginalOwner(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	sha := strings.Repeat("ab", 32)
+	if _, err := s.OriginalOwner(ctx, sha); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown original: %v, want ErrNotFound", err)
+	}
+	for _, key := range []string{"k1", "k2"} { // a later registration replaces the row
+		if err := s.SetOriginalOwner(ctx, sha, key); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.OriginalOwner(ctx, sha); err != nil || got != key {
+			t.Fatalf("owner = %q, %v; want %s", got, err, key)
+		}
+	}
+}

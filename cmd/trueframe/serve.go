@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -152,7 +151,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	var srv *api.Server
 	runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
 		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
-		Provenance: provenanceCheck(reg)})
+		Provenance: api.ProvenanceCheck(apiLedger, log)})
 	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, MaxUploadBytes: uploadLimit,
 		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version, Ledger: apiLedger,
 		Generator: genRunner})
@@ -285,21 +284,4 @@ func (s storeCounts) Counts(ctx context.Context) (map[string]int, error) {
 		out[string(k)] = v
 	}
 	return out, err
-}
-
-// provenanceCheck returns the runner's provenance hook: the job's file
-// verified against the ledger, or why it could not be.
-func provenanceCheck(reg *openedLedger) func(context.Context, store.Job) json.RawMessage {
-	return func(ctx context.Context, j store.Job) json.RawMessage {
-		var v any
-		if reg == nil {
-			v = map[string]string{"status": "unavailable", "error": "the provenance ledger is not enabled on this server"}
-		} else if res, err := reg.Verify(ctx, j.FilePath); err != nil {
-			v = map[string]string{"status": "unavailable", "error": strings.ReplaceAll(err.Error(), j.FilePath, j.FileName)}
-		} else {
-			v = res
-		}
-		b, _ := json.Marshal(v)
-		return b
-	}
 }
