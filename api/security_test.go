@@ -265,3 +265,42 @@ func TestErrorsDoNotLeakServerDetails(t *testing.T) {
 	s.store.Close()
 	check("readyz", string(s.expect(s.do("GET", "/readyz", "", "", nil), 503, nil)))
 }
+
+// X-Forwarded-For was believed from any client (gin's default), so anyone
+// could choose the address the logs record. No proxy is trusted unless
+// configured.
+func TestForwardedForTrustedOnlyFromConfiguredProxies(t *testing.T) {
+	remoteOf := func(opts Options, id string) string {
+		t.Helper()
+		var logs syncBuffer
+		s := startService(t, serviceOptions{api: opts, noRunner: true, log: &logs})
+		req, _ := http.NewRequest("GET", s.url+"/healthz", nil)
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
+		req.Header.Set("X-Real-IP", "203.0.113.9")
+		req.Header.Set("X-Request-Id", id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var line string
+		waitFor(t, "the request's log line", func() bool {
+			for l := range strings.Lines(logs.String()) {
+				if strings.Contains(l, "request_id="+id) && strings.Contains(l, "msg=request") {
+					line = l
+					return true
+				}
+			}
+			return false
+		})
+		_, remote, _ := strings.Cut(line, "remote=")
+		remote, _, _ = strings.Cut(remote, " ")
+		return strings.TrimSpace(remote)
+	}
+	if got := remoteOf(Options{}, "default"); got != "127.0.0.1" {
+		t.Errorf("by default the log records %q, want the peer 127.0.0.1", got)
+	}
+	if got := remoteOf(Options{TrustedProxies: []string{"127.0.0.0/8"}}, "proxied"); got != "203.0.113.9" {
+		t.Errorf("behind a trusted proxy the log records %q, want the forwarded 203.0.113.9", got)
+	}
+}

@@ -30,6 +30,7 @@ type Options struct {
 	MaxUploadBytes int64         // largest accepted file; default 2 GiB
 	MaxWaiting     int           // queued + running jobs before 429; default 100
 	RatePerSecond  float64       // requests per second per key; default 20
+	TrustedProxies []string      // addresses or CIDRs whose X-Forwarded-For is believed; none by default
 	RateBurst      int           // default 40
 	MaxWait        time.Duration // cap of ?wait=N; default 60 s
 	// UploadIdleTimeout ends an upload that sends nothing for this long;
@@ -141,6 +142,14 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	// gin believes X-Forwarded-For from anyone by default, which lets any
+	// client choose the address the logs record: only the configured
+	// proxies are trusted (none by default). A list that does not parse
+	// trusts none rather than all.
+	if err := r.SetTrustedProxies(s.opts.TrustedProxies); err != nil {
+		s.log.Error("trusted proxies: no proxy is trusted", "err", err)
+		r.SetTrustedProxies(nil)
+	}
 	r.Use(s.requestContext, s.recover)
 	r.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, codeNotFound, "no such route") })
 	r.NoMethod(func(c *gin.Context) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -42,6 +43,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	maxWaiting := fs.Int("max-waiting", envInt("TRUEFRAME_MAX_WAITING", 100), "queued+running jobs before new uploads get 429")
 	ratePerS := fs.Float64("rate", envFloat("TRUEFRAME_RATE", 20), "requests per second allowed per key")
 	burst := fs.Int("burst", envInt("TRUEFRAME_BURST", 40), "burst of requests allowed per key")
+	proxies := fs.String("trusted-proxies", os.Getenv("TRUEFRAME_TRUSTED_PROXIES"), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none")
 	hookHosts := fs.String("webhook-hosts", os.Getenv("TRUEFRAME_WEBHOOK_HOSTS"), "comma-separated hosts webhooks may call (\"*.example.org\" for subdomains); empty: any public host")
 	maxMemory := fs.String("max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of each worker process")
 	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime")
@@ -69,6 +71,10 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 {
 		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst must be ≥ 1 and --job-timeout, --rate positive")}
+	}
+	trustedProxies, err := parseProxies(*proxies)
+	if err != nil {
+		return usageError{fmt.Errorf("--trusted-proxies: %w", err)}
 	}
 	var logHandler slog.Handler
 	switch *logFormat {
@@ -153,7 +159,8 @@ func cmdServe(ctx context.Context, args []string) error {
 		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
 		Provenance: api.ProvenanceCheck(apiLedger, log)})
 	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, MaxUploadBytes: uploadLimit,
-		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version, Ledger: apiLedger,
+		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
+		Version: version, Ledger: apiLedger,
 		Generator: genRunner})
 	if err := srv.Prepare(ctx); err != nil {
 		return err
@@ -284,4 +291,21 @@ func (s storeCounts) Counts(ctx context.Context) (map[string]int, error) {
 		out[string(k)] = v
 	}
 	return out, err
+}
+
+// parseProxies reads a comma-separated list of addresses and CIDRs.
+func parseProxies(list string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, fmt.Errorf("%q is neither an address nor a CIDR", p)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
