@@ -57,6 +57,10 @@ type Options struct {
 	// webhook is sent.
 	Payload            func(store.Job) ([]byte, error)
 	MaxWebhookAttempts int // default 8 (the last about 4 minutes after the first)
+	// WebhookConcurrency bounds the deliveries in progress (default 16);
+	// WebhooksPerHost those to one receiver (default 4).
+	WebhookConcurrency int
+	WebhooksPerHost    int
 	// Provenance, when set, checks a finished job's file against the
 	// provenance ledger; its answer goes into the report.
 	Provenance func(ctx context.Context, job store.Job) json.RawMessage
@@ -102,6 +106,12 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 	}
 	if opts.MaxWebhookAttempts <= 0 {
 		opts.MaxWebhookAttempts = 8
+	}
+	if opts.WebhookConcurrency <= 0 {
+		opts.WebhookConcurrency = 16
+	}
+	if opts.WebhooksPerHost <= 0 {
+		opts.WebhooksPerHost = 4
 	}
 	return &Runner{opts: opts, store: st, analyzer: a, hooks: hooks, metrics: m, log: log,
 		kick: make(chan struct{}, 1), hookKick: make(chan struct{}, 1),

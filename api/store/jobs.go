@@ -327,3 +327,12 @@ func (s *Store) SetWebhook(ctx context.Context, id string, w Webhook) error {
 		webhook_last_error = ?, webhook_last_code = ? WHERE id = ?`, w.State, w.Attempts, next, w.LastError, w.LastCode, id)
 	return err
 }
+
+// LeaseWebhook moves a pending webhook's next attempt to until: the sender
+// takes it so while delivering it, so that it is not due again meanwhile,
+// and gives it back (until = now) when it stops before an outcome.
+func (s *Store) LeaseWebhook(ctx context.Context, id string, until time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET webhook_next_at = ? WHERE id = ? AND webhook_state = 'pending'`,
+		until.UnixMilli(), id)
+	return err
+}

@@ -187,17 +187,41 @@ func public(ip netip.Addr) bool {
 
 // Delivery is one attempt's outcome.
 type Delivery struct {
-	Code int // HTTP status, 0 when no answer came
-	Err  error
+	Code int   // HTTP status, 0 when no answer came
+	Err  error // in full, for the service's log
+	// refused: the URL was refused before anything was sent.
+	refused bool
 }
 
 // OK reports a 2xx answer.
 func (d Delivery) OK() bool { return d.Err == nil && d.Code >= 200 && d.Code < 300 }
 
+// Summary describes a failed attempt for the job's owner: what the
+// receiver answered, or only that it could not be reached. How it could
+// not be reached (the name did not resolve, it resolved to a refused
+// address, the port was closed, the connection timed out) and the address
+// tried are left out: they would let a key probe the names and ports of
+// the service's own network through its jobs' webhook status. Err, for
+// the log, has the details.
+func (d Delivery) Summary() string {
+	switch {
+	case d.OK():
+		return ""
+	case d.Code != 0:
+		return fmt.Sprintf("the receiver answered %d %s", d.Code, http.StatusText(d.Code))
+	case d.refused:
+		return "the callback URL is not allowed"
+	}
+	return "the receiver could not be reached (no connection, or no answer in time)"
+}
+
+// Timeout is the limit of one delivery attempt.
+func (c *Client) Timeout() time.Duration { return c.opts.Timeout }
+
 // Deliver POSTs body to url, signed with secret.
 func (c *Client) Deliver(ctx context.Context, rawURL, secret, deliveryID string, body []byte) Delivery {
 	if err := c.Check(rawURL); err != nil {
-		return Delivery{Err: err}
+		return Delivery{Err: err, refused: true}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
