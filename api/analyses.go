@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -141,19 +142,38 @@ func (s *Server) createAnalysis(c *gin.Context) {
 	}
 	// Slack for the multipart headers and small fields around the file.
 	const overhead = 64 << 10
-	if !s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"") {
+	release, ok := s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"", true)
+	if !ok {
 		return
 	}
 	// Uploads in progress count too, so that many at once cannot all pass
-	// the check (and fill the disk) before any of them is queued.
+	// the check (and fill the disk) before any of them is queued. They stop
+	// counting once queued, not when a ?wait ends.
 	inflight := s.uploading.Add(1)
-	defer s.uploading.Add(-1)
+	var once sync.Once
+	uploaded := func() {
+		once.Do(func() {
+			s.uploading.Add(-1)
+			release()
+		})
+	}
+	defer uploaded()
 	if n, err := s.store.Waiting(c, store.KindAnalysis); err != nil {
 		s.internalError(c, "counting queued jobs", err)
 		return
 	} else if n+int(inflight)-1 >= s.opts.MaxWaiting {
 		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
 			fmt.Sprintf("the queue is full (%d jobs waiting, %d being uploaded); try again later", n, inflight-1), 30*time.Second)
+		return
+	}
+	// And per key, so that one key cannot take the whole queue.
+	if n, err := s.store.WaitingFor(c, key.ID, store.KindAnalysis); err != nil {
+		s.internalError(c, "counting the key's queued jobs", err)
+		return
+	} else if up := s.analysesUploading(key.ID) - 1; n+up >= s.opts.MaxQueuedPerKey {
+		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
+			fmt.Sprintf("this key has %d analyses waiting and %d being uploaded, its limit of %d; try again when one has finished",
+				n, up, s.opts.MaxQueuedPerKey), 30*time.Second)
 		return
 	}
 	mr, rc, ok := s.openMultipart(c, overhead)
@@ -229,6 +249,7 @@ func (s *Server) createAnalysis(c *gin.Context) {
 		return
 	}
 	up = nil // the job owns the file now
+	uploaded()
 	c.Set("job_id", id)
 	s.metrics.UploadBytes.Add(float64(job.SizeBytes))
 	s.runner.Kick()

@@ -52,9 +52,11 @@ func (s *Server) ledgerReady(c *gin.Context) bool {
 // for the synchronous provenance routes. The caller removes the file.
 func (s *Server) receiveOne(c *gin.Context, fields ...string) (*upload, map[string]string, bool) {
 	const overhead = 64 << 10
-	if !s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"") {
+	release, ok := s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"", false)
+	if !ok {
 		return nil, nil, false
 	}
+	defer release() // received, or refused, when this returns
 	mr, rc, ok := s.openMultipart(c, overhead)
 	if !ok {
 		return nil, nil, false

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -302,5 +303,99 @@ func TestForwardedForTrustedOnlyFromConfiguredProxies(t *testing.T) {
 	}
 	if got := remoteOf(Options{TrustedProxies: []string{"127.0.0.0/8"}}, "proxied"); got != "203.0.113.9" {
 		t.Errorf("behind a trusted proxy the log records %q, want the forwarded 203.0.113.9", got)
+	}
+}
+
+// rawUpload starts an analysis upload on its own connection and sends the
+// headers and the first part of the body; it returns the connection and
+// the rest of the body.
+func rawUpload(t *testing.T, s *service, key string, content []byte, sent int) (net.Conn, []byte) {
+	t.Helper()
+	ct, body := multipartBody(t, "slow.mpg", content, nil)
+	whole := body.Bytes()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST /v1/analyses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		key, ct, len(whole))
+	if _, err := conn.Write(whole[:sent]); err != nil {
+		t.Fatal(err)
+	}
+	return conn, whole[sent:]
+}
+
+// One key could hold every upload slot by trickling bytes: only a 30 s
+// idle gap was enforced, so 1 byte every 20 s kept an upload open for up
+// to 30 minutes. An upload slower than the minimum rate over its window
+// is now ended with a 408.
+func TestTricklingUploadIsEnded(t *testing.T) {
+	s := startService(t, serviceOptions{api: Options{MinUploadRate: 64 << 10, UploadRateWindow: 300 * time.Millisecond}, noRunner: true})
+	conn, rest := rawUpload(t, s, s.admin, gridClip(t, "bbaf2n.mpg"), 4<<10)
+	answer := make(chan string, 1)
+	go func() {
+		conn.SetReadDeadline(time.Now().Add(time.Minute))
+		b, _ := io.ReadAll(conn)
+		answer <- string(b)
+	}()
+	// 100 bytes every 50 ms, far within the idle timeout, for up to 20 s.
+	var got string
+trickle:
+	for i := 0; i < 400 && len(rest) > 100; i++ {
+		select {
+		case got = <-answer:
+			break trickle
+		case <-time.After(50 * time.Millisecond):
+		}
+		if _, err := conn.Write(rest[:100]); err != nil {
+			break // the server closed the connection
+		}
+		rest = rest[100:]
+	}
+	if got == "" {
+		conn.(*net.TCPConn).CloseWrite()
+		got = <-answer
+	}
+	if !strings.Contains(got, " 408 ") || !strings.Contains(got, codeUploadTooSlow) {
+		t.Errorf("a trickling upload was answered %q", got)
+	}
+	if left, _ := os.ReadDir(filepath.Join(s.data, "uploads", "tmp")); len(left) != 0 {
+		t.Errorf("the ended upload left %d files", len(left))
+	}
+}
+
+// Per-key caps: uploads one key has in progress, and its jobs waiting, so
+// that one key cannot take the slots shared by every key.
+func TestPerKeyUploadAndQueueCaps(t *testing.T) {
+	s := startService(t, serviceOptions{api: Options{MaxUploadsPerKey: 2, MaxQueuedPerKey: 2}, noRunner: true})
+	alice, _ := s.newKey(store.RoleAnalyst)
+	bob, _ := s.newKey(store.RoleAnalyst)
+	clip := gridClip(t, "bbaf2n.mpg")
+
+	// Two uploads of alice's in progress (stalled halfway).
+	for range 2 {
+		rawUpload(t, s, alice, clip, len(clip)/2)
+	}
+	waitFor(t, "two uploads in progress", func() bool {
+		left, _ := os.ReadDir(filepath.Join(s.data, "uploads", "tmp"))
+		return len(left) == 2
+	})
+	resp := s.upload(alice, "", "third.mpg", clip, nil)
+	if b := s.expect(resp, 429, nil); errorCode(t, b) != codeTooManyUploads || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a third upload in progress: %s (Retry-After %q)", b, resp.Header.Get("Retry-After"))
+	}
+	s.expect(s.upload(bob, "", "bob.mpg", clip, nil), 202, nil) // other keys are not held back
+
+	// Two of bob's jobs waiting: his third is refused, alice's is not.
+	s.expect(s.upload(bob, "", "bob.mpg", clip, nil), 202, nil)
+	resp = s.upload(bob, "", "bob.mpg", clip, nil)
+	if b := s.expect(resp, 429, nil); errorCode(t, b) != codeQueueFull || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a third job waiting: %s (Retry-After %q)", b, resp.Header.Get("Retry-After"))
+	}
+	var me Me
+	s.expect(s.do("GET", "/v1/me", bob, "", nil), 200, &me)
+	if n, _ := s.store.Waiting(t.Context()); n != 2 {
+		t.Errorf("%d jobs waiting, want bob's 2", n)
 	}
 }

@@ -37,7 +37,19 @@ type Options struct {
 	// default 30 s. UploadTimeout ends any upload that takes longer; default 30 min.
 	UploadIdleTimeout time.Duration
 	UploadTimeout     time.Duration
-	Version           string
+	// MinUploadRate (bytes per second) is the least an upload must average
+	// over every UploadRateWindow, or it is ended with a 408: a client
+	// trickling bytes would otherwise hold an upload slot until the total
+	// timeout. Default 8 KiB/s over 20 s.
+	MinUploadRate    int64
+	UploadRateWindow time.Duration
+	// MaxUploadsPerKey caps one key's uploads in progress (default 4), and
+	// MaxQueuedPerKey its jobs waiting, queued or running, per route kind
+	// (default 20), so that one key cannot take the slots MaxWaiting shares
+	// between all. Both answer 429 with Retry-After.
+	MaxUploadsPerKey int
+	MaxQueuedPerKey  int
+	Version          string
 	// Ledger serves the provenance routes; nil answers them 503.
 	Ledger Ledger
 	// Generator runs the generator's jobs (kinds GeneratorKinds); nil
@@ -67,6 +79,18 @@ func (o *Options) setDefaults() {
 	if o.UploadTimeout <= 0 {
 		o.UploadTimeout = 30 * time.Minute
 	}
+	if o.MinUploadRate <= 0 {
+		o.MinUploadRate = 8 << 10
+	}
+	if o.UploadRateWindow <= 0 {
+		o.UploadRateWindow = 20 * time.Second
+	}
+	if o.MaxUploadsPerKey <= 0 {
+		o.MaxUploadsPerKey = 4
+	}
+	if o.MaxQueuedPerKey <= 0 {
+		o.MaxQueuedPerKey = 20
+	}
 }
 
 // Server is the HTTP front of the service. Its handler is safe for
@@ -87,6 +111,9 @@ type Server struct {
 	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
 	uploading atomic.Int64           // analysis uploads being received
 
+	keyUploadsMu sync.Mutex
+	keyUploads   map[string]*keyUploads // uploads in progress by key id
+
 	limitersMu sync.Mutex
 	limiters   map[string]*rate.Limiter // by key id
 }
@@ -96,7 +123,7 @@ type Server struct {
 func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log,
-		limiters: map[string]*rate.Limiter{}, ledger: opts.Ledger}
+		limiters: map[string]*rate.Limiter{}, keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger}
 	if opts.Generator != nil {
 		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
 	}

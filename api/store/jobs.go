@@ -284,6 +284,16 @@ func (s *Store) Waiting(ctx context.Context, kinds ...string) (int, error) {
 	return n, err
 }
 
+// WaitingFor counts the jobs of one key, of the given kinds, not yet
+// finished.
+func (s *Store) WaitingFor(ctx context.Context, keyID string, kinds ...string) (int, error) {
+	in, args := kindFilter(kinds)
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE key_id = ? AND state IN ('queued', 'running') AND kind IN (`+in+`)`,
+		append([]any{keyID}, args...)...).Scan(&n)
+	return n, err
+}
+
 // DueWebhooks returns up to limit finished jobs, with their results, whose
 // webhook is pending and due.
 func (s *Store) DueWebhooks(ctx context.Context, limit int) ([]Job, error) {

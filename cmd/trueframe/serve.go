@@ -41,6 +41,10 @@ func cmdServe(ctx context.Context, args []string) error {
 	jobTimeout := fs.Duration("job-timeout", envDuration("TRUEFRAME_JOB_TIMEOUT", 30*time.Minute), "time limit of one analysis")
 	maxUpload := fs.String("max-upload", envOr("TRUEFRAME_MAX_UPLOAD", "2GiB"), "largest upload accepted")
 	maxWaiting := fs.Int("max-waiting", envInt("TRUEFRAME_MAX_WAITING", 100), "queued+running jobs before new uploads get 429")
+	minRate := fs.String("min-upload-rate", envOr("TRUEFRAME_MIN_UPLOAD_RATE", "8KiB"), "bytes per second an upload must average over every --upload-rate-window, or it is ended (408)")
+	rateWindow := fs.Duration("upload-rate-window", envDuration("TRUEFRAME_UPLOAD_RATE_WINDOW", 20*time.Second), "window over which --min-upload-rate is measured")
+	keyUploads := fs.Int("max-uploads-per-key", envInt("TRUEFRAME_MAX_UPLOADS_PER_KEY", 4), "uploads one key may have in progress (429 beyond)")
+	keyQueued := fs.Int("max-queued-per-key", envInt("TRUEFRAME_MAX_QUEUED_PER_KEY", 20), "jobs one key may have queued or running, per kind (429 beyond)")
 	ratePerS := fs.Float64("rate", envFloat("TRUEFRAME_RATE", 20), "requests per second allowed per key")
 	burst := fs.Int("burst", envInt("TRUEFRAME_BURST", 40), "burst of requests allowed per key")
 	proxies := fs.String("trusted-proxies", os.Getenv("TRUEFRAME_TRUSTED_PROXIES"), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none")
@@ -65,12 +69,16 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil || uploadLimit <= 0 {
 		return usageError{fmt.Errorf("--max-upload %q: want a size such as 500MiB", *maxUpload)}
 	}
+	uploadRate, err := parseBytes(*minRate)
+	if err != nil || uploadRate <= 0 || *rateWindow <= 0 {
+		return usageError{fmt.Errorf("--min-upload-rate %q and --upload-rate-window %s: want a size such as 8KiB and a positive duration", *minRate, *rateWindow)}
+	}
 	memLimit, err := parseBytes(*maxMemory)
 	if err != nil {
 		return usageError{fmt.Errorf("--max-memory: %w", err)}
 	}
-	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 {
-		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst must be ≥ 1 and --job-timeout, --rate positive")}
+	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 {
+		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key must be ≥ 1 and --job-timeout, --rate positive")}
 	}
 	trustedProxies, err := parseProxies(*proxies)
 	if err != nil {
@@ -160,6 +168,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		Provenance: api.ProvenanceCheck(apiLedger, log)})
 	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, MaxUploadBytes: uploadLimit,
 		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
+		MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
 		Version: version, Ledger: apiLedger,
 		Generator: genRunner})
 	if err := srv.Prepare(ctx); err != nil {
