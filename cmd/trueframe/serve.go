@@ -26,6 +26,7 @@ import (
 	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/video"
 )
 
 func cmdServe(ctx context.Context, args []string) error {
@@ -51,6 +52,8 @@ func cmdServe(ctx context.Context, args []string) error {
 	hookHosts := fs.String("webhook-hosts", os.Getenv("TRUEFRAME_WEBHOOK_HOSTS"), "comma-separated hosts webhooks may call (\"*.example.org\" for subdomains); empty: any public host")
 	maxMemory := fs.String("max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of each worker process")
 	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime")
+	maxFrames := fs.Int("max-frames", envInt("TRUEFRAME_MAX_FRAMES", video.DefaultLimits().MaxFrames), "most frames decoded in one analysis (the file is refused beyond)")
+	maxAnalysed := fs.Int("max-analysed-frames", envInt("TRUEFRAME_MAX_ANALYSED_FRAMES", scan.DefaultMaxAnalysedFrames), "most frames analysed in one analysis (the file is refused beyond)")
 	faceModel := fs.String("face-model", envOr("TRUEFRAME_FACE_MODEL", face.BlazeFace), "face detector: blazeface or ultraface")
 	fusion := fs.String("fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one)")
 	logFormat := fs.String("log-format", envOr("TRUEFRAME_LOG_FORMAT", "json"), "log format: json or text")
@@ -77,8 +80,9 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--max-memory: %w", err)}
 	}
-	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 {
-		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key must be ≥ 1 and --job-timeout, --rate positive")}
+	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 ||
+		*maxFrames < 1 || *maxAnalysed < 1 {
+		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key, --max-frames, --max-analysed-frames must be ≥ 1 and --job-timeout, --rate positive")}
 	}
 	trustedProxies, err := parseProxies(*proxies)
 	if err != nil {
@@ -135,7 +139,10 @@ func cmdServe(ctx context.Context, args []string) error {
 		MaxBusy: 2 * *workers,
 	})
 	defer pool.Close()
-	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion}}}
+	limits := video.DefaultLimits()
+	limits.MaxFrames = *maxFrames
+	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion,
+		Limits: &limits, MaxAnalysedFrames: *maxAnalysed}}}
 
 	// The provenance ledger, embedded by default. Without it the service
 	// still analyses; the provenance routes answer 503.
