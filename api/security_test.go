@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"gocv.io/x/gocv"
+
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
 	"github.com/trueframe/trueframe/ledger"
@@ -397,5 +399,35 @@ func TestPerKeyUploadAndQueueCaps(t *testing.T) {
 	s.expect(s.do("GET", "/v1/me", bob, "", nil), 200, &me)
 	if n, _ := s.store.Waiting(t.Context()); n != 2 {
 		t.Errorf("%d jobs waiting, want bob's 2", n)
+	}
+}
+
+// A tiny file with an absurd frame rate held a worker for ~20 minutes: the
+// rate was guessed as 25 and every frame analysed. The job now fails at
+// once with a code that says why.
+func TestAbsurdFrameRateFailsTheJob(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "fast.mp4")
+	w, err := gocv.VideoWriterFile(p, "mp4v", 10000, 32, 32, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(40, 90, 60, 0), 32, 32, gocv.MatTypeCV8UC3)
+	for range 2000 {
+		w.Write(frame)
+	}
+	frame.Close()
+	w.Close()
+	clip, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startService(t, serviceOptions{})
+	var a Analysis
+	s.expect(s.upload(s.admin, "?wait=120", "fast.mp4", clip, nil), 200, &a)
+	if a.Status != store.Failed || a.Error == nil || a.Error.Code != "bad_frame_rate" || a.Attempts != 1 {
+		t.Fatalf("a 10000 fps file: %s %+v after %d attempts", a.Status, a.Error, a.Attempts)
+	}
+	if !strings.Contains(a.Error.Message, "fast.mp4") || strings.Contains(a.Error.Message, s.data) {
+		t.Errorf("the message should name the file, not the server's path: %s", a.Error.Message)
 	}
 }
