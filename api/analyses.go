@@ -24,6 +24,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 )
 
@@ -108,7 +109,7 @@ func (s *Server) analysisView(j store.Job, withResult bool) Analysis {
 
 // WebhookPayload is the body POSTed to a callback URL.
 type WebhookPayload struct {
-	Event    string    `json:"event"` // analysis.completed
+	Event    string    `json:"event"` // analysis.completed or analysis.failed
 	SentAt   time.Time `json:"sent_at"`
 	Analysis Analysis  `json:"analysis"`
 }
@@ -118,7 +119,7 @@ type WebhookPayload struct {
 func (s *Server) WebhookBody(j store.Job) ([]byte, error) {
 	a := s.analysisView(j, true)
 	a.Webhook = nil // the delivery status is being written as we speak
-	return json.Marshal(WebhookPayload{Event: "analysis.completed", SentAt: time.Now().UTC(), Analysis: a})
+	return json.Marshal(WebhookPayload{Event: jobs.WebhookEvent(j), SentAt: time.Now().UTC(), Analysis: a})
 }
 
 var (

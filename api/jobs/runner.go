@@ -279,7 +279,7 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 		log.Error("recording job outcome", "err", recordErr)
 	}
 	if outcome != "" {
-		r.metrics.JobSeconds.WithLabelValues(outcome).Observe(elapsed.Seconds())
+		r.metrics.JobSeconds.WithLabelValues(job.Kind, outcome).Observe(elapsed.Seconds())
 		log.Info("job finished", "state", outcome, "seconds", elapsed.Seconds())
 	}
 	r.announce()

@@ -98,6 +98,14 @@ func (r *Runner) sendWebhooks(ctx context.Context) {
 	}
 }
 
+// WebhookEvent names the event a finished job's webhook reports.
+func WebhookEvent(job store.Job) string {
+	if job.State == store.Failed {
+		return "analysis.failed"
+	}
+	return "analysis.completed"
+}
+
 // hostBusyDelay puts back a due delivery whose receiver already has its
 // share of deliveries in progress.
 const hostBusyDelay = 2 * time.Second
@@ -133,7 +141,10 @@ func (r *Runner) deliver(ctx context.Context, job store.Job) {
 			d.Err, summary = err, "internal error; retried"
 			break
 		}
-		d = r.hooks.Deliver(ctx, job.CallbackURL, key.WebhookSecret, fmt.Sprintf("%s.%d", job.ID, w.Attempts), body)
+		// One delivery per job: the job's id is the delivery's, the same
+		// on every attempt.
+		d = r.hooks.Deliver(ctx, job.CallbackURL, key.WebhookSecret,
+			webhook.Message{Event: WebhookEvent(job), ID: job.ID, Attempt: w.Attempts, Body: body})
 		summary = d.Summary()
 	}
 	if ctx.Err() != nil {
@@ -151,7 +162,7 @@ func (r *Runner) deliver(ctx context.Context, job store.Job) {
 	case w.Attempts >= r.opts.MaxWebhookAttempts:
 		w.State, w.LastError = store.WebhookFailed, summary
 	default:
-		w.State, w.LastError, w.NextAt = store.WebhookPending, summary, time.Now().Add(webhook.Backoff(w.Attempts))
+		w.State, w.LastError, w.NextAt = store.WebhookPending, summary, time.Now().Add(webhook.JitteredBackoff(w.Attempts))
 	}
 	outcome := map[string]string{store.WebhookDelivered: "delivered", store.WebhookFailed: "failed", store.WebhookPending: "retry"}[w.State]
 	r.metrics.Webhooks.WithLabelValues(outcome).Inc()

@@ -207,3 +207,72 @@ func TestSlowReceiverDoesNotHoldOthers(t *testing.T) {
 		t.Errorf("the fast receiver's delivery: %+v", w)
 	}
 }
+
+// A failed job's webhook says so in its event, and every attempt of one
+// delivery carries the same delivery id (receivers deduplicate by it)
+// with its attempt number.
+func TestWebhookEventAndDeliveryID(t *testing.T) {
+	type seen struct{ event, id, attempt string }
+	got := make(chan seen, 4)
+	calls := 0
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.Header.Get("X-Trueframe-Event"), r.Header.Get("X-Trueframe-Delivery"), r.Header.Get("X-Trueframe-Attempt")}
+		if calls++; calls == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer receiver.Close()
+	hooks := webhook.New(webhook.Options{AllowedHosts: []string{"127.0.0.1"}})
+	r, st := hookRunner(t, hooks, Options{})
+	k, _, err := st.NewKey(t.Context(), "owner", store.RoleAnalyst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := store.Job{ID: "an_000000000000000000000021", KeyID: k.ID, Kind: "test", FileName: "f", CallbackURL: receiver.URL}
+	if err := st.CreateJob(t.Context(), &j); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Claim(t.Context(), []string{"test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Fail(t.Context(), j.ID, "truncated", "cut short"); err != nil {
+		t.Fatal(err)
+	}
+	r.announce()
+	first, second := <-got, <-got
+	if first.event != "analysis.failed" || second.event != "analysis.failed" {
+		t.Errorf("events %q, %q; want analysis.failed", first.event, second.event)
+	}
+	if first.id == "" || first.id != second.id || first.attempt != "1" || second.attempt != "2" {
+		t.Errorf("deliveries %+v then %+v: want one id, attempts 1 and 2", first, second)
+	}
+}
+
+// Job durations are by kind: generator jobs last hours and must not
+// share the analyses' histogram.
+func TestJobMetricsByKind(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := metrics.New("test", noCounts{}, log)
+	m.JobSeconds.WithLabelValues(store.KindAnalysis, "done").Observe(1)
+	m.JobSeconds.WithLabelValues("generate.train", "done").Observe(3600)
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, f := range families {
+		if f.GetName() != "trueframe_job_duration_seconds" {
+			continue
+		}
+		for _, metric := range f.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == "kind" {
+					kinds[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	if !kinds[store.KindAnalysis] || !kinds["generate.train"] {
+		t.Errorf("job duration kinds: %v", kinds)
+	}
+}

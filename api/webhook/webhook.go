@@ -3,13 +3,15 @@
 // Each delivery is an HTTP POST of a JSON body with these headers:
 //
 //	Content-Type: application/json
-//	X-Trueframe-Event: analysis.completed
-//	X-Trueframe-Delivery: <job id>.<attempt>
+//	X-Trueframe-Event: analysis.completed or analysis.failed
+//	X-Trueframe-Delivery: <id>, the same on every attempt (receivers deduplicate by it)
+//	X-Trueframe-Attempt: 1, 2, …
 //	X-Trueframe-Signature: sha256=<hex HMAC-SHA256 of the exact body under the key's webhook secret>
 //
 // The body carries its own "sent_at" time, so a receiver that checks the
 // signature can also refuse stale replays. Any 2xx answer counts as
-// delivered; anything else is retried with exponential backoff.
+// delivered; anything else is retried with exponential backoff and
+// jitter.
 package webhook
 
 import (
@@ -21,10 +23,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -218,20 +222,29 @@ func (d Delivery) Summary() string {
 // Timeout is the limit of one delivery attempt.
 func (c *Client) Timeout() time.Duration { return c.opts.Timeout }
 
-// Deliver POSTs body to url, signed with secret.
-func (c *Client) Deliver(ctx context.Context, rawURL, secret, deliveryID string, body []byte) Delivery {
+// Message is one attempt of a delivery.
+type Message struct {
+	Event   string // e.g. analysis.completed
+	ID      string // the delivery's id, the same on every attempt
+	Attempt int    // 1-based
+	Body    []byte
+}
+
+// Deliver POSTs the message to url, signed with secret.
+func (c *Client) Deliver(ctx context.Context, rawURL, secret string, m Message) Delivery {
 	if err := c.Check(rawURL); err != nil {
 		return Delivery{Err: err, refused: true}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(m.Body))
 	if err != nil {
 		return Delivery{Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "trueframe-webhook/1")
-	req.Header.Set("X-Trueframe-Event", "analysis.completed")
-	req.Header.Set("X-Trueframe-Delivery", deliveryID)
-	req.Header.Set(SignatureHeader, Sign(secret, body))
+	req.Header.Set("X-Trueframe-Event", m.Event)
+	req.Header.Set("X-Trueframe-Delivery", m.ID)
+	req.Header.Set("X-Trueframe-Attempt", strconv.Itoa(m.Attempt))
+	req.Header.Set(SignatureHeader, Sign(secret, m.Body))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return Delivery{Err: err}
@@ -243,6 +256,14 @@ func (c *Client) Deliver(ctx context.Context, rawURL, secret, deliveryID string,
 		d.Err = fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return d
+}
+
+// JitteredBackoff is Backoff moved at random by up to a fifth either way,
+// so that deliveries that failed together (a receiver down for everyone)
+// are not all retried at the same instant.
+func JitteredBackoff(attempt int) time.Duration {
+	d := Backoff(attempt)
+	return d*4/5 + rand.N(d*2/5+1)
 }
 
 // Backoff is the wait before retry number attempt (1-based): 2 s, 4 s, 8 s

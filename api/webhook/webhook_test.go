@@ -87,7 +87,7 @@ func TestDeliver(t *testing.T) {
 	ctx := context.Background()
 
 	body := []byte(`{"job":"x"}`)
-	if d := c.Deliver(ctx, srv.URL+"/hook", "whsec_s", "x.1", body); !d.OK() || d.Code != 204 {
+	if d := c.Deliver(ctx, srv.URL+"/hook", "whsec_s", Message{Event: "analysis.completed", ID: "x", Attempt: 1, Body: body}); !d.OK() || d.Code != 204 {
 		t.Fatalf("Deliver = %+v, want 204", d)
 	}
 	r := <-got
@@ -96,11 +96,11 @@ func TestDeliver(t *testing.T) {
 	}
 
 	status = http.StatusServiceUnavailable
-	if d := c.Deliver(ctx, srv.URL+"/hook", "whsec_s", "x.2", body); d.OK() || d.Code != 503 {
+	if d := c.Deliver(ctx, srv.URL+"/hook", "whsec_s", Message{Event: "analysis.completed", ID: "x", Attempt: 2, Body: body}); d.OK() || d.Code != 503 {
 		t.Errorf("Deliver to a failing receiver = %+v, want 503 not OK", d)
 	}
 	<-got
-	if d := c.Deliver(ctx, srv.URL+"/redirect", "whsec_s", "x.3", body); d.OK() || d.Code != http.StatusFound {
+	if d := c.Deliver(ctx, srv.URL+"/redirect", "whsec_s", Message{Event: "analysis.completed", ID: "x", Attempt: 3, Body: body}); d.OK() || d.Code != http.StatusFound {
 		t.Errorf("a redirect was followed or counted as delivered: %+v", d)
 	}
 	<-got
@@ -109,7 +109,7 @@ func TestDeliver(t *testing.T) {
 	// at dial time: the receiver never sees the request.
 	open := New(Options{})
 	local := "http://localhost:" + u.Port() + "/hook"
-	if d := open.Deliver(ctx, local, "whsec_s", "x.4", body); d.OK() || !errors.Is(d.Err, ErrURL) {
+	if d := open.Deliver(ctx, local, "whsec_s", Message{Event: "analysis.completed", ID: "x", Attempt: 4, Body: body}); d.OK() || !errors.Is(d.Err, ErrURL) {
 		t.Errorf("Deliver to localhost without allow-list = %+v, want ErrURL", d)
 	}
 	select {
@@ -154,6 +154,25 @@ func TestCheckRefusesSpecialRanges(t *testing.T) {
 	for _, host := range []string{"93.184.216.34", "[::ffff:93.184.216.34]", "[2606:2800:220:1:248:1893:25c8:1946]"} {
 		if err := open.Check("http://" + host + "/hook"); err != nil {
 			t.Errorf("Check(%s) = %v, want allowed", host, err)
+		}
+	}
+}
+
+// Retries are spread: each wait is within a fifth of the schedule's, and
+// two services retrying together do not stay in step.
+func TestJitteredBackoff(t *testing.T) {
+	for _, attempt := range []int{1, 3, 30} {
+		base := Backoff(attempt)
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := JitteredBackoff(attempt)
+			if d < base*4/5 || d > base*6/5 {
+				t.Fatalf("JitteredBackoff(%d) = %v, outside %v ± 20%%", attempt, d, base)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Errorf("JitteredBackoff(%d) took %d values in 200 draws", attempt, len(seen))
 		}
 	}
 }
