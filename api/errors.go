@@ -36,6 +36,7 @@ const (
 	codeMethod           = "method_not_allowed"     // 405
 	codeUploadTimeout    = "upload_timeout"         // 408
 	codeUploadTooSlow    = "upload_too_slow"        // 408
+	codeModelDamaged     = "model_damaged"          // 409
 	codeTooLarge         = "too_large"              // 413
 	codeUnsupportedMedia = "unsupported_media_type" // 415
 	codeQueueFull        = "queue_full"             // 429

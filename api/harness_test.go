@@ -26,6 +26,7 @@ import (
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
+	"github.com/trueframe/trueframe/models/registry"
 )
 
 // The test binary doubles as the analysis worker: the runner starts it
@@ -74,9 +75,10 @@ type serviceOptions struct {
 	data       string
 	hookHosts  []string
 	keepRunner bool
-	ledger     *ledger.Registry // serves the provenance routes and checks
-	generator  jobs.Generator   // runs generator jobs, in a runner of their own
-	log        io.Writer        // receives the service's log (info and up) when set
+	ledger     *ledger.Registry   // serves the provenance routes and checks
+	generator  jobs.Generator     // runs generator jobs, in a runner of their own
+	models     *registry.Registry // serves the model routes and picks the analyses' models
+	log        io.Writer          // receives the service's log (info and up) when set
 }
 
 func startService(t *testing.T, so serviceOptions) *service {
@@ -102,6 +104,9 @@ func startService(t *testing.T, so serviceOptions) *service {
 	pool := worker.NewPool(worker.PoolOptions{MaxIdle: 2,
 		Worker: worker.Options{Executable: os.Args[0], Env: []string{workerEnv + "=1", "TRUEFRAME_DEPS=" + deps}, MaxMemory: 6 << 30}})
 	iso := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool}}
+	if so.models != nil {
+		iso.Models, so.api.Models = so.models, so.models
+	}
 	var srv *Server
 	so.jobs.Payload = func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }
 	if so.ledger != nil {

@@ -55,6 +55,8 @@ type Options struct {
 	// Generator runs the generator's jobs (kinds GeneratorKinds); nil
 	// answers the generator routes 503.
 	Generator *jobs.Runner
+	// Models serves the model routes; nil answers them 503.
+	Models ModelRegistry
 }
 
 func (o *Options) setDefaults() {
@@ -126,6 +128,9 @@ func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics
 		limiters: map[string]*rate.Limiter{}, keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger}
 	if opts.Generator != nil {
 		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
+	}
+	if opts.Models != nil && m != nil {
+		m.Registry.MustRegister(newModelInfo(opts.Models))
 	}
 	starting := "models are loading"
 	s.notReady.Store(&starting)
@@ -211,6 +216,11 @@ func (s *Server) routes() *gin.Engine {
 	gen.GET("/jobs/:id", s.getGeneratorJob)
 	gen.GET("/jobs/:id/artifacts/*name", s.getArtifact)
 	gen.DELETE("/jobs/:id", s.deleteGeneratorJob)
+
+	models := v1.Group("/models", s.modelsEnabled)
+	models.GET("", s.requireRole(store.RoleAnalyst), s.listModels)
+	models.GET("/:id", s.requireRole(store.RoleAnalyst), s.getModel)
+	models.POST("/:id/activate", s.requireRole(store.RoleAdmin), s.activateModel)
 
 	admin := v1.Group("", s.requireRole(store.RoleAdmin))
 	admin.POST("/keys", s.createKey)

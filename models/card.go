@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -100,4 +101,42 @@ func LoadCard(path string) (*Card, []byte, error) {
 		return nil, nil, fmt.Errorf("models: %s: %w", c.File, ErrChecksum)
 	}
 	return &c, data, nil
+}
+
+// TrainedNames lists the learned models embedded in the binary, by name.
+func TrainedNames() ([]string, error) {
+	ents, err := fs.ReadDir(trainedFS, "trained")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+// WriteTrained writes a trained model into dir as <name>.onnx with its card
+// <name>.json beside it (the layout LoadCard reads), filling the card's
+// File and SHA256, and returns the card's path.
+func WriteTrained(dir string, card *Card, model []byte) (string, error) {
+	if card.Name == "" || filepath.Base(card.Name) != card.Name {
+		return "", fmt.Errorf("models: model name %q is not a plain file name", card.Name)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(model)
+	card.File, card.SHA256 = card.Name+".onnx", hex.EncodeToString(sum[:])
+	raw, err := json.MarshalIndent(card, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, card.File), model, 0o644); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, card.Name+".json")
+	return path, os.WriteFile(path, append(raw, '\n'), 0o644)
 }

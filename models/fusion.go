@@ -63,6 +63,10 @@ type VerdictRule struct {
 // DefaultFusion returns the fusion model embedded in the binary.
 func DefaultFusion() (*Fusion, error) { return ParseFusion(fusionJSON) }
 
+// DefaultFusionJSON returns the encoded fusion model embedded in the
+// binary, as it was trained (a copy: callers may keep it).
+func DefaultFusionJSON() []byte { return append([]byte(nil), fusionJSON...) }
+
 // LoadFusion reads a fusion model file.
 func LoadFusion(path string) (*Fusion, error) {
 	data, err := os.ReadFile(path)

@@ -143,3 +143,23 @@ func TestInstallOfflineNeverFetches(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTrainedLoadsBack(t *testing.T) {
+	dir := t.TempDir()
+	card := &Card{Name: "tiny", Version: "tiny-1", Seed: 7}
+	model := []byte("not really onnx, but bytes")
+	path, err := WriteTrained(dir, card, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, data, err := LoadCard(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != "tiny-1" || got.File != "tiny.onnx" || string(data) != string(model) {
+		t.Errorf("loaded %+v, %q", got, data)
+	}
+	if _, err := WriteTrained(dir, &Card{Name: "../x"}, model); err == nil {
+		t.Error("a name with a path was written")
+	}
+}

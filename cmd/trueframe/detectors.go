@@ -193,16 +193,12 @@ func cmdTrainFaceCNN(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(data)
 	cfgJSON, _ := json.Marshal(res.Config)
 	bsum := sha256.Sum256(backbone)
 	training, _ := json.Marshal(map[string]any{"backbone": facecnn.BackboneFile, "backbone_sha256": hex.EncodeToString(bsum[:]),
 		"samples": *samples, "steps": res.Steps, "batch": *batch, "learning_rate": *lr, "seam_weight": *seamWeight, "final_loss": res.Loss,
 		"seconds": res.Seconds, "backend": *backend, "train": res.Train, "validation": res.Validation})
-	card := models.Card{Name: facecnn.Name, Version: version, File: facecnn.Name + ".onnx", SHA256: hex.EncodeToString(sum[:]),
+	card := models.Card{Name: facecnn.Name, Version: version,
 		Created: created, Seed: *seed, Command: "trueframe detectors train face_cnn " + strings.Join(args, " "),
 		Input:  "features [N,28,28,32] (stride8) or [N,14,14,64] (stride16): MobileNetV2 int8 (" + facecnn.BackboneFile + ") cut there, on the face aligned by media/landmark.Align at 224 px, RGB normalised with ImageNet mean and std",
 		Output: "patch_logits [N,14,14,1] (seam per patch); the frame logit is their log-mean-exp (facecnn.FrameLogit), sigmoid → P(manipulated)",
@@ -211,14 +207,8 @@ func cmdTrainFaceCNN(ctx context.Context, args []string) error {
 	for _, s := range set.Sources {
 		card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Crops, Licence: licenceOf(lic, s.Spec)})
 	}
-	cardJSON, err := json.MarshalIndent(card, "", "  ")
+	cardPath, err := models.WriteTrained(*out, &card, data)
 	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(*out, card.File), data, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(*out, facecnn.Name+".json"), append(cardJSON, '\n'), 0o644); err != nil {
 		return err
 	}
 	v := res.Validation
@@ -226,7 +216,7 @@ func cmdTrainFaceCNN(ctx context.Context, args []string) error {
 		version, res.Steps, res.Seconds, res.Loss, res.Train.Reals, res.Train.Groups, res.Train.Fakes)
 	fmt.Printf("held-out groups (%d real crops): self-blend AUC %.3f (degraded %.3f) %v; fake crops AUC %v (n %v)\n",
 		v.Reals, v.SelfBlend, v.SelfBlendDegraded, round3(v.ByRegion), round3(v.FakeCrops), v.FakeCounts)
-	fmt.Printf("wrote %s and %s\n", filepath.Join(*out, card.File), filepath.Join(*out, facecnn.Name+".json"))
+	fmt.Printf("wrote %s and %s\n", filepath.Join(*out, card.File), cardPath)
 	return nil
 }
 

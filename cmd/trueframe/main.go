@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdLedger(ctx, args[1:])
 	case "eval":
 		err = cmdEval(ctx, args[1:])
+	case "models":
+		err = cmdModels(ctx, args[1:])
 	case "detectors":
 		err = cmdDetectors(ctx, args[1:])
 	case "bench":
@@ -103,6 +105,7 @@ func usage() {
   trueframe ledger status | reindex | revoke SHA256 --reason R
   trueframe eval [--split test] [--perturb] [--json] [--plot roc.png] [SOURCE]   measure detection
   trueframe detectors crops|train ...       train the learned detectors (see detectors -h)
+  trueframe models list|show|activate|add|verify   model versions and the active ones
   trueframe bench [flags] FILE              decode-only vs full-analysis speed
   trueframe generate extract|train|swap|dataset ...   face-swap generator (see generate -h)
   trueframe version

@@ -54,7 +54,7 @@ func (sf *scanFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&sf.limits.MaxFrames, "max-frames", envInt("TRUEFRAME_MAX_FRAMES", def.MaxFrames), "most frames decoded in one file ($TRUEFRAME_MAX_FRAMES)")
 	fs.IntVar(&sf.maxAnalysed, "max-analysed-frames", envInt("TRUEFRAME_MAX_ANALYSED_FRAMES", scan.DefaultMaxAnalysedFrames), "most frames analysed in one file ($TRUEFRAME_MAX_ANALYSED_FRAMES)")
 	fs.BoolVar(&sf.provenance, "provenance", envOr("TRUEFRAME_PROVENANCE", "on") != "off", "check each file against the provenance ledger (in DATA/ledger, or --ledger-rpc)")
-	fs.StringVar(&sf.data, "data", envOr("TRUEFRAME_DATA", "data"), "data directory holding the provenance ledger")
+	fs.StringVar(&sf.data, "data", envOr("TRUEFRAME_DATA", "data"), "data directory holding the provenance ledger and the model registry")
 	sf.ledger.registerChain(fs)
 }
 
@@ -102,6 +102,11 @@ func cmdScan(ctx context.Context, args []string) int {
 		prov = &provenance{flags: &sf.ledger}
 		defer prov.Close()
 	}
+	reg, err := activeSelection(sf.data)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "trueframe: model registry: %v\n", err)
+		return 1
+	}
 	showProgress := !sf.json && term.IsTerminal(int(os.Stderr.Fd()))
 	failed := 0
 	for _, file := range fs.Args() {
@@ -110,6 +115,16 @@ func cmdScan(ctx context.Context, args []string) int {
 		}
 		req := scan.Request{FaceModel: sf.faceModel, FusionPath: sf.fusion, Limits: &sf.limits, MaxAnalysedFrames: sf.maxAnalysed,
 			EvidenceDir: filepath.Join(evidenceRoot, evidenceName(file))}
+		if reg != nil {
+			// The registry's active versions, read per file: one activated
+			// during a long batch applies to the files after it.
+			sel, err := reg.ActiveSelection()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "trueframe: model registry: %v\n", err)
+				return 1
+			}
+			req = req.WithModels(sel)
+		}
 		var progress func(float64)
 		if showProgress {
 			progress = progressBar(os.Stderr, filepath.Base(file))

@@ -27,6 +27,7 @@ import (
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/video"
+	"github.com/trueframe/trueframe/models/registry"
 )
 
 func cmdServe(ctx context.Context, args []string) error {
@@ -139,10 +140,17 @@ func cmdServe(ctx context.Context, args []string) error {
 		MaxBusy: 2 * *workers,
 	})
 	defer pool.Close()
+	// Each analysis runs the model versions active in the registry when it
+	// starts (trueframe models activate switches them without a restart);
+	// --fusion, when set, overrides the registry's fusion.
+	modelRegistry, err := registry.Open(registryDir(dataDir))
+	if err != nil {
+		return err
+	}
 	limits := video.DefaultLimits()
 	limits.MaxFrames = *maxFrames
 	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion,
-		Limits: &limits, MaxAnalysedFrames: *maxAnalysed}}}
+		Limits: &limits, MaxAnalysedFrames: *maxAnalysed}, Models: modelRegistry}}
 
 	// The provenance ledger, embedded by default. Without it the service
 	// still analyses; the provenance routes answer 503.
@@ -173,7 +181,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
 		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
 		Provenance: api.ProvenanceCheck(apiLedger, log)})
-	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, MaxUploadBytes: uploadLimit,
+	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Models: modelRegistry, MaxUploadBytes: uploadLimit,
 		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 		MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
 		Version: version, Ledger: apiLedger,

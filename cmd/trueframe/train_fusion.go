@@ -7,12 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/trueframe/trueframe/detectors/eval"
 	"github.com/trueframe/trueframe/detectors/fusion"
+	"github.com/trueframe/trueframe/models"
+	"github.com/trueframe/trueframe/models/registry"
 )
 
 // cmdTrainFusion fits the fusion to labelled clips: every source's clips
@@ -29,11 +32,15 @@ func cmdTrainFusion(ctx context.Context, args []string) error {
 	susp := fs.Float64("suspicious-fpr", 0.10, "share of training reals a suspicious verdict may catch")
 	manip := fs.Float64("manipulated-fpr", 0, "share of training reals a likely_manipulated verdict may catch (0: none)")
 	permissive := fs.Bool("permissive", false, "fit only on clips whose stated licence lets the model ship (MIT, Apache-2.0, BSD, CC0, CC BY; clips the project made)")
+	from := fs.String("from", "", `refit a registered fusion: "active" or a version id; the clips it was fitted on are added to SOURCE...`)
+	data := fs.String("data", envOr("TRUEFRAME_DATA", "data"), "data directory holding the model registry (for --from)")
 	cards := ef.registerAnalysis(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: trueframe detectors train fusion --out FILE [flags] [SOURCE...]
 
-SOURCE as for eval (default: the shared dev manifest, its train split).`)
+SOURCE as for eval (default: the shared dev manifest, its train split; with
+--from, only the parent's sources). Measure the result against its parent
+with trueframe models promote before it goes live.`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -46,6 +53,27 @@ SOURCE as for eval (default: the shared dev manifest, its train split).`)
 		return usageError{errors.New("the fusion is never fitted on the dev test split")}
 	}
 	sources := fs.Args()
+	var parent *registry.Entry
+	var parentModel *models.Fusion
+	if *from != "" {
+		p, m, parentSources, parentPermissive, err := fusionParent(*data, *from)
+		if err != nil {
+			return err
+		}
+		parent, parentModel = &p, m
+		for _, src := range parentSources {
+			if !slices.Contains(sources, src) {
+				if _, err := os.Stat(src); err != nil {
+					return fmt.Errorf("%s was fitted on %s, which is not here (%w): make it again or refit without --from", p.ID, src, err)
+				}
+				sources = append(sources, src)
+			}
+		}
+		if parentPermissive && !*permissive {
+			*permissive = true
+			fmt.Fprintf(os.Stderr, "%s was fitted on permissively licensed clips only: so is its child\n", p.ID)
+		}
+	}
 	if len(sources) == 0 {
 		sources = []string{defaultDevManifest()}
 	}
@@ -61,7 +89,7 @@ SOURCE as for eval (default: the shared dev manifest, its train split).`)
 			}
 		}
 	}
-	base, err := loadFuser("")
+	base, err := fusion.New(parentModel) // nil: the embedded fusion
 	if err != nil {
 		return err
 	}
@@ -97,19 +125,36 @@ SOURCE as for eval (default: the shared dev manifest, its train split).`)
 	if err != nil {
 		return err
 	}
-	cv, err := eval.CrossValidateByMethod(clips, r.reports, minFrames, opts)
-	if err != nil {
-		return err
+	// Leaving a method out needs another to fit on: with one fake method
+	// there are no cross-validated figures, and the model card says so.
+	methods := map[string]bool{}
+	for _, ex := range examples {
+		if ex.Fake {
+			methods[ex.Method] = true
+		}
+	}
+	var cv *eval.CVResult
+	if len(methods) > 1 {
+		if cv, err = eval.CrossValidateByMethod(clips, r.reports, minFrames, opts); err != nil {
+			return err
+		}
 	}
 	// The model names what it was fitted on and the detector versions.
 	var fit map[string]any
 	_ = json.Unmarshal(m.Fit, &fit)
 	fit["sources"] = sources
+	if parent != nil {
+		fit["parent"] = parent.ID
+	}
 	fit["split"] = ef.split
 	fit["permissive_only"] = *permissive
 	fit["detector_versions"] = r.models.Detectors
 	fit["command"] = "trueframe detectors train fusion " + strings.Join(args, " ")
-	fit["cv_method_mean_auc"], fit["cv_worst_method"], fit["cv_worst_auc"] = cv.MeanAUC, cv.Worst, cv.WorstAUC
+	if cv != nil {
+		fit["cv_method_mean_auc"], fit["cv_worst_method"], fit["cv_worst_auc"] = cv.MeanAUC, cv.Worst, cv.WorstAUC
+	} else {
+		fit["cv"] = "none: one fake method"
+	}
 	m.Fit, _ = json.Marshal(fit)
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -132,7 +177,46 @@ SOURCE as for eval (default: the shared dev manifest, its train split).`)
 	fmt.Printf("  suspicious from %.3f: %.0f%% of training reals, %.0f%% of fakes\n", rep.SuspiciousFrom, 100*rep.SuspiciousFPR, 100*rep.SuspiciousRecall)
 	fmt.Printf("  likely_manipulated from %.3f: %.0f%% of training reals, %.0f%% of fakes, balanced precision %.2f\n",
 		rep.ManipulatedFrom, 100*rep.ManipulatedFPR, 100*rep.ManipulatedRecall, rep.ManipulatedPrecision)
-	printCV(os.Stdout, cv)
+	if cv != nil {
+		printCV(os.Stdout, cv)
+	} else {
+		fmt.Println("no leave-one-method-out figures: the fakes are of one method")
+	}
 	fmt.Printf("wrote %s\n", *out)
 	return nil
+}
+
+// fusionParent reads the registered fusion id ("active": the active one)
+// and the sources and licence filter it was fitted on.
+func fusionParent(data, id string) (e registry.Entry, m *models.Fusion, sources []string, permissive bool, err error) {
+	reg, err := registry.Open(registryDir(data))
+	if err != nil {
+		return e, nil, nil, false, err
+	}
+	if id == "active" {
+		active, err := reg.Active()
+		if err != nil {
+			return e, nil, nil, false, err
+		}
+		id = active[registry.KindFusion]
+	}
+	if e, err = reg.Get(id); err != nil {
+		return e, nil, nil, false, err
+	}
+	if e.Kind != registry.KindFusion {
+		return e, nil, nil, false, usageError{fmt.Errorf("--from %s: a %s model, not a fusion", id, e.Kind)}
+	}
+	if m, err = models.LoadFusion(reg.Path(e)); err != nil {
+		return e, nil, nil, false, err
+	}
+	var fit struct {
+		Sources    []string `json:"sources"`
+		Permissive bool     `json:"permissive_only"`
+	}
+	if len(m.Fit) > 0 {
+		if err := json.Unmarshal(m.Fit, &fit); err != nil {
+			return e, nil, nil, false, fmt.Errorf("%s: its fit record: %w", id, err)
+		}
+	}
+	return e, m, fit.Sources, fit.Permissive, nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -160,14 +158,10 @@ func cmdTrainMotion(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(data)
 	cfgJSON, _ := json.Marshal(res.Config)
 	training, _ := json.Marshal(map[string]any{"steps": res.Steps, "final_loss": res.Loss, "seconds": res.Seconds,
 		"synthetic_share": *synth, "excluded_methods": excl, "train_windows": res.Train, "validation": res.Validation})
-	card := models.Card{Name: motion.Name, Version: version, File: motion.Name + ".onnx", SHA256: hex.EncodeToString(sum[:]),
+	card := models.Card{Name: motion.Name, Version: version,
 		Created: created, Seed: *seed, Command: "trueframe detectors train motion " + strings.Join(args, " "),
 		Input:  fmt.Sprintf("window [N,1,%d,%d]: %d samples at %.0f/s of 14 landmark and eye measurements (motion.Measure), deviation from the window mean and change, scaled by config.norm", motion.WindowLen, motion.InputChannels, motion.WindowLen, motion.Rate),
 		Output: "logit [N,1,1,1]; sigmoid → P(the face moves as a generated one does)",
@@ -176,18 +170,12 @@ func cmdTrainMotion(ctx context.Context, args []string) error {
 	for _, s := range set.Sources {
 		card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Sequences, Licence: licenceOf(lic, s.Spec)})
 	}
-	cardJSON, err := json.MarshalIndent(card, "", "  ")
+	cardPath, err := models.WriteTrained(*out, &card, data)
 	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(*out, card.File), data, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(*out, motion.Name+".json"), append(cardJSON, '\n'), 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("%s: %d steps in %.0f s, final loss %.4f, training windows %v\n", version, res.Steps, res.Seconds, res.Loss, res.Train)
 	fmt.Printf("held-out clips (%d real windows): window AUC %v (windows %v)\n", res.Validation.RealWindows, round3(res.Validation.AUC), res.Validation.Windows)
-	fmt.Printf("wrote %s and %s\n", filepath.Join(*out, card.File), filepath.Join(*out, motion.Name+".json"))
+	fmt.Printf("wrote %s and %s\n", filepath.Join(*out, card.File), cardPath)
 	return nil
 }

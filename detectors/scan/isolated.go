@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/video"
 	"github.com/trueframe/trueframe/models"
+	"github.com/trueframe/trueframe/models/registry"
 )
 
 // Request is what a parent asks of a worker process.
@@ -206,18 +208,62 @@ func (iso *Isolated) Probe(ctx context.Context) (ModelInfo, error) {
 type Pooled struct {
 	Pool *worker.Pool
 	Base Request // options copied into every request
+	// Models, when set, chooses the model versions of each analysis as it
+	// starts (the model registry's active ones), so activating a version
+	// needs no restart and an analysis finishes on the version it started
+	// with. A model Base names explicitly wins.
+	Models ModelSource
+}
+
+// ModelSource chooses the model versions analyses run.
+type ModelSource interface {
+	ActiveSelection() (registry.Selection, error)
+}
+
+// request is Base with the models Models chooses.
+func (p *Pooled) request() (Request, error) {
+	req := p.Base
+	if p.Models == nil {
+		return req, nil
+	}
+	sel, err := p.Models.ActiveSelection()
+	if err != nil {
+		return Request{}, fmt.Errorf("scan: choosing the model versions: %w", err)
+	}
+	return req.WithModels(sel), nil
+}
+
+// WithModels returns req running the model versions sel names, except
+// those req names itself.
+func (req Request) WithModels(sel registry.Selection) Request {
+	if req.FusionPath == "" {
+		req.FusionPath = sel.Fusion
+	}
+	if len(sel.Cards) > 0 {
+		cards := maps.Clone(sel.Cards)
+		maps.Copy(cards, req.ModelCards)
+		req.ModelCards = cards
+	}
+	return req
 }
 
 // Analyze analyses path, writing evidence to evidenceDir, in a pooled worker.
 func (p *Pooled) Analyze(ctx context.Context, path, evidenceDir string, progress func(float64)) (*Report, error) {
-	req := p.Base
+	req, err := p.request()
+	if err != nil {
+		return nil, err
+	}
 	req.Path, req.EvidenceDir = path, evidenceDir
 	return analyze(ctx, p.Pool.Run, req, progress)
 }
 
 // Probe loads the models in a pooled worker, which stays warm.
 func (p *Pooled) Probe(ctx context.Context) (ModelInfo, error) {
-	return probe(ctx, p.Pool.Run, p.Base)
+	req, err := p.request()
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	return probe(ctx, p.Pool.Run, req)
 }
 
 // OpenRequest builds the Analyzer a request asks for from an installation

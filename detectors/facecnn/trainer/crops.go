@@ -1,9 +1,7 @@
 package trainer
 
 import (
-	"bufio"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +14,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/trueframe/trueframe/detectors/facecnn"
+	"github.com/trueframe/trueframe/internal/gobfile"
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/landmark"
@@ -58,37 +57,13 @@ type SourceCount struct {
 var ErrNoCrops = errors.New("trainer: no face crops")
 
 // Save writes s to path (atomically: a temporary file renamed into place).
-func (s *Set) Save(path string) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	err = gob.NewEncoder(w).Encode(s)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+func (s *Set) Save(path string) error { return gobfile.Save(path, s) }
 
 // LoadSet reads a Set written by Save.
 func LoadSet(path string) (*Set, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var s Set
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&s); err != nil {
-		return nil, fmt.Errorf("trainer: reading %s: %w", path, err)
+	if err := gobfile.Load(path, &s); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
 	}
 	if s.Canvas != facecnn.Canvas {
 		return nil, fmt.Errorf("trainer: %s holds %d px crops, want %d", path, s.Canvas, facecnn.Canvas)

@@ -10,17 +10,15 @@
 package trainer
 
 import (
-	"bufio"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/detectors/motion"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/gobfile"
 )
 
 // Sequence is the measured track of one clip's subject (its longest face
@@ -45,37 +43,13 @@ type SourceCount struct {
 }
 
 // Save writes s to path (a temporary file renamed into place).
-func (s *Set) Save(path string) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	err = gob.NewEncoder(w).Encode(s)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+func (s *Set) Save(path string) error { return gobfile.Save(path, s) }
 
 // LoadSet reads a Set written by Save.
 func LoadSet(path string) (*Set, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var s Set
-	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&s); err != nil {
-		return nil, fmt.Errorf("trainer: reading %s: %w", path, err)
+	if err := gobfile.Load(path, &s); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
 	}
 	return &s, nil
 }

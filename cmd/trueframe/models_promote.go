@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/trueframe/trueframe/detectors/eval"
+	"github.com/trueframe/trueframe/models"
+	"github.com/trueframe/trueframe/models/registry"
+)
+
+// gateReport is what promote measured: the parent's and the child's
+// figures on the same clips, and the methods on which the child is worse.
+type gateReport struct {
+	Source      string            `json:"source"`
+	Split       string            `json:"split,omitempty"`
+	Clips       int               `json:"clips"`
+	Tolerance   float64           `json:"tolerance"`
+	Parent      gateFigures       `json:"parent"`
+	Child       gateFigures       `json:"child"`
+	Regressions []eval.Regression `json:"regressions"`
+}
+
+type gateFigures struct {
+	ID      string                 `json:"id"`
+	AUC     eval.Figure            `json:"auc"`
+	Methods map[string]eval.Figure `json:"methods"`
+	Summary *eval.Summary          `json:"-"`
+}
+
+func figuresOf(id string, s eval.Summary) gateFigures {
+	g := gateFigures{ID: id, AUC: s.AUC, Methods: map[string]eval.Figure{}, Summary: &s}
+	for _, m := range s.Methods {
+		if m.Label == eval.Fake {
+			g.Methods[m.Method] = m.AUC
+		}
+	}
+	return g
+}
+
+// cmdModelsPromote evaluates a new model version against the active one
+// (or --parent) on the same clips and adds it to the registry only when it
+// is not worse on any method by more than --tolerance.
+func cmdModelsPromote(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("models promote", flag.ContinueOnError)
+	var ef evalFlags
+	data := fs.String("data", envOr("TRUEFRAME_DATA", "data"), "data directory of the service")
+	parentID := fs.String("parent", "", "the version to compare with (default: the active one of the same kind)")
+	fs.StringVar(&ef.split, "split", "train", "dev-manifest split of the comparison clips: test, train or all")
+	tolerance := fs.Float64("tolerance", 0.02, "largest AUC drop allowed on any method and overall")
+	force := fs.String("force", "", "add the version although it is worse, recording this reason")
+	activate := fs.Bool("activate", false, "activate the version once added")
+	cards := ef.registerAnalysis(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, `usage: trueframe models promote [flags] FILE [SOURCE]
+
+FILE is a learned detector's model card or a fusion model; SOURCE the clips
+both versions are measured on (as eval takes them; default: the dev set's
+train split). Use clips the new version was not trained on. The version is
+added only when its AUC is not lower than its parent's by more than
+--tolerance overall and on every method; the comparison is kept in its
+registry entry.`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		return usageError{errors.New("models promote takes FILE and an optional SOURCE")}
+	}
+	if !(*tolerance >= 0 && *tolerance < 1) {
+		return usageError{fmt.Errorf("--tolerance %v: want 0 <= t < 1", *tolerance)}
+	}
+	path, src := fs.Arg(0), fs.Arg(1)
+	if src == "" {
+		src = defaultDevManifest()
+	}
+	reg, err := registry.Open(registryDir(*data))
+	if err != nil {
+		return err
+	}
+	kind, childID := registry.KindFusion, ""
+	if isFusionFile(path) {
+		f, err := models.LoadFusion(path)
+		if err != nil {
+			return err
+		}
+		childID = f.Version
+	} else {
+		card, _, err := models.LoadCard(path)
+		if err != nil {
+			return err
+		}
+		kind, childID = card.Name, card.Version
+	}
+	if _, err := reg.Get(childID); err == nil {
+		return fmt.Errorf("version %q is already in the registry: give the new model its own version", childID)
+	}
+	sel, err := reg.ActiveSelection()
+	if err != nil {
+		return err
+	}
+	if *parentID == "" {
+		active, err := reg.Active()
+		if err != nil {
+			return err
+		}
+		*parentID = active[kind]
+	}
+	parent, err := reg.Get(*parentID)
+	if err != nil {
+		return fmt.Errorf("parent: %w", err)
+	}
+	if parent.Kind != kind {
+		return fmt.Errorf("parent %s is a %s model, the new one a %s model", parent.ID, parent.Kind, kind)
+	}
+	clips, err := eval.Load(src, ef.split)
+	if err != nil {
+		return err
+	}
+	base := maps.Clone(sel.Cards)
+	maps.Copy(base, cards)
+
+	// Both versions on the same clips, each with the other active models.
+	measure := func(cards map[string]string, fusionPath string) (eval.Summary, error) {
+		fuser, err := loadFuser(fusionPath)
+		if err != nil {
+			return eval.Summary{}, err
+		}
+		r, err := newEvalRunner(ctx, ef, cards, fuser)
+		if err != nil {
+			return eval.Summary{}, err
+		}
+		defer r.Close()
+		scored, err := r.scoreAll(ctx, clips, nil)
+		if err != nil {
+			return eval.Summary{}, err
+		}
+		return eval.Summarize(scored, thresholds(fuser)), nil
+	}
+	parentCards, childCards := maps.Clone(base), maps.Clone(base)
+	parentFusion, childFusion := sel.Fusion, sel.Fusion
+	if kind == registry.KindFusion {
+		parentFusion, childFusion = reg.Path(parent), path
+	} else {
+		parentCards[kind], childCards[kind] = reg.Path(parent), path
+	}
+	ps, err := measure(parentCards, parentFusion)
+	if err != nil {
+		return fmt.Errorf("measuring %s: %w", parent.ID, err)
+	}
+	cs, err := measure(childCards, childFusion)
+	if err != nil {
+		return fmt.Errorf("measuring %s: %w", childID, err)
+	}
+	split := ef.split
+	if !strings.HasSuffix(src, ".tsv") {
+		split = "" // folders and generator datasets have no splits
+	}
+	gate := gateReport{Source: src, Split: split, Clips: len(clips), Tolerance: *tolerance,
+		Parent: figuresOf(parent.ID, ps), Child: figuresOf(childID, cs), Regressions: eval.Regressions(ps, cs, *tolerance)}
+	printGate(gate)
+	raw, err := json.Marshal(gate)
+	if err != nil {
+		return err
+	}
+	opts := registry.AddOptions{Parent: parent.ID, Gate: raw}
+	if len(gate.Regressions) > 0 {
+		if *force == "" {
+			return fmt.Errorf("refused: %s is worse than %s on %d figure(s) by more than %.3f (add it anyway with --force REASON)",
+				childID, parent.ID, len(gate.Regressions), *tolerance)
+		}
+		opts.Forced = *force
+	}
+	var e registry.Entry
+	if kind == registry.KindFusion {
+		e, err = reg.AddFusion(path, opts)
+	} else {
+		e, err = reg.AddCard(path, opts)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "added %s model %s (parent %s)\n", e.Kind, e.ID, parent.ID)
+	if *activate {
+		if _, err := reg.Activate(e.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "active %s model: %s\n", e.Kind, e.ID)
+	}
+	return nil
+}
+
+func printGate(g gateReport) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%d clips of %s %s\n", g.Clips, g.Source, g.Split)
+	fmt.Fprintf(tw, "AUC\t%s\t%s\tdrop\n", g.Parent.ID, g.Child.ID)
+	row := func(name string, p, c eval.Figure) {
+		mark := ""
+		for _, r := range g.Regressions {
+			if r.Method == name {
+				mark = "  worse"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%+.3f%s\n", name, float64(p), float64(c), float64(p-c), mark)
+	}
+	row("all", g.Parent.AUC, g.Child.AUC)
+	names := make([]string, 0, len(g.Parent.Methods))
+	for m := range g.Parent.Methods {
+		names = append(names, m)
+	}
+	slices.Sort(names)
+	for _, m := range names {
+		c, ok := g.Child.Methods[m]
+		if !ok {
+			c = eval.Figure(math.NaN())
+		}
+		row(m, g.Parent.Methods[m], c)
+	}
+	tw.Flush()
+}
