@@ -46,7 +46,9 @@ func (r *Runner) sendWebhooks(ctx context.Context) {
 			if busy {
 				// Behind the others, so that a receiver with many
 				// deliveries waiting does not keep them in front.
-				r.store.LeaseWebhook(ctx, job.ID, time.Now().Add(hostBusyDelay))
+				if err := r.store.LeaseWebhook(ctx, job.ID, time.Now().Add(hostBusyDelay)); err != nil && ctx.Err() == nil {
+					r.log.Error("putting back a webhook", "job_id", job.ID, "err", err)
+				}
 				continue
 			}
 			select {
