@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"os"
@@ -18,10 +19,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/media/video"
 )
@@ -124,7 +128,7 @@ func (s *Server) analysisView(j store.Job, withResult bool) Analysis {
 
 // WebhookPayload is the body POSTed to a callback URL.
 type WebhookPayload struct {
-	Event    string    `json:"event"` // analysis.completed
+	Event    string    `json:"event"` // analysis.completed or analysis.failed
 	SentAt   time.Time `json:"sent_at"`
 	Analysis Analysis  `json:"analysis"`
 }
@@ -134,7 +138,7 @@ type WebhookPayload struct {
 func (s *Server) WebhookBody(j store.Job) ([]byte, error) {
 	a := s.analysisView(j, true)
 	a.Webhook = nil // the delivery status is being written as we speak
-	return json.Marshal(WebhookPayload{Event: "analysis.completed", SentAt: time.Now().UTC(), Analysis: a})
+	return json.Marshal(WebhookPayload{Event: jobs.WebhookEvent(j), SentAt: time.Now().UTC(), Analysis: a})
 }
 
 var (
@@ -158,19 +162,38 @@ func (s *Server) createAnalysis(c *gin.Context) {
 	}
 	// Slack for the multipart headers and small fields around the file.
 	const overhead = 64 << 10
-	if !s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"") {
+	release, ok := s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"", true)
+	if !ok {
 		return
 	}
 	// Uploads in progress count too, so that many at once cannot all pass
-	// the check (and fill the disk) before any of them is queued.
+	// the check (and fill the disk) before any of them is queued. They stop
+	// counting once queued, not when a ?wait ends.
 	inflight := s.uploading.Add(1)
-	defer s.uploading.Add(-1)
+	var once sync.Once
+	uploaded := func() {
+		once.Do(func() {
+			s.uploading.Add(-1)
+			release()
+		})
+	}
+	defer uploaded()
 	if n, err := s.store.Waiting(c, store.KindAnalysis); err != nil {
 		s.internalError(c, "counting queued jobs", err)
 		return
 	} else if n+int(inflight)-1 >= s.opts.MaxWaiting {
 		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
 			fmt.Sprintf("the queue is full (%d jobs waiting, %d being uploaded); try again later", n, inflight-1), 30*time.Second)
+		return
+	}
+	// And per key, so that one key cannot take the whole queue.
+	if n, err := s.store.WaitingFor(c, key.ID, store.KindAnalysis); err != nil {
+		s.internalError(c, "counting the key's queued jobs", err)
+		return
+	} else if up := s.analysesUploading(key.ID) - 1; n+up >= s.opts.MaxQueuedPerKey {
+		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
+			fmt.Sprintf("this key has %d analyses waiting and %d being uploaded, its limit of %d; try again when one has finished",
+				n, up, s.opts.MaxQueuedPerKey), 30*time.Second)
 		return
 	}
 	mr, rc, ok := s.openMultipart(c, overhead)
@@ -246,6 +269,7 @@ func (s *Server) createAnalysis(c *gin.Context) {
 		return
 	}
 	up = nil // the job owns the file now
+	uploaded()
 	c.Set("job_id", id)
 	s.metrics.UploadBytes.Add(float64(job.SizeBytes))
 	s.runner.Kick()
@@ -277,16 +301,31 @@ func (s *Server) uploadFailed(c *gin.Context, err error) {
 	s.internalError(c, "receiving the upload", err)
 }
 
-// cleanName keeps the base name of the client's file name, for display.
+// cleanName keeps the base name of the client's file name, for display,
+// at most 255 bytes (a file name's limit on most file systems).
 func cleanName(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
-	if name == "." || name == "/" {
+	if name == "." || name == ".." || name == "/" {
 		return "upload"
 	}
-	if len(name) > 255 {
-		name = name[:255]
+	return strings.ToValidUTF8(shorten(name, 255), "_")
+}
+
+// shorten cuts name to at most n bytes, keeping its extension (when short)
+// and whole UTF-8 characters.
+func shorten(name string, n int) string {
+	if len(name) <= n {
+		return name
 	}
-	return strings.ToValidUTF8(name, "_")
+	ext := filepath.Ext(name)
+	if len(ext) > 16 {
+		ext = ""
+	}
+	cut := n - len(ext)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + ext
 }
 
 func (s *Server) parseWait(v string) (time.Duration, error) {
@@ -294,10 +333,24 @@ func (s *Server) parseWait(v string) (time.Duration, error) {
 		return 0, nil
 	}
 	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n < 0 || n != n {
-		return 0, fmt.Errorf("wait must be a number of seconds ≥ 0, got %q", v)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
+		return 0, fmt.Errorf("wait must be a finite number of seconds ≥ 0, got %q", truncate(v, 32))
 	}
-	return min(time.Duration(n*float64(time.Second)), s.opts.MaxWait), nil
+	// Clamped in seconds, before the conversion: a huge float converted to
+	// a Duration overflows (to a negative one on amd64, which became a
+	// write deadline in the past and a request never answered).
+	if n >= s.opts.MaxWait.Seconds() {
+		return s.opts.MaxWait, nil
+	}
+	return time.Duration(n * float64(time.Second)), nil
+}
+
+// truncate shortens a client's value quoted back in an error message.
+func truncate(v string, n int) string {
+	if len(v) <= n {
+		return v
+	}
+	return strings.ToValidUTF8(v[:n], "") + "…"
 }
 
 // waitFor waits up to d for a job to finish; it reports the job and

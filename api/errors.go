@@ -35,11 +35,13 @@ const (
 	codeNotFound         = "not_found"              // 404
 	codeMethod           = "method_not_allowed"     // 405
 	codeUploadTimeout    = "upload_timeout"         // 408
+	codeUploadTooSlow    = "upload_too_slow"        // 408
 	codeModelDamaged     = "model_damaged"          // 409
 	codeTooLarge         = "too_large"              // 413
 	codeUnsupportedMedia = "unsupported_media_type" // 415
 	codeQueueFull        = "queue_full"             // 429
 	codeRateLimited      = "rate_limited"           // 429
+	codeTooManyUploads   = "too_many_uploads"       // 429
 	codeInternal         = "internal"               // 500
 	codeNotReady         = "not_ready"              // 503
 )

@@ -102,14 +102,24 @@ func (s *Server) generatorView(j store.Job, withResult bool) GeneratorJob {
 // the parameters as fields, and the videos as files.
 func (s *Server) createGeneratorJob(c *gin.Context) {
 	const overhead = 1 << 20
-	if !s.admitMultipart(c, overhead, "send a multipart/form-data body: type, parameters, and the videos as files") {
+	release, ok := s.admitMultipart(c, overhead, "send a multipart/form-data body: type, parameters, and the videos as files", false)
+	if !ok {
 		return
 	}
+	defer release()
 	if n, err := s.store.Waiting(c, GeneratorKinds...); err != nil {
 		s.internalError(c, "counting generator jobs", err)
 		return
 	} else if n >= s.opts.MaxWaiting {
 		failRetry(c, http.StatusTooManyRequests, codeQueueFull, fmt.Sprintf("%d generator jobs are waiting; try again later", n), time.Minute)
+		return
+	}
+	if n, err := s.store.WaitingFor(c, callerKey(c).ID, GeneratorKinds...); err != nil {
+		s.internalError(c, "counting the key's generator jobs", err)
+		return
+	} else if n >= s.opts.MaxQueuedPerKey {
+		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
+			fmt.Sprintf("this key has %d generator jobs waiting, its limit; try again when one has finished", n), time.Minute)
 		return
 	}
 	mr, rc, ok := s.openMultipart(c, overhead)
@@ -176,8 +186,11 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 			s.uploadFailed(c, tooLarge(s.opts.MaxUploadBytes))
 			return
 		}
-		dst := filepath.Join(dir, "inputs", name, fmt.Sprintf("%02d-%s", len(p.Inputs[name]), up.name))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err == nil {
+		// The stored name gains a prefix (the client may send one name
+		// twice): the client's part is shortened to keep it a valid name.
+		dst := filepath.Join(dir, "inputs", name, fmt.Sprintf("%02d-%s", len(p.Inputs[name]), shorten(up.name, 200)))
+		err = os.MkdirAll(filepath.Dir(dst), 0o750)
+		if err == nil {
 			err = os.Rename(up.path, dst)
 		}
 		if err != nil {

@@ -78,6 +78,7 @@ type serviceOptions struct {
 	ledger     *ledger.Registry   // serves the provenance routes and checks
 	generator  jobs.Generator     // runs generator jobs, in a runner of their own
 	models     *registry.Registry // serves the model routes and picks the analyses' models
+	log        io.Writer          // receives the service's log (info and up) when set
 }
 
 func startService(t *testing.T, so serviceOptions) *service {
@@ -94,6 +95,9 @@ func startService(t *testing.T, so serviceOptions) *service {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if so.log != nil {
+		log = slog.New(slog.NewTextHandler(so.log, nil))
 	}
 	hooks := webhook.New(webhook.Options{AllowedHosts: append([]string{"127.0.0.1"}, so.hookHosts...)})
 	m := metrics.New("test", countsAdapter{st}, log)
@@ -273,4 +277,33 @@ func errorCode(t *testing.T, b []byte) string {
 		t.Fatalf("not the error shape: %s", b)
 	}
 	return e.Error.Code
+}
+
+// syncBuffer is a bytes.Buffer safe for the service's goroutines to write
+// while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls cond until it holds, failing the test after a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }

@@ -49,16 +49,23 @@ func (s *Server) requestContext(c *gin.Context) {
 
 	c.Next()
 
-	route := c.FullPath()
+	// Every label comes from a bounded set, never from the client: each new
+	// label value is a time series kept for the life of the process, and
+	// invented methods or paths would grow memory without bound.
+	route := c.FullPath() // the matched route's template
 	if route == "" {
 		route = "unmatched"
 	}
+	method := metricMethod(c.Request.Method)
 	status := c.Writer.Status()
 	elapsed := time.Since(start)
-	s.metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
-	s.metrics.RequestSeconds.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
-	attrs := []any{"request_id", id, "method", c.Request.Method, "route", route, "status", status,
+	s.metrics.Requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	s.metrics.RequestSeconds.WithLabelValues(route, method).Observe(elapsed.Seconds())
+	attrs := []any{"request_id", id, "method", method, "route", route, "status", status,
 		"ms", float64(elapsed.Microseconds()) / 1000, "remote", c.ClientIP()}
+	if method == "other" {
+		attrs = append(attrs, "raw_method", truncate(c.Request.Method, 32))
+	}
 	if k, ok := c.Get(ctxKey); ok {
 		attrs = append(attrs, "key_id", k.(store.Key).ID)
 	}
@@ -70,6 +77,17 @@ func (s *Server) requestContext(c *gin.Context) {
 	} else {
 		s.log.Info("request", attrs...)
 	}
+}
+
+// metricMethod maps a request's method to a label: the standard methods
+// by name, anything else "other".
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // recover turns a handler panic into a 500 answer; the server keeps going.

@@ -30,13 +30,26 @@ type Options struct {
 	MaxUploadBytes int64         // largest accepted file; default 2 GiB
 	MaxWaiting     int           // queued + running jobs before 429; default 100
 	RatePerSecond  float64       // requests per second per key; default 20
+	TrustedProxies []string      // addresses or CIDRs whose X-Forwarded-For is believed; none by default
 	RateBurst      int           // default 40
 	MaxWait        time.Duration // cap of ?wait=N; default 60 s
 	// UploadIdleTimeout ends an upload that sends nothing for this long;
 	// default 30 s. UploadTimeout ends any upload that takes longer; default 30 min.
 	UploadIdleTimeout time.Duration
 	UploadTimeout     time.Duration
-	Version           string
+	// MinUploadRate (bytes per second) is the least an upload must average
+	// over every UploadRateWindow, or it is ended with a 408: a client
+	// trickling bytes would otherwise hold an upload slot until the total
+	// timeout. Default 8 KiB/s over 20 s.
+	MinUploadRate    int64
+	UploadRateWindow time.Duration
+	// MaxUploadsPerKey caps one key's uploads in progress (default 4), and
+	// MaxQueuedPerKey its jobs waiting, queued or running, per route kind
+	// (default 20), so that one key cannot take the slots MaxWaiting shares
+	// between all. Both answer 429 with Retry-After.
+	MaxUploadsPerKey int
+	MaxQueuedPerKey  int
+	Version          string
 	// Ledger serves the provenance routes; nil answers them 503.
 	Ledger Ledger
 	// Generator runs the generator's jobs (kinds GeneratorKinds); nil
@@ -68,6 +81,18 @@ func (o *Options) setDefaults() {
 	if o.UploadTimeout <= 0 {
 		o.UploadTimeout = 30 * time.Minute
 	}
+	if o.MinUploadRate <= 0 {
+		o.MinUploadRate = 8 << 10
+	}
+	if o.UploadRateWindow <= 0 {
+		o.UploadRateWindow = 20 * time.Second
+	}
+	if o.MaxUploadsPerKey <= 0 {
+		o.MaxUploadsPerKey = 4
+	}
+	if o.MaxQueuedPerKey <= 0 {
+		o.MaxQueuedPerKey = 20
+	}
 }
 
 // Server is the HTTP front of the service. Its handler is safe for
@@ -89,6 +114,9 @@ type Server struct {
 	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
 	uploading atomic.Int64           // analysis uploads being received
 
+	keyUploadsMu sync.Mutex
+	keyUploads   map[string]*keyUploads // uploads in progress by key id
+
 	limitersMu sync.Mutex
 	limiters   map[string]*rate.Limiter // by key id
 }
@@ -98,7 +126,7 @@ type Server struct {
 func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log,
-		limiters: map[string]*rate.Limiter{}, ledger: opts.Ledger, assets: loadWebAssets()}
+		limiters: map[string]*rate.Limiter{}, keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets()}
 	if opts.Generator != nil {
 		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
 	}
@@ -147,6 +175,14 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	// gin believes X-Forwarded-For from anyone by default, which lets any
+	// client choose the address the logs record: only the configured
+	// proxies are trusted (none by default). A list that does not parse
+	// trusts none rather than all.
+	if err := r.SetTrustedProxies(s.opts.TrustedProxies); err != nil {
+		s.log.Error("trusted proxies: no proxy is trusted", "err", err)
+		r.SetTrustedProxies(nil)
+	}
 	r.Use(s.requestContext, s.recover)
 	r.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, codeNotFound, "no such route") })
 	r.NoMethod(func(c *gin.Context) {
@@ -212,7 +248,8 @@ func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c, 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		fail(c, http.StatusServiceUnavailable, codeNotReady, "the database does not answer: "+err.Error())
+		s.log.Error("readiness: the database does not answer", "err", err)
+		fail(c, http.StatusServiceUnavailable, codeNotReady, "the database does not answer")
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "version": s.opts.Version})

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/trueframe/trueframe/media/video"
@@ -57,8 +58,7 @@ func (s *Server) receive(part io.Reader, name string, rc *http.ResponseControlle
 		}
 	}()
 
-	deadline := time.Now().Add(s.opts.UploadTimeout)
-	r := &deadlineReader{r: part, rc: rc, idle: s.opts.UploadIdleTimeout, deadline: deadline}
+	r := s.uploadReader(part, rc)
 	head := make([]byte, 512)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -111,37 +111,98 @@ func readError(err error, limit int64) error {
 	switch {
 	case errors.As(err, &maxErr):
 		return tooLarge(limit)
+	case errors.Is(err, errUploadTooSlow):
+		return &uploadError{http.StatusRequestTimeout, codeUploadTooSlow, err.Error()}
 	case errors.Is(err, errUploadTimeout) || (errors.As(err, &netErr) && netErr.Timeout()):
 		return &uploadError{http.StatusRequestTimeout, codeUploadTimeout, "the upload was too slow and was abandoned"}
+	case errors.As(err, &netErr):
+		// A network error names the server's address: not for clients.
+		return &uploadError{http.StatusBadRequest, codeIncompleteUpload, "the upload stopped before its end: the connection failed"}
 	default:
 		return &uploadError{http.StatusBadRequest, codeIncompleteUpload, "the upload stopped before its end: " + err.Error()}
 	}
 }
 
-var errUploadTimeout = errors.New("upload took too long")
+var (
+	errUploadTimeout = errors.New("upload took too long")
+	errUploadTooSlow = errors.New("upload too slow")
+)
+
+// uploadReader wraps an upload's body with the upload's deadlines and
+// minimum rate.
+func (s *Server) uploadReader(r io.Reader, rc *http.ResponseController) *deadlineReader {
+	now := time.Now()
+	return &deadlineReader{r: r, rc: rc, idle: s.opts.UploadIdleTimeout, deadline: now.Add(s.opts.UploadTimeout),
+		window: s.opts.UploadRateWindow, minBytes: int64(float64(s.opts.MinUploadRate) * s.opts.UploadRateWindow.Seconds()),
+		winStart: now, now: time.Now}
+}
 
 // deadlineReader extends the connection's read deadline before each read,
-// so that a client must keep sending, and stops at a total deadline.
+// so that a client must keep sending, stops at a total deadline, and
+// requires a minimum rate: at least minBytes in every window, counted
+// from the start, so that a client trickling a byte now and then (always
+// within the idle timeout) cannot hold an upload open until the total
+// deadline.
 type deadlineReader struct {
 	r        io.Reader
 	rc       *http.ResponseController
 	idle     time.Duration
 	deadline time.Time
+
+	window   time.Duration
+	minBytes int64     // 0: no minimum rate
+	winStart time.Time // the current window's start
+	winBytes int64     // bytes read in it
+	now      func() time.Time
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
-	now := time.Now()
+	now := d.now()
 	if now.After(d.deadline) {
 		return 0, errUploadTimeout
 	}
+	if err := d.roll(now); err != nil {
+		return 0, err
+	}
 	if d.rc != nil {
-		next := now.Add(d.idle)
-		if next.After(d.deadline) {
-			next = d.deadline
+		next := earliest(now.Add(d.idle), d.deadline)
+		if d.minBytes > 0 && d.winBytes < d.minBytes {
+			// A window short of its bytes ends the upload when it ends,
+			// even while a read waits: roll reports it below.
+			next = earliest(next, d.winStart.Add(d.window))
 		}
 		d.rc.SetReadDeadline(next)
 	}
-	return d.r.Read(p)
+	n, err := d.r.Read(p)
+	// The bytes just read count in the window they arrived in.
+	if rerr := d.roll(d.now()); rerr != nil {
+		return 0, rerr
+	}
+	d.winBytes += int64(n)
+	return n, err
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// roll closes the windows that ended by now: one short of minBytes is the
+// error errUploadTooSlow.
+func (d *deadlineReader) roll(now time.Time) error {
+	if d.minBytes <= 0 {
+		return nil
+	}
+	for end := d.winStart.Add(d.window); now.After(end); end = d.winStart.Add(d.window) {
+		if d.winBytes < d.minBytes {
+			return fmt.Errorf("%w: the upload was slower than the minimum of %d bytes per second (%d bytes in %s)",
+				errUploadTooSlow, int64(float64(d.minBytes)/d.window.Seconds()), d.winBytes, d.window)
+		}
+		d.winStart, d.winBytes = end, 0
+	}
+	return nil
 }
 
 // keep moves the upload to its final place, durably.
@@ -160,17 +221,66 @@ func (s *Server) keep(up *upload, id string) (string, error) {
 
 // admitMultipart checks, before reading anything, that the request is a
 // multipart body no larger than the upload limit plus overhead (the other
-// fields); hint tells the client what to send instead.
-func (s *Server) admitMultipart(c *gin.Context, overhead int64, hint string) bool {
+// fields), and that the caller's key may start another upload; hint tells
+// the client what to send instead. On success the upload counts as in
+// progress for the key until release is called (it may be called more
+// than once).
+func (s *Server) admitMultipart(c *gin.Context, overhead int64, hint string, analysis bool) (release func(), ok bool) {
 	if c.ContentType() != "multipart/form-data" {
 		fail(c, http.StatusUnsupportedMediaType, codeUnsupportedMedia, hint)
-		return false
+		return nil, false
 	}
 	if c.Request.ContentLength > s.opts.MaxUploadBytes+overhead {
 		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
-		return false
+		return nil, false
 	}
-	return true
+	id := callerKey(c).ID
+	s.keyUploadsMu.Lock()
+	defer s.keyUploadsMu.Unlock()
+	k := s.keyUploads[id]
+	if k == nil {
+		k = &keyUploads{}
+		s.keyUploads[id] = k
+	}
+	if k.all >= s.opts.MaxUploadsPerKey {
+		failRetry(c, http.StatusTooManyRequests, codeTooManyUploads,
+			fmt.Sprintf("this key has %d uploads in progress, its limit; send the next when one has ended", k.all), 10*time.Second)
+		return nil, false
+	}
+	k.all++
+	if analysis {
+		k.analyses++
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.keyUploadsMu.Lock()
+			defer s.keyUploadsMu.Unlock()
+			k.all--
+			if analysis {
+				k.analyses--
+			}
+			if k.all == 0 {
+				delete(s.keyUploads, id)
+			}
+		})
+	}, true
+}
+
+// keyUploads counts one key's uploads in progress.
+type keyUploads struct {
+	all      int // every kind of upload
+	analyses int // analyses: they become jobs, which count against MaxQueuedPerKey
+}
+
+// analysesUploading returns how many analyses the key is uploading.
+func (s *Server) analysesUploading(keyID string) int {
+	s.keyUploadsMu.Lock()
+	defer s.keyUploadsMu.Unlock()
+	if k := s.keyUploads[keyID]; k != nil {
+		return k.analyses
+	}
+	return 0
 }
 
 // openMultipart caps the body at the upload limit plus overhead and opens

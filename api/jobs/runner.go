@@ -57,6 +57,10 @@ type Options struct {
 	// webhook is sent.
 	Payload            func(store.Job) ([]byte, error)
 	MaxWebhookAttempts int // default 8 (the last about 4 minutes after the first)
+	// WebhookConcurrency bounds the deliveries in progress (default 16);
+	// WebhooksPerHost those to one receiver (default 4).
+	WebhookConcurrency int
+	WebhooksPerHost    int
 	// Provenance, when set, checks a finished job's file against the
 	// provenance ledger; its answer goes into the report.
 	Provenance func(ctx context.Context, job store.Job) json.RawMessage
@@ -102,6 +106,12 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 	}
 	if opts.MaxWebhookAttempts <= 0 {
 		opts.MaxWebhookAttempts = 8
+	}
+	if opts.WebhookConcurrency <= 0 {
+		opts.WebhookConcurrency = 16
+	}
+	if opts.WebhooksPerHost <= 0 {
+		opts.WebhooksPerHost = 4
 	}
 	return &Runner{opts: opts, store: st, analyzer: a, hooks: hooks, metrics: m, log: log,
 		kick: make(chan struct{}, 1), hookKick: make(chan struct{}, 1),
@@ -269,7 +279,7 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 		log.Error("recording job outcome", "err", recordErr)
 	}
 	if outcome != "" {
-		r.metrics.JobSeconds.WithLabelValues(outcome).Observe(elapsed.Seconds())
+		r.metrics.JobSeconds.WithLabelValues(job.Kind, outcome).Observe(elapsed.Seconds())
 		log.Info("job finished", "state", outcome, "seconds", elapsed.Seconds())
 	}
 	r.announce()
@@ -294,8 +304,7 @@ func (r *Runner) complete(ctx context.Context, job store.Job, rep *scan.Report) 
 // errors while attempts remain, a final failure otherwise. It returns the
 // outcome for metrics ("" when the job was retried).
 func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jctx context.Context, err error) string {
-	// Users know their file by its name, not by the server's path.
-	code, message, retry := "internal", strings.ReplaceAll(err.Error(), job.FilePath, job.FileName), true
+	code, message, retry := "internal", ClientMessage(err.Error(), job), true
 	var crash *worker.CrashError
 	var analysis *scan.AnalysisError
 	switch {
@@ -303,7 +312,7 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 		code, message, retry = "timeout", fmt.Sprintf("analysis took longer than %s", r.opts.JobTimeout), false
 	case errors.As(err, &crash):
 		r.metrics.WorkerCrashes.Inc()
-		code, message = "worker_crashed", "the analysis process crashed: "+strings.ReplaceAll(crash.Error(), job.FilePath, job.FileName)
+		code, message = "worker_crashed", "the analysis process crashed: "+ClientMessage(crash.Error(), job)
 		if crash.OutOfMemory {
 			code = "out_of_memory"
 		}
@@ -326,6 +335,24 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 		log.Error("failing job", "err", err)
 	}
 	return "failed"
+}
+
+// ClientMessage rewrites an error message about a job for its client:
+// users know their file by its name, not by the server's path, and the
+// server's directories are none of their business. A job without an
+// upload (a generator job) has an empty path, which must not be replaced.
+func ClientMessage(msg string, job store.Job) string {
+	var pairs []string
+	if job.FilePath != "" {
+		pairs = append(pairs, job.FilePath, job.FileName)
+	}
+	if job.EvidenceDir != "" {
+		pairs = append(pairs, job.EvidenceDir, "(the job's directory)")
+	}
+	if len(pairs) == 0 {
+		return msg
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
 }
 
 // withProvenanceAlert puts the provenance check's alert (faces differ from

@@ -21,7 +21,7 @@ type Metrics struct {
 	Requests       *prometheus.CounterVec   // by route, method, code
 	RequestSeconds *prometheus.HistogramVec // by route, method
 	UploadBytes    prometheus.Counter
-	JobSeconds     *prometheus.HistogramVec // by outcome: done, failed
+	JobSeconds     *prometheus.HistogramVec // by kind (analysis, generate.*) and outcome: done, failed
 	WorkerCrashes  prometheus.Counter
 	DetectorScores *prometheus.HistogramVec // by detector
 	VideoScores    prometheus.Histogram
@@ -53,9 +53,11 @@ func New(version string, jobs JobCounter, log *slog.Logger) *Metrics {
 		}),
 		JobSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "job_duration_seconds",
-			Help:    "Time from a job's last start to its end, by outcome.",
-			Buckets: prometheus.ExponentialBuckets(0.5, 2, 12), // 0.5 s … 17 min
-		}, []string{"outcome"}),
+			Help: "Time from a job's last start to its end, by kind and outcome.",
+			// 0.5 s … 6 days: analyses take seconds to minutes, generator
+			// jobs hours.
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 21),
+		}, []string{"kind", "outcome"}),
 		WorkerCrashes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "worker_crashes_total",
 			Help: "Worker subprocesses that died (signal, out of memory, panic) instead of answering.",

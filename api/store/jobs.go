@@ -296,6 +296,16 @@ func (s *Store) Waiting(ctx context.Context, kinds ...string) (int, error) {
 	return n, err
 }
 
+// WaitingFor counts the jobs of one key, of the given kinds, not yet
+// finished.
+func (s *Store) WaitingFor(ctx context.Context, keyID string, kinds ...string) (int, error) {
+	in, args := kindFilter(kinds)
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE key_id = ? AND state IN ('queued', 'running') AND kind IN (`+in+`)`,
+		append([]any{keyID}, args...)...).Scan(&n)
+	return n, err
+}
+
 // DueWebhooks returns up to limit finished jobs, with their results, whose
 // webhook is pending and due.
 func (s *Store) DueWebhooks(ctx context.Context, limit int) ([]Job, error) {
@@ -337,5 +347,14 @@ func (s *Store) SetWebhook(ctx context.Context, id string, w Webhook) error {
 	}
 	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET webhook_state = ?, webhook_attempts = ?, webhook_next_at = ?,
 		webhook_last_error = ?, webhook_last_code = ? WHERE id = ?`, w.State, w.Attempts, next, w.LastError, w.LastCode, id)
+	return err
+}
+
+// LeaseWebhook moves a pending webhook's next attempt to until: the sender
+// takes it so while delivering it, so that it is not due again meanwhile,
+// and gives it back (until = now) when it stops before an outcome.
+func (s *Store) LeaseWebhook(ctx context.Context, id string, until time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET webhook_next_at = ? WHERE id = ? AND webhook_state = 'pending'`,
+		until.UnixMilli(), id)
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -28,7 +29,7 @@ type Store struct {
 
 // schemaVersion is kept in PRAGMA user_version; migrate brings older
 // databases up to it.
-const schemaVersion = 2
+const schemaVersion = 3
 
 var migrations = []string{
 	1: `
@@ -75,6 +76,15 @@ ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'analysis';
 ALTER TABLE jobs ADD COLUMN params BLOB;
 CREATE INDEX jobs_by_kind ON jobs(kind, state, seq);
 `,
+	// Which key registered each original through the service: only that
+	// key (or an admin) may revoke it.
+	3: `
+CREATE TABLE originals (
+	sha256     TEXT PRIMARY KEY,
+	key_id     TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+`,
 }
 
 // Open opens (creating if needed) the database file at path.
@@ -91,6 +101,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// BEGIN IMMEDIATE takes the write lock up front, so two writers never
 	// deadlock upgrading read locks (SQLITE_BUSY that busy_timeout cannot fix).
 	q.Set("_txlock", "immediate")
+	// The database holds the webhook secrets in the clear: only the
+	// service's user may read it. SQLite gives its WAL and shared-memory
+	// files the database file's mode, so creating the file first, private,
+	// makes them private too; a database an older version created readable
+	// by others is made private.
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -105,6 +123,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// createPrivate creates the file at path with mode 0600 unless it exists,
+// and removes group and other access from an existing one.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return f.Chmod(perm &^ 0o077)
+	}
+	return nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {

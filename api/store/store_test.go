@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,5 +203,55 @@ func TestNewerSchemaRefused(t *testing.T) {
 	s.Close()
 	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open of a newer schema: err = %v", err)
+	}
+}
+
+// The database holds webhook secrets in the clear: it is created readable
+// by its owner only (issue 15, finding 12), and so are the WAL and shared
+// memory files SQLite makes beside it.
+func TestDatabaseIsPrivate(t *testing.T) {
+	s, path := openTemp(t)
+	if _, _, err := s.NewKey(context.Background(), "k", RoleAnalyst); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", filepath.Base(p), perm)
+		}
+	}
+
+	// A database an older version created world-readable is made private.
+	old := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(old, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(context.Background(), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	if st, _ := os.Stat(old); st.Mode().Perm()&0o077 != 0 {
+		t.Errorf("existing database left with mode %v", st.Mode().Perm())
+	}
+}
+
+func TestOriginalOwner(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	sha := strings.Repeat("ab", 32)
+	if _, err := s.OriginalOwner(ctx, sha); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown original: %v, want ErrNotFound", err)
+	}
+	for _, key := range []string{"k1", "k2"} { // a later registration replaces the row
+		if err := s.SetOriginalOwner(ctx, sha, key); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.OriginalOwner(ctx, sha); err != nil || got != key {
+			t.Fatalf("owner = %q, %v; want %s", got, err, key)
+		}
 	}
 }

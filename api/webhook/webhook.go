@@ -3,13 +3,15 @@
 // Each delivery is an HTTP POST of a JSON body with these headers:
 //
 //	Content-Type: application/json
-//	X-Trueframe-Event: analysis.completed
-//	X-Trueframe-Delivery: <job id>.<attempt>
+//	X-Trueframe-Event: analysis.completed or analysis.failed
+//	X-Trueframe-Delivery: <id>, the same on every attempt (receivers deduplicate by it)
+//	X-Trueframe-Attempt: 1, 2, …
 //	X-Trueframe-Signature: sha256=<hex HMAC-SHA256 of the exact body under the key's webhook secret>
 //
 // The body carries its own "sent_at" time, so a receiver that checks the
 // signature can also refuse stale replays. Any 2xx answer counts as
-// delivered; anything else is retried with exponential backoff.
+// delivered; anything else is retried with exponential backoff and
+// jitter.
 package webhook
 
 import (
@@ -21,10 +23,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -142,19 +146,34 @@ func (c *Client) checkAddress(network, address string, _ syscall.RawConn) error 
 }
 
 // nonPublic are ranges that IsGlobalUnicast accepts but that are not the
-// public internet: shared address space (carrier NAT, where some clouds
-// put metadata services), benchmarking, reserved, and the IPv6 forms that
-// embed an IPv4 address (NAT64, 6to4, Teredo), which could reach a private
-// one.
+// public internet (IANA's special-purpose registries): shared address
+// space (carrier NAT, where some clouds put metadata services),
+// benchmarking, documentation, reserved, the rest of "this network", and
+// the IPv6 forms that embed an IPv4 address (IPv4-compatible,
+// IPv4-translated, NAT64, 6to4, Teredo), which could reach a private one.
 var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("2002::/16"),
-	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"; 0.x.y.z may reach the host itself
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation (TEST-NET-1)
+	netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relay anycast (deprecated)
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation (TEST-NET-2)
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation (TEST-NET-3)
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated): ::a.b.c.d
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated: ::ffff:0:a.b.c.d
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001::/32"),       // Teredo
+	netip.MustParsePrefix("2001:2::/48"),     // benchmarking
+	netip.MustParsePrefix("2001:10::/28"),    // ORCHID (deprecated)
+	netip.MustParsePrefix("2001:20::/28"),    // ORCHIDv2
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("2002::/16"),       // 6to4
+	netip.MustParsePrefix("3fff::/20"),       // documentation
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated, still routed privately)
 }
 
 func public(ip netip.Addr) bool {
@@ -172,27 +191,60 @@ func public(ip netip.Addr) bool {
 
 // Delivery is one attempt's outcome.
 type Delivery struct {
-	Code int // HTTP status, 0 when no answer came
-	Err  error
+	Code int   // HTTP status, 0 when no answer came
+	Err  error // in full, for the service's log
+	// refused: the URL was refused before anything was sent.
+	refused bool
 }
 
 // OK reports a 2xx answer.
 func (d Delivery) OK() bool { return d.Err == nil && d.Code >= 200 && d.Code < 300 }
 
-// Deliver POSTs body to url, signed with secret.
-func (c *Client) Deliver(ctx context.Context, rawURL, secret, deliveryID string, body []byte) Delivery {
-	if err := c.Check(rawURL); err != nil {
-		return Delivery{Err: err}
+// Summary describes a failed attempt for the job's owner: what the
+// receiver answered, or only that it could not be reached. How it could
+// not be reached (the name did not resolve, it resolved to a refused
+// address, the port was closed, the connection timed out) and the address
+// tried are left out: they would let a key probe the names and ports of
+// the service's own network through its jobs' webhook status. Err, for
+// the log, has the details.
+func (d Delivery) Summary() string {
+	switch {
+	case d.OK():
+		return ""
+	case d.Code != 0:
+		return fmt.Sprintf("the receiver answered %d %s", d.Code, http.StatusText(d.Code))
+	case d.refused:
+		return "the callback URL is not allowed"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	return "the receiver could not be reached (no connection, or no answer in time)"
+}
+
+// Timeout is the limit of one delivery attempt.
+func (c *Client) Timeout() time.Duration { return c.opts.Timeout }
+
+// Message is one attempt of a delivery.
+type Message struct {
+	Event   string // e.g. analysis.completed
+	ID      string // the delivery's id, the same on every attempt
+	Attempt int    // 1-based
+	Body    []byte
+}
+
+// Deliver POSTs the message to url, signed with secret.
+func (c *Client) Deliver(ctx context.Context, rawURL, secret string, m Message) Delivery {
+	if err := c.Check(rawURL); err != nil {
+		return Delivery{Err: err, refused: true}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(m.Body))
 	if err != nil {
 		return Delivery{Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "trueframe-webhook/1")
-	req.Header.Set("X-Trueframe-Event", "analysis.completed")
-	req.Header.Set("X-Trueframe-Delivery", deliveryID)
-	req.Header.Set(SignatureHeader, Sign(secret, body))
+	req.Header.Set("X-Trueframe-Event", m.Event)
+	req.Header.Set("X-Trueframe-Delivery", m.ID)
+	req.Header.Set("X-Trueframe-Attempt", strconv.Itoa(m.Attempt))
+	req.Header.Set(SignatureHeader, Sign(secret, m.Body))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return Delivery{Err: err}
@@ -204,6 +256,14 @@ func (c *Client) Deliver(ctx context.Context, rawURL, secret, deliveryID string,
 		d.Err = fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return d
+}
+
+// JitteredBackoff is Backoff moved at random by up to a fifth either way,
+// so that deliveries that failed together (a receiver down for everyone)
+// are not all retried at the same instant.
+func JitteredBackoff(attempt int) time.Duration {
+	d := Backoff(attempt)
+	return d*4/5 + rand.N(d*2/5+1)
 }
 
 // Backoff is the wait before retry number attempt (1-based): 2 s, 4 s, 8 s

@@ -136,7 +136,9 @@ func readTrainProgress(path string, progress func(float64)) {
 func (g generatorJobs) run(ctx context.Context, dir string, args []string, poll func()) error {
 	cmd := exec.Command(g.exe, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TRUEFRAME_DEPS="+g.deps, "GOMLX_NO_AUTO_INSTALL=1")
+	// The child reads untrusted videos: it gets a minimal environment, not
+	// the service's, which can hold the ledger's key.
+	cmd.Env = worker.ChildEnv("TRUEFRAME_DEPS="+g.deps, "GOMLX_NO_AUTO_INSTALL=1")
 	tail := &tailWriter{max: 4 << 10}
 	cmd.Stdout, cmd.Stderr = tail, tail
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

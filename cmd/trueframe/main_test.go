@@ -14,9 +14,12 @@ import (
 )
 
 // With TRUEFRAME_CLI_TEST set, the test binary is trueframe itself: the
-// tests run it as a subprocess, and scan starts it again as its worker.
+// tests run it as a subprocess. It is too when its first argument is not a
+// flag (go test always passes -test.* flags first): scan and serve start it
+// again as their worker or generator child, with a minimal environment
+// that does not carry TRUEFRAME_CLI_TEST.
 func TestMain(m *testing.M) {
-	if os.Getenv("TRUEFRAME_CLI_TEST") == "1" {
+	if os.Getenv("TRUEFRAME_CLI_TEST") == "1" || (len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-")) {
 		os.Exit(runWithSignals(os.Args[1:]))
 	}
 	os.Exit(m.Run())

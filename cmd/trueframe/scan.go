@@ -32,6 +32,7 @@ type scanFlags struct {
 	maxMemory       string
 	timeout         time.Duration
 	limits          video.Limits
+	maxAnalysed     int
 	provenance      bool
 	data            string
 	ledger          ledgerFlags
@@ -50,6 +51,8 @@ func (sf *scanFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&sf.limits.MaxFileBytes, "max-file-size", def.MaxFileBytes, "largest file accepted, in bytes")
 	fs.IntVar(&sf.limits.MaxPixels, "max-pixels", def.MaxPixels, "largest frame accepted, in pixels (width×height)")
 	fs.DurationVar(&sf.limits.MaxDuration, "max-duration", def.MaxDuration, "longest video accepted")
+	fs.IntVar(&sf.limits.MaxFrames, "max-frames", envInt("TRUEFRAME_MAX_FRAMES", def.MaxFrames), "most frames decoded in one file ($TRUEFRAME_MAX_FRAMES)")
+	fs.IntVar(&sf.maxAnalysed, "max-analysed-frames", envInt("TRUEFRAME_MAX_ANALYSED_FRAMES", scan.DefaultMaxAnalysedFrames), "most frames analysed in one file ($TRUEFRAME_MAX_ANALYSED_FRAMES)")
 	fs.BoolVar(&sf.provenance, "provenance", envOr("TRUEFRAME_PROVENANCE", "on") != "off", "check each file against the provenance ledger (in DATA/ledger, or --ledger-rpc)")
 	fs.StringVar(&sf.data, "data", envOr("TRUEFRAME_DATA", "data"), "data directory holding the provenance ledger and the model registry")
 	sf.ledger.registerChain(fs)
@@ -110,7 +113,7 @@ func cmdScan(ctx context.Context, args []string) int {
 		if ctx.Err() != nil {
 			return 130
 		}
-		req := scan.Request{FaceModel: sf.faceModel, FusionPath: sf.fusion, Limits: &sf.limits,
+		req := scan.Request{FaceModel: sf.faceModel, FusionPath: sf.fusion, Limits: &sf.limits, MaxAnalysedFrames: sf.maxAnalysed,
 			EvidenceDir: filepath.Join(evidenceRoot, evidenceName(file))}
 		if reg != nil {
 			// The registry's active versions, read per file: one activated
@@ -197,7 +200,7 @@ func describeError(err error) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "analysis timed out (see --timeout)"
 	case errors.Is(err, video.ErrTooLarge):
-		return err.Error() + " (see --max-file-size, --max-pixels, --max-duration)"
+		return err.Error() + " (see --max-file-size, --max-pixels, --max-duration, --max-frames, --max-analysed-frames)"
 	}
 	return err.Error()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,6 +26,7 @@ import (
 	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/video"
 	"github.com/trueframe/trueframe/models/registry"
 )
 
@@ -42,11 +43,18 @@ func cmdServe(ctx context.Context, args []string) error {
 	jobTimeout := fs.Duration("job-timeout", envDuration("TRUEFRAME_JOB_TIMEOUT", 30*time.Minute), "time limit of one analysis")
 	maxUpload := fs.String("max-upload", envOr("TRUEFRAME_MAX_UPLOAD", "2GiB"), "largest upload accepted")
 	maxWaiting := fs.Int("max-waiting", envInt("TRUEFRAME_MAX_WAITING", 100), "queued+running jobs before new uploads get 429")
+	minRate := fs.String("min-upload-rate", envOr("TRUEFRAME_MIN_UPLOAD_RATE", "8KiB"), "bytes per second an upload must average over every --upload-rate-window, or it is ended (408)")
+	rateWindow := fs.Duration("upload-rate-window", envDuration("TRUEFRAME_UPLOAD_RATE_WINDOW", 20*time.Second), "window over which --min-upload-rate is measured")
+	keyUploads := fs.Int("max-uploads-per-key", envInt("TRUEFRAME_MAX_UPLOADS_PER_KEY", 4), "uploads one key may have in progress (429 beyond)")
+	keyQueued := fs.Int("max-queued-per-key", envInt("TRUEFRAME_MAX_QUEUED_PER_KEY", 20), "jobs one key may have queued or running, per kind (429 beyond)")
 	ratePerS := fs.Float64("rate", envFloat("TRUEFRAME_RATE", 20), "requests per second allowed per key")
 	burst := fs.Int("burst", envInt("TRUEFRAME_BURST", 40), "burst of requests allowed per key")
+	proxies := fs.String("trusted-proxies", os.Getenv("TRUEFRAME_TRUSTED_PROXIES"), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none")
 	hookHosts := fs.String("webhook-hosts", os.Getenv("TRUEFRAME_WEBHOOK_HOSTS"), "comma-separated hosts webhooks may call (\"*.example.org\" for subdomains); empty: any public host")
 	maxMemory := fs.String("max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of each worker process")
 	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime")
+	maxFrames := fs.Int("max-frames", envInt("TRUEFRAME_MAX_FRAMES", video.DefaultLimits().MaxFrames), "most frames decoded in one analysis (the file is refused beyond)")
+	maxAnalysed := fs.Int("max-analysed-frames", envInt("TRUEFRAME_MAX_ANALYSED_FRAMES", scan.DefaultMaxAnalysedFrames), "most frames analysed in one analysis (the file is refused beyond)")
 	faceModel := fs.String("face-model", envOr("TRUEFRAME_FACE_MODEL", face.BlazeFace), "face detector: blazeface or ultraface")
 	fusion := fs.String("fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one)")
 	logFormat := fs.String("log-format", envOr("TRUEFRAME_LOG_FORMAT", "json"), "log format: json or text")
@@ -65,12 +73,21 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil || uploadLimit <= 0 {
 		return usageError{fmt.Errorf("--max-upload %q: want a size such as 500MiB", *maxUpload)}
 	}
+	uploadRate, err := parseBytes(*minRate)
+	if err != nil || uploadRate <= 0 || *rateWindow <= 0 {
+		return usageError{fmt.Errorf("--min-upload-rate %q and --upload-rate-window %s: want a size such as 8KiB and a positive duration", *minRate, *rateWindow)}
+	}
 	memLimit, err := parseBytes(*maxMemory)
 	if err != nil {
 		return usageError{fmt.Errorf("--max-memory: %w", err)}
 	}
-	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 {
-		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst must be ≥ 1 and --job-timeout, --rate positive")}
+	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 ||
+		*maxFrames < 1 || *maxAnalysed < 1 {
+		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key, --max-frames, --max-analysed-frames must be ≥ 1 and --job-timeout, --rate positive")}
+	}
+	trustedProxies, err := parseProxies(*proxies)
+	if err != nil {
+		return usageError{fmt.Errorf("--trusted-proxies: %w", err)}
 	}
 	var logHandler slog.Handler
 	switch *logFormat {
@@ -130,8 +147,10 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion},
-		Models: modelRegistry}}
+	limits := video.DefaultLimits()
+	limits.MaxFrames = *maxFrames
+	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion,
+		Limits: &limits, MaxAnalysedFrames: *maxAnalysed}, Models: modelRegistry}}
 
 	// The provenance ledger, embedded by default. Without it the service
 	// still analyses; the provenance routes answer 503.
@@ -161,9 +180,11 @@ func cmdServe(ctx context.Context, args []string) error {
 	var srv *api.Server
 	runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
 		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
-		Provenance: provenanceCheck(reg)})
+		Provenance: api.ProvenanceCheck(apiLedger, log)})
 	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Models: modelRegistry, MaxUploadBytes: uploadLimit,
-		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, Version: version, Ledger: apiLedger,
+		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
+		MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
+		Version: version, Ledger: apiLedger,
 		Generator: genRunner})
 	if err := srv.Prepare(ctx); err != nil {
 		return err
@@ -296,19 +317,19 @@ func (s storeCounts) Counts(ctx context.Context) (map[string]int, error) {
 	return out, err
 }
 
-// provenanceCheck returns the runner's provenance hook: the job's file
-// verified against the ledger, or why it could not be.
-func provenanceCheck(reg *openedLedger) func(context.Context, store.Job) json.RawMessage {
-	return func(ctx context.Context, j store.Job) json.RawMessage {
-		var v any
-		if reg == nil {
-			v = map[string]string{"status": "unavailable", "error": "the provenance ledger is not enabled on this server"}
-		} else if res, err := reg.Verify(ctx, j.FilePath); err != nil {
-			v = map[string]string{"status": "unavailable", "error": strings.ReplaceAll(err.Error(), j.FilePath, j.FileName)}
-		} else {
-			v = res
+// parseProxies reads a comma-separated list of addresses and CIDRs.
+func parseProxies(list string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
 		}
-		b, _ := json.Marshal(v)
-		return b
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, fmt.Errorf("%q is neither an address nor a CIDR", p)
+			}
+		}
+		out = append(out, p)
 	}
+	return out, nil
 }

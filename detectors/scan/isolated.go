@@ -26,6 +26,8 @@ type Request struct {
 	FusionPath  string        `json:"fusion_path,omitempty"` // empty: embedded model
 	EvidenceDir string        `json:"evidence_dir,omitempty"`
 	Limits      *video.Limits `json:"limits,omitempty"`
+	// MaxAnalysedFrames caps the frames analysed (Options.MaxAnalysedFrames).
+	MaxAnalysedFrames int `json:"max_analysed_frames,omitempty"`
 	// Detectors names the detectors to run; empty means DefaultDetectors.
 	Detectors []string `json:"detectors,omitempty"`
 	// ModelCards maps learned detectors to model cards of models to run
@@ -47,6 +49,7 @@ var errorCodes = []struct {
 	{"unsupported_codec", video.ErrUnsupportedCodec},
 	{"truncated", video.ErrTruncated},
 	{"too_large", video.ErrTooLarge},
+	{"bad_frame_rate", video.ErrBadFrameRate},
 	{"not_found", os.ErrNotExist},
 	{"bad_image", media.ErrBadImage},
 	{"canceled", context.Canceled},
@@ -135,7 +138,7 @@ func (h *WorkerHandler) Close() error {
 // sameModels reports whether an Analyzer opened for a serves b.
 func sameModels(a, b Request) bool {
 	return a.FaceModel == b.FaceModel && a.FusionPath == b.FusionPath && slices.Equal(a.Detectors, b.Detectors) && maps.Equal(a.ModelCards, b.ModelCards) &&
-		(a.Limits == nil) == (b.Limits == nil) && (a.Limits == nil || *a.Limits == *b.Limits)
+		(a.Limits == nil) == (b.Limits == nil) && (a.Limits == nil || *a.Limits == *b.Limits) && a.MaxAnalysedFrames == b.MaxAnalysedFrames
 }
 
 // runner runs one request in some worker process.
@@ -272,7 +275,8 @@ func OpenRequest(deps string, req Request) (*Analyzer, error) {
 		return nil, err
 	}
 	opts := Options{ModelDir: filepath.Join(deps, "models"), FaceModel: req.FaceModel,
-		Limits: req.Limits, EvidenceDir: req.EvidenceDir, DetectorNames: req.Detectors, ModelCards: req.ModelCards}
+		Limits: req.Limits, MaxAnalysedFrames: req.MaxAnalysedFrames, EvidenceDir: req.EvidenceDir, DetectorNames: req.Detectors,
+		ModelCards: req.ModelCards}
 	if req.FusionPath != "" {
 		f, err := models.LoadFusion(req.FusionPath)
 		if err != nil {

@@ -50,6 +50,10 @@ type Options struct {
 	// MinFaceSize is the narrowest face (px) looked for (default 56, so
 	// that every face 60 px wide is found).
 	MinFaceSize int
+	// MaxAnalysedFrames caps the frames analysed in one file (default: 30
+	// minutes' worth at MaxAnalysisFPS); a file that needs more is refused
+	// with video.ErrTooLarge. Decoded frames are capped by Limits.MaxFrames.
+	MaxAnalysedFrames int
 	// EvidenceDir receives evidence images; empty means they are not written.
 	EvidenceDir string
 	// Detectors replaces the standard set (DefaultDetectors).
@@ -61,6 +65,10 @@ type Options struct {
 	// model it runs instead of the embedded one.
 	ModelCards map[string]string
 }
+
+// DefaultMaxAnalysedFrames is Options.MaxAnalysedFrames at the default
+// MaxAnalysisFPS: 30 minutes at 15 frames a second.
+const DefaultMaxAnalysedFrames = 30 * 60 * 15
 
 // Analyzer scans files. It holds ONNX sessions and is not safe for
 // concurrent use; callers must call Close.
@@ -88,6 +96,9 @@ func New(opts Options) (_ *Analyzer, err error) {
 	}
 	if opts.MinFaceSize <= 0 {
 		opts.MinFaceSize = 56
+	}
+	if opts.MaxAnalysedFrames <= 0 {
+		opts.MaxAnalysedFrames = int(30 * 60 * opts.MaxAnalysisFPS)
 	}
 	if opts.Limits == nil {
 		l := video.DefaultLimits()
@@ -206,7 +217,7 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 	}
 	defer dec.Close()
 	cfg := dec.Config()
-	stride := int(math.Max(1, math.Ceil(cfg.FPS/a.opts.MaxAnalysisFPS-0.01)))
+	stride := analysisStride(cfg.FPS, 0, false, a.opts.MaxAnalysisFPS)
 	dec.SetStride(stride)
 	rep.Video = VideoInfo{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Codec: cfg.Codec, AnalysedEvery: stride}
 
@@ -243,11 +254,24 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 	}()
 	release := func(it item) { pool <- it.img }
 	frames := make(chan item, inFlight)
-	var decoded int
+	var decoded, yielded int
 	var lastTime time.Duration
 	g.Go(func() error {
 		defer close(frames)
 		for gctx.Err() == nil && dec.Next() {
+			// The stride follows the rate the timestamps show when the
+			// container's is missing or false, so that a file cannot make
+			// every one of its frames analysed by misstating its rate.
+			if fps, ok := dec.MeasuredFPS(); ok {
+				if s := analysisStride(cfg.FPS, fps, true, a.opts.MaxAnalysisFPS); s != stride {
+					stride = s
+					dec.SetStride(s)
+				}
+			}
+			if yielded++; yielded > a.opts.MaxAnalysedFrames {
+				return &video.DecodeError{Path: path, Frame: dec.Frame().Index,
+					Err: fmt.Errorf("%w: more than %d frames to analyse", video.ErrTooLarge, a.opts.MaxAnalysedFrames)}
+			}
 			f := dec.Frame()
 			var m gocv.Mat
 			select {
@@ -337,6 +361,7 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 	}
 
 	rep.Video.Frames = decoded
+	rep.Video.AnalysedEvery = stride
 	rep.Video.Truncated = dec.Truncated()
 	if rep.Video.Truncated {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("file looks truncated: the container announces %d frames, %d decoded", cfg.FrameCount, decoded))
@@ -361,6 +386,20 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 		progress(1)
 	}
 	return rep, nil
+}
+
+// analysisStride returns every how many frames to analyse so that at most
+// maxFPS frames per second of video are: from the container's rate,
+// unless the rate measured from the timestamps (when known) differs from
+// it by more than a quarter — a rate missing, guessed or false. The
+// tolerance keeps jitter in the timestamps from changing the stride of
+// ordinary files.
+func analysisStride(stated, measured float64, known bool, maxFPS float64) int {
+	fps := stated
+	if known && (measured > 1.25*stated || measured < 0.8*stated) {
+		fps = measured
+	}
+	return int(math.Max(1, math.Ceil(fps/maxFPS-0.01)))
 }
 
 // drain empties ch after a stage stopped early, so the stage before it never

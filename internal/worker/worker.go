@@ -81,7 +81,7 @@ func (e *CrashError) Is(target error) bool { return target == ErrCrashed }
 type Options struct {
 	Executable string   // default: this binary
 	Args       []string // e.g. {"worker"}
-	Env        []string // extra environment, added to the parent's
+	Env        []string // environment added to the little the child inherits (see ChildEnv)
 	// MaxMemory caps the child's address space in bytes (0: no cap). The
 	// child applies it to itself before the work starts.
 	MaxMemory int64
@@ -158,7 +158,7 @@ func startProcess(opts Options) (*process, error) {
 	}
 	p := &process{msgR: msgR, output: &tailBuffer{max: tailSize}, exited: make(chan struct{})}
 	cmd := exec.Command(exe, opts.Args...)
-	cmd.Env = append(append(os.Environ(), opts.Env...), messageFDEnv+"=3")
+	cmd.Env = ChildEnv(append(opts.Env, messageFDEnv+"=3")...)
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		msgR.Close()
 		msgW.Close()

@@ -22,7 +22,8 @@ func TestMain(m *testing.M) {
 		// A parent that starts a hanging worker and waits on it forever;
 		// the test kills this process and watches the worker.
 		os.Unsetenv("TRUEFRAME_WORKER_TEST_PARENT")
-		Run(context.Background(), Options{Env: []string{"TRUEFRAME_WORKER_TEST=hang"}}, map[string]int{"N": 1}, nil)
+		Run(context.Background(), Options{Env: []string{"TRUEFRAME_WORKER_TEST=hang",
+			"TRUEFRAME_WORKER_TEST_PIDFILE=" + os.Getenv("TRUEFRAME_WORKER_TEST_PIDFILE")}}, map[string]int{"N": 1}, nil)
 		os.Exit(0)
 	}
 	if mode := os.Getenv("TRUEFRAME_WORKER_TEST"); mode != "" {
@@ -80,6 +81,8 @@ func childFunc(mode string) Func {
 		case "panic":
 			var m map[string]int
 			m["boom"]++
+		case "env":
+			return os.Environ(), nil
 		}
 		return map[string]int{"double": 2 * in.N, "pid": os.Getpid()}, nil
 	}
@@ -248,5 +251,51 @@ func TestTailBufferKeepsFatalLine(t *testing.T) {
 	fmt.Fprint(plain, "SIGSEGV: segmentation violation\n")
 	if plain.OutOfMemory() {
 		t.Error("an earlier request's allocation failure was blamed for a later crash")
+	}
+}
+
+// Children decode untrusted files: they inherited the whole environment,
+// the ledger's signing key included (issue 15, finding 7). They get what
+// they need to run and what the caller passes, nothing else.
+func TestChildEnvironmentIsMinimal(t *testing.T) {
+	secrets := map[string]string{
+		"TRUEFRAME_LEDGER_KEY":           "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+		"TRUEFRAME_LEDGER_PASSWORD_FILE": "/run/secrets/pw",
+		"TRUEFRAME_LEDGER_RPC":           "https://node.example/v3/SECRETAPIKEY",
+		"AWS_SECRET_ACCESS_KEY":          "wJalrXUtnFEMI",
+		"DATABASE_URL":                   "postgres://u:pw@db/x",
+	}
+	for k, v := range secrets {
+		t.Setenv(k, v)
+	}
+	t.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin")
+	t.Setenv("TMPDIR", t.TempDir())
+	t.Setenv("TRUEFRAME_DEPS", "/opt/trueframe/deps")
+	res, err := Run(t.Context(), Options{Env: []string{"TRUEFRAME_WORKER_TEST=env", "TRUEFRAME_EXTRA=given"}}, map[string]int{"N": 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	if err := json.Unmarshal(res, &env); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		got[k] = v
+	}
+	for k := range secrets {
+		if _, ok := got[k]; ok {
+			t.Errorf("the child has %s", k)
+		}
+	}
+	for k, want := range map[string]string{"PATH": os.Getenv("PATH"), "TMPDIR": os.Getenv("TMPDIR"),
+		"TRUEFRAME_DEPS": "/opt/trueframe/deps", "TRUEFRAME_EXTRA": "given", messageFDEnv: "3"} {
+		if got[k] != want {
+			t.Errorf("the child's %s = %q, want %q", k, got[k], want)
+		}
+	}
+	if len(got) > 12 {
+		t.Errorf("the child has %d variables: %v", len(got), env)
 	}
 }

@@ -19,15 +19,21 @@ type Limits struct {
 	MaxFileBytes int64         // file size, checked before opening
 	MaxPixels    int           // width*height of a frame
 	MaxDuration  time.Duration // header duration and counted duration
+	// MaxFrames caps the frames decoded, whether yielded or skipped by the
+	// stride: a file's frame count, not its duration, is what decoding
+	// costs.
+	MaxFrames int
 }
 
 // DefaultLimits returns the limits used when Open is given nil Options:
-// 2 GiB, 3840x2160 pixels (4K UHD) and 30 minutes.
+// 2 GiB, 3840x2160 pixels (4K UHD), 30 minutes and 216,000 frames (30
+// minutes at 120 fps).
 func DefaultLimits() Limits {
 	return Limits{
 		MaxFileBytes: 2 << 30,
 		MaxPixels:    3840 * 2160,
 		MaxDuration:  30 * time.Minute,
+		MaxFrames:    30 * 60 * 120,
 	}
 }
 
@@ -42,19 +48,23 @@ type Options struct {
 	Stride int
 }
 
-// FallbackFPS is the frame rate assumed when the container states none or
-// an absurd one.
+// FallbackFPS is the frame rate assumed when the container states none.
 const FallbackFPS = 25
 
-// maxFPS is the highest frame rate taken at face value; containers with a
-// broken rate often report a time base such as 90000.
+// maxFPS is the highest frame rate accepted, stated or measured: no camera
+// films faster, and a file claiming more would make a few seconds of video
+// cost hundreds of thousands of frames of work (ErrBadFrameRate).
 const maxFPS = 1000
+
+// minMeasured is how many frame intervals timed by the container a
+// measured frame rate needs.
+const minMeasured = 16
 
 // Config describes a video as its container states it, before decoding.
 type Config struct {
 	Width, Height int     // size of the decoded frames (BGR)
 	FPS           float64 // frames per second; FallbackFPS when FPSGuessed
-	FPSGuessed    bool    // the container's rate was missing or absurd
+	FPSGuessed    bool    // the container states no rate
 	// FrameCount is the container's frame count (0 if unknown). It is
 	// unreliable: a cut file keeps its original count, and some containers
 	// only estimate it. Decoder.Decoded and Summary.Frames count instead.
@@ -107,9 +117,13 @@ type Decoder struct {
 	step       time.Duration // 1/FPS
 	last       time.Duration // time of the last decoded frame
 	ptsInvalid int           // frames timed by the fallback rule
-	cur        Frame
-	err        error
-	closed     bool
+	// The first and last frames timed by the container, for the measured
+	// rate; ptsFirstIdx is -1 until there is one.
+	ptsFirstIdx, ptsLastIdx int
+	ptsFirst, ptsLast       time.Duration
+	cur                     Frame
+	err                     error
+	closed                  bool
 }
 
 // Open opens the video file at path, checks it against the limits and
@@ -162,7 +176,7 @@ func Open(path string, opts *Options) (*Decoder, error) {
 		return fail(fmt.Errorf("%w: unrecognised signature % x", ErrNotVideo, head[:min(n, 8)]))
 	}
 
-	d := &Decoder{path: path, limits: limits, stride: stride}
+	d := &Decoder{path: path, limits: limits, stride: stride, ptsFirstIdx: -1}
 	d.cfg.Container = container
 
 	// Look at the container structure first: FFmpeg cannot say why it
@@ -235,7 +249,12 @@ func (d *Decoder) readConfig(bmff *bmffInfo) error {
 	c.FrameCount = int(get(gocv.VideoCaptureFrameCount))
 	c.Codec = strings.TrimRight(d.cap.CodecString(), "\x00")
 	c.FPS = d.cap.Get(gocv.VideoCaptureFPS)
-	if math.IsNaN(c.FPS) || c.FPS <= 0 || c.FPS > maxFPS {
+	switch {
+	case math.IsNaN(c.FPS) || math.IsInf(c.FPS, 0):
+		return fmt.Errorf("%w: the container states a frame rate that is not a number", ErrBadFrameRate)
+	case c.FPS > maxFPS:
+		return fmt.Errorf("%w: the container states %.6g frames per second, more than the %d accepted", ErrBadFrameRate, c.FPS, maxFPS)
+	case c.FPS <= 0:
 		c.FPS, c.FPSGuessed = FallbackFPS, true
 	}
 	d.step = time.Duration(float64(time.Second) / c.FPS)
@@ -318,6 +337,12 @@ func (d *Decoder) Next() bool {
 			return false
 		}
 		d.pending = false
+		if d.limits.MaxFrames > 0 && i >= d.limits.MaxFrames {
+			d.err = &DecodeError{Path: d.path, Frame: i,
+				Err: fmt.Errorf("%w: more than %d frames", ErrTooLarge, d.limits.MaxFrames)}
+			d.done = true
+			return false
+		}
 		d.decoded++
 		if !skip {
 			if err := d.checkFrame(i); err != nil {
@@ -326,6 +351,12 @@ func (d *Decoder) Next() bool {
 			}
 		}
 		t := d.timestamp(i)
+		if fps, ok := d.MeasuredFPS(); ok && fps > maxFPS {
+			d.err = &DecodeError{Path: d.path, Frame: i, Err: fmt.Errorf("%w: the frames' timestamps show %.0f frames per second, more than the %d accepted",
+				ErrBadFrameRate, fps, maxFPS)}
+			d.done = true
+			return false
+		}
 		if d.limits.MaxDuration > 0 && t >= d.limits.MaxDuration {
 			d.err = &DecodeError{Path: d.path, Frame: i,
 				Err: fmt.Errorf("%w: frame at %v is past the duration limit of %v", ErrTooLarge, t, d.limits.MaxDuration)}
@@ -338,6 +369,19 @@ func (d *Decoder) Next() bool {
 			return true
 		}
 	}
+}
+
+// MeasuredFPS returns the frame rate the container's timestamps show over
+// the frames decoded so far (skipped ones included), and whether enough
+// frames were timed by the container to tell. It is cumulative from the
+// first such frame, so a burst of frames within an ordinary video does not
+// sway it, and a file that packs most of its frames into a burst cannot
+// hide them behind a slow tail.
+func (d *Decoder) MeasuredFPS() (float64, bool) {
+	if d.ptsFirstIdx < 0 || d.ptsLastIdx-d.ptsFirstIdx < minMeasured || d.ptsLast <= d.ptsFirst {
+		return 0, false
+	}
+	return float64(d.ptsLastIdx-d.ptsFirstIdx) / (d.ptsLast - d.ptsFirst).Seconds(), true
 }
 
 // LastTime returns the timestamp of the last frame decoded, yielded or not.
@@ -372,6 +416,10 @@ func (d *Decoder) timestamp(i int) time.Duration {
 	if !math.IsNaN(ms) && ms >= 0 && ms < float64(math.MaxInt64/time.Millisecond) {
 		t := time.Duration(ms * float64(time.Millisecond))
 		if i == 0 && t <= maxGap || i > 0 && t > d.last && t-d.last <= maxGap {
+			if d.ptsFirstIdx < 0 {
+				d.ptsFirstIdx, d.ptsFirst = i, t
+			}
+			d.ptsLastIdx, d.ptsLast = i, t
 			return t
 		}
 	}

@@ -33,8 +33,10 @@
 //
 // Frame times are the container's presentation times when they are sane and
 // increasing, else the previous time plus one frame interval (1/FPS). A
-// missing or absurd frame rate is replaced by FallbackFPS and flagged in
-// Config.FPSGuessed.
+// missing frame rate is replaced by FallbackFPS and flagged in
+// Config.FPSGuessed; an absurd one (more than 1000 fps, or not a number),
+// stated by the container or shown by the timestamps, is ErrBadFrameRate.
+// Decoder.MeasuredFPS gives the rate the timestamps show.
 //
 // Every error about a file's content is a *DecodeError wrapping one of the
 // sentinels, for errors.Is. gocv aborts the process on an OpenCV exception,

@@ -36,6 +36,13 @@ var (
 	// state them (checked after opening) or its duration as counted while
 	// decoding.
 	ErrTooLarge = errors.New("video: file too large")
+
+	// ErrBadFrameRate is returned for a frame rate no real video has: more
+	// than 1000 frames per second, or not a number, as the container
+	// states it (checked when opening) or as the frames' timestamps show it
+	// (checked while decoding). Such a file would make a few seconds of
+	// video cost hundreds of thousands of frames of work.
+	ErrBadFrameRate = errors.New("video: absurd frame rate")
 )
 
 // DecodeError records a failure to decode a video file. Err wraps one of the

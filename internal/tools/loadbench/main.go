@@ -66,7 +66,9 @@ func run(bin, clip string, n, conc, workers int) error {
 	key := strings.TrimSpace(string(out))
 
 	args := []string{"serve", "--data", data, "--addr", "127.0.0.1:0", "--log-format", "text",
-		"--rate", "1000", "--burst", "1000", "--max-waiting", strconv.Itoa(n + 10)}
+		"--rate", "1000", "--burst", "1000", "--max-waiting", strconv.Itoa(n + 10),
+		// One key plays every client: the per-key caps must not bind.
+		"--max-uploads-per-key", strconv.Itoa(conc), "--max-queued-per-key", strconv.Itoa(n + 10)}
 	if workers > 0 {
 		args = append(args, "--workers", strconv.Itoa(workers))
 	}
