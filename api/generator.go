@@ -26,10 +26,14 @@ const (
 	KindTrain   = "generate.train"
 	KindSwap    = "generate.swap"
 	KindDataset = "generate.dataset"
+	// KindRetrain is a training job (POST /v1/training-jobs): self-blends
+	// of the operator's real clips, the fusion refitted on them, measured
+	// against the active one on a held-apart part, registered if not worse.
+	KindRetrain = "train.fusion"
 )
 
 // GeneratorKinds are the kinds the generator's runner claims.
-var GeneratorKinds = []string{KindTrain, KindSwap, KindDataset}
+var GeneratorKinds = []string{KindTrain, KindSwap, KindDataset, KindRetrain}
 
 // GeneratorParams are a generator job's parameters, stored with it and
 // given to the worker. Paths are absolute, inside the job's directory.
@@ -39,7 +43,9 @@ type GeneratorParams struct {
 	Model     string              `json:"model,omitempty"`     // swap, dataset: a finished train job's id
 	ModelDir  string              `json:"model_dir,omitempty"` // its model directory
 	Direction string              `json:"direction,omitempty"` // swap: a2b or b2a
-	Inputs    map[string][]string `json:"inputs"`              // by field: a, b (train), target (swap), real (dataset)
+	Inputs    map[string][]string `json:"inputs"`              // by field: a, b (train), target (swap), real (dataset, retrain)
+	Activate  bool                `json:"activate,omitempty"`  // retrain: activate the child if admitted
+	Tolerance float64             `json:"tolerance,omitempty"` // retrain: largest AUC drop admitted
 	WorkDir   string              `json:"work_dir"`            // outputs go to WorkDir/out
 }
 
@@ -149,7 +155,7 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 		name := part.FormName()
 		if part.FileName() == "" {
 			switch name {
-			case "type", "steps", "model", "direction":
+			case "type", "steps", "model", "direction", "activate", "tolerance":
 			default:
 				fail(c, http.StatusBadRequest, codeBadRequest, "unknown field "+strconv.Quote(name))
 				return
@@ -230,6 +236,12 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 // its kind, or a message for the 400 answer.
 func (s *Server) checkGeneratorParams(c *gin.Context, p *GeneratorParams, fields map[string]string) (string, string) {
 	p.Type = fields["type"]
+	if forced := c.GetString(ctxJobType); forced != "" {
+		if p.Type != "" && p.Type != forced {
+			return "", "this route makes " + forced + " jobs; leave type out"
+		}
+		p.Type = forced
+	}
 	need := func(field string, min int) string {
 		if len(p.Inputs[field]) < min {
 			return fmt.Sprintf("a %s job needs at least %d video(s) in the file field %q", p.Type, min, field)
@@ -292,8 +304,13 @@ func (s *Server) checkGeneratorParams(c *gin.Context, p *GeneratorParams, fields
 			return "", m
 		}
 		return KindDataset, ""
+	case "retrain":
+		if c.GetString(ctxJobType) != "retrain" {
+			return "", "training jobs are made at POST /v1/training-jobs (admin)"
+		}
+		return s.checkRetrainParams(c, p, fields)
 	}
-	return "", "type must be train, swap or dataset"
+	return "", "type must be train, swap, dataset or retrain"
 }
 
 func newGeneratorID() string {

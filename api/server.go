@@ -219,6 +219,7 @@ func (s *Server) routes() *gin.Engine {
 	gen.GET("/jobs/:id", s.getGeneratorJob)
 	gen.GET("/jobs/:id/artifacts/*name", s.getArtifact)
 	gen.DELETE("/jobs/:id", s.deleteGeneratorJob)
+	v1.POST("/training-jobs", s.requireRole(store.RoleAdmin), s.generatorEnabled, s.createTrainingJob)
 
 	models := v1.Group("/models", s.modelsEnabled)
 	models.GET("", s.requireRole(store.RoleAnalyst), s.listModels)

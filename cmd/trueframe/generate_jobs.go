@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +29,7 @@ import (
 type generatorJobs struct {
 	exe  string // this binary
 	deps string
+	data string // the service's data directory: the model registry and the analysis cache (training jobs)
 }
 
 func (g generatorJobs) Generate(ctx context.Context, job store.Job, progress func(float64)) (json.RawMessage, error) {
@@ -114,8 +116,103 @@ func (g generatorJobs) Generate(ctx context.Context, job store.Job, progress fun
 			return nil, err
 		}
 		return json.Marshal(map[string]any{"type": "dataset", "manifest": "dataset/manifest.json"})
+	case "retrain":
+		return g.retrain(wd, filepath.Base(wd), p, run, progress)
 	}
 	return nil, fmt.Errorf("unknown generator job type %q", p.Type)
+}
+
+// retrain runs a training job in stages, each skipped when its output is
+// already in the job's directory, so a job restarted after a crash or a
+// restart of the service resumes at the stage it was in:
+//
+//  1. dataset: the real clips are split (every fourth, and at least one,
+//     held apart) and each part gets its self-blended fakes;
+//  2. fit: the active fusion is refitted on the first part plus what it was
+//     fitted on (what of that is on this machine);
+//  3. measure: the new fusion against the active one on the held-apart
+//     part (models promote), registered (and activated when asked) only if
+//     no figure dropped by more than the tolerance; a ROC plot of both.
+func (g generatorJobs) retrain(wd, id string, p api.GeneratorParams, run func([]string, func()) error, progress func(float64)) (json.RawMessage, error) {
+	stage := func(n int, name string) {
+		progress(float64(n) / 4)
+		b, _ := json.Marshal(map[string]any{"stage": name, "stage_number": n + 1, "stages": 3})
+		os.WriteFile(filepath.Join(wd, api.ProgressFile), b, 0o644)
+	}
+	exists := func(rel string) bool { _, err := os.Stat(filepath.Join(wd, rel)); return err == nil }
+	reals := slices.Clone(p.Inputs["real"])
+	slices.Sort(reals)
+	parts := map[string][]string{}
+	for i, r := range reals {
+		part := "fit"
+		if i%4 == 3 || i == len(reals)-1 && len(parts["held"]) == 0 {
+			part = "held"
+		}
+		parts[part] = append(parts[part], r)
+	}
+	stage(0, "dataset")
+	for _, part := range []string{"fit", "held"} {
+		manifest := filepath.Join("dataset-"+part, "manifest.json")
+		if exists(manifest) {
+			continue
+		}
+		dir := filepath.Join(wd, "real-"+part)
+		os.RemoveAll(dir)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
+		}
+		for _, r := range parts[part] {
+			if err := os.Link(r, filepath.Join(dir, filepath.Base(r))); err != nil {
+				return nil, err
+			}
+		}
+		if err := run([]string{"generate", "dataset", "--real", "real-" + part, "--out", "dataset-" + part}, nil); err != nil {
+			return nil, fmt.Errorf("making the %s dataset: %w", part, err)
+		}
+	}
+	cache := filepath.Join(g.data, "eval-cache")
+	child := filepath.Join("out", "fusion.json")
+	version := "fusion-" + strings.TrimPrefix(id, "gen_")
+	stage(1, "fit")
+	if !exists(child) {
+		tmp := filepath.Join("out", "fusion.json.new")
+		if err := run([]string{"detectors", "train", "fusion", "--from", "active", "--skip-missing-parent-data", "--data", g.data,
+			"--cache", cache, "--out", tmp, "--version", version, filepath.Join("dataset-fit", "manifest.json")}, nil); err != nil {
+			return nil, fmt.Errorf("fitting: %w", err)
+		}
+		if err := os.Rename(filepath.Join(wd, tmp), filepath.Join(wd, child)); err != nil {
+			return nil, err
+		}
+	}
+	stage(2, "measure")
+	gatePath := filepath.Join("out", "gate.json")
+	if !exists(gatePath) {
+		held := filepath.Join("dataset-held", "manifest.json")
+		args := []string{"models", "promote", "--data", g.data, "--cache", cache, "--report", gatePath,
+			"--tolerance", strconv.FormatFloat(p.Tolerance, 'g', -1, 64)}
+		if p.Activate {
+			args = append(args, "--activate")
+		}
+		err := run(append(args, child, held), nil)
+		if err != nil && !exists(gatePath) { // a refusal writes its report and exits 1
+			return nil, fmt.Errorf("measuring: %w", err)
+		}
+		if err := run([]string{"eval", "--cache", cache, "--fusion", child, "--plot", filepath.Join("out", "roc.png"), held}, nil); err != nil {
+			return nil, fmt.Errorf("plotting: %w", err)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(wd, gatePath))
+	if err != nil {
+		return nil, err
+	}
+	var gate gateReport
+	if err := json.Unmarshal(raw, &gate); err != nil {
+		return nil, err
+	}
+	progress(1)
+	return json.Marshal(map[string]any{"type": "retrain", "version": version, "parent": gate.Parent.ID,
+		"registered": gate.Registered, "active": gate.Active, "regressions": gate.Regressions,
+		"held_apart_clips": gate.Clips, "auc": map[string]any{"parent": gate.Parent.AUC, "child": gate.Child.AUC}})
 }
 
 // readTrainProgress reports the training step from the progress file.

@@ -29,6 +29,11 @@ type gateReport struct {
 	Parent      gateFigures       `json:"parent"`
 	Child       gateFigures       `json:"child"`
 	Regressions []eval.Regression `json:"regressions"`
+	// Registered is whether the version was added (Forced says why when
+	// it was despite regressions); Active whether it was activated.
+	Registered bool   `json:"registered"`
+	Forced     string `json:"forced,omitempty"`
+	Active     bool   `json:"active,omitempty"`
 }
 
 type gateFigures struct {
@@ -60,6 +65,7 @@ func cmdModelsPromote(ctx context.Context, args []string) error {
 	tolerance := fs.Float64("tolerance", 0.02, "largest AUC drop allowed on any method and overall")
 	force := fs.String("force", "", "add the version although it is worse, recording this reason")
 	activate := fs.Bool("activate", false, "activate the version once added")
+	reportPath := fs.String("report", "", "also write the comparison, and whether the version was added, to this JSON file")
 	cards := ef.registerAnalysis(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: trueframe models promote [flags] FILE [SOURCE]
@@ -186,8 +192,11 @@ registry entry.`)
 	opts := registry.AddOptions{Parent: parent.ID, Gate: raw}
 	if len(gate.Regressions) > 0 {
 		if *force == "" {
-			return fmt.Errorf("refused: %s is worse than %s on %d figure(s) by more than %.3f (add it anyway with --force REASON)",
-				childID, parent.ID, len(gate.Regressions), *tolerance)
+			if err := writeGateReport(*reportPath, gate); err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: %s is worse than %s on %d figure(s) by more than %.3f (add it anyway with --force REASON)",
+				errRefused, childID, parent.ID, len(gate.Regressions), *tolerance)
 		}
 		opts.Forced = *force
 	}
@@ -201,13 +210,33 @@ registry entry.`)
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "added %s model %s (parent %s)\n", e.Kind, e.ID, parent.ID)
+	gate.Registered, gate.Forced = true, opts.Forced
 	if *activate {
 		if _, err := reg.Activate(e.ID); err != nil {
 			return err
 		}
+		gate.Active = true
 		fmt.Fprintf(os.Stderr, "active %s model: %s\n", e.Kind, e.ID)
 	}
-	return nil
+	return writeGateReport(*reportPath, gate)
+}
+
+// errRefused is promote's answer to a child worse than its parent.
+var errRefused = errors.New("refused")
+
+func writeGateReport(path string, g gateReport) error {
+	if path == "" {
+		return nil
+	}
+	raw, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func printGate(g gateReport) {

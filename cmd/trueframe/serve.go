@@ -175,7 +175,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		}
 		// One generator job at a time: training takes every core for hours.
 		genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-			JobTimeout: 48 * time.Hour, Generator: generatorJobs{exe: exe, deps: depsPath}})
+			JobTimeout: 48 * time.Hour, Generator: generatorJobs{exe: exe, deps: depsPath, data: dataDir}})
 	}
 	var srv *api.Server
 	runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,

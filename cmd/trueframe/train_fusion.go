@@ -34,6 +34,7 @@ func cmdTrainFusion(ctx context.Context, args []string) error {
 	permissive := fs.Bool("permissive", false, "fit only on clips whose stated licence lets the model ship (MIT, Apache-2.0, BSD, CC0, CC BY; clips the project made)")
 	from := fs.String("from", "", `refit a registered fusion: "active" or a version id; the clips it was fitted on are added to SOURCE...`)
 	data := fs.String("data", envOr("TRUEFRAME_DATA", "data"), "data directory holding the model registry (for --from)")
+	skipMissing := fs.Bool("skip-missing-parent-data", false, "with --from: fit without the parent's sources that are not here (they are listed in the fit record) instead of failing")
 	cards := ef.registerAnalysis(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: trueframe detectors train fusion --out FILE [flags] [SOURCE...]
@@ -55,6 +56,7 @@ with trueframe models promote before it goes live.`)
 	sources := fs.Args()
 	var parent *registry.Entry
 	var parentModel *models.Fusion
+	var missing []string // the parent's sources not found here
 	if *from != "" {
 		p, m, parentSources, parentPermissive, err := fusionParent(*data, *from)
 		if err != nil {
@@ -62,12 +64,18 @@ with trueframe models promote before it goes live.`)
 		}
 		parent, parentModel = &p, m
 		for _, src := range parentSources {
-			if !slices.Contains(sources, src) {
-				if _, err := os.Stat(src); err != nil {
-					return fmt.Errorf("%s was fitted on %s, which is not here (%w): make it again or refit without --from", p.ID, src, err)
-				}
-				sources = append(sources, src)
+			if slices.Contains(sources, src) {
+				continue
 			}
+			if _, err := os.Stat(src); err != nil {
+				if !*skipMissing {
+					return fmt.Errorf("%s was fitted on %s, which is not here (%w): make it again, or refit without it (--skip-missing-parent-data)", p.ID, src, err)
+				}
+				missing = append(missing, src)
+				fmt.Fprintf(os.Stderr, "%s was fitted on %s, which is not here: fitting without it\n", p.ID, src)
+				continue
+			}
+			sources = append(sources, src)
 		}
 		if parentPermissive && !*permissive {
 			*permissive = true
@@ -145,6 +153,9 @@ with trueframe models promote before it goes live.`)
 	fit["sources"] = sources
 	if parent != nil {
 		fit["parent"] = parent.ID
+	}
+	if len(missing) > 0 {
+		fit["parent_sources_missing"] = missing
 	}
 	fit["split"] = ef.split
 	fit["permissive_only"] = *permissive

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trueframe/trueframe/internal/testutil"
+)
+
+// TestServeTrainingJob runs a training job through the service: only an
+// admin may start one; it is killed (-9) with the service in its fit stage
+// and resumes there after the restart, without making its datasets again;
+// it ends with the comparison, the model and a ROC plot as artifacts, and
+// the registry holds the new version exactly when the job says it was
+// admitted, and stays sound.
+func TestServeTrainingJob(t *testing.T) {
+	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
+	data := t.TempDir()
+	keyOf := func(role string) string {
+		r := trueframe(t, "keys", "create", "--role", role, "--data", data)
+		if r.code != 0 {
+			t.Fatalf("keys create: %s", r.stderr)
+		}
+		return strings.TrimSpace(r.stdout)
+	}
+	admin, registrar := keyOf("admin"), keyOf("registrar")
+	srv := startServer(t, data, "--workers", "1", "--ledger=false")
+
+	type trainingJob struct {
+		ID, URL, Status string
+		Detail          struct {
+			Stage string `json:"stage"`
+		}
+		Error     *struct{ Code, Message string }
+		Result    json.RawMessage
+		Artifacts []struct{ Name, URL string }
+	}
+	submit := func(key string, clips ...string) (int, trainingJob) {
+		t.Helper()
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("activate", "true")
+		for _, name := range clips {
+			b, err := os.ReadFile(filepath.Join(grid, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fw, _ := mw.CreateFormFile("real", name)
+			fw.Write(b)
+		}
+		mw.Close()
+		req, _ := http.NewRequest("POST", srv.url+"/v1/training-jobs", &buf)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var j trainingJob
+		json.NewDecoder(resp.Body).Decode(&j)
+		return resp.StatusCode, j
+	}
+	get := func(s *server, url string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.url+url, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+
+	if code, _ := submit(registrar, "bbaf2n.mpg", "lbax4n.mpg"); code != http.StatusForbidden {
+		t.Errorf("a registrar's training job: status %d, want 403", code)
+	}
+	if code, _ := submit(admin, "bbaf2n.mpg"); code != http.StatusBadRequest {
+		t.Errorf("one real clip: status %d, want 400", code)
+	}
+	code, job := submit(admin, "bbaf2n.mpg", "lbax4n.mpg", "brbk7n.mpg", "swiz3n.mpg")
+	if code != http.StatusAccepted {
+		t.Fatalf("submit: status %d", code)
+	}
+
+	// Kill the service in the fit stage; the datasets are made by then.
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var j trainingJob
+		get(srv, job.URL, &j)
+		if j.Detail.Stage == "fit" {
+			break
+		}
+		if j.Status == "done" || j.Status == "failed" || time.Now().After(deadline) {
+			t.Fatalf("never saw the fit stage: %+v\n%s", j, srv.out)
+		}
+	}
+	srv.cmd.Process.Kill()
+	srv.cmd.Wait()
+	manifest := filepath.Join(data, "generator", job.ID, "dataset-fit", "manifest.json")
+	before, err := os.Stat(manifest)
+	if err != nil {
+		t.Fatalf("the fit dataset was not made before the fit stage: %v", err)
+	}
+
+	again := startServer(t, data, "--workers", "1", "--ledger=false")
+	var done trainingJob
+	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		get(again, job.URL, &done)
+		if done.Status == "done" || done.Status == "failed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart: still %s", done.Status)
+		}
+	}
+	if done.Status != "done" {
+		t.Fatalf("training job failed: %+v\n%s", done.Error, again.out)
+	}
+	if after, err := os.Stat(manifest); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("the fit dataset was made again after the restart")
+	}
+	names := map[string]bool{}
+	for _, a := range done.Artifacts {
+		names[a.Name] = true
+	}
+	for _, want := range []string{"fusion.json", "gate.json", "roc.png"} {
+		if !names[want] {
+			t.Errorf("no artifact %s (have %v)", want, names)
+		}
+	}
+	var res struct {
+		Version, Parent    string
+		Registered, Active bool
+		HeldApartClips     int `json:"held_apart_clips"`
+	}
+	if err := json.Unmarshal(done.Result, &res); err != nil || res.Version == "" || res.Parent == "" || res.HeldApartClips != 2 {
+		t.Fatalf("result %s (%v)", done.Result, err)
+	}
+	var mv struct{ Active bool }
+	status := get(again, "/v1/models/"+res.Version, &mv)
+	switch {
+	case res.Registered && (status != http.StatusOK || mv.Active != res.Active || !res.Active):
+		t.Errorf("admitted and activated, but /v1/models/%s answers %d, active %v", res.Version, status, mv.Active)
+	case !res.Registered && status != http.StatusNotFound:
+		t.Errorf("refused, but /v1/models/%s answers %d", res.Version, status)
+	}
+	t.Logf("training job %s: %s", job.ID, done.Result)
+	if r := trueframe(t, "models", "verify", "--data", data); r.code != 0 {
+		t.Errorf("models verify after kill -9: exit %d: %s", r.code, r.stderr)
+	}
+}
