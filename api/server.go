@@ -184,74 +184,73 @@ func (s *Server) routes() *gin.Engine {
 		r.SetTrustedProxies(nil)
 	}
 	r.Use(s.requestContext, s.recover)
-	r.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, codeNotFound, "no such route") })
-	r.NoMethod(func(c *gin.Context) {
-		fail(c, http.StatusMethodNotAllowed, codeMethod, "method not allowed on this route")
-	})
+	r.NoRoute(s.handle(func(*gin.Context) (*result, error) { return nil, notFound("no such route") }))
+	r.NoMethod(s.handle(func(*gin.Context) (*result, error) { return nil, errMethodNotAllowed }))
 
 	r.GET("/", s.web)
-	r.GET("/assets/:name", s.webAsset)
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
+	r.GET("/assets/:name", s.handle(s.webAsset))
+	r.GET("/healthz", s.handle(s.healthz))
+	r.GET("/readyz", s.handle(s.readyz))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+	// The API's description is public: a client reads it before it has a key.
+	r.GET("/v1/openapi.json", s.openAPI)
 
-	// Everything under /v1 needs a key, the API description included.
-	v1 := r.Group("/v1", s.authenticate)
-	v1.GET("/openapi.json", s.openAPI)
-	v1.GET("/me", s.me)
+	// Everything else under /v1 needs a key.
+	v1 := r.Group("/v1", s.guard(s.authenticate))
+	v1.GET("/me", s.handle(s.me))
 	scan := v1.Group("", s.requireRole(store.RoleAnalyst))
-	scan.POST("/analyses", s.createAnalysis)
-	scan.GET("/analyses", s.listAnalyses)
-	scan.GET("/analyses/:id", s.getAnalysis)
-	scan.GET("/analyses/:id/evidence/:name", s.getEvidence)
-	scan.GET("/analyses/:id/file", s.getUploadedFile)
-	scan.DELETE("/analyses/:id", s.deleteAnalysis)
+	scan.POST("/analyses", s.handle(s.createAnalysis))
+	scan.GET("/analyses", s.handle(s.listAnalyses))
+	scan.GET("/analyses/:id", s.handle(s.getAnalysis))
+	scan.GET("/analyses/:id/evidence/:name", s.handle(s.getEvidence))
+	scan.GET("/analyses/:id/file", s.handle(s.getUploadedFile))
+	scan.DELETE("/analyses/:id", s.handle(s.deleteAnalysis))
 
-	v1.GET("/originals/:sha256", s.getOriginal)
-	v1.POST("/verify", s.verifyFile)
-	registrar := v1.Group("", s.requireRole(store.RoleRegistrar))
-	registrar.POST("/originals", s.registerOriginal)
-	registrar.DELETE("/originals/:sha256", s.revokeOriginal)
+	ledgerEnabled := s.guard(s.ledgerEnabled)
+	v1.GET("/originals/:sha256", ledgerEnabled, s.handle(s.getOriginal))
+	v1.POST("/verify", ledgerEnabled, s.handle(s.verifyFile))
+	registrar := v1.Group("", s.requireRole(store.RoleRegistrar), ledgerEnabled)
+	registrar.POST("/originals", s.handle(s.registerOriginal))
+	registrar.DELETE("/originals/:sha256", s.handle(s.revokeOriginal))
 
-	gen := v1.Group("/generator", s.requireRole(store.RoleRegistrar), s.generatorEnabled)
-	gen.POST("/jobs", s.createGeneratorJob)
-	gen.GET("/jobs", s.listGeneratorJobs)
-	gen.GET("/jobs/:id", s.getGeneratorJob)
-	gen.GET("/jobs/:id/artifacts/*name", s.getArtifact)
-	gen.DELETE("/jobs/:id", s.deleteGeneratorJob)
-	v1.POST("/training-jobs", s.requireRole(store.RoleAdmin), s.generatorEnabled, s.createTrainingJob)
+	gen := v1.Group("/generator", s.requireRole(store.RoleRegistrar), s.guard(s.generatorEnabled))
+	gen.POST("/jobs", s.handle(s.createGeneratorJob))
+	gen.GET("/jobs", s.handle(s.listGeneratorJobs))
+	gen.GET("/jobs/:id", s.handle(s.getGeneratorJob))
+	gen.GET("/jobs/:id/artifacts/*name", s.handle(s.getArtifact))
+	gen.DELETE("/jobs/:id", s.handle(s.deleteGeneratorJob))
+	v1.POST("/training-jobs", s.requireRole(store.RoleAdmin), s.guard(s.generatorEnabled), s.handle(s.createTrainingJob))
 
-	models := v1.Group("/models", s.modelsEnabled)
-	models.GET("", s.requireRole(store.RoleAnalyst), s.listModels)
-	models.GET("/:id", s.requireRole(store.RoleAnalyst), s.getModel)
-	models.POST("/:id/activate", s.requireRole(store.RoleAdmin), s.activateModel)
+	models := v1.Group("/models", s.guard(s.modelsEnabled))
+	models.GET("", s.requireRole(store.RoleAnalyst), s.handle(s.listModels))
+	models.GET("/:id", s.requireRole(store.RoleAnalyst), s.handle(s.getModel))
+	models.POST("/:id/activate", s.requireRole(store.RoleAdmin), s.handle(s.activateModel))
 
 	admin := v1.Group("", s.requireRole(store.RoleAdmin))
-	admin.POST("/keys", s.createKey)
-	admin.GET("/keys", s.listKeys)
-	admin.DELETE("/keys/:id", s.revokeKey)
+	admin.POST("/keys", s.handle(s.createKey))
+	admin.GET("/keys", s.handle(s.listKeys))
+	admin.DELETE("/keys/:id", s.handle(s.revokeKey))
 	return r
 }
 
-func (s *Server) generatorEnabled(c *gin.Context) {
+func (s *Server) generatorEnabled(*gin.Context) error {
 	if s.generatorKick == nil {
-		fail(c, http.StatusServiceUnavailable, "generator_unavailable", "the face-swap generator is not enabled on this server")
+		return errGeneratorUnavailable
 	}
+	return nil
 }
 
-func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+func (s *Server) healthz(*gin.Context) (*result, error) { return ok200(gin.H{"status": "ok"}), nil }
 
-func (s *Server) readyz(c *gin.Context) {
+func (s *Server) readyz(c *gin.Context) (*result, error) {
 	if why := s.notReady.Load(); why != nil {
-		fail(c, http.StatusServiceUnavailable, codeNotReady, *why)
-		return
+		return nil, refuse(errNotReady, *why)
 	}
 	ctx, cancel := context.WithTimeout(c, 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Error("readiness: the database does not answer", "err", err)
-		fail(c, http.StatusServiceUnavailable, codeNotReady, "the database does not answer")
-		return
+		return nil, refuse(errNotReady, "the database does not answer")
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "version": s.opts.Version})
+	return ok200(gin.H{"status": "ready", "version": s.opts.Version}), nil
 }

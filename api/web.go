@@ -78,12 +78,11 @@ func (s *Server) web(c *gin.Context) {
 }
 
 // GET /assets/{name}: the page's script, style sheet and icon.
-func (s *Server) webAsset(c *gin.Context) {
+func (s *Server) webAsset(c *gin.Context) (*result, error) {
 	name := c.Param("name")
 	a, ok := s.assets[name]
 	if !ok || name == "index.html" || strings.Contains(name, "/") {
-		fail(c, http.StatusNotFound, codeNotFound, "no such asset")
-		return
+		return nil, notFound("no such asset")
 	}
-	serveAsset(c, a)
+	return written(func(c *gin.Context) { serveAsset(c, a) }), nil
 }
