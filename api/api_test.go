@@ -80,7 +80,7 @@ func TestAnalysisLifecycle(t *testing.T) {
 	req, _ := http.NewRequest("GET", s.url+a.URL+"/file", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Range", "bytes=10-19")
-	if b := s.expect(mustDo(t, req), 206, nil); !bytes.Equal(b, clip[10:20]) {
+	if b := s.expect(s.mustDo(req), 206, nil); !bytes.Equal(b, clip[10:20]) {
 		t.Errorf("range: %q", b)
 	}
 
@@ -129,11 +129,11 @@ func TestAnalysisLifecycle(t *testing.T) {
 	}
 }
 
-func mustDo(t *testing.T, req *http.Request) *http.Response {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+func (s *service) mustDo(req *http.Request) *http.Response {
+	s.t.Helper()
+	resp, err := s.client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	return resp
 }
@@ -216,7 +216,7 @@ func TestErrorCodes(t *testing.T) {
 			if contentType != "" {
 				req.Header.Set("Content-Type", contentType)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := s.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +252,7 @@ func TestErrorCodes(t *testing.T) {
 		req.ContentLength = 10 << 20
 		req.Header.Set("Authorization", "Bearer "+analyst)
 		req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := s.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,6 +60,7 @@ func TestMain(m *testing.M) {
 type service struct {
 	t       *testing.T
 	url     string
+	client  *http.Client // checks every answer against the OpenAPI document
 	data    string
 	store   *store.Store
 	server  *Server
@@ -145,7 +146,7 @@ func startService(t *testing.T, so serviceOptions) *service {
 			wg.Go(func() { genRunner.Run(rctx) })
 		}
 	}
-	s := &service{t: t, url: hs.URL, data: so.data, store: st, server: srv}
+	s := &service{t: t, url: hs.URL, client: validatingClient(t), data: so.data, store: st, server: srv}
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
@@ -198,7 +199,7 @@ func (s *service) do(method, path, key, contentType string, body io.Reader) *htt
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}

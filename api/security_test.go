@@ -281,7 +281,7 @@ func TestForwardedForTrustedOnlyFromConfiguredProxies(t *testing.T) {
 		req.Header.Set("X-Forwarded-For", "203.0.113.9")
 		req.Header.Set("X-Real-IP", "203.0.113.9")
 		req.Header.Set("X-Request-Id", id)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := s.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
