@@ -304,6 +304,8 @@ func (s *Server) waitFor(c *gin.Context, id string, d time.Duration) (store.Job,
 			return j, false
 		case <-c.Done():
 			return j, false
+		case <-s.closing:
+			return j, false
 		}
 	}
 }

@@ -416,20 +416,13 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 		t.Fatalf("payload = %s (%v)", last.body, err)
 	}
 	// The delivery status is on the job.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var j Analysis
+	var j Analysis
+	waitFor(t, "the delivery to be recorded", func() bool {
 		s.expect(s.do("GET", a.URL, key, "", nil), 200, &j)
-		if j.Webhook.State == store.WebhookDelivered {
-			if j.Webhook.Attempts != 2 || j.Webhook.LastCode != 200 {
-				t.Errorf("webhook status %+v, want delivered on attempt 2", j.Webhook)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("webhook status still %+v", j.Webhook)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return j.Webhook.State == store.WebhookDelivered
+	})
+	if j.Webhook.Attempts != 2 || j.Webhook.LastCode != 200 {
+		t.Errorf("webhook status %+v, want delivered on attempt 2", j.Webhook)
 	}
 }
 
@@ -508,7 +501,7 @@ func TestUploadsThatStopLeaveNothing(t *testing.T) {
 		t.Errorf("stalled upload answered %q", answer)
 	}
 	send(false)
-	time.Sleep(500 * time.Millisecond) // the handler notices the closed connection
+	waitFor(t, "the handler of the hung-up upload to end", func() bool { return s.handled("/v1/analyses", "POST") == 2 })
 	if leftovers, _ := os.ReadDir(filepath.Join(s.data, "uploads", "tmp")); len(leftovers) != 0 {
 		t.Errorf("stopped uploads left %d files", len(leftovers))
 	}

@@ -150,6 +150,7 @@ func startService(t *testing.T, so serviceOptions) *service {
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
+			srv.Close()
 			cancel()
 			wg.Wait()
 			hs.Close()
@@ -307,4 +308,31 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
+}
+
+// handled counts the requests the service has answered on a route (its
+// template) with a method, from its metrics: a request is counted once its
+// handler has returned.
+func (s *service) handled(route, method string) int {
+	s.t.Helper()
+	families, err := s.server.metrics.Registry.Gather()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, f := range families {
+		if f.GetName() != "trueframe_http_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["method"] == method {
+				n += int(m.GetCounter().GetValue())
+			}
+		}
+	}
+	return n
 }

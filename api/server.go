@@ -21,7 +21,6 @@ import (
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
-	"github.com/trueframe/trueframe/api/webhook"
 )
 
 // Options configure a Server. Zero fields take the documented defaults.
@@ -99,9 +98,9 @@ func (o *Options) setDefaults() {
 // concurrent use.
 type Server struct {
 	opts    Options
-	store   *store.Store
-	runner  *jobs.Runner
-	hooks   *webhook.Client
+	store   Store
+	runner  Runner
+	hooks   Webhooks
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	engine  *gin.Engine
@@ -112,7 +111,10 @@ type Server struct {
 	generatorCancel func(id string) <-chan struct{}
 
 	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
-	uploading atomic.Int64           // analysis uploads being received
+	closing   chan struct{}          // closed by Close: waits end, readiness is lost for good
+	closeOnce sync.Once
+	modelInfo *modelInfo   // on the metrics registry while the server lives; nil without models
+	uploading atomic.Int64 // analysis uploads being received
 
 	keyUploadsMu sync.Mutex
 	keyUploads   map[string]*keyUploads // uploads in progress by key id
@@ -122,16 +124,17 @@ type Server struct {
 }
 
 // New builds the server. It is not ready (readyz answers 503) until
-// SetReady(nil) is called.
-func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
+// SetReady(nil) is called. Close it when done.
+func New(st Store, runner Runner, hooks Webhooks, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
-	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log,
+	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log, closing: make(chan struct{}),
 		limiters: map[string]*rate.Limiter{}, keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets()}
 	if opts.Generator != nil {
 		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
 	}
 	if opts.Models != nil && m != nil {
-		m.Registry.MustRegister(newModelInfo(opts.Models))
+		s.modelInfo = newModelInfo(opts.Models)
+		m.Registry.MustRegister(s.modelInfo)
 	}
 	starting := "models are loading"
 	s.notReady.Store(&starting)
@@ -140,13 +143,38 @@ func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics
 }
 
 // SetReady marks the service ready (err == nil) or not, with the reason.
+// A closed server stays not ready.
 func (s *Server) SetReady(err error) {
+	select {
+	case <-s.closing:
+		return
+	default:
+	}
 	if err == nil {
 		s.notReady.Store(nil)
 		return
 	}
 	msg := err.Error()
 	s.notReady.Store(&msg)
+}
+
+// Close ends the server's part in the service, before its HTTP server is
+// shut down: readyz answers 503 from now on (a balancer stops sending
+// requests), requests waiting for a job (?wait) are answered at once with
+// the job as it is rather than holding the shutdown for up to MaxWait, and
+// the model metric leaves the registry (so that another Server can
+// register its own). The store, the runners and the webhook client are
+// not closed: whoever made them does. Closing twice is harmless.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		why := "the service is shutting down"
+		s.notReady.Store(&why)
+		close(s.closing)
+		if s.modelInfo != nil {
+			s.metrics.Registry.Unregister(s.modelInfo)
+		}
+	})
+	return nil
 }
 
 // Handler returns the HTTP handler.
