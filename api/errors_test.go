@@ -133,9 +133,14 @@ func TestOneStatusPerCode(t *testing.T) {
 		}
 		status[r.code] = r.status
 	}
+	// The document tells clients each code's status: the same one.
+	described := loadContract(t).doc.Components.Schemas["Error"].Value.Properties["error"].Value.Properties["code"].Value.Description
 	for _, code := range errorCodes() {
 		if _, seen := status[code]; !seen {
 			t.Errorf("code %s is listed but no error maps to it", code)
+		}
+		if want := fmt.Sprintf("%s %d", code, status[code]); !strings.Contains(described, want) {
+			t.Errorf("the OpenAPI document's code description lacks %q", want)
 		}
 	}
 }
