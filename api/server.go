@@ -215,7 +215,7 @@ func (s *Server) routes() *gin.Engine {
 	r.NoRoute(s.handle(func(*gin.Context) (*result, error) { return nil, notFound("no such route") }))
 	r.NoMethod(s.handle(func(*gin.Context) (*result, error) { return nil, errMethodNotAllowed }))
 
-	r.GET("/", s.web)
+	r.GET("/", s.handle(s.web))
 	r.GET("/assets/:name", s.handle(s.webAsset))
 	r.GET("/healthz", s.handle(s.healthz))
 	r.GET("/readyz", s.handle(s.readyz))

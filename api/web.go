@@ -73,8 +73,9 @@ func serveAsset(c *gin.Context, a webAsset) {
 }
 
 // GET /
-func (s *Server) web(c *gin.Context) {
-	serveAsset(c, s.assets["index.html"])
+func (s *Server) web(*gin.Context) (*result, error) {
+	page := s.assets["index.html"]
+	return written(func(c *gin.Context) { serveAsset(c, page) }), nil
 }
 
 // GET /assets/{name}: the page's script, style sheet and icon.
