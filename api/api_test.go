@@ -20,6 +20,7 @@ import (
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
+	"github.com/trueframe/trueframe/models"
 )
 
 func TestAnalysisLifecycle(t *testing.T) {
@@ -468,8 +469,8 @@ func TestWorkerCrashFailsJobAfterRetries(t *testing.T) {
 	metrics := string(s.expect(s.do("GET", "/metrics", "", "", nil), 200, nil))
 	for _, want := range []string{"trueframe_worker_crashes_total 2", `trueframe_jobs{state="failed"} 1`, `trueframe_jobs{state="done"} 1`,
 		`trueframe_http_requests_total{code="202",method="POST",route="/v1/analyses"} 1`, `trueframe_build_info{version="test"} 1`,
-		"trueframe_job_duration_seconds_bucket", `trueframe_detector_score_count{detector="blink"} 1`, "trueframe_queue_depth 0",
-		"trueframe_upload_bytes_total", "trueframe_video_score_count 1"} {
+		"trueframe_job_duration_seconds_bucket", `trueframe_detector_score_count{detector="blink",version=`, "trueframe_queue_depth 0",
+		"trueframe_upload_bytes_total", `trueframe_video_score_count{fusion_version="` + fusionVersion(t) + `"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
 		}
@@ -611,4 +612,15 @@ func TestHealthAndReadiness(t *testing.T) {
 	if len(list.Keys) != 2 || strings.Contains(string(raw), "secret") || strings.Contains(string(raw), "tf_") {
 		t.Errorf("key list: %s", raw)
 	}
+}
+
+// fusionVersion is the version of the embedded fusion, which analyses run
+// when no registry chooses another.
+func fusionVersion(t *testing.T) string {
+	t.Helper()
+	f, err := models.DefaultFusion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Version
 }

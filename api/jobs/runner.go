@@ -293,9 +293,11 @@ func (r *Runner) complete(ctx context.Context, job store.Job, rep *scan.Report) 
 	if err := r.store.Complete(ctx, job.ID, body); err != nil {
 		return err
 	}
-	r.metrics.VideoScores.Observe(rep.Score)
+	// Scores by model version, so that a newly activated version's
+	// distribution can be compared with its parent's on live traffic.
+	r.metrics.VideoScores.WithLabelValues(rep.Models.FusionVersion).Observe(rep.Score)
 	for name, d := range rep.Detectors {
-		r.metrics.DetectorScores.WithLabelValues(name).Observe(d.Score)
+		r.metrics.DetectorScores.WithLabelValues(name, rep.Models.Detectors[name]).Observe(d.Score)
 	}
 	return nil
 }

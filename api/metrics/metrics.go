@@ -23,9 +23,9 @@ type Metrics struct {
 	UploadBytes    prometheus.Counter
 	JobSeconds     *prometheus.HistogramVec // by kind (analysis, generate.*) and outcome: done, failed
 	WorkerCrashes  prometheus.Counter
-	DetectorScores *prometheus.HistogramVec // by detector
-	VideoScores    prometheus.Histogram
-	Webhooks       *prometheus.CounterVec // by outcome: delivered, retry, failed
+	DetectorScores *prometheus.HistogramVec // by detector and its version
+	VideoScores    *prometheus.HistogramVec // by fusion version
+	Webhooks       *prometheus.CounterVec   // by outcome: delivered, retry, failed
 }
 
 // JobCounter reports how many jobs are in each state; the store implements
@@ -64,14 +64,14 @@ func New(version string, jobs JobCounter, log *slog.Logger) *Metrics {
 		}),
 		DetectorScores: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "detector_score",
-			Help:    "Scores of each detector on the deciding face of each analysed video.",
+			Help:    "Scores of each detector on the deciding face of each analysed video, by detector and its model or code version.",
 			Buckets: prometheus.LinearBuckets(0.1, 0.1, 9),
-		}, []string{"detector"}),
-		VideoScores: prometheus.NewHistogram(prometheus.HistogramOpts{
+		}, []string{"detector", "version"}),
+		VideoScores: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "video_score",
-			Help:    "Fused manipulation scores of analysed videos.",
+			Help:    "Fused manipulation scores of analysed videos, by fusion version.",
 			Buckets: prometheus.LinearBuckets(0.1, 0.1, 9),
-		}),
+		}, []string{"fusion_version"}),
 		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "webhook_deliveries_total",
 			Help: "Webhook delivery attempts by outcome.",

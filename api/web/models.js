@@ -12,12 +12,29 @@ function showError(err) {
   else show(el, h("p", {}, h("span", { "aria-hidden": "true" }, "⚠ "), err.message), err.detail ? h("p", { class: "help" }, "The service said: ", err.detail) : "");
 }
 
+// figures says how a version measured when it was admitted: its AUC and
+// its parent's on the same held-apart clips, per method folded away.
+function figures(m) {
+  const g = m.gate;
+  if (!g || !g.child) return m.origin === "embedded" ? "as shipped (see its model card)" : "–";
+  const auc = (v) => (typeof v === "number" ? v.toFixed(3) : "n/a");
+  const worse = (g.regressions || []).map((r) => r.method);
+  const methods = Object.keys(g.child.methods || {}).sort();
+  return h("div", {},
+    h("p", {}, `AUC ${auc(g.child.auc)} (parent ${auc(g.parent.auc)}) on ${g.clips} held-apart clips`,
+      worse.length ? `; worse on ${worse.join(", ")}` : "; no method worse",
+      m.forced ? ` — added anyway: ${m.forced}` : ""),
+    methods.length ? h("details", {}, h("summary", {}, "By method"),
+      h("ul", {}, methods.map((k) => h("li", {}, `${k}: ${auc(g.child.methods[k])} (parent ${auc((g.parent.methods || {})[k])})`)))) : "");
+}
+
 function row(m, admin) {
   const cells = [
     h("td", { "data-label": "Kind" }, words(m.kind)),
     h("td", { "data-label": "Version" }, h("code", { class: "hash" }, m.id)),
     h("td", { "data-label": "Active" }, m.active ? h("span", { class: "badge status-registered" }, h("span", { "aria-hidden": "true" }, "✓ "), "active") : "–"),
     h("td", { "data-label": "Made" }, when(m.created), m.origin === "embedded" ? " (built in)" : "", m.parent ? ` from ${m.parent}` : ""),
+    h("td", { "data-label": "Measured" }, figures(m)),
   ];
   if (admin) {
     cells.push(h("td", { class: "actions" }, m.active ? "" : h("button", { type: "button", class: "secondary", onclick: async (e) => {
@@ -55,7 +72,7 @@ export async function loadModels(admin) {
     ? h("div", { class: "table-wrap" }, h("table", { class: "history" },
       h("caption", { class: "sr-only" }, "Model versions"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Kind"), h("th", { scope: "col" }, "Version"), h("th", { scope: "col" }, "Active"),
-        h("th", { scope: "col" }, "Made"), admin ? h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")) : "")),
+        h("th", { scope: "col" }, "Made"), h("th", { scope: "col" }, "Measured"), admin ? h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")) : "")),
       h("tbody", {}, models.map((m) => row(m, admin)))))
     : h("p", { class: "help" }, "No model versions are registered."));
 }

@@ -392,6 +392,10 @@ func TestBrowser(t *testing.T) {
 				if m.Active && tb.count(fmt.Sprintf(`#modelsBody tr[data-id=%q][data-active="true"]`, m.ID)) != 1 {
 					t.Errorf("model %s is active but not marked so", m.ID)
 				}
+				// Every version says how it measured (shipped ones point to their card).
+				if tb.count(fmt.Sprintf(`#modelsBody tr[data-id=%q] td[data-label="Measured"]`, m.ID)) != 1 {
+					t.Errorf("model %s has no Measured cell", m.ID)
+				}
 			}
 		} else if tb.count("#models:not([hidden])") != 0 {
 			t.Error("a models panel without a model registry")

@@ -29,6 +29,9 @@ type gateReport struct {
 	Parent      gateFigures       `json:"parent"`
 	Child       gateFigures       `json:"child"`
 	Regressions []eval.Regression `json:"regressions"`
+	// Test holds the new version's figures on the dev test split
+	// (--test-figures): for the record, not for the decision.
+	Test *gateFigures `json:"dev_test,omitempty"`
 	// Registered is whether the version was added (Forced says why when
 	// it was despite regressions); Active whether it was activated.
 	Registered bool   `json:"registered"`
@@ -66,6 +69,7 @@ func cmdModelsPromote(ctx context.Context, args []string) error {
 	force := fs.String("force", "", "add the version although it is worse, recording this reason")
 	activate := fs.Bool("activate", false, "activate the version once added")
 	reportPath := fs.String("report", "", "also write the comparison, and whether the version was added, to this JSON file")
+	testSplit := fs.Bool("test-figures", false, "also measure the new version once on the dev set's test split and keep the figures in its entry (reported, never used to decide)")
 	cards := ef.registerAnalysis(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: trueframe models promote [flags] FILE [SOURCE]
@@ -147,7 +151,7 @@ registry entry.`)
 	maps.Copy(base, cards)
 
 	// Both versions on the same clips, each with the other active models.
-	measure := func(cards map[string]string, fusionPath string) (eval.Summary, error) {
+	measure := func(clips []eval.Clip, cards map[string]string, fusionPath string) (eval.Summary, error) {
 		fuser, err := loadFuser(fusionPath)
 		if err != nil {
 			return eval.Summary{}, err
@@ -170,11 +174,11 @@ registry entry.`)
 	} else {
 		parentCards[kind], childCards[kind] = reg.Path(parent), path
 	}
-	ps, err := measure(parentCards, parentFusion)
+	ps, err := measure(clips, parentCards, parentFusion)
 	if err != nil {
 		return fmt.Errorf("measuring %s: %w", parent.ID, err)
 	}
-	cs, err := measure(childCards, childFusion)
+	cs, err := measure(clips, childCards, childFusion)
 	if err != nil {
 		return fmt.Errorf("measuring %s: %w", childID, err)
 	}
@@ -185,6 +189,21 @@ registry entry.`)
 	gate := gateReport{Source: src, Split: split, Clips: len(clips), Tolerance: *tolerance,
 		Parent: figuresOf(parent.ID, ps), Child: figuresOf(childID, cs), Regressions: eval.Regressions(ps, cs, *tolerance)}
 	printGate(gate)
+	if *testSplit {
+		// Measured only after the decision's figures, and never compared:
+		// the test split reports a model, it does not choose one.
+		testClips, err := eval.Load(defaultDevManifest(), "test")
+		if err != nil {
+			return fmt.Errorf("--test-figures: %w", err)
+		}
+		ts, err := measure(testClips, childCards, childFusion)
+		if err != nil {
+			return fmt.Errorf("measuring %s on the test split: %w", childID, err)
+		}
+		f := figuresOf(childID, ts)
+		gate.Test = &f
+		fmt.Printf("dev test split (for the record): AUC %.3f over %d clips\n", float64(ts.AUC), len(testClips))
+	}
 	raw, err := json.Marshal(gate)
 	if err != nil {
 		return err

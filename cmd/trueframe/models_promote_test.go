@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,8 +80,29 @@ func TestModelsPromote(t *testing.T) {
 		t.Error("the refused version is in the registry")
 	}
 
+	// --test-figures measures the admitted child once on the dev test
+	// split (here a stand-in dev set of the same six clips) for its entry.
+	shared := t.TempDir()
+	dev := filepath.Join(shared, "data", "videos", "dev")
+	var manifest strings.Builder
+	manifest.WriteString("label\tmethod\tsplit\tfile\n")
+	for _, label := range []string{"real", "fake"} {
+		files, _ := filepath.Glob(filepath.Join(clips, label, "*"))
+		if label == "fake" {
+			files, _ = filepath.Glob(filepath.Join(fakeDir, "*"))
+		}
+		for _, f := range files {
+			dst := filepath.Join(dev, label, filepath.Base(f))
+			os.MkdirAll(filepath.Dir(dst), 0o755)
+			os.Link(f, dst)
+			fmt.Fprintf(&manifest, "%s\t%s\ttest\t%s/%s\n", label, map[string]string{"real": "real-grid", "fake": "selfblend"}[label], label, filepath.Base(f))
+		}
+	}
+	os.WriteFile(filepath.Join(dev, "manifest.tsv"), []byte(manifest.String()), 0o644)
+	t.Setenv("TRUEFRAME_SHARED", shared)
+
 	same := writeFusion("fusion-test-same", nil)
-	r = promote(same, "--activate")
+	r = promote(same, "--activate", "--test-figures")
 	if r.code != 0 {
 		t.Fatalf("an equal fusion: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
@@ -90,6 +112,11 @@ func TestModelsPromote(t *testing.T) {
 		Parent string
 		Gate   gateReport
 	}
+	defer func() {
+		if e.Gate.Test == nil || e.Gate.Test.AUC != e.Gate.Child.AUC || e.Gate.Test.Methods["selfblend"] != e.Gate.Child.Methods["selfblend"] {
+			t.Errorf("dev test figures %+v, want those of the same six clips %+v", e.Gate.Test, e.Gate.Child)
+		}
+	}()
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &e) != nil {
 		t.Fatalf("show: exit %d %s", r.code, r.stdout)
 	}
