@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -153,123 +152,49 @@ func newJobID() string {
 }
 
 // POST /v1/analyses
-func (s *Server) createAnalysis(c *gin.Context) {
+func (s *Server) createAnalysis(c *gin.Context) (*result, error) {
 	key := callerKey(c)
 	wait, err := s.parseWait(c.Query("wait"))
 	if err != nil {
-		fail(c, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
+		return nil, err
 	}
-	// Slack for the multipart headers and small fields around the file.
-	const overhead = 64 << 10
-	release, ok := s.admitMultipart(c, overhead, "send the video as multipart/form-data with the file in the field \"file\"", true)
-	if !ok {
-		return
+	f, err := s.receiveForm(c, uploadForm{
+		hint: "send the video as multipart/form-data with the file in the field \"file\"",
+		// Slack for the multipart headers and small fields around the file.
+		overhead: 64 << 10,
+		files:    map[string]int{"file": 1}, required: "file",
+		fields: map[string]int{"callback_url": 2048}, fieldsInQuery: true,
+		analysis: true,
+		check:    func() error { return s.analysisQueueRoom(c, key.ID) },
+	})
+	if err != nil {
+		return nil, err
 	}
-	// Uploads in progress count too, so that many at once cannot all pass
-	// the check (and fill the disk) before any of them is queued. They stop
-	// counting once queued, not when a ?wait ends.
-	inflight := s.uploading.Add(1)
-	var once sync.Once
-	uploaded := func() {
-		once.Do(func() {
-			s.uploading.Add(-1)
-			release()
-		})
-	}
-	defer uploaded()
-	if n, err := s.store.Waiting(c, store.KindAnalysis); err != nil {
-		s.internalError(c, "counting queued jobs", err)
-		return
-	} else if n+int(inflight)-1 >= s.opts.MaxWaiting {
-		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
-			fmt.Sprintf("the queue is full (%d jobs waiting, %d being uploaded); try again later", n, inflight-1), 30*time.Second)
-		return
-	}
-	// And per key, so that one key cannot take the whole queue.
-	if n, err := s.store.WaitingFor(c, key.ID, store.KindAnalysis); err != nil {
-		s.internalError(c, "counting the key's queued jobs", err)
-		return
-	} else if up := s.analysesUploading(key.ID) - 1; n+up >= s.opts.MaxQueuedPerKey {
-		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
-			fmt.Sprintf("this key has %d analyses waiting and %d being uploaded, its limit of %d; try again when one has finished",
-				n, up, s.opts.MaxQueuedPerKey), 30*time.Second)
-		return
-	}
-	mr, rc, ok := s.openMultipart(c, overhead)
-	if !ok {
-		return
-	}
-
-	callback := c.Query("callback_url")
-	var up *upload
-	defer func() {
-		if up != nil { // not kept: an error answer was sent
-			os.Remove(up.path)
-		}
-	}()
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			s.uploadFailed(c, readError(err, s.opts.MaxUploadBytes))
-			return
-		}
-		switch part.FormName() {
-		case "file":
-			if up != nil {
-				fail(c, http.StatusBadRequest, codeBadRequest, "send one file per analysis")
-				return
-			}
-			if up, err = s.receive(part, cleanName(part.FileName()), rc); err != nil {
-				up = nil
-				s.uploadFailed(c, err)
-				return
-			}
-		case "callback_url":
-			b, err := io.ReadAll(io.LimitReader(part, 2049))
-			if err != nil || len(b) > 2048 {
-				fail(c, http.StatusBadRequest, codeBadRequest, "callback_url must be at most 2048 bytes")
-				return
-			}
-			callback = strings.TrimSpace(string(b))
-		default:
-			// Unknown fields are ignored, but not stored.
-			io.Copy(io.Discard, io.LimitReader(part, 1<<20))
-		}
-	}
-	if up == nil {
-		fail(c, http.StatusBadRequest, codeBadRequest, "no file: send the video in the multipart field \"file\"")
-		return
-	}
+	defer f.discard()
+	up, callback := f.file("file"), f.fields["callback_url"]
 	if callback != "" {
 		if err := s.hooks.Check(callback); err != nil {
-			fail(c, http.StatusBadRequest, codeInvalidCallback, err.Error())
-			return
+			return nil, err
 		}
 	}
-	rc.SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
+	f.rc.SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
 
 	id := newJobID()
 	final, err := s.keep(up, id)
 	if err != nil {
-		up = nil
-		s.internalError(c, "storing the upload", err)
-		return
+		return nil, err
 	}
-	up.path = final
+	up.path = "" // moved: no longer the form's to remove
 	job := store.Job{ID: id, KeyID: key.ID, FileName: up.name, FilePath: final,
 		EvidenceDir: filepath.Join(s.evidenceDir(), id), SHA256: up.sha256, SizeBytes: up.size, CallbackURL: callback}
 	// Not the request's context: a client leaving at this instant must not
 	// interrupt the insert after its commit and make us delete the upload.
 	if err := s.store.CreateJob(context.WithoutCancel(c), &job); err != nil {
-		s.internalError(c, "queueing the job", err)
-		return
+		os.Remove(final)
+		return nil, fmt.Errorf("queueing the job: %w", err)
 	}
-	up = nil // the job owns the file now
-	uploaded()
+	// Queued: it counts in the queue now, no longer as an upload.
+	f.release()
 	c.Set("job_id", id)
 	s.metrics.UploadBytes.Add(float64(job.SizeBytes))
 	s.runner.Kick()
@@ -278,27 +203,33 @@ func (s *Server) createAnalysis(c *gin.Context) {
 	c.Header("Location", "/v1/analyses/"+id)
 	if wait > 0 {
 		if j, ok := s.waitFor(c, id, wait); ok {
-			c.JSON(http.StatusOK, s.analysisView(j, true))
-			return
+			return ok200(s.analysisView(j, true)), nil
 		}
 	}
-	c.JSON(http.StatusAccepted, s.analysisView(job, false))
+	return accepted(s.analysisView(job, false)), nil
 }
 
-func (s *Server) uploadFailed(c *gin.Context, err error) {
-	// The upload may have outlasted the ordinary write deadline.
-	http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(30 * time.Second))
-	var ue *uploadError
-	if errors.As(err, &ue) {
-		if ue.status == http.StatusRequestEntityTooLarge || ue.status == http.StatusRequestTimeout {
-			// The rest of the body will not be read: close the connection
-			// rather than drain gigabytes.
-			c.Header("Connection", "close")
-		}
-		fail(c, ue.status, ue.code, ue.message)
-		return
+// analysisQueueRoom refuses an analysis when the queue, or the key's share
+// of it, is full. Uploads in progress count too (this one included), so
+// that many at once cannot all pass the check (and fill the disk) before
+// any of them is queued; they stop counting once queued.
+func (s *Server) analysisQueueRoom(c *gin.Context, keyID string) error {
+	uploading := int(s.uploading.Load()) - 1
+	if n, err := s.store.Waiting(c, store.KindAnalysis); err != nil {
+		return fmt.Errorf("counting queued jobs: %w", err)
+	} else if n+uploading >= s.opts.MaxWaiting {
+		return refuseRetry(errQueueFull,
+			fmt.Sprintf("the queue is full (%d jobs waiting, %d being uploaded); try again later", n, uploading), 30*time.Second)
 	}
-	s.internalError(c, "receiving the upload", err)
+	// And per key, so that one key cannot take the whole queue.
+	if n, err := s.store.WaitingFor(c, keyID, store.KindAnalysis); err != nil {
+		return fmt.Errorf("counting the key's queued jobs: %w", err)
+	} else if up := s.analysesUploading(keyID) - 1; n+up >= s.opts.MaxQueuedPerKey {
+		return refuseRetry(errQueueFull,
+			fmt.Sprintf("this key has %d analyses waiting and %d being uploaded, its limit of %d; try again when one has finished",
+				n, up, s.opts.MaxQueuedPerKey), 30*time.Second)
+	}
+	return nil
 }
 
 // cleanName keeps the base name of the client's file name, for display,
@@ -334,7 +265,7 @@ func (s *Server) parseWait(v string) (time.Duration, error) {
 	}
 	n, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
-		return 0, fmt.Errorf("wait must be a finite number of seconds ≥ 0, got %q", truncate(v, 32))
+		return 0, badRequest("wait must be a finite number of seconds ≥ 0, got %q", truncate(v, 32))
 	}
 	// Clamped in seconds, before the conversion: a huge float converted to
 	// a Duration overflows (to a negative one on amd64, which became a
@@ -373,13 +304,15 @@ func (s *Server) waitFor(c *gin.Context, id string, d time.Duration) (store.Job,
 			return j, false
 		case <-c.Done():
 			return j, false
+		case <-s.closing:
+			return j, false
 		}
 	}
 }
 
 // ownJob loads the analysis named by the :id parameter, if the caller may
 // see it.
-func (s *Server) ownJob(c *gin.Context) (store.Job, bool) {
+func (s *Server) ownJob(c *gin.Context) (store.Job, error) {
 	return s.visibleJob(c, jobIDPattern, []string{store.KindAnalysis}, "analysis")
 }
 
@@ -387,66 +320,64 @@ func (s *Server) ownJob(c *gin.Context) (store.Job, bool) {
 // see it (its own, or any for admins) and it is of one of the route's
 // kinds. Other keys' jobs are reported missing, not forbidden, so ids
 // leak nothing.
-func (s *Server) visibleJob(c *gin.Context, pattern *regexp.Regexp, kinds []string, what string) (store.Job, bool) {
+func (s *Server) visibleJob(c *gin.Context, pattern *regexp.Regexp, kinds []string, what string) (store.Job, error) {
 	id := c.Param("id")
 	c.Set("job_id", id)
-	missing := func() (store.Job, bool) {
-		fail(c, http.StatusNotFound, codeNotFound, "no "+what+" with this id")
-		return store.Job{}, false
-	}
+	missing := notFound("no " + what + " with this id")
 	if !pattern.MatchString(id) {
-		return missing()
+		return store.Job{}, missing
 	}
 	j, err := s.store.Job(c, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return missing()
+		return store.Job{}, missing
 	}
 	if err != nil {
-		s.internalError(c, "reading the job", err)
-		return store.Job{}, false
+		return store.Job{}, fmt.Errorf("reading the job: %w", err)
 	}
 	key := callerKey(c)
 	if (j.KeyID != key.ID && key.Role != store.RoleAdmin) || !slices.Contains(kinds, j.Kind) {
-		return missing()
+		return store.Job{}, missing
 	}
-	return j, true
+	return j, nil
 }
 
 // GET /v1/analyses/{id}
-func (s *Server) getAnalysis(c *gin.Context) {
-	j, ok := s.ownJob(c)
-	if !ok {
-		return
+func (s *Server) getAnalysis(c *gin.Context) (*result, error) {
+	j, err := s.ownJob(c)
+	if err != nil {
+		return nil, err
 	}
-	if wait, err := s.parseWait(c.Query("wait")); err != nil {
-		fail(c, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
-	} else if wait > 0 && j.State != store.Done && j.State != store.Failed {
+	wait, err := s.parseWait(c.Query("wait"))
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 && j.State != store.Done && j.State != store.Failed {
 		http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
 		j, _ = s.waitFor(c, j.ID, wait)
 	}
-	c.JSON(http.StatusOK, s.analysisView(j, true))
+	return ok200(s.analysisView(j, true)), nil
 }
 
 // GET /v1/analyses/{id}/evidence/{name}
-func (s *Server) getEvidence(c *gin.Context) {
-	j, ok := s.ownJob(c)
-	if !ok {
-		return
+func (s *Server) getEvidence(c *gin.Context) (*result, error) {
+	j, err := s.ownJob(c)
+	if err != nil {
+		return nil, err
 	}
 	name := c.Param("name")
+	missing := notFound("no evidence file with this name")
 	if !evidenceName.MatchString(name) {
-		fail(c, http.StatusNotFound, codeNotFound, "no evidence file with this name")
-		return
+		return nil, missing
 	}
 	path := filepath.Join(j.EvidenceDir, name)
 	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
-		fail(c, http.StatusNotFound, codeNotFound, "no evidence file with this name")
-		return
+		return nil, missing
 	}
-	c.Header("Cache-Control", "private, max-age=3600")
-	c.Header("X-Content-Type-Options", "nosniff")
-	c.File(path)
+	return written(func(c *gin.Context) {
+		c.Header("Cache-Control", "private, max-age=3600")
+		c.Header("X-Content-Type-Options", "nosniff")
+		c.File(path)
+	}), nil
 }
 
 // containerType is the media type of a container media/video recognises;
@@ -475,45 +406,46 @@ func containerType(container string) string {
 
 // GET /v1/analyses/{id}/file: the uploaded file as it was received, so
 // that the browser page can play a past analysis beside its timeline.
-func (s *Server) getUploadedFile(c *gin.Context) {
-	j, ok := s.ownJob(c)
-	if !ok {
-		return
+func (s *Server) getUploadedFile(c *gin.Context) (*result, error) {
+	j, err := s.ownJob(c)
+	if err != nil {
+		return nil, err
 	}
+	gone := notFound("the uploaded file is no longer kept")
 	f, err := os.Open(j.FilePath)
 	if err != nil {
-		fail(c, http.StatusNotFound, codeNotFound, "the uploaded file is no longer kept")
-		return
+		return nil, gone
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		fail(c, http.StatusNotFound, codeNotFound, "the uploaded file is no longer kept")
-		return
+		f.Close()
+		return nil, gone
 	}
-	// The type is judged from the bytes, as the upload was; never from the
-	// client's file name.
-	head := make([]byte, 512)
-	n, _ := io.ReadFull(f, head)
-	c.Header("Content-Type", containerType(video.Container(head[:n])))
-	c.Header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": j.FileName}))
-	c.Header("Cache-Control", "private, max-age=3600")
-	c.Header("X-Content-Type-Options", "nosniff")
-	// A large video takes longer than an ordinary answer: allow it as long
-	// as its upload was allowed.
-	http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(s.opts.UploadTimeout))
-	http.ServeContent(c.Writer, c.Request, "", st.ModTime(), f)
+	return written(func(c *gin.Context) {
+		defer f.Close()
+		// The type is judged from the bytes, as the upload was; never from
+		// the client's file name.
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(f, head)
+		c.Header("Content-Type", containerType(video.Container(head[:n])))
+		c.Header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": j.FileName}))
+		c.Header("Cache-Control", "private, max-age=3600")
+		c.Header("X-Content-Type-Options", "nosniff")
+		// A large video takes longer than an ordinary answer: allow it as
+		// long as its upload was allowed.
+		http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(s.opts.UploadTimeout))
+		http.ServeContent(c.Writer, c.Request, "", st.ModTime(), f)
+	}), nil
 }
 
 // DELETE /v1/analyses/{id}
-func (s *Server) deleteAnalysis(c *gin.Context) {
-	j, ok := s.ownJob(c)
-	if !ok {
-		return
+func (s *Server) deleteAnalysis(c *gin.Context) (*result, error) {
+	j, err := s.ownJob(c)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := s.store.DeleteJob(c, j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.internalError(c, "deleting the job", err)
-		return
+		return nil, fmt.Errorf("deleting the job: %w", err)
 	}
 	if stopped := s.runner.Cancel(j.ID); stopped != nil {
 		// Wait for its worker, so that it writes no evidence after the removal.
@@ -533,7 +465,7 @@ func (s *Server) deleteAnalysis(c *gin.Context) {
 	if err := errors.Join(errs...); err != nil {
 		s.log.Warn("removing a deleted job's files", "job_id", j.ID, "err", err)
 	}
-	c.Status(http.StatusNoContent)
+	return noContent(), nil
 }
 
 // AnalysisPage is one page of GET /v1/analyses.
@@ -543,13 +475,12 @@ type AnalysisPage struct {
 }
 
 // GET /v1/analyses?limit=N&cursor=C
-func (s *Server) listAnalyses(c *gin.Context) {
+func (s *Server) listAnalyses(c *gin.Context) (*result, error) {
 	limit := 50
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			fail(c, http.StatusBadRequest, codeBadRequest, "limit must be an integer from 1 to 500")
-			return
+			return nil, badRequest("limit must be an integer from 1 to 500")
 		}
 		limit = n
 	}
@@ -557,8 +488,7 @@ func (s *Server) listAnalyses(c *gin.Context) {
 	if v := c.Query("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
 		if err != nil || len(b) != 8 {
-			fail(c, http.StatusBadRequest, codeBadRequest, "cursor is not one this service gave")
-			return
+			return nil, badRequest("cursor is not one this service gave")
 		}
 		before = int64(binary.BigEndian.Uint64(b))
 	}
@@ -569,8 +499,7 @@ func (s *Server) listAnalyses(c *gin.Context) {
 	}
 	jobs, next, err := s.store.Jobs(c, owner, []string{store.KindAnalysis}, before, limit)
 	if err != nil {
-		s.internalError(c, "listing jobs", err)
-		return
+		return nil, fmt.Errorf("listing jobs: %w", err)
 	}
 	page := AnalysisPage{Analyses: make([]Analysis, 0, len(jobs))}
 	for _, j := range jobs {
@@ -579,5 +508,5 @@ func (s *Server) listAnalyses(c *gin.Context) {
 	if next != 0 {
 		page.NextCursor = base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(next)))
 	}
-	c.JSON(http.StatusOK, page)
+	return ok200(page), nil
 }

@@ -23,9 +23,10 @@ import (
 // processes or a chain: jobs are queued, never run, and the ledger is the
 // in-memory fake. Its limits are out of the fuzzer's way.
 type fuzzServer struct {
-	srv   *Server
-	data  string
-	admin string
+	srv      *Server
+	data     string
+	admin    string
+	contract *contract
 }
 
 func newFuzzServer(f *testing.F) *fuzzServer {
@@ -51,12 +52,12 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	if err != nil {
 		f.Fatal(err)
 	}
-	return &fuzzServer{srv: srv, data: data, admin: admin}
+	return &fuzzServer{srv: srv, data: data, admin: admin, contract: loadContract(f)}
 }
 
 // do serves one request and checks what every answer must be: never a
 // 500 (a handler panic is one), an error in the one error shape, JSON
-// otherwise.
+// otherwise, and as the OpenAPI document says.
 func (fs *fuzzServer) do(t *testing.T, method, path, contentType string, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+fs.admin)
@@ -73,6 +74,9 @@ func (fs *fuzzServer) do(t *testing.T, method, path, contentType string, body []
 		}
 	} else if w.Code != http.StatusNoContent && !json.Valid(w.Body.Bytes()) {
 		t.Fatalf("%s %s answered %d with invalid JSON: %s", method, path, w.Code, w.Body)
+	}
+	if err := fs.contract.check(req, w.Code, w.Header(), w.Body.Bytes()); err != nil {
+		t.Fatalf("%s %s answered %d against the OpenAPI document: %v", method, path, w.Code, err)
 	}
 	return w
 }

@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,32 +107,21 @@ func (s *Server) generatorView(j store.Job, withResult bool) GeneratorJob {
 
 // POST /v1/generator/jobs: multipart with "type" (train, swap, dataset),
 // the parameters as fields, and the videos as files.
-func (s *Server) createGeneratorJob(c *gin.Context) {
-	const overhead = 1 << 20
-	release, ok := s.admitMultipart(c, overhead, "send a multipart/form-data body: type, parameters, and the videos as files", false)
-	if !ok {
-		return
+func (s *Server) createGeneratorJob(c *gin.Context) (*result, error) {
+	key := callerKey(c)
+	f, err := s.receiveForm(c, uploadForm{
+		hint:     "send a multipart/form-data body: type, parameters, and the videos as files",
+		overhead: 1 << 20,
+		files:    map[string]int{"a": 64, "b": 64, "target": 64, "real": 64},
+		fields: map[string]int{"type": 256, "steps": 256, "model": 256, "direction": 256,
+			"activate": 256, "tolerance": 256},
+		strict: true,
+		check:  func() error { return s.generatorQueueRoom(c, key.ID) },
+	})
+	if err != nil {
+		return nil, err
 	}
-	defer release()
-	if n, err := s.store.Waiting(c, GeneratorKinds...); err != nil {
-		s.internalError(c, "counting generator jobs", err)
-		return
-	} else if n >= s.opts.MaxWaiting {
-		failRetry(c, http.StatusTooManyRequests, codeQueueFull, fmt.Sprintf("%d generator jobs are waiting; try again later", n), time.Minute)
-		return
-	}
-	if n, err := s.store.WaitingFor(c, callerKey(c).ID, GeneratorKinds...); err != nil {
-		s.internalError(c, "counting the key's generator jobs", err)
-		return
-	} else if n >= s.opts.MaxQueuedPerKey {
-		failRetry(c, http.StatusTooManyRequests, codeQueueFull,
-			fmt.Sprintf("this key has %d generator jobs waiting, its limit; try again when one has finished", n), time.Minute)
-		return
-	}
-	mr, rc, ok := s.openMultipart(c, overhead)
-	if !ok {
-		return
-	}
+	defer f.discard()
 	id := newGeneratorID()
 	dir := filepath.Join(s.generatorDir(), id)
 	keep := false
@@ -141,87 +131,35 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 		}
 	}()
 	p := GeneratorParams{Inputs: map[string][]string{}, WorkDir: dir}
-	fields := map[string]string{}
-	var total int64
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			s.uploadFailed(c, readError(err, s.opts.MaxUploadBytes))
-			return
-		}
-		name := part.FormName()
-		if part.FileName() == "" {
-			switch name {
-			case "type", "steps", "model", "direction", "activate", "tolerance":
-			default:
-				fail(c, http.StatusBadRequest, codeBadRequest, "unknown field "+strconv.Quote(name))
-				return
+	for _, field := range slices.Sorted(maps.Keys(f.files)) {
+		for i, up := range f.files[field] {
+			// The stored name gains a prefix (the client may send one name
+			// twice): the client's part is shortened to keep it a valid name.
+			dst := filepath.Join(dir, "inputs", field, fmt.Sprintf("%02d-%s", i, shorten(up.name, 200)))
+			err := os.MkdirAll(filepath.Dir(dst), 0o750)
+			if err == nil {
+				err = os.Rename(up.path, dst)
 			}
-			b, err := io.ReadAll(io.LimitReader(part, 257))
-			if err != nil || len(b) > 256 {
-				fail(c, http.StatusBadRequest, codeBadRequest, "field "+name+" must be at most 256 bytes")
-				return
+			if err != nil {
+				return nil, fmt.Errorf("storing an input: %w", err)
 			}
-			fields[name] = strings.TrimSpace(string(b))
-			continue
+			up.path = "" // moved into the job's directory
+			p.Inputs[field] = append(p.Inputs[field], dst)
 		}
-		switch name {
-		case "a", "b", "target", "real":
-		default:
-			fail(c, http.StatusBadRequest, codeBadRequest, "unknown file field "+strconv.Quote(name)+": want a, b (train), target (swap) or real (dataset)")
-			return
-		}
-		if len(p.Inputs[name]) >= 64 {
-			fail(c, http.StatusBadRequest, codeBadRequest, "at most 64 files per field")
-			return
-		}
-		if err := os.MkdirAll(filepath.Join(s.uploadDir(), "tmp"), 0o750); err != nil {
-			s.internalError(c, "preparing the upload", err)
-			return
-		}
-		up, err := s.receive(part, cleanName(part.FileName()), rc)
-		if err != nil {
-			s.uploadFailed(c, err)
-			return
-		}
-		if total += up.size; total > s.opts.MaxUploadBytes {
-			os.Remove(up.path)
-			s.uploadFailed(c, tooLarge(s.opts.MaxUploadBytes))
-			return
-		}
-		// The stored name gains a prefix (the client may send one name
-		// twice): the client's part is shortened to keep it a valid name.
-		dst := filepath.Join(dir, "inputs", name, fmt.Sprintf("%02d-%s", len(p.Inputs[name]), shorten(up.name, 200)))
-		err = os.MkdirAll(filepath.Dir(dst), 0o750)
-		if err == nil {
-			err = os.Rename(up.path, dst)
-		}
-		if err != nil {
-			os.Remove(up.path)
-			s.internalError(c, "storing an input", err)
-			return
-		}
-		p.Inputs[name] = append(p.Inputs[name], dst)
 	}
-	kind, msg := s.checkGeneratorParams(c, &p, fields)
+	kind, msg := s.checkGeneratorParams(c, &p, f.fields)
 	if msg != "" {
-		fail(c, http.StatusBadRequest, codeBadRequest, msg)
-		return
+		return nil, badRequest("%s", msg)
 	}
 	params, _ := json.Marshal(p)
-	job := store.Job{ID: id, KeyID: callerKey(c).ID, Kind: kind, Params: params, FileName: p.Type, EvidenceDir: dir}
+	job := store.Job{ID: id, KeyID: key.ID, Kind: kind, Params: params, FileName: p.Type, EvidenceDir: dir}
 	if err := syncDir(dir); err != nil {
-		s.internalError(c, "storing the inputs", err)
-		return
+		return nil, fmt.Errorf("storing the inputs: %w", err)
 	}
 	// Not the request's context: a client leaving at this instant must not
 	// interrupt the insert after its commit and make us delete the upload.
 	if err := s.store.CreateJob(context.WithoutCancel(c), &job); err != nil {
-		s.internalError(c, "queueing the job", err)
-		return
+		return nil, fmt.Errorf("queueing the job: %w", err)
 	}
 	keep = true
 	c.Set("job_id", id)
@@ -229,7 +167,24 @@ func (s *Server) createGeneratorJob(c *gin.Context) {
 		s.generatorKick()
 	}
 	c.Header("Location", "/v1/generator/jobs/"+id)
-	c.JSON(http.StatusAccepted, s.generatorView(job, false))
+	return accepted(s.generatorView(job, false)), nil
+}
+
+// generatorQueueRoom refuses a generator job when too many wait, in all
+// or for the key.
+func (s *Server) generatorQueueRoom(c *gin.Context, keyID string) error {
+	if n, err := s.store.Waiting(c, GeneratorKinds...); err != nil {
+		return fmt.Errorf("counting generator jobs: %w", err)
+	} else if n >= s.opts.MaxWaiting {
+		return refuseRetry(errQueueFull, fmt.Sprintf("%d generator jobs are waiting; try again later", n), time.Minute)
+	}
+	if n, err := s.store.WaitingFor(c, keyID, GeneratorKinds...); err != nil {
+		return fmt.Errorf("counting the key's generator jobs: %w", err)
+	} else if n >= s.opts.MaxQueuedPerKey {
+		return refuseRetry(errQueueFull,
+			fmt.Sprintf("this key has %d generator jobs waiting, its limit; try again when one has finished", n), time.Minute)
+	}
+	return nil
 }
 
 // checkGeneratorParams validates the parameters of a new job and returns
@@ -335,22 +290,24 @@ func syncDir(dir string) error {
 
 // ownGeneratorJob loads the generator job named by the :id parameter, if
 // the caller may see it.
-func (s *Server) ownGeneratorJob(c *gin.Context) (store.Job, bool) {
+func (s *Server) ownGeneratorJob(c *gin.Context) (store.Job, error) {
 	return s.visibleJob(c, generatorIDPattern, GeneratorKinds, "generator job")
 }
 
 // GET /v1/generator/jobs/{id}
-func (s *Server) getGeneratorJob(c *gin.Context) {
-	if j, ok := s.ownGeneratorJob(c); ok {
-		c.JSON(http.StatusOK, s.generatorView(j, true))
+func (s *Server) getGeneratorJob(c *gin.Context) (*result, error) {
+	j, err := s.ownGeneratorJob(c)
+	if err != nil {
+		return nil, err
 	}
+	return ok200(s.generatorView(j, true)), nil
 }
 
 // GET /v1/generator/jobs/{id}/artifacts/{name...}
-func (s *Server) getArtifact(c *gin.Context) {
-	j, ok := s.ownGeneratorJob(c)
-	if !ok {
-		return
+func (s *Server) getArtifact(c *gin.Context) (*result, error) {
+	j, err := s.ownGeneratorJob(c)
+	if err != nil {
+		return nil, err
 	}
 	name := strings.TrimPrefix(c.Param("name"), "/")
 	out := filepath.Join(j.EvidenceDir, "out")
@@ -359,15 +316,16 @@ func (s *Server) getArtifact(c *gin.Context) {
 	st, statErr := os.Stat(path)
 	if j.State != store.Done || name == "" || err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) ||
 		statErr != nil || !st.Mode().IsRegular() {
-		fail(c, http.StatusNotFound, codeNotFound, "no artifact with this name")
-		return
+		return nil, notFound("no artifact with this name")
 	}
-	c.Header("X-Content-Type-Options", "nosniff")
-	c.FileAttachment(path, filepath.Base(path))
+	return written(func(c *gin.Context) {
+		c.Header("X-Content-Type-Options", "nosniff")
+		c.FileAttachment(path, filepath.Base(path))
+	}), nil
 }
 
 // GET /v1/generator/jobs
-func (s *Server) listGeneratorJobs(c *gin.Context) {
+func (s *Server) listGeneratorJobs(c *gin.Context) (*result, error) {
 	key := callerKey(c)
 	owner := key.ID
 	if key.Role == store.RoleAdmin {
@@ -375,25 +333,23 @@ func (s *Server) listGeneratorJobs(c *gin.Context) {
 	}
 	jobs, _, err := s.store.Jobs(c, owner, GeneratorKinds, 0, 200)
 	if err != nil {
-		s.internalError(c, "listing jobs", err)
-		return
+		return nil, fmt.Errorf("listing jobs: %w", err)
 	}
 	out := make([]GeneratorJob, 0, len(jobs))
 	for _, j := range jobs {
 		out = append(out, s.generatorView(j, false))
 	}
-	c.JSON(http.StatusOK, gin.H{"jobs": out})
+	return ok200(gin.H{"jobs": out}), nil
 }
 
 // DELETE /v1/generator/jobs/{id}
-func (s *Server) deleteGeneratorJob(c *gin.Context) {
-	j, ok := s.ownGeneratorJob(c)
-	if !ok {
-		return
+func (s *Server) deleteGeneratorJob(c *gin.Context) (*result, error) {
+	j, err := s.ownGeneratorJob(c)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := s.store.DeleteJob(c, j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.internalError(c, "deleting the job", err)
-		return
+		return nil, fmt.Errorf("deleting the job: %w", err)
 	}
 	if s.generatorCancel != nil {
 		if stopped := s.generatorCancel(j.ID); stopped != nil {
@@ -406,5 +362,5 @@ func (s *Server) deleteGeneratorJob(c *gin.Context) {
 		}
 	}
 	os.RemoveAll(j.EvidenceDir)
-	c.Status(http.StatusNoContent)
+	return noContent(), nil
 }

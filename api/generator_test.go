@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/trueframe/trueframe/api/store"
 )
@@ -76,13 +75,13 @@ func TestGeneratorJobs(t *testing.T) {
 	}
 	wait := func(id string) GeneratorJob {
 		t.Helper()
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-			var g GeneratorJob
+		var g GeneratorJob
+		waitFor(t, "generator job "+id+" to end", func() bool {
+			g = GeneratorJob{}
 			s.expect(s.do("GET", "/v1/generator/jobs/"+id, registrar, "", nil), 200, &g)
-			if g.Status == store.Done || g.Status == store.Failed || time.Now().After(deadline) {
-				return g
-			}
-		}
+			return g.Status == store.Done || g.Status == store.Failed
+		})
+		return g
 	}
 
 	post(analyst, map[string]string{"type": "train"}, map[string][]byte{"a": clip, "b": clip}, 403, nil)

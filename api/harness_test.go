@@ -60,6 +60,7 @@ func TestMain(m *testing.M) {
 type service struct {
 	t       *testing.T
 	url     string
+	client  *http.Client // checks every answer against the OpenAPI document
 	data    string
 	store   *store.Store
 	server  *Server
@@ -145,10 +146,11 @@ func startService(t *testing.T, so serviceOptions) *service {
 			wg.Go(func() { genRunner.Run(rctx) })
 		}
 	}
-	s := &service{t: t, url: hs.URL, data: so.data, store: st, server: srv}
+	s := &service{t: t, url: hs.URL, client: validatingClient(t), data: so.data, store: st, server: srv}
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
+			srv.Close()
 			cancel()
 			wg.Wait()
 			hs.Close()
@@ -198,7 +200,7 @@ func (s *service) do(method, path, key, contentType string, body io.Reader) *htt
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -306,4 +308,31 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
+}
+
+// handled counts the requests the service has answered on a route (its
+// template) with a method, from its metrics: a request is counted once its
+// handler has returned.
+func (s *service) handled(route, method string) int {
+	s.t.Helper()
+	families, err := s.server.metrics.Registry.Gather()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, f := range families {
+		if f.GetName() != "trueframe_http_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["method"] == method {
+				n += int(m.GetCounter().GetValue())
+			}
+		}
+	}
+	return n
 }

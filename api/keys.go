@@ -46,91 +46,83 @@ func keyInfo(k store.Key) KeyInfo {
 }
 
 // GET /v1/me
-func (s *Server) me(c *gin.Context) {
+func (s *Server) me(c *gin.Context) (*result, error) {
 	k := callerKey(c)
-	c.JSON(http.StatusOK, Me{KeyInfo: keyInfo(k), WebhookSecret: k.WebhookSecret})
+	return ok200(Me{KeyInfo: keyInfo(k), WebhookSecret: k.WebhookSecret}), nil
 }
 
 // decodeJSON reads a small JSON body strictly: unknown fields, trailing data
 // and bodies over 64 KiB are errors.
-func decodeJSON(c *gin.Context, v any) bool {
+func decodeJSON(c *gin.Context, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.Decode(new(json.RawMessage)) != io.EOF {
 		err = errors.New("trailing data after the JSON object")
 	}
-	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, "the JSON body is larger than 64 KiB")
-			return false
-		}
-		fail(c, http.StatusBadRequest, codeBadRequest, "malformed JSON body: "+err.Error())
-		return false
+	var maxErr *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &maxErr):
+		return refuse(errTooLarge, "the JSON body is larger than 64 KiB")
+	default:
+		return badRequest("malformed JSON body: %v", err)
 	}
-	return true
 }
 
 // POST /v1/keys {"name": "...", "role": "analyst"}
-func (s *Server) createKey(c *gin.Context) {
+func (s *Server) createKey(c *gin.Context) (*result, error) {
 	var req struct {
 		Name string     `json:"name"`
 		Role store.Role `json:"role"`
 	}
-	if !decodeJSON(c, &req) {
-		return
+	if err := decodeJSON(c, &req); err != nil {
+		return nil, err
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if !req.Role.Valid() {
-		fail(c, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("role must be %s, %s or %s", store.RoleAnalyst, store.RoleRegistrar, store.RoleAdmin))
-		return
+		return nil, badRequest("role must be %s, %s or %s", store.RoleAnalyst, store.RoleRegistrar, store.RoleAdmin)
 	}
 	if len(req.Name) > 200 {
-		fail(c, http.StatusBadRequest, codeBadRequest, "name must be at most 200 bytes")
-		return
+		return nil, badRequest("name must be at most 200 bytes")
 	}
 	k, token, err := s.store.NewKey(c, req.Name, req.Role)
 	if err != nil {
-		s.internalError(c, "creating a key", err)
-		return
+		return nil, fmt.Errorf("creating a key: %w", err)
 	}
 	s.log.Info("key created", "new_key_id", k.ID, "role", k.Role, "by", callerKey(c).ID)
-	c.JSON(http.StatusCreated, NewKeyResponse{KeyInfo: keyInfo(k), Key: token, WebhookSecret: k.WebhookSecret})
+	return created(NewKeyResponse{KeyInfo: keyInfo(k), Key: token, WebhookSecret: k.WebhookSecret}), nil
 }
 
 // GET /v1/keys
-func (s *Server) listKeys(c *gin.Context) {
+func (s *Server) listKeys(c *gin.Context) (*result, error) {
 	keys, err := s.store.Keys(c)
 	if err != nil {
-		s.internalError(c, "listing keys", err)
-		return
+		return nil, fmt.Errorf("listing keys: %w", err)
 	}
 	out := make([]KeyInfo, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, keyInfo(k))
 	}
-	c.JSON(http.StatusOK, gin.H{"keys": out})
+	return ok200(gin.H{"keys": out}), nil
 }
 
 // DELETE /v1/keys/{id}
-func (s *Server) revokeKey(c *gin.Context) {
+func (s *Server) revokeKey(c *gin.Context) (*result, error) {
 	id := c.Param("id")
 	if id == callerKey(c).ID {
-		fail(c, http.StatusBadRequest, codeBadRequest, "a key cannot revoke itself; use another admin key")
-		return
+		return nil, badRequest("a key cannot revoke itself; use another admin key")
 	}
 	err := s.store.RevokeKey(c, id)
 	if errors.Is(err, store.ErrNotFound) {
-		fail(c, http.StatusNotFound, codeNotFound, "no valid key with this id")
-		return
+		return nil, notFound("no valid key with this id")
 	}
 	if err != nil {
-		s.internalError(c, "revoking a key", err)
-		return
+		return nil, fmt.Errorf("revoking a key: %w", err)
 	}
 	s.log.Info("key revoked", "revoked_key_id", id, "by", callerKey(c).ID)
-	c.Status(http.StatusNoContent)
+	return noContent(), nil
 }
 
 // Prepare creates the data directories and removes what a crash can leave

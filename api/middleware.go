@@ -97,7 +97,7 @@ func (s *Server) recover(c *gin.Context) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.internalError(c, "handler panic", fmt.Errorf("%v", v))
+			s.respondError(c, fmt.Errorf("handler panic: %v", v))
 		}
 	}()
 	c.Next()
@@ -105,37 +105,32 @@ func (s *Server) recover(c *gin.Context) {
 
 // authenticate requires a valid API key (Authorization: Bearer tf_...) and
 // applies the key's rate limit.
-func (s *Server) authenticate(c *gin.Context) {
+func (s *Server) authenticate(c *gin.Context) error {
 	h := c.GetHeader("Authorization")
 	if h == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="trueframe"`)
-		fail(c, http.StatusUnauthorized, codeMissingKey, "an API key is required: Authorization: Bearer <key>")
-		return
+		return errMissingKey
 	}
 	scheme, token, _ := strings.Cut(h, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		c.Header("WWW-Authenticate", `Bearer realm="trueframe"`)
-		fail(c, http.StatusUnauthorized, codeInvalidKey, "the Authorization header must be: Bearer <key>")
-		return
+		return refuse(errInvalidKey, "the Authorization header must be: Bearer <key>")
 	}
 	key, err := s.store.Authenticate(c, strings.TrimSpace(token))
 	if errors.Is(err, store.ErrBadToken) {
 		c.Header("WWW-Authenticate", `Bearer realm="trueframe", error="invalid_token"`)
-		fail(c, http.StatusUnauthorized, codeInvalidKey, "the API key is not valid (unknown, wrong or revoked)")
-		return
+		return err
 	}
 	if err != nil {
-		s.internalError(c, "checking the API key", err)
-		return
+		return fmt.Errorf("checking the API key: %w", err)
 	}
 	c.Set(ctxKey, key)
 	if r := s.limiter(key.ID).Reserve(); !r.OK() || r.Delay() > 0 {
 		delay := r.Delay()
 		r.Cancel() // the refused request does not use up a token
-		failRetry(c, http.StatusTooManyRequests, codeRateLimited,
-			fmt.Sprintf("rate limit of %g requests per second exceeded", s.opts.RatePerSecond), delay)
-		return
+		return refuseRetry(errRateLimited, fmt.Sprintf("rate limit of %g requests per second exceeded", s.opts.RatePerSecond), delay)
 	}
+	return nil
 }
 
 func (s *Server) limiter(keyID string) *rate.Limiter {
@@ -151,12 +146,12 @@ func (s *Server) limiter(keyID string) *rate.Limiter {
 
 // requireRole lets through keys with the given role, and admins.
 func (s *Server) requireRole(role store.Role) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		key := callerKey(c)
-		if key.Role != role && key.Role != store.RoleAdmin {
-			fail(c, http.StatusForbidden, codeForbidden, fmt.Sprintf("this needs a key with the %s role; yours is %s", role, key.Role))
+	return s.guard(func(c *gin.Context) error {
+		if key := callerKey(c); key.Role != role && key.Role != store.RoleAdmin {
+			return refuse(errForbidden, fmt.Sprintf("this needs a key with the %s role; yours is %s", role, key.Role))
 		}
-	}
+		return nil
+	})
 }
 
 func callerKey(c *gin.Context) store.Key {

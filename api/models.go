@@ -1,8 +1,7 @@
 package api
 
 import (
-	"errors"
-	"net/http"
+	"fmt"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,68 +23,53 @@ type ModelVersion struct {
 	Active bool `json:"active"`
 }
 
-func (s *Server) modelsEnabled(c *gin.Context) {
+func (s *Server) modelsEnabled(*gin.Context) error {
 	if s.opts.Models == nil {
-		fail(c, http.StatusServiceUnavailable, codeNotReady, "this service runs without a model registry")
-		return
+		return refuse(errNotReady, "this service runs without a model registry")
 	}
-	c.Next()
+	return nil
 }
 
-func (s *Server) listModels(c *gin.Context) {
+func (s *Server) listModels(*gin.Context) (*result, error) {
 	list, err := s.opts.Models.List()
 	if err != nil {
-		s.internalError(c, "listing the models", err)
-		return
+		return nil, fmt.Errorf("listing the models: %w", err)
 	}
 	active, err := s.opts.Models.Active()
 	if err != nil {
-		s.internalError(c, "reading the active models", err)
-		return
+		return nil, fmt.Errorf("reading the active models: %w", err)
 	}
 	out := make([]ModelVersion, 0, len(list))
 	for _, e := range list {
 		out = append(out, ModelVersion{Entry: e, Active: active[e.Kind] == e.ID})
 	}
-	c.JSON(http.StatusOK, gin.H{"models": out, "active": active})
+	return ok200(gin.H{"models": out, "active": active}), nil
 }
 
-func (s *Server) getModel(c *gin.Context) {
+func (s *Server) getModel(c *gin.Context) (*result, error) {
 	e, err := s.opts.Models.Get(c.Param("id"))
-	if errors.Is(err, registry.ErrNotFound) {
-		fail(c, http.StatusNotFound, codeNotFound, "no model version with this id")
-		return
-	}
 	if err != nil {
-		s.internalError(c, "reading a model", err)
-		return
+		// registry.ErrNotFound is a 404; replyTo knows it.
+		return nil, fmt.Errorf("reading a model: %w", err)
 	}
 	active, err := s.opts.Models.Active()
 	if err != nil {
-		s.internalError(c, "reading the active models", err)
-		return
+		return nil, fmt.Errorf("reading the active models: %w", err)
 	}
-	c.JSON(http.StatusOK, ModelVersion{Entry: e, Active: active[e.Kind] == e.ID})
+	return ok200(ModelVersion{Entry: e, Active: active[e.Kind] == e.ID}), nil
 }
 
 // activateModel makes a version active: analyses that start afterwards run
-// it, those running finish on the version they started with.
-func (s *Server) activateModel(c *gin.Context) {
+// it, those running finish on the version they started with. A missing
+// version (registry.ErrNotFound) and a damaged one (*registry.ChecksumError)
+// are answered by replyTo.
+func (s *Server) activateModel(c *gin.Context) (*result, error) {
 	e, err := s.opts.Models.Activate(c.Param("id"))
-	var ce *registry.ChecksumError
-	switch {
-	case errors.Is(err, registry.ErrNotFound):
-		fail(c, http.StatusNotFound, codeNotFound, "no model version with this id")
-		return
-	case errors.As(err, &ce):
-		fail(c, http.StatusConflict, codeModelDamaged, "this model version's files no longer match their recorded sha256; it cannot be activated")
-		return
-	case err != nil:
-		s.internalError(c, "activating a model", err)
-		return
+	if err != nil {
+		return nil, fmt.Errorf("activating a model: %w", err)
 	}
 	s.log.Info("model activated", "kind", e.Kind, "version", e.ID, "by", callerKey(c).ID)
-	c.JSON(http.StatusOK, ModelVersion{Entry: e, Active: true})
+	return ok200(ModelVersion{Entry: e, Active: true}), nil
 }
 
 // modelInfo exports trueframe_model_info{kind,version} = 1 for each active

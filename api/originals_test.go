@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/videofix"
@@ -133,8 +135,18 @@ func TestProvenanceRoutes(t *testing.T) {
 
 // A server without a ledger answers the provenance routes 503.
 func TestProvenanceWithoutLedger(t *testing.T) {
-	s := startService(t, serviceOptions{noRunner: true})
+	s := startService(t, serviceOptions{jobs: jobs.Options{Provenance: ProvenanceCheck(nil, slog.New(slog.DiscardHandler))}})
 	if b := s.expect(s.do("GET", "/v1/originals/"+strings.Repeat("a", 64), s.admin, "", nil), 503, nil); errorCode(t, b) != codeLedgerUnavailable {
 		t.Error(string(b))
+	}
+	// A report says that its provenance could not be checked, and why, in
+	// the shape the OpenAPI document gives (the client checks it).
+	var a Analysis
+	s.expect(s.upload(s.admin, "?wait=120", "a.mpg", gridClip(t, "bbaf2n.mpg"), nil), 200, &a)
+	var rep struct {
+		Provenance struct{ Status, Error string } `json:"provenance"`
+	}
+	if err := json.Unmarshal(a.Result, &rep); err != nil || rep.Provenance.Status != "unavailable" || rep.Provenance.Error == "" {
+		t.Errorf("provenance without a ledger: %+v (%v)", rep.Provenance, err)
 	}
 }

@@ -111,16 +111,13 @@ func TestGeneratorErrorMessageIsIntact(t *testing.T) {
 
 func waitGenerator(t *testing.T, s *service, id string) GeneratorJob {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		var g GeneratorJob
+	var g GeneratorJob
+	waitFor(t, "generator job "+id+" to end", func() bool {
+		g = GeneratorJob{}
 		s.expect(s.do("GET", "/v1/generator/jobs/"+id, s.admin, "", nil), 200, &g)
-		if g.Status == store.Done || g.Status == store.Failed {
-			return g
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("generator job %s still %s", id, g.Status)
-		}
-	}
+		return g.Status == store.Done || g.Status == store.Failed
+	})
+	return g
 }
 
 // A generator input named with 255 bytes could not be moved into the job
@@ -281,7 +278,7 @@ func TestForwardedForTrustedOnlyFromConfiguredProxies(t *testing.T) {
 		req.Header.Set("X-Forwarded-For", "203.0.113.9")
 		req.Header.Set("X-Real-IP", "203.0.113.9")
 		req.Header.Set("X-Request-Id", id)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := s.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,6 @@ import (
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
-	"github.com/trueframe/trueframe/api/webhook"
 )
 
 // Options configure a Server. Zero fields take the documented defaults.
@@ -99,9 +98,9 @@ func (o *Options) setDefaults() {
 // concurrent use.
 type Server struct {
 	opts    Options
-	store   *store.Store
-	runner  *jobs.Runner
-	hooks   *webhook.Client
+	store   Store
+	runner  Runner
+	hooks   Webhooks
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	engine  *gin.Engine
@@ -112,7 +111,10 @@ type Server struct {
 	generatorCancel func(id string) <-chan struct{}
 
 	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
-	uploading atomic.Int64           // analysis uploads being received
+	closing   chan struct{}          // closed by Close: waits end, readiness is lost for good
+	closeOnce sync.Once
+	modelInfo *modelInfo   // on the metrics registry while the server lives; nil without models
+	uploading atomic.Int64 // analysis uploads being received
 
 	keyUploadsMu sync.Mutex
 	keyUploads   map[string]*keyUploads // uploads in progress by key id
@@ -122,16 +124,17 @@ type Server struct {
 }
 
 // New builds the server. It is not ready (readyz answers 503) until
-// SetReady(nil) is called.
-func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
+// SetReady(nil) is called. Close it when done.
+func New(st Store, runner Runner, hooks Webhooks, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
-	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log,
+	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log, closing: make(chan struct{}),
 		limiters: map[string]*rate.Limiter{}, keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets()}
 	if opts.Generator != nil {
 		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
 	}
 	if opts.Models != nil && m != nil {
-		m.Registry.MustRegister(newModelInfo(opts.Models))
+		s.modelInfo = newModelInfo(opts.Models)
+		m.Registry.MustRegister(s.modelInfo)
 	}
 	starting := "models are loading"
 	s.notReady.Store(&starting)
@@ -140,13 +143,38 @@ func New(st *store.Store, runner *jobs.Runner, hooks *webhook.Client, m *metrics
 }
 
 // SetReady marks the service ready (err == nil) or not, with the reason.
+// A closed server stays not ready.
 func (s *Server) SetReady(err error) {
+	select {
+	case <-s.closing:
+		return
+	default:
+	}
 	if err == nil {
 		s.notReady.Store(nil)
 		return
 	}
 	msg := err.Error()
 	s.notReady.Store(&msg)
+}
+
+// Close ends the server's part in the service, before its HTTP server is
+// shut down: readyz answers 503 from now on (a balancer stops sending
+// requests), requests waiting for a job (?wait) are answered at once with
+// the job as it is rather than holding the shutdown for up to MaxWait, and
+// the model metric leaves the registry (so that another Server can
+// register its own). The store, the runners and the webhook client are
+// not closed: whoever made them does. Closing twice is harmless.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		why := "the service is shutting down"
+		s.notReady.Store(&why)
+		close(s.closing)
+		if s.modelInfo != nil {
+			s.metrics.Registry.Unregister(s.modelInfo)
+		}
+	})
+	return nil
 }
 
 // Handler returns the HTTP handler.
@@ -184,74 +212,73 @@ func (s *Server) routes() *gin.Engine {
 		r.SetTrustedProxies(nil)
 	}
 	r.Use(s.requestContext, s.recover)
-	r.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, codeNotFound, "no such route") })
-	r.NoMethod(func(c *gin.Context) {
-		fail(c, http.StatusMethodNotAllowed, codeMethod, "method not allowed on this route")
-	})
+	r.NoRoute(s.handle(func(*gin.Context) (*result, error) { return nil, notFound("no such route") }))
+	r.NoMethod(s.handle(func(*gin.Context) (*result, error) { return nil, errMethodNotAllowed }))
 
-	r.GET("/", s.web)
-	r.GET("/assets/:name", s.webAsset)
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
+	r.GET("/", s.handle(s.web))
+	r.GET("/assets/:name", s.handle(s.webAsset))
+	r.GET("/healthz", s.handle(s.healthz))
+	r.GET("/readyz", s.handle(s.readyz))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+	// The API's description is public: a client reads it before it has a key.
+	r.GET("/v1/openapi.json", s.openAPI)
 
-	// Everything under /v1 needs a key, the API description included.
-	v1 := r.Group("/v1", s.authenticate)
-	v1.GET("/openapi.json", s.openAPI)
-	v1.GET("/me", s.me)
+	// Everything else under /v1 needs a key.
+	v1 := r.Group("/v1", s.guard(s.authenticate))
+	v1.GET("/me", s.handle(s.me))
 	scan := v1.Group("", s.requireRole(store.RoleAnalyst))
-	scan.POST("/analyses", s.createAnalysis)
-	scan.GET("/analyses", s.listAnalyses)
-	scan.GET("/analyses/:id", s.getAnalysis)
-	scan.GET("/analyses/:id/evidence/:name", s.getEvidence)
-	scan.GET("/analyses/:id/file", s.getUploadedFile)
-	scan.DELETE("/analyses/:id", s.deleteAnalysis)
+	scan.POST("/analyses", s.handle(s.createAnalysis))
+	scan.GET("/analyses", s.handle(s.listAnalyses))
+	scan.GET("/analyses/:id", s.handle(s.getAnalysis))
+	scan.GET("/analyses/:id/evidence/:name", s.handle(s.getEvidence))
+	scan.GET("/analyses/:id/file", s.handle(s.getUploadedFile))
+	scan.DELETE("/analyses/:id", s.handle(s.deleteAnalysis))
 
-	v1.GET("/originals/:sha256", s.getOriginal)
-	v1.POST("/verify", s.verifyFile)
-	registrar := v1.Group("", s.requireRole(store.RoleRegistrar))
-	registrar.POST("/originals", s.registerOriginal)
-	registrar.DELETE("/originals/:sha256", s.revokeOriginal)
+	ledgerEnabled := s.guard(s.ledgerEnabled)
+	v1.GET("/originals/:sha256", ledgerEnabled, s.handle(s.getOriginal))
+	v1.POST("/verify", ledgerEnabled, s.handle(s.verifyFile))
+	registrar := v1.Group("", s.requireRole(store.RoleRegistrar), ledgerEnabled)
+	registrar.POST("/originals", s.handle(s.registerOriginal))
+	registrar.DELETE("/originals/:sha256", s.handle(s.revokeOriginal))
 
-	gen := v1.Group("/generator", s.requireRole(store.RoleRegistrar), s.generatorEnabled)
-	gen.POST("/jobs", s.createGeneratorJob)
-	gen.GET("/jobs", s.listGeneratorJobs)
-	gen.GET("/jobs/:id", s.getGeneratorJob)
-	gen.GET("/jobs/:id/artifacts/*name", s.getArtifact)
-	gen.DELETE("/jobs/:id", s.deleteGeneratorJob)
-	v1.POST("/training-jobs", s.requireRole(store.RoleAdmin), s.generatorEnabled, s.createTrainingJob)
+	gen := v1.Group("/generator", s.requireRole(store.RoleRegistrar), s.guard(s.generatorEnabled))
+	gen.POST("/jobs", s.handle(s.createGeneratorJob))
+	gen.GET("/jobs", s.handle(s.listGeneratorJobs))
+	gen.GET("/jobs/:id", s.handle(s.getGeneratorJob))
+	gen.GET("/jobs/:id/artifacts/*name", s.handle(s.getArtifact))
+	gen.DELETE("/jobs/:id", s.handle(s.deleteGeneratorJob))
+	v1.POST("/training-jobs", s.requireRole(store.RoleAdmin), s.guard(s.generatorEnabled), s.handle(s.createTrainingJob))
 
-	models := v1.Group("/models", s.modelsEnabled)
-	models.GET("", s.requireRole(store.RoleAnalyst), s.listModels)
-	models.GET("/:id", s.requireRole(store.RoleAnalyst), s.getModel)
-	models.POST("/:id/activate", s.requireRole(store.RoleAdmin), s.activateModel)
+	models := v1.Group("/models", s.guard(s.modelsEnabled))
+	models.GET("", s.requireRole(store.RoleAnalyst), s.handle(s.listModels))
+	models.GET("/:id", s.requireRole(store.RoleAnalyst), s.handle(s.getModel))
+	models.POST("/:id/activate", s.requireRole(store.RoleAdmin), s.handle(s.activateModel))
 
 	admin := v1.Group("", s.requireRole(store.RoleAdmin))
-	admin.POST("/keys", s.createKey)
-	admin.GET("/keys", s.listKeys)
-	admin.DELETE("/keys/:id", s.revokeKey)
+	admin.POST("/keys", s.handle(s.createKey))
+	admin.GET("/keys", s.handle(s.listKeys))
+	admin.DELETE("/keys/:id", s.handle(s.revokeKey))
 	return r
 }
 
-func (s *Server) generatorEnabled(c *gin.Context) {
+func (s *Server) generatorEnabled(*gin.Context) error {
 	if s.generatorKick == nil {
-		fail(c, http.StatusServiceUnavailable, "generator_unavailable", "the face-swap generator is not enabled on this server")
+		return errGeneratorUnavailable
 	}
+	return nil
 }
 
-func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+func (s *Server) healthz(*gin.Context) (*result, error) { return ok200(gin.H{"status": "ok"}), nil }
 
-func (s *Server) readyz(c *gin.Context) {
+func (s *Server) readyz(c *gin.Context) (*result, error) {
 	if why := s.notReady.Load(); why != nil {
-		fail(c, http.StatusServiceUnavailable, codeNotReady, *why)
-		return
+		return nil, refuse(errNotReady, *why)
 	}
 	ctx, cancel := context.WithTimeout(c, 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Error("readiness: the database does not answer", "err", err)
-		fail(c, http.StatusServiceUnavailable, codeNotReady, "the database does not answer")
-		return
+		return nil, refuse(errNotReady, "the database does not answer")
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "version": s.opts.Version})
+	return ok200(gin.H{"status": "ready", "version": s.opts.Version}), nil
 }

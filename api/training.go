@@ -17,9 +17,9 @@ const ctxJobType = "job_type"
 // and registered only when it is not worse (activate=true activates it).
 // It runs on the generator's runner and is followed, cancelled and its
 // artifacts fetched at /v1/generator/jobs/{id}.
-func (s *Server) createTrainingJob(c *gin.Context) {
+func (s *Server) createTrainingJob(c *gin.Context) (*result, error) {
 	c.Set(ctxJobType, "retrain")
-	s.createGeneratorJob(c)
+	return s.createGeneratorJob(c)
 }
 
 // checkRetrainParams validates a training job's parameters.

@@ -1,10 +1,6 @@
 package api
 
 import (
-	"mime/multipart"
-
-	"github.com/gin-gonic/gin"
-
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,8 +11,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/trueframe/trueframe/media/video"
 )
@@ -30,21 +30,14 @@ type upload struct {
 	container string
 }
 
-// uploadError is an upload refused with a status and code.
-type uploadError struct {
-	status  int
-	code    string
-	message string
-}
-
-func (e *uploadError) Error() string { return e.message }
-
 // receive streams one multipart file part to a temporary file, hashing it
 // on the way, without ever holding it in memory. The first bytes must be a
 // video container (checked from the bytes, not the name). Each read must
 // make progress within the idle timeout, and the whole upload must end
-// within the total one. On any error the temporary file is gone.
-func (s *Server) receive(part io.Reader, name string, rc *http.ResponseController) (_ *upload, err error) {
+// within the total one. limit is the most bytes the file may have (what
+// is left of the request's allowance). On any error the temporary file is
+// gone.
+func (s *Server) receive(part io.Reader, name string, rc *http.ResponseController, limit int64) (_ *upload, err error) {
 	tmpDir := filepath.Join(s.uploadDir(), "tmp")
 	f, err := os.CreateTemp(tmpDir, "upload-*")
 	if err != nil {
@@ -58,7 +51,9 @@ func (s *Server) receive(part io.Reader, name string, rc *http.ResponseControlle
 		}
 	}()
 
-	r := s.uploadReader(part, rc)
+	// Only the body's read errors are the client's; a failed write (a full
+	// disk) is the service's, and its message names a path.
+	r := &readErrors{r: s.uploadReader(part, rc)}
 	head := make([]byte, 512)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -66,11 +61,11 @@ func (s *Server) receive(part io.Reader, name string, rc *http.ResponseControlle
 	}
 	head = head[:n]
 	if n == 0 {
-		return nil, &uploadError{http.StatusBadRequest, codeBadRequest, "the file is empty"}
+		return nil, badRequest("the file is empty")
 	}
 	if up.container = video.Container(head); up.container == "" {
-		return nil, &uploadError{http.StatusUnsupportedMediaType, codeUnsupportedMedia,
-			"the file is not a video container trueframe reads (mp4, mov, mkv, webm, avi, mpeg-ts, ...): judged from its first bytes"}
+		return nil, refuse(errUnsupportedMedia,
+			"the file is not a video container trueframe reads (mp4, mov, mkv, webm, avi, mpeg-ts, ...): judged from its first bytes")
 	}
 	h := sha256.New()
 	w := io.MultiWriter(f, h)
@@ -78,12 +73,15 @@ func (s *Server) receive(part io.Reader, name string, rc *http.ResponseControlle
 		return nil, err
 	}
 	// One byte past the limit is enough to know the file is too big.
-	copied, err := io.Copy(w, io.LimitReader(r, s.opts.MaxUploadBytes-int64(n)+1))
-	if err != nil {
+	copied, err := io.Copy(w, io.LimitReader(r, max(limit-int64(n)+1, 0)))
+	if err != nil && r.err != nil {
 		return nil, readError(err, s.opts.MaxUploadBytes)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("storing the upload: %w", err)
+	}
 	up.size = int64(n) + copied
-	if up.size > s.opts.MaxUploadBytes {
+	if up.size > limit {
 		return nil, tooLarge(s.opts.MaxUploadBytes)
 	}
 	up.sha256 = hexSum(h)
@@ -97,14 +95,30 @@ func (s *Server) receive(part io.Reader, name string, rc *http.ResponseControlle
 	return up, nil
 }
 
-func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
-
-func tooLarge(limit int64) *uploadError {
-	return &uploadError{http.StatusRequestEntityTooLarge, codeTooLarge,
-		fmt.Sprintf("the upload is larger than the limit of %d bytes", limit)}
+// readErrors remembers the last error its reader returned other than
+// io.EOF, so that a copy's error can be told to be a read's.
+type readErrors struct {
+	r   io.Reader
+	err error
 }
 
-// readError classifies a failed read of the request body.
+func (r *readErrors) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+func tooLarge(limit int64) error {
+	return refuse(errTooLarge, fmt.Sprintf("the upload is larger than the limit of %d bytes", limit))
+}
+
+// readError classifies a failed read of the request body as one of the
+// upload's refusals. Only the body's reads come here: elsewhere a network
+// error is not the client's upload stopping.
 func readError(err error, limit int64) error {
 	var maxErr *http.MaxBytesError
 	var netErr net.Error
@@ -112,21 +126,16 @@ func readError(err error, limit int64) error {
 	case errors.As(err, &maxErr):
 		return tooLarge(limit)
 	case errors.Is(err, errUploadTooSlow):
-		return &uploadError{http.StatusRequestTimeout, codeUploadTooSlow, err.Error()}
+		return refuse(err, err.Error())
 	case errors.Is(err, errUploadTimeout) || (errors.As(err, &netErr) && netErr.Timeout()):
-		return &uploadError{http.StatusRequestTimeout, codeUploadTimeout, "the upload was too slow and was abandoned"}
+		return refuse(errUploadTimeout, "the upload was too slow and was abandoned")
 	case errors.As(err, &netErr):
 		// A network error names the server's address: not for clients.
-		return &uploadError{http.StatusBadRequest, codeIncompleteUpload, "the upload stopped before its end: the connection failed"}
+		return refuse(errIncompleteUpload, "the upload stopped before its end: the connection failed")
 	default:
-		return &uploadError{http.StatusBadRequest, codeIncompleteUpload, "the upload stopped before its end: " + err.Error()}
+		return refuse(errIncompleteUpload, "the upload stopped before its end: "+err.Error())
 	}
 }
-
-var (
-	errUploadTimeout = errors.New("upload took too long")
-	errUploadTooSlow = errors.New("upload too slow")
-)
 
 // uploadReader wraps an upload's body with the upload's deadlines and
 // minimum rate.
@@ -219,20 +228,169 @@ func (s *Server) keep(up *upload, id string) (string, error) {
 	return final, nil
 }
 
+// uploadForm says what a multipart upload route accepts. Every upload
+// route reads its body with receiveForm.
+type uploadForm struct {
+	hint     string         // how to send the request, for one that is not multipart
+	overhead int64          // bytes allowed besides the files: headers and fields
+	files    map[string]int // file fields, with the most files each
+	fields   map[string]int // text fields, with the most bytes each
+	required string         // a file field that must have a file; "" for none
+	// fieldsInQuery: a text field may also be given in the query; the
+	// body's value wins.
+	fieldsInQuery bool
+	// strict refuses unknown fields (400, naming the accepted ones); a
+	// lenient form skips them.
+	strict bool
+	// analysis: the upload becomes an analysis, and counts against the
+	// analysis queue while it is received.
+	analysis bool
+	// check runs after the upload is admitted, before the body is read: a
+	// full queue refuses it without reading gigabytes.
+	check func() error
+}
+
+// form is a received multipart upload: files in the upload directory,
+// until kept or discarded, and the text fields.
+type form struct {
+	files  map[string][]*upload
+	fields map[string]string
+	rc     *http.ResponseController
+	// release ends the upload's count against the key's uploads in
+	// progress (and the analysis queue); it may be called more than once.
+	release func()
+}
+
+// file returns the first file of a field, or nil.
+func (f *form) file(field string) *upload {
+	if ups := f.files[field]; len(ups) > 0 {
+		return ups[0]
+	}
+	return nil
+}
+
+// discard removes the files not kept (those whose path is not "") and
+// releases the upload's count.
+func (f *form) discard() {
+	for _, ups := range f.files {
+		for _, up := range ups {
+			if up.path != "" {
+				os.Remove(up.path)
+			}
+		}
+	}
+	f.release()
+}
+
+// receiveForm admits a multipart upload and receives it: every file
+// streamed to the upload directory (see receive), together no larger than
+// the upload limit, and the text fields. On error nothing is left behind;
+// on success the caller must call discard (after keeping the files it
+// keeps).
+func (s *Server) receiveForm(c *gin.Context, spec uploadForm) (*form, error) {
+	release, err := s.admitMultipart(c, spec)
+	if err != nil {
+		return nil, err
+	}
+	f := &form{files: map[string][]*upload{}, fields: map[string]string{}, release: release}
+	if spec.check != nil {
+		if err := spec.check(); err != nil {
+			release()
+			return nil, err
+		}
+	}
+	if err := s.readForm(c, spec, f); err != nil {
+		f.discard()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (s *Server) readForm(c *gin.Context, spec uploadForm, f *form) error {
+	if spec.fieldsInQuery {
+		for name := range spec.fields {
+			if v := c.Query(name); v != "" {
+				f.fields[name] = strings.TrimSpace(v)
+			}
+		}
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+spec.overhead)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return badRequest("malformed multipart body: %v", err)
+	}
+	f.rc = http.NewResponseController(c.Writer)
+	var total int64
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return readError(err, s.opts.MaxUploadBytes)
+		}
+		name := part.FormName()
+		if most, ok := spec.files[name]; ok {
+			if len(f.files[name]) >= most {
+				return badRequest("at most %d file(s) in the field %q", most, name)
+			}
+			up, err := s.receive(part, cleanName(part.FileName()), f.rc, s.opts.MaxUploadBytes-total)
+			if err != nil {
+				return err
+			}
+			f.files[name] = append(f.files[name], up)
+			total += up.size
+			continue
+		}
+		if most, ok := spec.fields[name]; ok {
+			b, err := io.ReadAll(io.LimitReader(part, int64(most)+1))
+			if err != nil {
+				return readError(err, s.opts.MaxUploadBytes)
+			}
+			if len(b) > most {
+				return badRequest("the field %s must be at most %d bytes", name, most)
+			}
+			f.fields[name] = strings.TrimSpace(string(b))
+			continue
+		}
+		if spec.strict {
+			return badRequest("unknown field %q: the fields are %s", truncate(name, 64), strings.Join(spec.names(), ", "))
+		}
+		// Unknown fields are skipped, not stored.
+		if _, err := io.Copy(io.Discard, io.LimitReader(part, 1<<20)); err != nil {
+			return readError(err, s.opts.MaxUploadBytes)
+		}
+	}
+	if spec.required != "" && len(f.files[spec.required]) == 0 {
+		return badRequest("no file: send the video in the multipart field %q", spec.required)
+	}
+	return nil
+}
+
+// names lists the form's fields, sorted.
+func (spec uploadForm) names() []string {
+	var names []string
+	for n := range spec.files {
+		names = append(names, n+" (file)")
+	}
+	for n := range spec.fields {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // admitMultipart checks, before reading anything, that the request is a
 // multipart body no larger than the upload limit plus overhead (the other
-// fields), and that the caller's key may start another upload; hint tells
-// the client what to send instead. On success the upload counts as in
-// progress for the key until release is called (it may be called more
-// than once).
-func (s *Server) admitMultipart(c *gin.Context, overhead int64, hint string, analysis bool) (release func(), ok bool) {
+// fields), and that the caller's key may start another upload. On success
+// the upload counts as in progress for the key until release is called
+// (it may be called more than once).
+func (s *Server) admitMultipart(c *gin.Context, spec uploadForm) (release func(), err error) {
 	if c.ContentType() != "multipart/form-data" {
-		fail(c, http.StatusUnsupportedMediaType, codeUnsupportedMedia, hint)
-		return nil, false
+		return nil, refuse(errUnsupportedMedia, spec.hint)
 	}
-	if c.Request.ContentLength > s.opts.MaxUploadBytes+overhead {
-		fail(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLarge(s.opts.MaxUploadBytes).message)
-		return nil, false
+	if c.Request.ContentLength > s.opts.MaxUploadBytes+spec.overhead {
+		return nil, tooLarge(s.opts.MaxUploadBytes)
 	}
 	id := callerKey(c).ID
 	s.keyUploadsMu.Lock()
@@ -243,13 +401,13 @@ func (s *Server) admitMultipart(c *gin.Context, overhead int64, hint string, ana
 		s.keyUploads[id] = k
 	}
 	if k.all >= s.opts.MaxUploadsPerKey {
-		failRetry(c, http.StatusTooManyRequests, codeTooManyUploads,
+		return nil, refuseRetry(errTooManyUploads,
 			fmt.Sprintf("this key has %d uploads in progress, its limit; send the next when one has ended", k.all), 10*time.Second)
-		return nil, false
 	}
 	k.all++
-	if analysis {
+	if spec.analysis {
 		k.analyses++
+		s.uploading.Add(1)
 	}
 	var once sync.Once
 	return func() {
@@ -257,14 +415,15 @@ func (s *Server) admitMultipart(c *gin.Context, overhead int64, hint string, ana
 			s.keyUploadsMu.Lock()
 			defer s.keyUploadsMu.Unlock()
 			k.all--
-			if analysis {
+			if spec.analysis {
 				k.analyses--
+				s.uploading.Add(-1)
 			}
 			if k.all == 0 {
 				delete(s.keyUploads, id)
 			}
 		})
-	}, true
+	}, nil
 }
 
 // keyUploads counts one key's uploads in progress.
@@ -281,16 +440,4 @@ func (s *Server) analysesUploading(keyID string) int {
 		return k.analyses
 	}
 	return 0
-}
-
-// openMultipart caps the body at the upload limit plus overhead and opens
-// it as multipart; the controller sets the upload's read deadlines.
-func (s *Server) openMultipart(c *gin.Context, overhead int64) (*multipart.Reader, *http.ResponseController, bool) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxUploadBytes+overhead)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		fail(c, http.StatusBadRequest, codeBadRequest, "malformed multipart body: "+err.Error())
-		return nil, nil, false
-	}
-	return mr, http.NewResponseController(c.Writer), true
 }

@@ -73,17 +73,17 @@ func serveAsset(c *gin.Context, a webAsset) {
 }
 
 // GET /
-func (s *Server) web(c *gin.Context) {
-	serveAsset(c, s.assets["index.html"])
+func (s *Server) web(*gin.Context) (*result, error) {
+	page := s.assets["index.html"]
+	return written(func(c *gin.Context) { serveAsset(c, page) }), nil
 }
 
 // GET /assets/{name}: the page's script, style sheet and icon.
-func (s *Server) webAsset(c *gin.Context) {
+func (s *Server) webAsset(c *gin.Context) (*result, error) {
 	name := c.Param("name")
 	a, ok := s.assets[name]
 	if !ok || name == "index.html" || strings.Contains(name, "/") {
-		fail(c, http.StatusNotFound, codeNotFound, "no such asset")
-		return
+		return nil, notFound("no such asset")
 	}
-	serveAsset(c, a)
+	return written(func(c *gin.Context) { serveAsset(c, a) }), nil
 }
