@@ -233,6 +233,9 @@ func cmdServe(ctx context.Context, args []string) error {
 	log.Info("stopping")
 	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
 	defer done()
+	// Close first: readiness turns 503 and requests waiting on ?wait are
+	// answered now, so Shutdown does not wait out their long polls.
+	srv.Close()
 	httpSrv.Shutdown(shutdownCtx)
 	cancel()
 	wg.Wait() // running jobs went back to the queue
