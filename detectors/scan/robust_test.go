@@ -149,8 +149,13 @@ func TestPipelineStopsCleanly(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancel mid-run: err = %v", err)
 	}
-	time.Sleep(100 * time.Millisecond) // let finished goroutines exit
-	if after := runtime.NumGoroutine(); after > before+2 {
+	// Finished goroutines take a moment to exit: wait for them, within
+	// reason, rather than for a fixed time.
+	after := runtime.NumGoroutine()
+	for deadline := time.Now().Add(10 * time.Second); after > before+2 && time.Now().Before(deadline); after = runtime.NumGoroutine() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after > before+2 {
 		t.Errorf("goroutines: %d before, %d after", before, after)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -68,7 +69,11 @@ func TestPoolReusesHealthyProcesses(t *testing.T) {
 
 	// An idle process killed from outside is replaced, not used.
 	syscall.Kill(afterCancel, syscall.SIGKILL)
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, "the killed idle process to be seen dead", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.idle) == 1 && !p.idle[0].alive()
+	})
 	if pid, err := poolRun(t, ctx, p, ""); err != nil || pid == afterCancel {
 		t.Errorf("after the idle process was killed: pid %d, err %v", pid, err)
 	}
@@ -81,13 +86,8 @@ func TestPoolClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Close()
-	if err := syscall.Kill(pid, 0); err == nil {
-		// Reaped processes are gone; give a slow exit a moment.
-		time.Sleep(200 * time.Millisecond)
-		if syscall.Kill(pid, 0) == nil {
-			t.Errorf("idle worker %d still running after Close", pid)
-		}
-	}
+	// Reaped processes are gone; a slow exit takes a moment.
+	waitFor(t, fmt.Sprintf("idle worker %d to be gone after Close", pid), func() bool { return syscall.Kill(pid, 0) != nil })
 	if _, err := p.Run(t.Context(), map[string]int{"N": 1}, nil); !errors.Is(err, ErrPoolClosed) {
 		t.Errorf("Run after Close: %v", err)
 	}
@@ -102,7 +102,7 @@ func TestPoolMaxBusy(t *testing.T) {
 		_, err := p.Run(ctx, map[string]any{"N": 1, "Do": "hang"}, nil)
 		hung <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // the hanging request holds the only slot
+	waitFor(t, "the hanging request to hold the only slot", func() bool { return len(p.slots) == 1 })
 	short, cancelShort := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancelShort()
 	if _, err := p.Run(short, map[string]any{"N": 1}, nil); !errors.Is(err, context.DeadlineExceeded) {
@@ -112,5 +112,15 @@ func TestPoolMaxBusy(t *testing.T) {
 	<-hung
 	if _, err := poolRun(t, t.Context(), p, ""); err != nil {
 		t.Errorf("after the slot was freed: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
 	}
 }
