@@ -20,6 +20,7 @@ import (
 
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/videofix"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/ledger/chain"
 )
@@ -402,16 +403,7 @@ func TestPerKeyUploadAndQueueCaps(t *testing.T) {
 // once with a code that says why.
 func TestAbsurdFrameRateFailsTheJob(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "fast.mp4")
-	w, err := gocv.VideoWriterFile(p, "mp4v", 10000, 32, 32, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(40, 90, 60, 0), 32, 32, gocv.MatTypeCV8UC3)
-	for range 2000 {
-		w.Write(frame)
-	}
-	frame.Close()
-	w.Close()
+	videofix.WriteSynthetic(t, p, videofix.Synthetic{FPS: 10000, Width: 32, Height: 32, Frames: 2000, Background: gocv.NewScalar(40, 90, 60, 0)})
 	clip, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/internal/videofix"
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/blend"
 	"github.com/trueframe/trueframe/media/track"
@@ -62,16 +63,8 @@ func readLandmarked(t *testing.T, a *Analyzer, path string, max int) []landmarke
 // its fake go through the same compression.
 func writeClip(t *testing.T, path string, frames []gocv.Mat, fps float64) {
 	t.Helper()
-	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, frames[0].Cols(), frames[0].Rows(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vw.Close()
-	for _, f := range frames {
-		if err := vw.Write(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	videofix.WriteSynthetic(t, path, videofix.Synthetic{FourCC: "MJPG", FPS: fps, Width: frames[0].Cols(), Height: frames[0].Rows(),
+		Frames: len(frames), Draw: func(i int, img *gocv.Mat) { frames[i].CopyTo(img) }})
 }
 
 // Fakes made from real clips — another person's face pasted in with a seam

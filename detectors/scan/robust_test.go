@@ -18,6 +18,7 @@ import (
 	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/detectors/fusion"
 	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/internal/videofix"
 )
 
 // nanDetector breaks every rule of the Result contract.
@@ -58,19 +59,10 @@ func TestReportSurvivesBadDetectorOutput(t *testing.T) {
 
 func writeClip2(t *testing.T, path string, w, h, frames int, fps float64) {
 	t.Helper()
-	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, w, h, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vw.Close()
-	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(40, 90, 60, 0), h, w, gocv.MatTypeCV8UC3)
-	defer img.Close()
-	for i := 0; i < frames; i++ {
-		gocv.Rectangle(&img, image.Rect((i*7)%w, h/3, (i*7)%w+40, h/3+40), color.RGBA{R: 220, G: 220, B: 30, A: 255}, -1)
-		if err := vw.Write(img); err != nil {
-			t.Fatal(err)
-		}
-	}
+	videofix.WriteSynthetic(t, path, videofix.Synthetic{FourCC: "MJPG", FPS: fps, Width: w, Height: h, Frames: frames,
+		Background: gocv.NewScalar(40, 90, 60, 0), Draw: func(i int, img *gocv.Mat) {
+			gocv.Rectangle(img, image.Rect((i*7)%w, h/3, (i*7)%w+40, h/3+40), color.RGBA{R: 220, G: 220, B: 30, A: 255}, -1)
+		}})
 }
 
 // Without a face, or too short to judge, a video is inconclusive — never

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trueframe/trueframe/detectors/fusion"
 	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/internal/videofix"
 	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/media/video"
 )
@@ -124,19 +125,10 @@ func fmtf(v float64) string {
 func writeHugeClip(t *testing.T, w, h, frames int) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "huge.avi")
-	vw, err := gocv.VideoWriterFile(p, "MJPG", 5, w, h, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 120, 150, 0), h, w, gocv.MatTypeCV8UC3)
-	defer img.Close()
-	for i := 0; i < frames; i++ {
-		gocv.Circle(&img, image.Pt((i*97)%w, (i*61)%h), h/10, color.RGBA{R: 200, G: 50, B: 50, A: 255}, -1)
-		if err := vw.Write(img); err != nil {
-			t.Fatal(err)
-		}
-	}
-	vw.Close()
+	videofix.WriteSynthetic(t, p, videofix.Synthetic{FourCC: "MJPG", FPS: 5, Width: w, Height: h, Frames: frames,
+		Background: gocv.NewScalar(90, 120, 150, 0), Draw: func(i int, img *gocv.Mat) {
+			gocv.Circle(img, image.Pt((i*97)%w, (i*61)%h), h/10, color.RGBA{R: 200, G: 50, B: 50, A: 255}, -1)
+		}})
 	return p
 }
 

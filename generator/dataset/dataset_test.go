@@ -14,6 +14,7 @@ import (
 	"github.com/trueframe/trueframe/generator/onnxexport"
 	"github.com/trueframe/trueframe/generator/swap"
 	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/internal/videofix"
 	"github.com/trueframe/trueframe/media/video"
 )
 
@@ -139,16 +140,7 @@ func TestBuildClipWithoutFaces(t *testing.T) {
 	testutil.InitORT(t)
 	real, out := t.TempDir(), t.TempDir()
 	clip := filepath.Join(real, "blank.mp4")
-	vw, err := gocv.VideoWriterFile(clip, "mp4v", 25, 96, 96, true)
-	if err != nil || !vw.IsOpened() {
-		t.Fatalf("writer: %v", err)
-	}
-	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 120, 150, 0), 96, 96, gocv.MatTypeCV8UC3)
-	for range 12 {
-		vw.Write(frame)
-	}
-	frame.Close()
-	vw.Close()
+	videofix.WriteSynthetic(t, clip, videofix.Synthetic{Frames: 12, Background: gocv.NewScalar(90, 120, 150, 0)})
 	man, err := Build(context.Background(), Options{Real: real, Out: out,
 		FaceModels: filepath.Join(testutil.DepsDir(t), "models")})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/trueframe/trueframe/internal/videofix"
 	"github.com/trueframe/trueframe/media/video"
 )
 
@@ -20,28 +21,16 @@ import (
 // picture at the same time.
 func writeSynthetic(tb testing.TB, path string, fps float64, length time.Duration, w, h int) {
 	tb.Helper()
-	vw, err := gocv.VideoWriterFile(path, "mp4v", fps, w, h, true)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer vw.Close()
-	if !vw.IsOpened() {
-		tb.Fatalf("VideoWriter for %s did not open", path)
-	}
-	n := int(length.Seconds() * fps)
-	for i := range n {
-		s := float64(i) / fps / length.Seconds() // 0..1 over the clip
-		pix := pattern(w, h, 0.2+0.6*s, 0.2+0.5*s*s, 0)
-		img, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC3, pix)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		err = vw.Write(img)
-		img.Close()
-		if err != nil {
-			tb.Fatal(err)
-		}
-	}
+	videofix.WriteSynthetic(tb, path, videofix.Synthetic{FPS: fps, Width: w, Height: h, Frames: int(length.Seconds() * fps),
+		Draw: func(i int, img *gocv.Mat) {
+			s := float64(i) / fps / length.Seconds() // 0..1 over the clip
+			m, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC3, pattern(w, h, 0.2+0.6*s, 0.2+0.5*s*s, 0))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			m.CopyTo(img)
+			m.Close()
+		}})
 }
 
 func compute(tb testing.TB, path string, opts *Options) *Fingerprint {
