@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -236,13 +235,9 @@ func (g generatorJobs) run(ctx context.Context, dir string, args []string, poll 
 	// The child reads untrusted videos: it gets a minimal environment, not
 	// the service's, which can hold the ledger's key.
 	cmd.Env = worker.ChildEnv("TRUEFRAME_DEPS="+g.deps, "GOMLX_NO_AUTO_INSTALL=1")
-	tail := &tailWriter{max: 4 << 10}
+	tail := worker.NewTail(4 << 10)
 	cmd.Stdout, cmd.Stderr = tail, tail
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	runtime.LockOSThread() // Pdeathsig follows the thread that started the child
-	err := cmd.Start()
-	runtime.UnlockOSThread()
-	if err != nil {
+	if err := worker.StartChild(cmd); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
@@ -255,7 +250,7 @@ func (g generatorJobs) run(ctx context.Context, dir string, args []string, poll 
 			if poll != nil {
 				poll()
 			}
-			return childError(err, cmd.ProcessState, tail.String())
+			return childError(err, cmd.ProcessState, tail)
 		case <-tick.C:
 			if poll != nil {
 				poll()
@@ -275,17 +270,16 @@ func (g generatorJobs) run(ctx context.Context, dir string, args []string, poll 
 
 // childError turns a child's end into the runner's errors: a clean failure
 // (exit status 1, the command said why) is not retried; a crash is.
-func childError(err error, ps *os.ProcessState, output string) error {
+func childError(err error, ps *os.ProcessState, tail *worker.Tail) error {
 	if err == nil {
 		return nil
 	}
-	last := lastLines(output, 3)
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && ps != nil && ps.ExitCode() == 1 {
-		return &scan.AnalysisError{Code: "generator_failed", Message: last}
+		return &scan.AnalysisError{Code: "generator_failed", Message: lastLines(tail.String(), 3)}
 	}
 	if ps != nil {
-		return &worker.CrashError{ExitCode: ps.ExitCode(), Output: output, Reason: last}
+		return worker.CrashOf(ps, tail)
 	}
 	return err
 }
@@ -297,19 +291,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
-
-// tailWriter keeps the last max bytes written to it.
-type tailWriter struct {
-	max int
-	buf []byte
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailWriter) String() string { return string(t.buf) }

@@ -135,9 +135,38 @@ type process struct {
 	stdin  io.WriteCloser
 	msgs   *bufio.Scanner
 	msgR   *os.File
-	output *tailBuffer
+	output *Tail
 	exited chan struct{} // closed once the child is gone and reaped
 	uses   int
+}
+
+// StartChild starts cmd in its own process group, so that a kill reaches
+// the child's children too, and with SIGKILL as its death signal, so that a
+// dead service leaves no child running. The death signal is tied to the OS
+// thread that starts the child, so that thread is held for the start.
+// Every child that decodes untrusted input starts here: the analysis
+// workers and the generator's jobs.
+func StartChild(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return cmd.Start()
+}
+
+// NewTail returns a writer for a child's stdout and stderr that keeps the
+// last max bytes (8 KiB when max <= 0) and the first fatal and
+// out-of-memory lines, for CrashOf.
+func NewTail(max int) *Tail {
+	if max <= 0 {
+		max = 8 << 10
+	}
+	return &Tail{max: max}
+}
+
+// CrashOf describes a child that ended badly from its exit status and
+// what its output's tail kept.
+func CrashOf(ps *os.ProcessState, t *Tail) *CrashError {
+	return crashError(ps, t.String(), t.Fatal(), t.OutOfMemory())
 }
 
 func startProcess(opts Options) (*process, error) {
@@ -152,11 +181,7 @@ func startProcess(opts Options) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	tailSize := opts.OutputTail
-	if tailSize <= 0 {
-		tailSize = 8 << 10
-	}
-	p := &process{msgR: msgR, output: &tailBuffer{max: tailSize}, exited: make(chan struct{})}
+	p := &process{msgR: msgR, output: NewTail(opts.OutputTail), exited: make(chan struct{})}
 	cmd := exec.Command(exe, opts.Args...)
 	cmd.Env = ChildEnv(append(opts.Env, messageFDEnv+"=3")...)
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -167,14 +192,7 @@ func startProcess(opts Options) (*process, error) {
 	cmd.Stdout = p.output
 	cmd.Stderr = p.output
 	cmd.ExtraFiles = []*os.File{msgW}
-	// Own process group, so a kill reaches the child's children too; and
-	// killed with the parent, so a dead service leaves no worker running.
-	// The death signal is tied to the OS thread that starts the child, so
-	// that thread is held for the start.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	runtime.LockOSThread()
-	err = cmd.Start()
-	runtime.UnlockOSThread()
+	err = StartChild(cmd)
 	msgW.Close() // the child holds its copy; EOF on msgR means the child is gone
 	if err != nil {
 		msgR.Close()
@@ -363,12 +381,12 @@ func runRecovered(ctx context.Context, fn Func, req json.RawMessage, progress fu
 // messageFDEnv tells a child that Run gave it the message pipe on fd 3.
 const messageFDEnv = "TRUEFRAME_WORKER_FD"
 
-// tailBuffer keeps the last max bytes written to it, the first line that
+// Tail keeps the last max bytes written to it, the first line that
 // reports a fatal error, and whether any line reported running out of
 // memory: a crash dump can be far longer than the tail (a goroutine and
 // register dump follow the "SIGABRT: abort" line, and OpenCV's or the C++
 // runtime's allocation failure comes before it).
-type tailBuffer struct {
+type Tail struct {
 	mu    sync.Mutex
 	max   int
 	buf   []byte
@@ -377,7 +395,7 @@ type tailBuffer struct {
 	oom   bool
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *Tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, p...)
@@ -402,7 +420,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tailBuffer) scanLine() {
+func (t *Tail) scanLine() {
 	if t.fatal == "" {
 		if m := fatalLine.FindSubmatch(t.line); m != nil {
 			t.fatal = string(m[1])
@@ -415,14 +433,14 @@ func (t *tailBuffer) scanLine() {
 
 // forgetMemoryErrors clears what OutOfMemory remembers, at the start of a
 // request.
-func (t *tailBuffer) forgetMemoryErrors() {
+func (t *Tail) forgetMemoryErrors() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.oom = false
 }
 
 // Fatal returns the first fatal-error line written, or "".
-func (t *tailBuffer) Fatal() string {
+func (t *Tail) Fatal() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.fatal
@@ -430,7 +448,7 @@ func (t *tailBuffer) Fatal() string {
 
 // OutOfMemory reports whether any line, the unfinished last one included,
 // reported an allocation failure.
-func (t *tailBuffer) OutOfMemory() bool {
+func (t *Tail) OutOfMemory() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.oom || reportsOutOfMemory(string(t.line))
@@ -448,7 +466,7 @@ func reportsOutOfMemory(s string) bool {
 	return false
 }
 
-func (t *tailBuffer) String() string {
+func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)

@@ -215,7 +215,7 @@ func TestRunCancel(t *testing.T) {
 // A crash dump longer than the kept tail still yields its reason, and an
 // allocation failure reported before it still marks it out of memory.
 func TestTailBufferKeepsFatalLine(t *testing.T) {
-	tb := &tailBuffer{max: 1 << 10}
+	tb := NewTail(1 << 10)
 	fmt.Fprint(tb, "some log line\nOpenCV(4.6.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate 576000000 bytes\n")
 	fmt.Fprint(tb, "SIGABRT: ab")
 	fmt.Fprint(tb, "ort\nPC=0x4 m=0 sigcode=18446744073709551610\n")
@@ -235,7 +235,7 @@ func TestTailBufferKeepsFatalLine(t *testing.T) {
 
 	// Nothing about memory, nothing claimed; a marker in the unfinished
 	// last line still counts.
-	plain := &tailBuffer{max: 1 << 10}
+	plain := NewTail(1 << 10)
 	fmt.Fprint(plain, "SIGSEGV: segmentation violation\nPC=0x4\n")
 	if plain.OutOfMemory() {
 		t.Error("a segfault reported as out of memory")
