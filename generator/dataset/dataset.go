@@ -34,6 +34,7 @@ import (
 	"github.com/trueframe/trueframe/generator/model"
 	"github.com/trueframe/trueframe/generator/swap"
 	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/facepair"
 	"github.com/trueframe/trueframe/media/landmark"
 	"github.com/trueframe/trueframe/media/track"
 	"github.com/trueframe/trueframe/media/video"
@@ -113,16 +114,12 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return man, err
 	}
-	det, err := face.New(face.Options{ModelDir: opts.FaceModels})
+	pair, err := facepair.Open(opts.FaceModels, face.Options{})
 	if err != nil {
 		return man, err
 	}
-	defer det.Close()
-	mesher, err := landmark.New(landmark.Options{ModelDir: opts.FaceModels})
-	if err != nil {
-		return man, err
-	}
-	defer mesher.Close()
+	defer pair.Close()
+	det, mesher := pair.Detector, pair.Mesher
 	var picker *decoderPicker
 	if opts.ModelDir != "" {
 		if picker, err = newDecoderPicker(opts.ModelDir); err != nil {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/facepair"
 	"github.com/trueframe/trueframe/media/landmark"
 	"github.com/trueframe/trueframe/media/track"
 	"github.com/trueframe/trueframe/media/video"
@@ -141,16 +142,11 @@ func New(opts Options) (*Extractor, error) {
 	}
 	// Faces are found down to 40 px whatever MinFaceSize says, so that the
 	// ones too small to keep are counted as such rather than as missing.
-	det, err := face.New(face.Options{ModelDir: opts.ModelDir, MinFaceSize: int(min(opts.MinFaceSize, trackMinFace))})
+	pair, err := facepair.Open(opts.ModelDir, face.Options{MinFaceSize: int(min(opts.MinFaceSize, trackMinFace))})
 	if err != nil {
 		return nil, err
 	}
-	mesher, err := landmark.New(landmark.Options{ModelDir: opts.ModelDir})
-	if err != nil {
-		_ = det.Close()
-		return nil, err
-	}
-	return &Extractor{opts: opts, det: det, mesher: mesher}, nil
+	return &Extractor{opts: opts, det: pair.Detector, mesher: pair.Mesher}, nil
 }
 
 // Close frees the models. It is safe to call more than once.

@@ -28,6 +28,7 @@ import (
 	"github.com/trueframe/trueframe/internal/ortutil"
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/facepair"
 	"github.com/trueframe/trueframe/media/landmark"
 	"github.com/trueframe/trueframe/media/track"
 	"github.com/trueframe/trueframe/media/video"
@@ -144,16 +145,11 @@ func New(conv *Converter, opts Options) (*Swapper, error) {
 	if opts.FaceModels == "" {
 		return nil, errors.New("swap: Options.FaceModels must be set")
 	}
-	det, err := face.New(face.Options{ModelDir: opts.FaceModels, MinFaceSize: opts.MinFaceSize})
+	pair, err := facepair.Open(opts.FaceModels, face.Options{MinFaceSize: opts.MinFaceSize})
 	if err != nil {
 		return nil, err
 	}
-	mesher, err := landmark.New(landmark.Options{ModelDir: opts.FaceModels})
-	if err != nil {
-		_ = det.Close()
-		return nil, err
-	}
-	return &Swapper{opts: opts, conv: conv, det: det, mesher: mesher}, nil
+	return &Swapper{opts: opts, conv: conv, det: pair.Detector, mesher: pair.Mesher}, nil
 }
 
 // Close frees the detector and landmark models. It is safe to call more than once.

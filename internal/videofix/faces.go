@@ -12,6 +12,7 @@ import (
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/blend"
 	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/facepair"
 	"github.com/trueframe/trueframe/media/landmark"
 	"github.com/trueframe/trueframe/media/track"
 	"github.com/trueframe/trueframe/media/video"
@@ -28,17 +29,12 @@ type FaceModels struct {
 // closed when the test ends.
 func LoadFaceModels(tb testing.TB, modelDir string) *FaceModels {
 	tb.Helper()
-	det, err := face.New(face.Options{ModelDir: modelDir, MinFaceSize: 40})
+	pair, err := facepair.Open(modelDir, face.Options{MinFaceSize: 40})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mesher, err := landmark.New(landmark.Options{ModelDir: modelDir})
-	if err != nil {
-		det.Close()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { det.Close(); mesher.Close() })
-	return &FaceModels{det: det, mesher: mesher}
+	tb.Cleanup(func() { pair.Close() })
+	return &FaceModels{det: pair.Detector, mesher: pair.Mesher}
 }
 
 // follower tracks the largest face through the frames it is shown, in

@@ -1,7 +1,6 @@
 package fingerprint
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -10,7 +9,7 @@ import (
 
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/face"
-	"github.com/trueframe/trueframe/media/landmark"
+	"github.com/trueframe/trueframe/media/facepair"
 	"github.com/trueframe/trueframe/media/track"
 )
 
@@ -28,20 +27,11 @@ type FaceModels struct {
 // ONNX Runtime must be initialised (internal/ortutil.Init, in main).
 // Callers must call Close.
 func LoadFaceModels(modelDir string) (*FaceModels, error) {
-	det, err := face.New(face.Options{ModelDir: modelDir, MinFaceSize: detectMinFace})
+	pair, err := facepair.Open(modelDir, face.Options{MinFaceSize: detectMinFace})
 	if err != nil {
-		return nil, fmt.Errorf("fingerprint: face detector: %w", err)
+		return nil, fmt.Errorf("fingerprint: %w", err)
 	}
-	mesher, err := landmark.New(landmark.Options{ModelDir: modelDir})
-	if err != nil {
-		det.Close()
-		return nil, fmt.Errorf("fingerprint: face mesh: %w", err)
-	}
-	return &FaceModels{
-		Finder: scaledFinder{det: det},
-		Fitter: mesher,
-		close:  func() error { return errors.Join(det.Close(), mesher.Close()) },
-	}, nil
+	return &FaceModels{Finder: scaledFinder{det: pair.Detector}, Fitter: pair.Mesher, close: pair.Close}, nil
 }
 
 // Close frees the models LoadFaceModels loaded; it is a no-op for

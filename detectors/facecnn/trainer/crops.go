@@ -17,6 +17,7 @@ import (
 	"github.com/trueframe/trueframe/internal/gobfile"
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/facepair"
 	"github.com/trueframe/trueframe/media/landmark"
 	"github.com/trueframe/trueframe/media/track"
 	"github.com/trueframe/trueframe/media/video"
@@ -146,16 +147,11 @@ type Extractor struct {
 // NewExtractor loads the face models from modelDir. ONNX Runtime must
 // already be initialised.
 func NewExtractor(modelDir string, opts ExtractOptions) (*Extractor, error) {
-	finder, err := face.New(face.Options{ModelDir: modelDir, MinFaceSize: 40})
+	pair, err := facepair.Open(modelDir, face.Options{MinFaceSize: 40})
 	if err != nil {
 		return nil, err
 	}
-	mesher, err := landmark.New(landmark.Options{ModelDir: modelDir})
-	if err != nil {
-		finder.Close()
-		return nil, err
-	}
-	return &Extractor{finder: finder, mesher: mesher, opts: opts.withDefaults()}, nil
+	return &Extractor{finder: pair.Detector, mesher: pair.Mesher, opts: opts.withDefaults()}, nil
 }
 
 // Close frees the models.
