@@ -118,14 +118,14 @@ func execute(ctx context.Context, root *command, args []string) error {
 		return hint(fmt.Errorf("unknown command %q: want %s", args[0], strings.Join(names(c.visible()), ", ")))
 	}
 	fs, act := c.flagSet(path)
-	if err := setFromEnvironment(fs); err != nil {
-		return hint(err)
-	}
+	envErr := setFromEnvironment(fs) // first: the command line wins
 	args, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return printHelp(os.Stdout, c, path)
-	}
-	if err != nil {
+	case envErr != nil:
+		return hint(envErr)
+	case err != nil:
 		return hint(err)
 	}
 	err = act(ctx, args)

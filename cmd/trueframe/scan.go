@@ -125,7 +125,7 @@ func cmdScan(fs *flag.FlagSet) action {
 		started := time.Now()
 		t, err := s.scanAll(ctx, inputs)
 		if len(inputs) > 1 || walked {
-			t.print(os.Stderr, time.Since(started), skipped)
+			t.print(os.Stderr, time.Since(started), len(inputs), skipped)
 		}
 		if err != nil {
 			return err
@@ -383,13 +383,18 @@ func (t *scanTally) add(o scanOutcome) {
 	t.verdicts[o.report.Verdict]++
 }
 
-// print writes the batch's summary.
-func (t scanTally) print(w io.Writer, elapsed time.Duration, skipped int) {
+// print writes the batch's summary: of inputs files, how many were
+// scanned (fewer when interrupted), with which verdicts.
+func (t scanTally) print(w io.Writer, elapsed time.Duration, inputs, skipped int) {
 	n := len(t.failed)
 	for _, c := range t.verdicts {
 		n += c
 	}
-	fmt.Fprintf(w, "scanned %d files in %.1f s:", n, elapsed.Seconds())
+	if n < inputs {
+		fmt.Fprintf(w, "scanned %d of %d files in %.1f s:", n, inputs, elapsed.Seconds())
+	} else {
+		fmt.Fprintf(w, "scanned %d files in %.1f s:", n, elapsed.Seconds())
+	}
 	for _, v := range []fusion.Verdict{fusion.LikelyAuthentic, fusion.Suspicious, fusion.LikelyManipulated, fusion.Inconclusive} {
 		fmt.Fprintf(w, " %s %d,", v, t.verdicts[v])
 	}
