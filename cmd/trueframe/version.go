@@ -76,7 +76,7 @@ func writeBuild(w io.Writer, bi *debug.BuildInfo) {
 	}
 	switch {
 	case rev == "":
-		fmt.Fprintln(w, "  revision   unknown (not built by go build in a git checkout)")
+		fmt.Fprintln(w, "  revision   unknown (not stamped: built outside a git checkout, in a git worktree, or with -buildvcs=false)")
 	case buildSetting(bi, "vcs.modified") == "true":
 		fmt.Fprintf(w, "  revision   %s, with uncommitted changes (dirty)\n", rev)
 	default:
