@@ -255,7 +255,7 @@ func printHelp(w io.Writer, c *command, path string) error {
 		fmt.Fprintf(w, "\n    \t%s", strings.ReplaceAll(usage, "\n", "\n    \t"))
 		switch {
 		case f.DefValue == "" || f.DefValue == "0" || f.DefValue == "false" || f.DefValue == "0s":
-		case fmt.Sprintf("%T", f.Value) == "*flag.stringValue":
+		case fmt.Sprintf("%T", f.Value) == "*flag.stringValue": // quoted, as flag.PrintDefaults does
 			fmt.Fprintf(w, " (default %q)", f.DefValue)
 		default:
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
