@@ -12,8 +12,10 @@ GOTESTFLAGS ?= -count=1 -timeout 25m
 setup:
 	@scripts/setup
 
+# -buildvcs=auto: stamp the git revision into the binary (trueframe version)
+# even where GOFLAGS turns stamping off.
 build: setup
-	go build -o $(BIN) ./cmd/trueframe
+	go build -buildvcs=auto -o $(BIN) ./cmd/trueframe
 
 # The service on the embedded defaults (127.0.0.1:8080, ./data). It prints
 # the URL, a first admin key on first start, and a curl example.

@@ -15,109 +15,62 @@ import (
 
 	"github.com/trueframe/trueframe/detectors/facecnn"
 	"github.com/trueframe/trueframe/detectors/facecnn/trainer"
-	"github.com/trueframe/trueframe/detectors/motion"
 	"github.com/trueframe/trueframe/models"
 	"github.com/trueframe/trueframe/models/nn"
 )
 
-const detectorsUsage = `usage:
-  trueframe detectors crops --out FILE [flags] SOURCE...   aligned face crops for training
-      SOURCE is real:PATH or fake:METHOD:PATH (an image, a video, or a folder of them)
-  trueframe detectors train face_cnn --crops FILE[,FILE] --out DIR [flags]
-      trains the frame-level network on the crops and self-blends of them,
-      writes DIR/face_cnn.onnx and its model card DIR/face_cnn.json
-  trueframe detectors sequences --out FILE [flags] SOURCE...   face-track measurements for motion
-      SOURCE is real:DIR or a labelled source as for eval (its train split)
-  trueframe detectors train motion --sequences FILE[,FILE] --out DIR [flags]
-      trains the temporal landmark network, writes DIR/motion.onnx and DIR/motion.json
-  trueframe detectors train fusion --out FILE [flags] [SOURCE...]
-      fits the fusion (logistic regression) to labelled clips, default the
-      dev set's train split, with leave-one-method-out figures
-Run "trueframe detectors SUBCOMMAND -h" for the flags.
-`
+const cropsHelp = `
+Needs --out FILE. SOURCE is real:PATH or fake:METHOD:PATH (an image, a
+video, or a folder of them).`
 
-func cmdDetectors(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, detectorsUsage)
-		return usageError{errors.New("detectors needs a subcommand")}
-	}
-	switch args[0] {
-	case "crops":
-		return cmdDetectorsCrops(ctx, args[1:])
-	case "sequences":
-		return cmdDetectorsSequences(ctx, args[1:])
-	case "train":
-		if len(args) < 2 {
-			return usageError{errors.New("detectors train needs a model name: face_cnn")}
-		}
-		switch args[1] {
-		case facecnn.Name:
-			return cmdTrainFaceCNN(ctx, args[2:])
-		case "fusion":
-			return cmdTrainFusion(ctx, args[2:])
-		case motion.Name:
-			return cmdTrainMotion(ctx, args[2:])
-		}
-		return usageError{fmt.Errorf("detectors train: unknown model %q", args[1])}
-	case "-h", "--help", "help":
-		fmt.Fprint(os.Stderr, detectorsUsage)
-		return nil
-	}
-	fmt.Fprint(os.Stderr, detectorsUsage)
-	return usageError{fmt.Errorf("unknown detectors subcommand %q", args[0])}
-}
-
-func cmdDetectorsCrops(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("detectors crops", flag.ContinueOnError)
-	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime ($TRUEFRAME_DEPS)")
+func cmdDetectorsCrops(fs *flag.FlagSet) action {
+	deps := fs.String("deps", "", depsUsage)
 	out := fs.String("out", "", "crop set file to write (required)")
 	every := fs.Duration("every", 500*time.Millisecond, "time between the frames taken from a video")
 	maxPer := fs.Int("max-per-video", 40, "at most this many crops from one video")
 	byFolder := fs.Bool("group-by-folder", false, "images in one folder are one person (kept on one side of the train/validation split)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if *out == "" || fs.NArg() == 0 {
-		return usageError{errors.New("detectors crops needs --out FILE and at least one SOURCE")}
-	}
-	var sources []trainer.Source
-	for _, spec := range fs.Args() {
-		s, err := trainer.ParseSource(spec)
-		if err != nil {
-			return usageError{err}
+	return func(ctx context.Context, args []string) error {
+		if *out == "" || len(args) == 0 {
+			return usageError{errors.New("detectors crops needs --out FILE and at least one SOURCE")}
 		}
-		s.GroupByFolder = *byFolder
-		sources = append(sources, s)
+		var sources []trainer.Source
+		for _, spec := range args {
+			s, err := trainer.ParseSource(spec)
+			if err != nil {
+				return usageError{err}
+			}
+			s.GroupByFolder = *byFolder
+			sources = append(sources, s)
+		}
+		dir, err := initGeneratorORT(*deps)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		e, err := trainer.NewExtractor(filepath.Join(dir, "models"), trainer.ExtractOptions{FrameEvery: *every, MaxPerVideo: *maxPer,
+			Progress: func(path string, n int) { fmt.Fprintf(os.Stderr, "\r\033[K%s: %d", filepath.Base(path), n) }})
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		set, err := e.Extract(ctx, sources)
+		fmt.Fprint(os.Stderr, "\r\033[K")
+		if err != nil {
+			return err
+		}
+		if err := set.Save(*out); err != nil {
+			return err
+		}
+		for _, s := range set.Sources {
+			fmt.Printf("%6d  %s\n", s.Crops, s.Spec)
+		}
+		fmt.Printf("%d crops in %s, %v\n", len(set.Crops), *out, time.Since(t0).Round(time.Second))
+		return nil
 	}
-	dir, err := initGeneratorORT(*deps)
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	e, err := trainer.NewExtractor(filepath.Join(dir, "models"), trainer.ExtractOptions{FrameEvery: *every, MaxPerVideo: *maxPer,
-		Progress: func(path string, n int) { fmt.Fprintf(os.Stderr, "\r\033[K%s: %d", filepath.Base(path), n) }})
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	set, err := e.Extract(ctx, sources)
-	fmt.Fprint(os.Stderr, "\r\033[K")
-	if err != nil {
-		return err
-	}
-	if err := set.Save(*out); err != nil {
-		return err
-	}
-	for _, s := range set.Sources {
-		fmt.Printf("%6d  %s\n", s.Crops, s.Spec)
-	}
-	fmt.Printf("%d crops in %s, %v\n", len(set.Crops), *out, time.Since(t0).Round(time.Second))
-	return nil
 }
 
-func cmdTrainFaceCNN(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("detectors train face_cnn", flag.ContinueOnError)
-	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime ($TRUEFRAME_DEPS)")
+func cmdTrainFaceCNN(fs *flag.FlagSet) action {
+	deps := fs.String("deps", "", depsUsage)
 	crops := fs.String("crops", "", "comma-separated crop set files (from detectors crops; required)")
 	out := fs.String("out", "", "directory for face_cnn.onnx and its card face_cnn.json (required)")
 	steps := fs.Int("steps", 3000, "training steps of the head")
@@ -131,93 +84,92 @@ func cmdTrainFaceCNN(ctx context.Context, args []string) error {
 	evalEvery := fs.Int("eval-every", 500, "steps between validation figures")
 	seamWeight := fs.Float64("seam-weight", 1, "weight of the per-patch seam loss against the frame loss")
 	licences := fs.String("licences", "", "file of 'path-fragment<TAB>licence' lines: each source's licence, recorded in the model card")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if *crops == "" || *out == "" || fs.NArg() != 0 {
-		return usageError{errors.New("detectors train face_cnn needs --crops FILE and --out DIR")}
-	}
-	dir, err := initGeneratorORT(*deps)
-	if err != nil {
-		return err
-	}
-	cfg := facecnn.Config{Cut: *cut, Width: *width}.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
-	}
-	backbonePath := filepath.Join(dir, "models", facecnn.BackboneFile)
-	backbone, err := os.ReadFile(backbonePath)
-	if err != nil {
-		return fmt.Errorf("backbone: %w (run scripts/setup)", err)
-	}
-	c, _ := facecnn.CutNamed(cfg.Cut)
-	bb, err := facecnn.NewBackbone(backbone, c, 16, 2)
-	if err != nil {
-		return err
-	}
-	defer bb.Close()
-	set := &trainer.Set{Canvas: facecnn.Canvas}
-	for _, f := range strings.Split(*crops, ",") {
-		s, err := trainer.LoadSet(f)
+	return func(ctx context.Context, args []string) error {
+		if *crops == "" || *out == "" || len(args) != 0 {
+			return usageError{errors.New("detectors train face_cnn needs --crops FILE and --out DIR")}
+		}
+		dir, err := initGeneratorORT(*deps)
 		if err != nil {
 			return err
 		}
-		set.Crops = append(set.Crops, s.Crops...)
-		set.Sources = append(set.Sources, s.Sources...)
-	}
-	be, err := nn.NewBackend(*backend)
-	if err != nil {
-		return usageError{err}
-	}
-	defer be.Finalize()
-	opts := trainer.Options{Config: cfg, Samples: *samples, Steps: *steps, BatchSize: *batch, LearningRate: *lr, Seed: *seed,
-		EvalEvery: *evalEvery, SeamWeight: *seamWeight,
-		Progress: func(p trainer.Progress) {
-			if p.Stage == "samples" {
-				fmt.Fprintf(os.Stderr, "\r\033[Ksamples %d/%d", p.Step, p.Total)
-				return
+		cfg := facecnn.Config{Cut: *cut, Width: *width}.WithDefaults()
+		if err := cfg.Validate(); err != nil {
+			return usageError{err}
+		}
+		backbonePath := filepath.Join(dir, "models", facecnn.BackboneFile)
+		backbone, err := os.ReadFile(backbonePath)
+		if err != nil {
+			return fmt.Errorf("backbone: %w (run scripts/setup)", err)
+		}
+		c, _ := facecnn.CutNamed(cfg.Cut)
+		bb, err := facecnn.NewBackbone(backbone, c, 16, 2)
+		if err != nil {
+			return err
+		}
+		defer bb.Close()
+		set := &trainer.Set{Canvas: facecnn.Canvas}
+		for _, f := range strings.Split(*crops, ",") {
+			s, err := trainer.LoadSet(f)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(os.Stderr, "\r\033[Kstep %d/%d loss %.4f (%.2f steps/s)", p.Step, p.Total, p.Loss, p.StepsPerSec)
-			if v := p.Validation; v != nil {
-				fmt.Fprintf(os.Stderr, "\n  validation at step %d: self-blend AUC %.3f (degraded %.3f) %v, fake crops %v\n", p.Step, v.SelfBlend, v.SelfBlendDegraded, round3(v.ByRegion), round3(v.FakeCrops))
-			}
-		}}
-	res, err := trainer.Train(ctx, be, bb, set, opts)
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		return err
+			set.Crops = append(set.Crops, s.Crops...)
+			set.Sources = append(set.Sources, s.Sources...)
+		}
+		be, err := nn.NewBackend(*backend)
+		if err != nil {
+			return usageError{err}
+		}
+		defer be.Finalize()
+		opts := trainer.Options{Config: cfg, Samples: *samples, Steps: *steps, BatchSize: *batch, LearningRate: *lr, Seed: *seed,
+			EvalEvery: *evalEvery, SeamWeight: *seamWeight,
+			Progress: func(p trainer.Progress) {
+				if p.Stage == "samples" {
+					fmt.Fprintf(os.Stderr, "\r\033[Ksamples %d/%d", p.Step, p.Total)
+					return
+				}
+				fmt.Fprintf(os.Stderr, "\r\033[Kstep %d/%d loss %.4f (%.2f steps/s)", p.Step, p.Total, p.Loss, p.StepsPerSec)
+				if v := p.Validation; v != nil {
+					fmt.Fprintf(os.Stderr, "\n  validation at step %d: self-blend AUC %.3f (degraded %.3f) %v, fake crops %v\n", p.Step, v.SelfBlend, v.SelfBlendDegraded, round3(v.ByRegion), round3(v.FakeCrops))
+				}
+			}}
+		res, err := trainer.Train(ctx, be, bb, set, opts)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return err
+		}
+		created := time.Now().UTC()
+		version := fmt.Sprintf("%s-%s-s%d", facecnn.Name, created.Format("20060102T1504"), *seed)
+		data, err := trainer.ONNX(res, version)
+		if err != nil {
+			return err
+		}
+		cfgJSON, _ := json.Marshal(res.Config)
+		bsum := sha256.Sum256(backbone)
+		training, _ := json.Marshal(map[string]any{"backbone": facecnn.BackboneFile, "backbone_sha256": hex.EncodeToString(bsum[:]),
+			"samples": *samples, "steps": res.Steps, "batch": *batch, "learning_rate": *lr, "seam_weight": *seamWeight, "final_loss": res.Loss,
+			"seconds": res.Seconds, "backend": *backend, "train": res.Train, "validation": res.Validation})
+		card := models.Card{Name: facecnn.Name, Version: version,
+			Created: created, Seed: *seed, Command: commandLine(),
+			Input:  "features [N,28,28,32] (stride8) or [N,14,14,64] (stride16): MobileNetV2 int8 (" + facecnn.BackboneFile + ") cut there, on the face aligned by media/landmark.Align at 224 px, RGB normalised with ImageNet mean and std",
+			Output: "patch_logits [N,14,14,1] (seam per patch); the frame logit is their log-mean-exp (facecnn.FrameLogit), sigmoid → P(manipulated)",
+			Config: cfgJSON, Training: training}
+		lic := readLicences(*licences)
+		for _, s := range set.Sources {
+			card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Crops, Licence: licenceOf(lic, s.Spec)})
+		}
+		cardPath, err := models.WriteTrained(*out, &card, data)
+		if err != nil {
+			return err
+		}
+		v := res.Validation
+		fmt.Printf("%s: %d steps in %.0f s, final loss %.4f, trained on %d real crops (%d groups) and %d fake crops\n",
+			version, res.Steps, res.Seconds, res.Loss, res.Train.Reals, res.Train.Groups, res.Train.Fakes)
+		fmt.Printf("held-out groups (%d real crops): self-blend AUC %.3f (degraded %.3f) %v; fake crops AUC %v (n %v)\n",
+			v.Reals, v.SelfBlend, v.SelfBlendDegraded, round3(v.ByRegion), round3(v.FakeCrops), v.FakeCounts)
+		fmt.Printf("wrote %s and %s\n", filepath.Join(*out, card.File), cardPath)
+		return nil
 	}
-	created := time.Now().UTC()
-	version := fmt.Sprintf("%s-%s-s%d", facecnn.Name, created.Format("20060102T1504"), *seed)
-	data, err := trainer.ONNX(res, version)
-	if err != nil {
-		return err
-	}
-	cfgJSON, _ := json.Marshal(res.Config)
-	bsum := sha256.Sum256(backbone)
-	training, _ := json.Marshal(map[string]any{"backbone": facecnn.BackboneFile, "backbone_sha256": hex.EncodeToString(bsum[:]),
-		"samples": *samples, "steps": res.Steps, "batch": *batch, "learning_rate": *lr, "seam_weight": *seamWeight, "final_loss": res.Loss,
-		"seconds": res.Seconds, "backend": *backend, "train": res.Train, "validation": res.Validation})
-	card := models.Card{Name: facecnn.Name, Version: version,
-		Created: created, Seed: *seed, Command: "trueframe detectors train face_cnn " + strings.Join(args, " "),
-		Input:  "features [N,28,28,32] (stride8) or [N,14,14,64] (stride16): MobileNetV2 int8 (" + facecnn.BackboneFile + ") cut there, on the face aligned by media/landmark.Align at 224 px, RGB normalised with ImageNet mean and std",
-		Output: "patch_logits [N,14,14,1] (seam per patch); the frame logit is their log-mean-exp (facecnn.FrameLogit), sigmoid → P(manipulated)",
-		Config: cfgJSON, Training: training}
-	lic := readLicences(*licences)
-	for _, s := range set.Sources {
-		card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Crops, Licence: licenceOf(lic, s.Spec)})
-	}
-	cardPath, err := models.WriteTrained(*out, &card, data)
-	if err != nil {
-		return err
-	}
-	v := res.Validation
-	fmt.Printf("%s: %d steps in %.0f s, final loss %.4f, trained on %d real crops (%d groups) and %d fake crops\n",
-		version, res.Steps, res.Seconds, res.Loss, res.Train.Reals, res.Train.Groups, res.Train.Fakes)
-	fmt.Printf("held-out groups (%d real crops): self-blend AUC %.3f (degraded %.3f) %v; fake crops AUC %v (n %v)\n",
-		v.Reals, v.SelfBlend, v.SelfBlendDegraded, round3(v.ByRegion), round3(v.FakeCrops), v.FakeCounts)
-	fmt.Printf("wrote %s and %s\n", filepath.Join(*out, card.File), cardPath)
-	return nil
 }
 
 func round3(m map[string]float64) map[string]float64 {

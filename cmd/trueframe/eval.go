@@ -34,8 +34,8 @@ func (ef *evalFlags) registerAnalysis(fs *flag.FlagSet) map[string]string {
 	fs.StringVar(&ef.detectors, "detectors", "", "comma-separated detectors to run (default: the standard set; known: "+strings.Join(scan.KnownDetectors(), ", ")+")")
 	fs.StringVar(&ef.cache, "cache", filepath.Join(envOr("TRUEFRAME_DATA", "data"), "eval-cache"), "where analyses and re-encoded copies are kept, keyed by file and detector versions")
 	fs.BoolVar(&ef.fresh, "fresh", false, "analyse every clip again instead of reusing cached analyses")
-	fs.StringVar(&ef.deps, "deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime ($TRUEFRAME_DEPS)")
-	fs.StringVar(&ef.maxMemory, "max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of the worker process")
+	fs.StringVar(&ef.deps, "deps", "", depsUsage)
+	fs.StringVar(&ef.maxMemory, "max-memory", "6GiB", "address-space cap of the worker process")
 	fs.DurationVar(&ef.timeout, "timeout", 30*time.Minute, "give up on one clip after this long")
 	cards := map[string]string{}
 	fs.Func("model", "NAME=CARD: run the model of this model card for learned detector NAME instead of the embedded one (repeatable)", func(v string) error {
@@ -55,99 +55,94 @@ func defaultDevManifest() string {
 	return filepath.Join(envOr("TRUEFRAME_SHARED", filepath.Join("..", "shared")), "data", "videos", "dev", "manifest.tsv")
 }
 
+const evalHelp = `
+SOURCE is a dev-set manifest.tsv (default: $TRUEFRAME_SHARED or ../shared,
+data/videos/dev/manifest.tsv), a generator dataset manifest.json, or a folder
+with real/ and fake/<method>/. Prints video-level AUC overall, per kind and
+per method, per-detector AUC, the equal error rate, accuracy, precision and
+recall at the verdict thresholds, and a per-clip table.`
+
 // cmdEval measures detection on labelled clips: the one way this project
 // measures it.
-func cmdEval(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+func cmdEval(fs *flag.FlagSet) action {
 	var ef evalFlags
 	fs.StringVar(&ef.split, "split", "test", "dev-manifest split: test, train or all")
-	fs.StringVar(&ef.fusion, "fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one)")
+	fs.StringVar(&ef.fusion, "fusion", "", "fusion model file (default: the embedded one)")
 	fs.BoolVar(&ef.json, "json", false, "print the figures as one JSON object")
 	fs.StringVar(&ef.plot, "plot", "", "draw ROC curves (fused and per detector) into this PNG file")
 	fs.BoolVar(&ef.perturb, "perturb", false, "repeat on copies re-encoded with H.264 CRF 35 and at half resolution")
 	fs.StringVar(&ef.cv, "cv", "", `"method": leave-one-method-out figures of the fitted fusion over the clips`)
 	cards := ef.registerAnalysis(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, `usage: trueframe eval [flags] [SOURCE]
-
-SOURCE is a dev-set manifest.tsv (default: $TRUEFRAME_SHARED or ../shared,
-data/videos/dev/manifest.tsv), a generator dataset manifest.json, or a folder
-with real/ and fake/<method>/. Prints video-level AUC overall, per kind and
-per method, per-detector AUC, the equal error rate, accuracy, precision and
-recall at the verdict thresholds, and a per-clip table.`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() > 1 {
-		return usageError{errors.New("eval takes one SOURCE")}
-	}
-	src := fs.Arg(0)
-	if src == "" {
-		src = defaultDevManifest()
-	}
-	switch ef.split {
-	case "test", "train", "all":
-	default:
-		return usageError{fmt.Errorf("--split %q: want test, train or all", ef.split)}
-	}
-	if ef.cv != "" && ef.cv != "method" {
-		return usageError{fmt.Errorf("--cv %q: only \"method\" is known", ef.cv)}
-	}
-	clips, err := eval.Load(src, ef.split)
-	if err != nil {
-		return err
-	}
-	fuser, err := loadFuser(ef.fusion)
-	if err != nil {
-		return err
-	}
-	r, err := newEvalRunner(ctx, ef, cards, fuser)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-
-	started := time.Now()
-	scored, err := r.scoreAll(ctx, clips, nil)
-	if err != nil {
-		return err
-	}
-	th := thresholds(fuser)
-	sum := eval.Summarize(scored, th)
-	sum.TotalSeconds = time.Since(started).Seconds()
-	out := evalOutput{Source: src, Split: ef.split, Models: r.models, Summary: sum}
-	out.Models.FusionVersion = fuser.Model().Version
-
-	if ef.perturb {
-		for _, p := range eval.Perturbations() {
-			ps, err := r.scoreAll(ctx, clips, &p)
-			if err != nil {
-				return err
-			}
-			out.Perturbed = append(out.Perturbed, perturbedSummary{Perturbation: p.Name, Desc: p.Desc, Summary: eval.Summarize(ps, th)})
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 1 {
+			return usageError{errors.New("eval takes one SOURCE")}
 		}
-	}
-	if ef.cv == "method" {
-		cv, err := eval.CrossValidateByMethod(clips, r.reports, fuser.Model().Verdict.MinFaceFrames, fusion.FitOptions{Base: fuser.Model()})
+		src := defaultDevManifest()
+		if len(args) == 1 {
+			src = args[0]
+		}
+		switch ef.split {
+		case "test", "train", "all":
+		default:
+			return usageError{fmt.Errorf("--split %q: want test, train or all", ef.split)}
+		}
+		if ef.cv != "" && ef.cv != "method" {
+			return usageError{fmt.Errorf("--cv %q: only \"method\" is known", ef.cv)}
+		}
+		clips, err := eval.Load(src, ef.split)
 		if err != nil {
 			return err
 		}
-		out.CV = cv
-	}
-	if ef.plot != "" {
-		if err := eval.PlotROC(ef.plot, sum, fmt.Sprintf("%s (%s split)", filepath.Base(src), ef.split)); err != nil {
+		fuser, err := loadFuser(ef.fusion)
+		if err != nil {
 			return err
 		}
+		r, err := newEvalRunner(ctx, ef, cards, fuser)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+
+		started := time.Now()
+		scored, err := r.scoreAll(ctx, clips, nil)
+		if err != nil {
+			return err
+		}
+		th := thresholds(fuser)
+		sum := eval.Summarize(scored, th)
+		sum.TotalSeconds = time.Since(started).Seconds()
+		out := evalOutput{Source: src, Split: ef.split, Models: r.models, Summary: sum}
+		out.Models.FusionVersion = fuser.Model().Version
+
+		if ef.perturb {
+			for _, p := range eval.Perturbations() {
+				ps, err := r.scoreAll(ctx, clips, &p)
+				if err != nil {
+					return err
+				}
+				out.Perturbed = append(out.Perturbed, perturbedSummary{Perturbation: p.Name, Desc: p.Desc, Summary: eval.Summarize(ps, th)})
+			}
+		}
+		if ef.cv == "method" {
+			cv, err := eval.CrossValidateByMethod(clips, r.reports, fuser.Model().Verdict.MinFaceFrames, fusion.FitOptions{Base: fuser.Model()})
+			if err != nil {
+				return err
+			}
+			out.CV = cv
+		}
+		if ef.plot != "" {
+			if err := eval.PlotROC(ef.plot, sum, fmt.Sprintf("%s (%s split)", filepath.Base(src), ef.split)); err != nil {
+				return err
+			}
+		}
+		if ef.json {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		}
+		printEval(os.Stdout, out)
+		return nil
 	}
-	if ef.json {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	printEval(os.Stdout, out)
-	return nil
 }
 
 func loadFuser(path string) (*fusion.Fuser, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,34 +14,35 @@ import (
 	"github.com/trueframe/trueframe/api/store"
 )
 
-// cmdKeys manages API keys in the data directory's database; it works
-// while the service runs (SQLite serialises the writers).
-func cmdKeys(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError{fmt.Errorf("usage: trueframe keys create --role analyst|registrar|admin [--name N] | list | revoke ID")}
-	}
-	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	data := fs.String("data", envOr("TRUEFRAME_DATA", "data"), "data directory of the service")
-	role := fs.String("role", "", "role of the new key: analyst, registrar or admin")
-	name := fs.String("name", "", "a name to recognise the key by")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err}
-	}
-	if err := os.MkdirAll(*data, 0o750); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, filepath.Join(*data, "trueframe.db"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+// The keys commands manage API keys in the data directory's database;
+// they work while the service runs (SQLite serialises the writers). Each
+// checks its arguments before it opens (and so creates) the database.
 
-	switch args[0] {
-	case "create":
+func dataFlag(fs *flag.FlagSet) *string {
+	return fs.String("data", "data", "data `directory` of the service")
+}
+
+func openKeyStore(ctx context.Context, data string) (*store.Store, error) {
+	if err := os.MkdirAll(data, 0o750); err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, filepath.Join(data, "trueframe.db"))
+}
+
+func cmdKeysCreate(fs *flag.FlagSet) action {
+	data := dataFlag(fs)
+	role := fs.String("role", "", "role of the new key: analyst, registrar or admin (required)")
+	name := fs.String("name", "", "a name to recognise the key by")
+	return func(ctx context.Context, args []string) error {
 		r := store.Role(*role)
-		if !r.Valid() {
-			return usageError{fmt.Errorf("--role must be analyst, registrar or admin")}
+		if !r.Valid() || len(args) > 0 {
+			return usageError{errors.New("keys create takes --role analyst, registrar or admin, and no arguments")}
 		}
+		st, err := openKeyStore(ctx, *data)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
 		k, token, err := st.NewKey(ctx, *name, r)
 		if err != nil {
 			return err
@@ -49,7 +51,20 @@ func cmdKeys(ctx context.Context, args []string) error {
 		fmt.Println(token)
 		fmt.Fprintf(os.Stderr, "its webhook signing secret: %s\n", k.WebhookSecret)
 		return nil
-	case "list":
+	}
+}
+
+func cmdKeysList(fs *flag.FlagSet) action {
+	data := dataFlag(fs)
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usageError{errors.New("keys list takes no arguments")}
+		}
+		st, err := openKeyStore(ctx, *data)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
 		keys, err := st.Keys(ctx)
 		if err != nil {
 			return err
@@ -64,16 +79,24 @@ func cmdKeys(ctx context.Context, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, strconv.Quote(k.Name), k.CreatedAt.Format(time.RFC3339), revoked)
 		}
 		return tw.Flush()
-	case "revoke":
-		if fs.NArg() != 1 {
-			return usageError{fmt.Errorf("usage: trueframe keys revoke ID")}
+	}
+}
+
+func cmdKeysRevoke(fs *flag.FlagSet) action {
+	data := dataFlag(fs)
+	return func(ctx context.Context, args []string) error {
+		if len(args) != 1 {
+			return usageError{errors.New("keys revoke takes one key ID")}
 		}
-		if err := st.RevokeKey(ctx, fs.Arg(0)); err != nil {
-			return fmt.Errorf("key %s: %w", fs.Arg(0), err)
+		st, err := openKeyStore(ctx, *data)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(os.Stderr, "revoked key %s\n", fs.Arg(0))
+		defer st.Close()
+		if err := st.RevokeKey(ctx, args[0]); err != nil {
+			return fmt.Errorf("key %s: %w", args[0], err)
+		}
+		fmt.Fprintf(os.Stderr, "revoked key %s\n", args[0])
 		return nil
-	default:
-		return usageError{fmt.Errorf("unknown keys command %q: want create, list or revoke", args[0])}
 	}
 }

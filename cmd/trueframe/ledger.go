@@ -36,20 +36,20 @@ type ledgerFlags struct {
 }
 
 func (lf *ledgerFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&lf.data, "data", envOr("TRUEFRAME_DATA", "data"), "data directory (the ledger lives in DATA/ledger)")
-	fs.StringVar(&lf.deps, "deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime")
-	fs.StringVar(&lf.maxMemory, "max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of each worker process")
+	fs.StringVar(&lf.data, "data", "data", "data `directory` (the ledger lives in DATA/ledger)")
+	fs.StringVar(&lf.deps, "deps", "", depsUsage)
+	fs.StringVar(&lf.maxMemory, "max-memory", "6GiB", "address-space cap of each worker process")
 	lf.registerChain(fs)
 }
 
 // registerChain registers the flags that choose the chain.
 func (lf *ledgerFlags) registerChain(fs *flag.FlagSet) {
-	fs.StringVar(&lf.rpcURL, "ledger-rpc", os.Getenv("TRUEFRAME_LEDGER_RPC"), "JSON-RPC URL of an external node (default: the embedded chain)")
-	fs.Uint64Var(&lf.chainID, "ledger-chain-id", uint64(envInt("TRUEFRAME_LEDGER_CHAIN_ID", 0)), "chain id the external node must report (required with --ledger-rpc)")
-	fs.StringVar(&lf.contract, "ledger-contract", os.Getenv("TRUEFRAME_LEDGER_CONTRACT"), "registry contract address on the external node (empty: deploy one and remember it)")
-	fs.Uint64Var(&lf.confirmations, "ledger-confirmations", uint64(envInt("TRUEFRAME_LEDGER_CONFIRMATIONS", 1)), "blocks on top of a transaction before it counts (external node)")
-	fs.StringVar(&lf.keystore, "ledger-keystore", os.Getenv("TRUEFRAME_LEDGER_KEYSTORE"), "encrypted keystore file of the signing key (external node); or set TRUEFRAME_LEDGER_KEY to a hex key")
-	fs.StringVar(&lf.passwordFile, "ledger-password-file", os.Getenv("TRUEFRAME_LEDGER_PASSWORD_FILE"), "file holding the keystore's password")
+	fs.StringVar(&lf.rpcURL, "ledger-rpc", "", "JSON-RPC `URL` of an external node (default: the embedded chain)")
+	fs.Uint64Var(&lf.chainID, "ledger-chain-id", 0, "chain id the external node must report (required with --ledger-rpc)")
+	fs.StringVar(&lf.contract, "ledger-contract", "", "registry contract `address` on the external node (empty: deploy one and remember it)")
+	fs.Uint64Var(&lf.confirmations, "ledger-confirmations", 1, "blocks on top of a transaction before it counts (external node)")
+	fs.StringVar(&lf.keystore, "ledger-keystore", "", "encrypted keystore `file` of the signing key (external node); or set TRUEFRAME_LEDGER_KEY to a hex key")
+	fs.StringVar(&lf.passwordFile, "ledger-password-file", "", "`file` holding the keystore's password")
 }
 
 // openedLedger is a registry with what must be closed after it.
@@ -165,66 +165,60 @@ func cliLogger() *slog.Logger {
 }
 
 // cmdRegister: trueframe register [--meta M] [--batch] FILE...
-func cmdRegister(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("register", flag.ContinueOnError)
+func cmdRegister(fs *flag.FlagSet) action {
 	var lf ledgerFlags
 	lf.register(fs)
 	meta := fs.String("meta", "", "short description stored on chain with each file (a URI or a hash; at most 256 bytes)")
 	batch := fs.Bool("batch", false, "anchor the files as one Merkle root (one transaction) instead of one transaction each")
 	asJSON := fs.Bool("json", false, "print the records as JSON, one per line")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: trueframe register [--meta M] [--batch] [flags] FILE...")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() == 0 {
-		return usageError{errors.New("register takes at least one file")}
-	}
-	l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{BatchSize: max(fs.NArg(), 1)})
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	var failed error
-	type queued struct {
-		file string
-		sha  [32]byte
-	}
-	var batched []queued
-	for _, file := range fs.Args() {
-		if *batch {
-			sha, err := l.Enqueue(ctx, file, *meta)
+	return func(ctx context.Context, args []string) error {
+		if len(args) == 0 {
+			return usageError{errors.New("register takes at least one file")}
+		}
+		l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{BatchSize: max(len(args), 1)})
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		var failed error
+		type queued struct {
+			file string
+			sha  [32]byte
+		}
+		var batched []queued
+		for _, file := range args {
+			if *batch {
+				sha, err := l.Enqueue(ctx, file, *meta)
+				if err != nil {
+					failed = fmt.Errorf("%s: %w", file, err)
+					fmt.Fprintln(os.Stderr, "trueframe:", failed)
+					continue
+				}
+				batched = append(batched, queued{file, sha})
+				continue
+			}
+			rec, err := l.Register(ctx, file, *meta)
 			if err != nil {
 				failed = fmt.Errorf("%s: %w", file, err)
 				fmt.Fprintln(os.Stderr, "trueframe:", failed)
 				continue
 			}
-			batched = append(batched, queued{file, sha})
-			continue
+			printRecord(os.Stdout, file, rec, *asJSON)
 		}
-		rec, err := l.Register(ctx, file, *meta)
-		if err != nil {
-			failed = fmt.Errorf("%s: %w", file, err)
-			fmt.Fprintln(os.Stderr, "trueframe:", failed)
-			continue
-		}
-		printRecord(os.Stdout, file, rec, *asJSON)
-	}
-	if len(batched) > 0 {
-		if _, err := l.Flush(ctx); err != nil {
-			return err
-		}
-		for _, q := range batched {
-			rec, err := l.Lookup(ctx, q.sha)
-			if err != nil {
+		if len(batched) > 0 {
+			if _, err := l.Flush(ctx); err != nil {
 				return err
 			}
-			printRecord(os.Stdout, q.file, rec, *asJSON)
+			for _, q := range batched {
+				rec, err := l.Lookup(ctx, q.sha)
+				if err != nil {
+					return err
+				}
+				printRecord(os.Stdout, q.file, rec, *asJSON)
+			}
 		}
+		return failed
 	}
-	return failed
 }
 
 func printRecord(w io.Writer, file string, rec ledger.Record, asJSON bool) {
@@ -243,137 +237,146 @@ func printRecord(w io.Writer, file string, rec ledger.Record, asJSON bool) {
 }
 
 // cmdVerify: trueframe verify [--json] FILE...
-func cmdVerify(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+func cmdVerify(fs *flag.FlagSet) action {
 	var lf ledgerFlags
 	lf.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON verification per file")
-	evidenceRoot := fs.String("evidence-dir", os.Getenv("TRUEFRAME_EVIDENCE_DIR"), "write the faces that differ, registered beside checked, under DIR/<file name>/ (default: the system temp dir)")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: trueframe verify [--json] [--evidence-dir DIR] [flags] FILE...")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() == 0 {
-		return usageError{errors.New("verify takes at least one file")}
-	}
-	l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{})
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	var failed error
-	for _, file := range fs.Args() {
-		v, err := l.Verify(ctx, file)
+	evidenceRoot := fs.String("evidence-dir", "", "write the faces that differ, registered beside checked, under `DIR`/<file name>/ (default: the system temp dir)")
+	return func(ctx context.Context, args []string) error {
+		if len(args) == 0 {
+			return usageError{errors.New("verify takes at least one file")}
+		}
+		l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{})
 		if err != nil {
-			failed = fmt.Errorf("%s: %w", file, err)
-			fmt.Fprintln(os.Stderr, "trueframe:", failed)
-			continue
+			return err
 		}
-		if *asJSON {
-			json.NewEncoder(os.Stdout).Encode(v)
-			continue
-		}
-		fmt.Printf("%s: %s\n  %s\n", file, strings.ToUpper(strings.ReplaceAll(string(v.Status), "_", " ")), v.Explanation)
-		if v.Original != nil {
-			printRecord(os.Stdout, "  original", *v.Original, false)
-		}
-		if m := v.Match; m != nil {
-			fmt.Printf("  match: %.0f%% of %d samples, mean distance %.1f bits, offset %.2f s\n", 100*m.MatchedFraction, m.Samples, m.MeanDistance, m.OffsetS)
-			for _, u := range m.Unmatched {
-				fmt.Printf("  differs at %.2f–%.2f s\n", u.StartS, u.EndS)
+		defer l.Close()
+		var failed error
+		for _, file := range args {
+			v, err := l.Verify(ctx, file)
+			if err != nil {
+				failed = fmt.Errorf("%s: %w", file, err)
+				fmt.Fprintln(os.Stderr, "trueframe:", failed)
+				continue
 			}
-			for _, a := range m.Altered {
-				fmt.Printf("  region changed at %.2f–%.2f s (cells %v of a %dx%d grid)\n", a.StartS, a.EndS, a.Cells, a.Grid, a.Grid)
+			if *asJSON {
+				json.NewEncoder(os.Stdout).Encode(v)
+				continue
 			}
-			if g := m.Geometry; g != nil {
-				fmt.Printf("  compared in the original's layout: the file shows %.1f%%×%.1f%% of its frame from (%.1f%%, %.1f%%)\n", 100*g.W, 100*g.H, 100*g.X, 100*g.Y)
+			fmt.Printf("%s: %s\n  %s\n", file, strings.ToUpper(strings.ReplaceAll(string(v.Status), "_", " ")), v.Explanation)
+			if v.Original != nil {
+				printRecord(os.Stdout, "  original", *v.Original, false)
 			}
-			if !m.FacesCompared {
-				fmt.Println("  faces not compared: the original was registered with a version 1 fingerprint")
-			}
-			for i, f := range m.Faces {
-				fmt.Printf("  FACE DIFFERS: %s (%.1f times what copies show)\n", f.Description, f.Score)
-				if len(f.EvidencePNG) == 0 {
-					continue
+			if m := v.Match; m != nil {
+				fmt.Printf("  match: %.0f%% of %d samples, mean distance %.1f bits, offset %.2f s\n", 100*m.MatchedFraction, m.Samples, m.MeanDistance, m.OffsetS)
+				for _, u := range m.Unmatched {
+					fmt.Printf("  differs at %.2f–%.2f s\n", u.StartS, u.EndS)
 				}
-				root := *evidenceRoot
-				if root == "" {
-					root = filepath.Join(os.TempDir(), "trueframe-evidence")
+				for _, a := range m.Altered {
+					fmt.Printf("  region changed at %.2f–%.2f s (cells %v of a %dx%d grid)\n", a.StartS, a.EndS, a.Cells, a.Grid, a.Grid)
 				}
-				dir := filepath.Join(root, evidenceName(file))
-				p := filepath.Join(dir, fmt.Sprintf("provenance-face-%d-%d.png", f.Track, i+1))
-				if err := os.MkdirAll(dir, 0o755); err == nil && os.WriteFile(p, f.EvidencePNG, 0o644) == nil {
-					fmt.Printf("    evidence: %s (registered at %.2f s | this file at %.2f s | difference)\n", p, f.EvidenceOriginalS, f.EvidenceS)
+				if g := m.Geometry; g != nil {
+					fmt.Printf("  compared in the original's layout: the file shows %.1f%%×%.1f%% of its frame from (%.1f%%, %.1f%%)\n", 100*g.W, 100*g.H, 100*g.X, 100*g.Y)
+				}
+				if !m.FacesCompared {
+					fmt.Println("  faces not compared: the original was registered with a version 1 fingerprint")
+				}
+				for i, f := range m.Faces {
+					fmt.Printf("  FACE DIFFERS: %s (%.1f times what copies show)\n", f.Description, f.Score)
+					if len(f.EvidencePNG) == 0 {
+						continue
+					}
+					root := *evidenceRoot
+					if root == "" {
+						root = filepath.Join(os.TempDir(), "trueframe-evidence")
+					}
+					dir := filepath.Join(root, evidenceName(file))
+					p := filepath.Join(dir, fmt.Sprintf("provenance-face-%d-%d.png", f.Track, i+1))
+					if err := os.MkdirAll(dir, 0o755); err == nil && os.WriteFile(p, f.EvidencePNG, 0o644) == nil {
+						fmt.Printf("    evidence: %s (registered at %.2f s | this file at %.2f s | difference)\n", p, f.EvidenceOriginalS, f.EvidenceS)
+					}
 				}
 			}
 		}
+		return failed
 	}
-	return failed
 }
 
-// cmdLedger: trueframe ledger status|reindex|revoke
-func cmdLedger(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError{errors.New("usage: trueframe ledger status | reindex | revoke SHA256 --reason R | bench")}
-	}
-	if args[0] == "bench" {
-		return cmdLedgerBench(ctx, args[1:])
-	}
-	fs := flag.NewFlagSet("ledger "+args[0], flag.ContinueOnError)
+// ledgerCommand declares the flags the ledger subcommands share and runs
+// do on the opened ledger, once check has accepted the arguments.
+func ledgerCommand(fs *flag.FlagSet, check func(args []string) error, do func(ctx context.Context, l *openedLedger, args []string, asJSON bool) error) action {
 	var lf ledgerFlags
 	lf.register(fs)
-	reason := fs.String("reason", "", "why the original is revoked (revoke)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err}
+	return func(ctx context.Context, args []string) error {
+		if err := check(args); err != nil {
+			return usageError{err}
+		}
+		l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{})
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		return do(ctx, l, args, *asJSON)
 	}
-	switch args[0] {
-	case "status", "reindex", "revoke":
-	default:
-		return usageError{fmt.Errorf("unknown ledger command %q: want status, reindex or revoke", args[0])}
+}
+
+// noArguments is the check of a command that takes no arguments.
+func noArguments(fs *flag.FlagSet) func(args []string) error {
+	return func(args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("%s takes no arguments, got %q", commandName(fs), args)
+		}
+		return nil
 	}
-	l, err := lf.open(ctx, nil, cliLogger(), ledger.Options{})
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	switch args[0] {
-	case "reindex":
+}
+
+func cmdLedgerReindex(fs *flag.FlagSet) action {
+	return ledgerCommand(fs, noArguments(fs), func(ctx context.Context, l *openedLedger, _ []string, _ bool) error {
 		if err := l.Reindex(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintln(os.Stderr, "index rebuilt from the chain's events")
-	case "revoke":
-		if fs.NArg() != 1 || *reason == "" {
-			return usageError{errors.New("usage: trueframe ledger revoke SHA256 --reason R")}
+		return nil
+	})
+}
+
+func cmdLedgerRevoke(fs *flag.FlagSet) action {
+	reason := fs.String("reason", "", "why the original is revoked (required)")
+	check := func(args []string) error {
+		if len(args) != 1 || *reason == "" {
+			return errors.New("ledger revoke takes one SHA256 and --reason R")
 		}
-		sha, err := ledger.ParseHash(fs.Arg(0))
-		if err != nil {
-			return usageError{err}
-		}
+		_, err := ledger.ParseHash(args[0])
+		return err
+	}
+	return ledgerCommand(fs, check, func(ctx context.Context, l *openedLedger, args []string, asJSON bool) error {
+		sha, _ := ledger.ParseHash(args[0])
 		rec, err := l.Revoke(ctx, sha, *reason)
 		if err != nil {
 			return err
 		}
-		printRecord(os.Stdout, fs.Arg(0), rec, *asJSON)
+		printRecord(os.Stdout, args[0], rec, asJSON)
 		return nil
-	}
-	st, err := l.Status(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(st)
-	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "chain id\t%d\ncontract\t%s\naccount\t%s (registrar: %v)\nhead block\t%d\nindexed through block\t%d\n",
-		st.ChainID, st.Contract, st.Account, st.Registrar, st.Block, st.IndexedTo)
-	fmt.Fprintf(tw, "originals\t%d (%d revoked)\nbatches\t%d\nqueued for a batch\t%d\ndata\t%s\n", st.Originals, st.Revoked, st.Batches, st.Queued, st.DataDir)
-	if st.IndexError != "" {
-		fmt.Fprintf(tw, "index error\t%s\n", st.IndexError)
-	}
-	return tw.Flush()
+	})
+}
+
+func cmdLedgerStatus(fs *flag.FlagSet) action {
+	return ledgerCommand(fs, noArguments(fs), func(ctx context.Context, l *openedLedger, _ []string, asJSON bool) error {
+		st, err := l.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(os.Stdout).Encode(st)
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "chain id\t%d\ncontract\t%s\naccount\t%s (registrar: %v)\nhead block\t%d\nindexed through block\t%d\n",
+			st.ChainID, st.Contract, st.Account, st.Registrar, st.Block, st.IndexedTo)
+		fmt.Fprintf(tw, "originals\t%d (%d revoked)\nbatches\t%d\nqueued for a batch\t%d\ndata\t%s\n", st.Originals, st.Revoked, st.Batches, st.Queued, st.DataDir)
+		if st.IndexError != "" {
+			fmt.Fprintf(tw, "index error\t%s\n", st.IndexError)
+		}
+		return tw.Flush()
+	})
 }

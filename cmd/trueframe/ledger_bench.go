@@ -21,113 +21,111 @@ import (
 // cmdLedgerBench measures the ledger on a fresh embedded chain in a
 // temporary directory: single and batched registrations per second, gas
 // per registration and per batched hash, and fingerprinting speed.
-func cmdLedgerBench(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("ledger bench", flag.ContinueOnError)
+func cmdLedgerBench(fs *flag.FlagSet) action {
 	singles := fs.Int("n", 200, "single registrations to time")
 	writers := fs.Int("writers", 16, "concurrent writers for the concurrent single registrations")
 	batch := fs.Int("batch", 1000, "originals per batch")
 	batches := fs.Int("batches", 3, "batches to time")
 	clip := fs.String("clip", "", "video to fingerprint (720p is the reference)")
-	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime (the face models of version 2 fingerprints)")
+	deps := fs.String("deps", "", depsUsage)
 	onlyFP := fs.Bool("fingerprint-only", false, "skip the chain and measure only the fingerprinting of --clip")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if *onlyFP {
+	return func(ctx context.Context, args []string) error {
+		if *onlyFP {
+			if *clip == "" {
+				return usageError{errors.New("--fingerprint-only needs --clip")}
+			}
+			return benchFingerprint(ctx, *clip, *deps)
+		}
+		dir, err := os.MkdirTemp("", "trueframe-ledger-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dc, err := devchain.Open(ctx, filepath.Join(dir, "chain"), nil)
+		if err != nil {
+			return err
+		}
+		defer dc.Close()
+		c := dc.Client()
+		reg, err := ledger.Open(ctx, c, dir, ledger.Options{BatchSize: *batch})
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+
+		random := func() (h [32]byte) {
+			rand.Read(h[:])
+			return h
+		}
+		meta := "https://archive.example/item/000000"
+		fmt.Printf("ledger bench on the embedded chain (chain %d), every write mined and synced to disk before it counts\n", c.ChainID())
+
+		// Single registrations, one writer: the latency-bound case.
+		var gas uint64
+		start := time.Now()
+		for range *singles {
+			r, err := c.Register(ctx, random(), random(), meta)
+			if err != nil {
+				return err
+			}
+			gas += r.GasUsed
+		}
+		el := time.Since(start)
+		fmt.Printf("  single, 1 writer:     %7.1f registrations/s  (%d in %s), %d gas per registration (%d-byte meta)\n",
+			float64(*singles)/el.Seconds(), *singles, el.Round(time.Millisecond), gas/uint64(*singles), len(meta))
+
+		// Single registrations, concurrent writers: transactions share blocks.
+		start = time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, *writers)
+		for w := range *writers {
+			wg.Go(func() {
+				for i := w; i < *singles; i += *writers {
+					if _, err := c.Register(ctx, random(), random(), meta); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return err
+		}
+		el = time.Since(start)
+		fmt.Printf("  single, %d writers:   %7.1f registrations/s\n", *writers, float64(*singles)/el.Seconds())
+
+		// Batched: queue (durably, one file each) and anchor as one Merkle root.
+		var total time.Duration
+		var batchGas uint64
+		n := 0
+		for range *batches {
+			start = time.Now()
+			for range *batch {
+				if err := reg.EnqueueHashes(random(), random(), ""); err != nil {
+					return err
+				}
+			}
+			res, err := reg.Flush(ctx)
+			if err != nil {
+				return err
+			}
+			if res.Count != *batch {
+				return fmt.Errorf("a batch anchored %d originals, want %d", res.Count, *batch)
+			}
+			total += time.Since(start)
+			batchGas += res.GasUsed
+			n += res.Count
+		}
+		fmt.Printf("  batched by %d:      %7.1f registrations/s  (queue + Merkle tree + anchor + index), %.1f gas per hash (%d per batch)\n",
+			*batch, float64(n)/total.Seconds(), float64(batchGas)/float64(n), batchGas/uint64(*batches))
+
 		if *clip == "" {
-			return usageError{errors.New("--fingerprint-only needs --clip")}
+			return nil
 		}
 		return benchFingerprint(ctx, *clip, *deps)
 	}
-	dir, err := os.MkdirTemp("", "trueframe-ledger-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	dc, err := devchain.Open(ctx, filepath.Join(dir, "chain"), nil)
-	if err != nil {
-		return err
-	}
-	defer dc.Close()
-	c := dc.Client()
-	reg, err := ledger.Open(ctx, c, dir, ledger.Options{BatchSize: *batch})
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-
-	random := func() (h [32]byte) {
-		rand.Read(h[:])
-		return h
-	}
-	meta := "https://archive.example/item/000000"
-	fmt.Printf("ledger bench on the embedded chain (chain %d), every write mined and synced to disk before it counts\n", c.ChainID())
-
-	// Single registrations, one writer: the latency-bound case.
-	var gas uint64
-	start := time.Now()
-	for range *singles {
-		r, err := c.Register(ctx, random(), random(), meta)
-		if err != nil {
-			return err
-		}
-		gas += r.GasUsed
-	}
-	el := time.Since(start)
-	fmt.Printf("  single, 1 writer:     %7.1f registrations/s  (%d in %s), %d gas per registration (%d-byte meta)\n",
-		float64(*singles)/el.Seconds(), *singles, el.Round(time.Millisecond), gas/uint64(*singles), len(meta))
-
-	// Single registrations, concurrent writers: transactions share blocks.
-	start = time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, *writers)
-	for w := range *writers {
-		wg.Go(func() {
-			for i := w; i < *singles; i += *writers {
-				if _, err := c.Register(ctx, random(), random(), meta); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	el = time.Since(start)
-	fmt.Printf("  single, %d writers:   %7.1f registrations/s\n", *writers, float64(*singles)/el.Seconds())
-
-	// Batched: queue (durably, one file each) and anchor as one Merkle root.
-	var total time.Duration
-	var batchGas uint64
-	n := 0
-	for range *batches {
-		start = time.Now()
-		for range *batch {
-			if err := reg.EnqueueHashes(random(), random(), ""); err != nil {
-				return err
-			}
-		}
-		res, err := reg.Flush(ctx)
-		if err != nil {
-			return err
-		}
-		if res.Count != *batch {
-			return fmt.Errorf("a batch anchored %d originals, want %d", res.Count, *batch)
-		}
-		total += time.Since(start)
-		batchGas += res.GasUsed
-		n += res.Count
-	}
-	fmt.Printf("  batched by %d:      %7.1f registrations/s  (queue + Merkle tree + anchor + index), %.1f gas per hash (%d per batch)\n",
-		*batch, float64(n)/total.Seconds(), float64(batchGas)/float64(n), batchGas/uint64(*batches))
-
-	if *clip == "" {
-		return nil
-	}
-	return benchFingerprint(ctx, *clip, *deps)
 }
 
 // benchFingerprint times the fingerprints of clip: version 1 (frame and

@@ -32,7 +32,7 @@ func TestLedgerCLI(t *testing.T) {
 		t.Errorf("registering twice: exit %d, %s", r.code, r.stderr)
 	}
 
-	r = trueframe(t, "verify", "--data", data, "--json", clip, other)
+	r = trueframe(t, "verify", "--data", data, clip, other, "--json")
 	if r.code != 0 {
 		t.Fatalf("verify: exit %d: %s", r.code, r.stderr)
 	}
@@ -95,5 +95,16 @@ func TestLedgerCLI(t *testing.T) {
 	}
 	if r := trueframe(t, "verify", "--data", data, notVideo); r.code != 1 || !strings.Contains(r.stderr, "not a video") {
 		t.Errorf("verify of a text file: exit %d, %s", r.code, r.stderr)
+	}
+
+	// Revoking, with the flags after the hash as the README writes it.
+	sha, _ := recMap["sha256"].(string)
+	r = trueframe(t, "ledger", "revoke", sha, "--reason", "superseded by a new cut", "--data", data, "--json")
+	var revoked struct {
+		Revoked      bool   `json:"revoked"`
+		RevokeReason string `json:"revoke_reason"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &revoked); r.code != 0 || err != nil || !revoked.Revoked || revoked.RevokeReason != "superseded by a new cut" {
+		t.Errorf("ledger revoke SHA --reason R: exit %d, %s%s", r.code, r.stdout, r.stderr)
 	}
 }

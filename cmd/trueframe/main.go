@@ -1,118 +1,83 @@
 // Command trueframe scans videos for signs of face manipulation.
 //
-//	trueframe scan [--json] FILE...   analyse files and print a report
-//	trueframe serve                   run the HTTP service
-//	trueframe keys create --role R    create an API key (also list, revoke)
-//	trueframe bench FILE              time decoding alone against the full analysis
-//	trueframe version                 print the version and the models in use
+//	trueframe scan [flags] FILE|DIR...   analyse files and print a report
+//	trueframe serve                      run the HTTP service
+//	trueframe keys create --role R       create an API key (also list, revoke)
+//	trueframe bench FILE                 time decoding alone against the full analysis
+//	trueframe version                    print the build and the models in use
 //
-// Settings come from flags, with TRUEFRAME_* environment variables as their
-// defaults (TRUEFRAME_DEPS, TRUEFRAME_FACE_MODEL, ...).
+// Every command is an entry of the table in commands; `trueframe help`
+// lists them. Settings come from flags, each with a TRUEFRAME_<FLAG>
+// environment variable as its default (TRUEFRAME_DEPS, TRUEFRAME_MAX_MEMORY, ...).
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strconv"
-	"syscall"
-	"time"
-)
 
-const version = "0.1.0-dev"
+	"github.com/trueframe/trueframe/detectors/facecnn"
+	"github.com/trueframe/trueframe/detectors/motion"
+)
 
 func main() {
 	os.Exit(runWithSignals(os.Args[1:]))
 }
 
-// runWithSignals runs a command with Ctrl-C and SIGTERM cancelling its
-// context, so that the service drains and training checkpoints.
-func runWithSignals(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return run(ctx, args)
+// commands is the command table: run, help and shell completion read it.
+func commands() *command {
+	root := &command{name: "trueframe", summary: "Deepfake detection and media provenance.", subcommands: []*command{
+		{name: "scan", args: "FILE|DIR...", summary: "analyse videos for face manipulation", help: scanHelp, flags: cmdScan},
+		{name: "serve", summary: "run the HTTP service", flags: cmdServe},
+		{name: "keys", summary: "manage API keys (also while the service runs)", subcommands: []*command{
+			{name: "create", summary: "create an API key and print it (shown only once)", flags: cmdKeysCreate},
+			{name: "list", summary: "list the API keys", flags: cmdKeysList},
+			{name: "revoke", args: "ID", summary: "revoke an API key", flags: cmdKeysRevoke},
+		}},
+		{name: "register", args: "FILE...", summary: "register originals on the provenance ledger", flags: cmdRegister},
+		{name: "verify", args: "FILE...", summary: "check files against the registered originals", flags: cmdVerify},
+		{name: "ledger", summary: "the provenance ledger", subcommands: []*command{
+			{name: "status", summary: "the chain, the account and the index", flags: cmdLedgerStatus},
+			{name: "reindex", summary: "rebuild the index from the chain's events", flags: cmdLedgerReindex},
+			{name: "revoke", args: "SHA256", summary: "revoke a registered original (--reason required)", flags: cmdLedgerRevoke},
+			{name: "bench", summary: "measure the ledger on a fresh embedded chain", flags: cmdLedgerBench},
+		}},
+		{name: "eval", args: "[SOURCE]", summary: "measure detection on labelled clips", help: evalHelp, flags: cmdEval},
+		{name: "detectors", summary: "train the learned detectors", subcommands: []*command{
+			{name: "crops", args: "SOURCE...", summary: "aligned face crops for training", help: cropsHelp, flags: cmdDetectorsCrops},
+			{name: "sequences", args: "SOURCE...", summary: "face-track measurements for the motion detector", help: sequencesHelp, flags: cmdDetectorsSequences},
+			{name: "train", summary: "train a detector's model or the fusion", subcommands: []*command{
+				{name: facecnn.Name, summary: "the frame-level network, on crops and self-blends of them (--crops FILE --out DIR)", flags: cmdTrainFaceCNN},
+				{name: "fusion", args: "[SOURCE...]", summary: "fit the fusion to labelled clips", help: trainFusionHelp, flags: cmdTrainFusion},
+				{name: motion.Name, summary: "the temporal landmark network, on face-track sequences (--sequences FILE --out DIR)", flags: cmdTrainMotion},
+			}},
+		}},
+		{name: "models", summary: "model versions and the active ones (the registry in DATA/models)", help: modelsHelp, subcommands: []*command{
+			{name: "list", summary: "every model version, the active ones marked", flags: cmdModelsList},
+			{name: "show", args: "ID", summary: "one version's entry (JSON)", flags: cmdModelsShow},
+			{name: "activate", args: "ID", summary: "scans started afterwards run it", flags: cmdModelsActivate},
+			{name: "add", args: "FILE", summary: "add a detector's model card or a fusion model", flags: cmdModelsAdd},
+			{name: "promote", args: "FILE [SOURCE]", summary: "add a version only if it is no worse than its parent", help: promoteHelp, flags: cmdModelsPromote},
+			{name: "verify", summary: "recheck every version's files against their hashes", flags: cmdModelsVerify},
+		}},
+		{name: "bench", args: "FILE", summary: "decode-only against full-analysis speed", flags: cmdBench},
+		{name: "generate", summary: "face-swap generator: training material for the detectors", subcommands: []*command{
+			{name: "extract", args: "VIDEO|IMAGE|DIR...", summary: "aligned face crops and faceset.json (--out DIR)", flags: cmdGenerateExtract},
+			{name: "train", summary: "train the autoencoder pair (--a DIR --b DIR --out MODELDIR; resumes)", flags: cmdGenerateTrain},
+			{name: "swap", summary: "swap the face of a video (--model MODELDIR --target VIDEO --out FAKE.mp4)", flags: cmdGenerateSwap},
+			{name: "dataset", summary: "labelled fakes and manifest.json (--real DIR --out DIR)", flags: cmdGenerateDataset},
+		}},
+		{name: "version", summary: "the build and the models in use", flags: cmdVersion},
+		{name: "worker", hidden: true, flags: cmdWorker},
+	}}
+	root.subcommands = append(root.subcommands,
+		&command{name: "completion", args: "bash|zsh", summary: "print a shell completion script", help: completionHelp, flags: completionCommand(root)},
+		&command{name: "help", args: "[COMMAND...]", summary: "show a command's usage", flags: helpCommand(root)})
+	return root
 }
 
-// Exit codes: 0 done, 1 an analysis failed, 2 bad usage, 130 interrupted.
-func run(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		usage()
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "scan":
-		return cmdScan(ctx, args[1:])
-	case "serve":
-		err = cmdServe(ctx, args[1:])
-	case "keys":
-		err = cmdKeys(ctx, args[1:])
-	case "register":
-		err = cmdRegister(ctx, args[1:])
-	case "verify":
-		err = cmdVerify(ctx, args[1:])
-	case "ledger":
-		err = cmdLedger(ctx, args[1:])
-	case "eval":
-		err = cmdEval(ctx, args[1:])
-	case "models":
-		err = cmdModels(ctx, args[1:])
-	case "detectors":
-		err = cmdDetectors(ctx, args[1:])
-	case "bench":
-		err = cmdBench(ctx, args[1:])
-	case "generate":
-		err = cmdGenerate(ctx, args[1:])
-	case "worker":
-		err = cmdWorker(ctx)
-	case "version", "--version":
-		fmt.Println("trueframe", version)
-		return 0
-	case "help", "-h", "--help":
-		usage()
-		return 0
-	default:
-		fmt.Fprintf(os.Stderr, "trueframe: unknown command %q\n", args[0])
-		usage()
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "trueframe:", err)
-		if errors.Is(err, context.Canceled) {
-			return 130
-		}
-		var ue usageError
-		if errors.As(err, &ue) {
-			return 2
-		}
-		return 1
-	}
-	return 0
-}
-
-type usageError struct{ error }
-
-func usage() {
-	fmt.Fprint(os.Stderr, `usage:
-  trueframe scan [--json] [flags] FILE...   analyse videos for face manipulation
-  trueframe serve [flags]                   run the HTTP service (see serve -h)
-  trueframe keys create --role R | list | revoke ID   manage API keys
-  trueframe register [--meta M] [--batch] FILE...   register originals on the ledger
-  trueframe verify FILE...                  check files against the registered originals
-  trueframe ledger status | reindex | revoke SHA256 --reason R
-  trueframe eval [--split test] [--perturb] [--json] [--plot roc.png] [SOURCE]   measure detection
-  trueframe detectors crops|train ...       train the learned detectors (see detectors -h)
-  trueframe models list|show|activate|add|verify   model versions and the active ones
-  trueframe bench [flags] FILE              decode-only vs full-analysis speed
-  trueframe generate extract|train|swap|dataset ...   face-swap generator (see generate -h)
-  trueframe version
-Run "trueframe scan -h" for the flags.
-`)
-}
-
+// envOr reads a setting that is not a flag's (a flag reads its
+// TRUEFRAME_<FLAG> variable by itself: see setFromEnvironment).
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -120,32 +85,7 @@ func envOr(name, def string) string {
 	return def
 }
 
-// envInt, envFloat and envDuration read a flag's default from the
-// environment; a malformed value is reported and the default kept.
-func envInt(name string, def int) int {
-	return envParse(name, def, strconv.Atoi)
-}
-
-func envFloat(name string, def float64) float64 {
-	return envParse(name, def, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	return envParse(name, def, time.ParseDuration)
-}
-
-func envParse[T any](name string, def T, parse func(string) (T, error)) T {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	x, err := parse(v)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "trueframe: ignoring %s=%q: %v\n", name, v, err)
-		return def
-	}
-	return x
-}
+const depsUsage = "`directory` with the installed models and ONNX Runtime (default: deps beside the binary's directory, or ./deps)"
 
 // depsDir finds the directory scripts/setup installed the ONNX Runtime
 // library and the models into: $TRUEFRAME_DEPS, else deps/ beside the

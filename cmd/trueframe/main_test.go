@@ -32,12 +32,24 @@ type result struct {
 
 func trueframe(t *testing.T, args ...string) result {
 	t.Helper()
+	return trueframeWith(t, runOptions{}, args...)
+}
+
+// runOptions are what a test may change about how trueframe is run.
+type runOptions struct {
+	dir string   // working directory (default: the test's)
+	env []string // NAME=value added to the environment
+}
+
+func trueframeWith(t *testing.T, opts runOptions, args ...string) result {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(t.Context(), exe, args...)
-	cmd.Env = append(os.Environ(), "TRUEFRAME_CLI_TEST=1", "TRUEFRAME_DEPS="+testutil.DepsDir(t))
+	cmd.Dir = opts.dir
+	cmd.Env = append(append(os.Environ(), "TRUEFRAME_CLI_TEST=1", "TRUEFRAME_DEPS="+testutil.DepsDir(t)), opts.env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
@@ -50,7 +62,8 @@ func trueframe(t *testing.T, args ...string) result {
 
 func TestScanJSON(t *testing.T) {
 	clip := filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "grid"), "bbaf2n.mpg")
-	r := trueframe(t, "scan", "--json", "--evidence-dir", t.TempDir(), clip)
+	// Flags after the file, as most command lines allow.
+	r := trueframe(t, "scan", clip, "--json", "--evidence-dir", t.TempDir())
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -93,7 +106,8 @@ func TestScanSummaryAndExitCodes(t *testing.T) {
 	}
 
 	// One bad file among good ones: the good one is reported, the bad one
-	// named on stderr, and the exit status is 1.
+	// named on stderr and given a record of its own, so that the output
+	// lines up with the inputs; the exit status is 1.
 	r = trueframe(t, "scan", "--json", "--evidence-dir", dir, text, clip)
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1", r.code)
@@ -101,8 +115,21 @@ func TestScanSummaryAndExitCodes(t *testing.T) {
 	if !strings.Contains(r.stderr, "notes.mp4") || !strings.Contains(r.stderr, "not a video") {
 		t.Errorf("stderr does not explain the bad file: %q", r.stderr)
 	}
-	if n := strings.Count(strings.TrimSpace(r.stdout), "\n") + 1; r.stdout == "" || n != 1 {
-		t.Errorf("want one report on stdout, got %d lines", n)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want two records on stdout, got %d:\n%s", len(lines), r.stdout)
+	}
+	var failed struct {
+		File  string
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &failed); err != nil || failed.File != text || failed.Error.Code != "not_video" ||
+		!strings.Contains(failed.Error.Message, "not a video") {
+		t.Errorf("the failed file's record: %s (%v)", lines[0], err)
+	}
+	var rep struct{ File, Verdict string }
+	if err := json.Unmarshal([]byte(lines[1]), &rep); err != nil || rep.File != clip || rep.Verdict == "" {
+		t.Errorf("the analysed file's record: %.200s (%v)", lines[1], err)
 	}
 
 	for name, args := range map[string][]string{

@@ -15,17 +15,8 @@ import (
 	"github.com/trueframe/trueframe/models/registry"
 )
 
-const modelsUsage = `usage:
-  trueframe models list                       every model version, the active ones marked
-  trueframe models show ID                    one version's entry (JSON)
-  trueframe models activate ID                scans started afterwards run it
-  trueframe models add [--parent ID] [--force REASON] FILE
-                                              add a detector's model card or a fusion model
-  trueframe models promote [--parent ID] [--tolerance T] [--activate] FILE [SOURCE]
-                                              measure a new version against its parent on the same
-                                              clips; add it only if no method got worse (see promote -h)
-  trueframe models verify                     recheck every version's files against their hashes
-The registry lives in DATA/models (--data, $TRUEFRAME_DATA, default ./data); the models
+const modelsHelp = `
+The registry lives in DATA/models (--data, default ./data); the models
 embedded in the binary are its first versions.`
 
 // registryDir is where the data directory keeps the model registry.
@@ -41,38 +32,24 @@ func activeSelection(data string) (*registry.Registry, error) {
 	return registry.Open(registryDir(data))
 }
 
-func cmdModels(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "promote" {
-		return cmdModelsPromote(ctx, args[1:])
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(os.Stderr, modelsUsage)
-		if len(args) == 0 {
-			return usageError{errors.New("missing models command")}
+// modelsCommand declares --data, checks that the command got want
+// arguments, and runs do on the opened registry.
+func modelsCommand(fs *flag.FlagSet, want int, do func(r *registry.Registry, args []string) error) action {
+	data := dataFlag(fs)
+	return func(_ context.Context, args []string) error {
+		if len(args) != want {
+			return usageError{fmt.Errorf("%s takes %d argument(s), got %d", commandName(fs), want, len(args))}
 		}
-		return nil
+		r, err := registry.Open(registryDir(*data))
+		if err != nil {
+			return err
+		}
+		return do(r, args)
 	}
-	fs := flag.NewFlagSet("models "+args[0], flag.ContinueOnError)
-	data := fs.String("data", envOr("TRUEFRAME_DATA", "data"), "data directory of the service")
-	parent := fs.String("parent", "", "add: the version the new one was trained from")
-	force := fs.String("force", "", "add: record that the version is added although a check refused it, and why")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err}
-	}
-	want := map[string]int{"list": 0, "verify": 0, "show": 1, "activate": 1, "add": 1}
-	n, ok := want[args[0]]
-	if !ok {
-		return usageError{fmt.Errorf("unknown models command %q\n%s", args[0], modelsUsage)}
-	}
-	if fs.NArg() != n {
-		return usageError{fmt.Errorf("models %s takes %d argument(s)\n%s", args[0], n, modelsUsage)}
-	}
-	r, err := registry.Open(registryDir(*data))
-	if err != nil {
-		return err
-	}
-	switch args[0] {
-	case "list":
+}
+
+func cmdModelsList(fs *flag.FlagSet) action {
+	return modelsCommand(fs, 0, func(r *registry.Registry, _ []string) error {
 		list, err := r.List()
 		if err != nil {
 			return err
@@ -91,25 +68,40 @@ func cmdModels(ctx context.Context, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, e.Kind, e.ID, e.Created.Format(time.RFC3339), e.Origin, or(e.Parent, "-"))
 		}
 		return tw.Flush()
-	case "show":
-		e, err := r.Get(fs.Arg(0))
+	})
+}
+
+func cmdModelsShow(fs *flag.FlagSet) action {
+	return modelsCommand(fs, 1, func(r *registry.Registry, args []string) error {
+		e, err := r.Get(args[0])
 		if err != nil {
 			return err
 		}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(e)
-	case "activate":
-		e, err := r.Activate(fs.Arg(0))
+	})
+}
+
+func cmdModelsActivate(fs *flag.FlagSet) action {
+	return modelsCommand(fs, 1, func(r *registry.Registry, args []string) error {
+		e, err := r.Activate(args[0])
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "active %s model: %s\n", e.Kind, e.ID)
 		return nil
-	case "add":
-		path := fs.Arg(0)
+	})
+}
+
+func cmdModelsAdd(fs *flag.FlagSet) action {
+	parent := fs.String("parent", "", "the version the new one was trained from")
+	force := fs.String("force", "", "record that the version is added although a check refused it, and why")
+	return modelsCommand(fs, 1, func(r *registry.Registry, args []string) error {
+		path := args[0]
 		opts := registry.AddOptions{Parent: *parent, Forced: *force}
 		var e registry.Entry
+		var err error
 		if isFusionFile(path) {
 			e, err = r.AddFusion(path, opts)
 		} else {
@@ -120,7 +112,11 @@ func cmdModels(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "added %s model %s (activate it with: trueframe models activate %s)\n", e.Kind, e.ID, e.ID)
 		return nil
-	default: // verify
+	})
+}
+
+func cmdModelsVerify(fs *flag.FlagSet) action {
+	return modelsCommand(fs, 0, func(r *registry.Registry, _ []string) error {
 		problems, err := r.Verify()
 		if err != nil {
 			return err
@@ -137,7 +133,7 @@ func cmdModels(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "%d model versions, every file matches its recorded sha256\n", len(list))
 		return nil
-	}
+	})
 }
 
 // isFusionFile tells a fusion model from a model card: a card names its

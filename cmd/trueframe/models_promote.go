@@ -56,13 +56,20 @@ func figuresOf(id string, s eval.Summary) gateFigures {
 	return g
 }
 
+const promoteHelp = `
+FILE is a learned detector's model card or a fusion model; SOURCE the clips
+both versions are measured on (as eval takes them; default: the dev set's
+train split). Use clips the new version was not trained on. The version is
+added only when its AUC is not lower than its parent's by more than
+--tolerance overall and on every method; the comparison is kept in its
+registry entry.`
+
 // cmdModelsPromote evaluates a new model version against the active one
 // (or --parent) on the same clips and adds it to the registry only when it
 // is not worse on any method by more than --tolerance.
-func cmdModelsPromote(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("models promote", flag.ContinueOnError)
+func cmdModelsPromote(fs *flag.FlagSet) action {
 	var ef evalFlags
-	data := fs.String("data", envOr("TRUEFRAME_DATA", "data"), "data directory of the service")
+	data := fs.String("data", "data", "data directory of the service")
 	parentID := fs.String("parent", "", "the version to compare with (default: the active one of the same kind)")
 	fs.StringVar(&ef.split, "split", "train", "dev-manifest split of the comparison clips: test, train or all")
 	tolerance := fs.Float64("tolerance", 0.02, "largest AUC drop allowed on any method and overall")
@@ -71,173 +78,161 @@ func cmdModelsPromote(ctx context.Context, args []string) error {
 	reportPath := fs.String("report", "", "also write the comparison, and whether the version was added, to this JSON file")
 	testSplit := fs.Bool("test-figures", false, "also measure the new version once on the dev set's test split and keep the figures in its entry (reported, never used to decide)")
 	cards := ef.registerAnalysis(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, `usage: trueframe models promote [flags] FILE [SOURCE]
-
-FILE is a learned detector's model card or a fusion model; SOURCE the clips
-both versions are measured on (as eval takes them; default: the dev set's
-train split). Use clips the new version was not trained on. The version is
-added only when its AUC is not lower than its parent's by more than
---tolerance overall and on every method; the comparison is kept in its
-registry entry.`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return usageError{errors.New("models promote takes FILE and an optional SOURCE")}
-	}
-	if !(*tolerance >= 0 && *tolerance < 1) {
-		return usageError{fmt.Errorf("--tolerance %v: want 0 <= t < 1", *tolerance)}
-	}
-	path, src := fs.Arg(0), fs.Arg(1)
-	if src == "" {
-		src = defaultDevManifest()
-	}
-	reg, err := registry.Open(registryDir(*data))
-	if err != nil {
-		return err
-	}
-	kind, childID := registry.KindFusion, ""
-	if isFusionFile(path) {
-		f, err := models.LoadFusion(path)
+	return func(ctx context.Context, args []string) error {
+		if len(args) < 1 || len(args) > 2 {
+			return usageError{errors.New("models promote takes FILE and an optional SOURCE")}
+		}
+		if !(*tolerance >= 0 && *tolerance < 1) {
+			return usageError{fmt.Errorf("--tolerance %v: want 0 <= t < 1", *tolerance)}
+		}
+		path, src := args[0], defaultDevManifest()
+		if len(args) == 2 {
+			src = args[1]
+		}
+		reg, err := registry.Open(registryDir(*data))
 		if err != nil {
 			return err
 		}
-		childID = f.Version
-	} else {
-		card, _, err := models.LoadCard(path)
-		if err != nil {
-			return err
-		}
-		kind, childID = card.Name, card.Version
-	}
-	if _, err := reg.Get(childID); err == nil {
-		return fmt.Errorf("version %q is already in the registry: give the new model its own version", childID)
-	}
-	sel, err := reg.ActiveSelection()
-	if err != nil {
-		return err
-	}
-	if *parentID == "" {
-		active, err := reg.Active()
-		if err != nil {
-			return err
-		}
-		*parentID = active[kind]
-	}
-	parent, err := reg.Get(*parentID)
-	if err != nil {
-		return fmt.Errorf("parent: %w", err)
-	}
-	if parent.Kind != kind {
-		return fmt.Errorf("parent %s is a %s model, the new one a %s model", parent.ID, parent.Kind, kind)
-	}
-	clips, err := eval.Load(src, ef.split)
-	if err != nil {
-		return err
-	}
-	if kind == registry.KindFusion {
-		var left int
-		if clips, left, err = heldApart(path, src, ef.split, clips); err != nil {
-			return err
-		}
-		if left > 0 {
-			fmt.Fprintf(os.Stderr, "%d clips of %s left out: %s was fitted on them\n", left, src, childID)
-		}
-	}
-	base := maps.Clone(sel.Cards)
-	maps.Copy(base, cards)
-
-	// Both versions on the same clips, each with the other active models.
-	measure := func(clips []eval.Clip, cards map[string]string, fusionPath string) (eval.Summary, error) {
-		fuser, err := loadFuser(fusionPath)
-		if err != nil {
-			return eval.Summary{}, err
-		}
-		r, err := newEvalRunner(ctx, ef, cards, fuser)
-		if err != nil {
-			return eval.Summary{}, err
-		}
-		defer r.Close()
-		scored, err := r.scoreAll(ctx, clips, nil)
-		if err != nil {
-			return eval.Summary{}, err
-		}
-		return eval.Summarize(scored, thresholds(fuser)), nil
-	}
-	parentCards, childCards := maps.Clone(base), maps.Clone(base)
-	parentFusion, childFusion := sel.Fusion, sel.Fusion
-	if kind == registry.KindFusion {
-		parentFusion, childFusion = reg.Path(parent), path
-	} else {
-		parentCards[kind], childCards[kind] = reg.Path(parent), path
-	}
-	ps, err := measure(clips, parentCards, parentFusion)
-	if err != nil {
-		return fmt.Errorf("measuring %s: %w", parent.ID, err)
-	}
-	cs, err := measure(clips, childCards, childFusion)
-	if err != nil {
-		return fmt.Errorf("measuring %s: %w", childID, err)
-	}
-	split := ef.split
-	if !strings.HasSuffix(src, ".tsv") {
-		split = "" // folders and generator datasets have no splits
-	}
-	gate := gateReport{Source: src, Split: split, Clips: len(clips), Tolerance: *tolerance,
-		Parent: figuresOf(parent.ID, ps), Child: figuresOf(childID, cs), Regressions: eval.Regressions(ps, cs, *tolerance)}
-	printGate(gate)
-	if *testSplit {
-		// Measured only after the decision's figures, and never compared:
-		// the test split reports a model, it does not choose one.
-		testClips, err := eval.Load(defaultDevManifest(), "test")
-		if err != nil {
-			return fmt.Errorf("--test-figures: %w", err)
-		}
-		ts, err := measure(testClips, childCards, childFusion)
-		if err != nil {
-			return fmt.Errorf("measuring %s on the test split: %w", childID, err)
-		}
-		f := figuresOf(childID, ts)
-		gate.Test = &f
-		fmt.Printf("dev test split (for the record): AUC %.3f over %d clips\n", float64(ts.AUC), len(testClips))
-	}
-	raw, err := json.Marshal(gate)
-	if err != nil {
-		return err
-	}
-	opts := registry.AddOptions{Parent: parent.ID, Gate: raw}
-	if len(gate.Regressions) > 0 {
-		if *force == "" {
-			if err := writeGateReport(*reportPath, gate); err != nil {
+		kind, childID := registry.KindFusion, ""
+		if isFusionFile(path) {
+			f, err := models.LoadFusion(path)
+			if err != nil {
 				return err
 			}
-			return fmt.Errorf("%w: %s is worse than %s on %d figure(s) by more than %.3f (add it anyway with --force REASON)",
-				errRefused, childID, parent.ID, len(gate.Regressions), *tolerance)
+			childID = f.Version
+		} else {
+			card, _, err := models.LoadCard(path)
+			if err != nil {
+				return err
+			}
+			kind, childID = card.Name, card.Version
 		}
-		opts.Forced = *force
-	}
-	var e registry.Entry
-	if kind == registry.KindFusion {
-		e, err = reg.AddFusion(path, opts)
-	} else {
-		e, err = reg.AddCard(path, opts)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "added %s model %s (parent %s)\n", e.Kind, e.ID, parent.ID)
-	gate.Registered, gate.Forced = true, opts.Forced
-	if *activate {
-		if _, err := reg.Activate(e.ID); err != nil {
+		if _, err := reg.Get(childID); err == nil {
+			return fmt.Errorf("version %q is already in the registry: give the new model its own version", childID)
+		}
+		sel, err := reg.ActiveSelection()
+		if err != nil {
 			return err
 		}
-		gate.Active = true
-		fmt.Fprintf(os.Stderr, "active %s model: %s\n", e.Kind, e.ID)
+		if *parentID == "" {
+			active, err := reg.Active()
+			if err != nil {
+				return err
+			}
+			*parentID = active[kind]
+		}
+		parent, err := reg.Get(*parentID)
+		if err != nil {
+			return fmt.Errorf("parent: %w", err)
+		}
+		if parent.Kind != kind {
+			return fmt.Errorf("parent %s is a %s model, the new one a %s model", parent.ID, parent.Kind, kind)
+		}
+		clips, err := eval.Load(src, ef.split)
+		if err != nil {
+			return err
+		}
+		if kind == registry.KindFusion {
+			var left int
+			if clips, left, err = heldApart(path, src, ef.split, clips); err != nil {
+				return err
+			}
+			if left > 0 {
+				fmt.Fprintf(os.Stderr, "%d clips of %s left out: %s was fitted on them\n", left, src, childID)
+			}
+		}
+		base := maps.Clone(sel.Cards)
+		maps.Copy(base, cards)
+
+		// Both versions on the same clips, each with the other active models.
+		measure := func(clips []eval.Clip, cards map[string]string, fusionPath string) (eval.Summary, error) {
+			fuser, err := loadFuser(fusionPath)
+			if err != nil {
+				return eval.Summary{}, err
+			}
+			r, err := newEvalRunner(ctx, ef, cards, fuser)
+			if err != nil {
+				return eval.Summary{}, err
+			}
+			defer r.Close()
+			scored, err := r.scoreAll(ctx, clips, nil)
+			if err != nil {
+				return eval.Summary{}, err
+			}
+			return eval.Summarize(scored, thresholds(fuser)), nil
+		}
+		parentCards, childCards := maps.Clone(base), maps.Clone(base)
+		parentFusion, childFusion := sel.Fusion, sel.Fusion
+		if kind == registry.KindFusion {
+			parentFusion, childFusion = reg.Path(parent), path
+		} else {
+			parentCards[kind], childCards[kind] = reg.Path(parent), path
+		}
+		ps, err := measure(clips, parentCards, parentFusion)
+		if err != nil {
+			return fmt.Errorf("measuring %s: %w", parent.ID, err)
+		}
+		cs, err := measure(clips, childCards, childFusion)
+		if err != nil {
+			return fmt.Errorf("measuring %s: %w", childID, err)
+		}
+		split := ef.split
+		if !strings.HasSuffix(src, ".tsv") {
+			split = "" // folders and generator datasets have no splits
+		}
+		gate := gateReport{Source: src, Split: split, Clips: len(clips), Tolerance: *tolerance,
+			Parent: figuresOf(parent.ID, ps), Child: figuresOf(childID, cs), Regressions: eval.Regressions(ps, cs, *tolerance)}
+		printGate(gate)
+		if *testSplit {
+			// Measured only after the decision's figures, and never compared:
+			// the test split reports a model, it does not choose one.
+			testClips, err := eval.Load(defaultDevManifest(), "test")
+			if err != nil {
+				return fmt.Errorf("--test-figures: %w", err)
+			}
+			ts, err := measure(testClips, childCards, childFusion)
+			if err != nil {
+				return fmt.Errorf("measuring %s on the test split: %w", childID, err)
+			}
+			f := figuresOf(childID, ts)
+			gate.Test = &f
+			fmt.Printf("dev test split (for the record): AUC %.3f over %d clips\n", float64(ts.AUC), len(testClips))
+		}
+		raw, err := json.Marshal(gate)
+		if err != nil {
+			return err
+		}
+		opts := registry.AddOptions{Parent: parent.ID, Gate: raw}
+		if len(gate.Regressions) > 0 {
+			if *force == "" {
+				if err := writeGateReport(*reportPath, gate); err != nil {
+					return err
+				}
+				return fmt.Errorf("%w: %s is worse than %s on %d figure(s) by more than %.3f (add it anyway with --force REASON)",
+					errRefused, childID, parent.ID, len(gate.Regressions), *tolerance)
+			}
+			opts.Forced = *force
+		}
+		var e registry.Entry
+		if kind == registry.KindFusion {
+			e, err = reg.AddFusion(path, opts)
+		} else {
+			e, err = reg.AddCard(path, opts)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "added %s model %s (parent %s)\n", e.Kind, e.ID, parent.ID)
+		gate.Registered, gate.Forced = true, opts.Forced
+		if *activate {
+			if _, err := reg.Activate(e.ID); err != nil {
+				return err
+			}
+			gate.Active = true
+			fmt.Fprintf(os.Stderr, "active %s model: %s\n", e.Kind, e.ID)
+		}
+		return writeGateReport(*reportPath, gate)
 	}
-	return writeGateReport(*reportPath, gate)
 }
 
 // errRefused is promote's answer to a child worse than its parent.

@@ -30,219 +30,214 @@ import (
 	"github.com/trueframe/trueframe/models/registry"
 )
 
-func cmdServe(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: trueframe serve [flags]\nEvery flag also reads TRUEFRAME_<NAME> (e.g. TRUEFRAME_ADDR, TRUEFRAME_MAX_UPLOAD).")
-		fs.PrintDefaults()
-	}
-	addr := fs.String("addr", envOr("TRUEFRAME_ADDR", "127.0.0.1:8080"), "listen address")
-	data := fs.String("data", envOr("TRUEFRAME_DATA", "data"), "data directory: database, uploads, evidence")
-	workers := fs.Int("workers", envInt("TRUEFRAME_WORKERS", runtime.NumCPU()), "analyses run at once (one worker process each)")
-	attempts := fs.Int("attempts", envInt("TRUEFRAME_ATTEMPTS", 3), "tries of a job whose worker crashes")
-	jobTimeout := fs.Duration("job-timeout", envDuration("TRUEFRAME_JOB_TIMEOUT", 30*time.Minute), "time limit of one analysis")
-	maxUpload := fs.String("max-upload", envOr("TRUEFRAME_MAX_UPLOAD", "2GiB"), "largest upload accepted")
-	maxWaiting := fs.Int("max-waiting", envInt("TRUEFRAME_MAX_WAITING", 100), "queued+running jobs before new uploads get 429")
-	minRate := fs.String("min-upload-rate", envOr("TRUEFRAME_MIN_UPLOAD_RATE", "8KiB"), "bytes per second an upload must average over every --upload-rate-window, or it is ended (408)")
-	rateWindow := fs.Duration("upload-rate-window", envDuration("TRUEFRAME_UPLOAD_RATE_WINDOW", 20*time.Second), "window over which --min-upload-rate is measured")
-	keyUploads := fs.Int("max-uploads-per-key", envInt("TRUEFRAME_MAX_UPLOADS_PER_KEY", 4), "uploads one key may have in progress (429 beyond)")
-	keyQueued := fs.Int("max-queued-per-key", envInt("TRUEFRAME_MAX_QUEUED_PER_KEY", 20), "jobs one key may have queued or running, per kind (429 beyond)")
-	ratePerS := fs.Float64("rate", envFloat("TRUEFRAME_RATE", 20), "requests per second allowed per key")
-	burst := fs.Int("burst", envInt("TRUEFRAME_BURST", 40), "burst of requests allowed per key")
-	proxies := fs.String("trusted-proxies", os.Getenv("TRUEFRAME_TRUSTED_PROXIES"), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none")
-	hookHosts := fs.String("webhook-hosts", os.Getenv("TRUEFRAME_WEBHOOK_HOSTS"), "comma-separated hosts webhooks may call (\"*.example.org\" for subdomains); empty: any public host")
-	maxMemory := fs.String("max-memory", envOr("TRUEFRAME_MAX_MEMORY", "6GiB"), "address-space cap of each worker process")
-	deps := fs.String("deps", os.Getenv("TRUEFRAME_DEPS"), "directory with the installed models and ONNX Runtime")
-	maxFrames := fs.Int("max-frames", envInt("TRUEFRAME_MAX_FRAMES", video.DefaultLimits().MaxFrames), "most frames decoded in one analysis (the file is refused beyond)")
-	maxAnalysed := fs.Int("max-analysed-frames", envInt("TRUEFRAME_MAX_ANALYSED_FRAMES", scan.DefaultMaxAnalysedFrames), "most frames analysed in one analysis (the file is refused beyond)")
-	faceModel := fs.String("face-model", envOr("TRUEFRAME_FACE_MODEL", face.BlazeFace), "face detector: blazeface or ultraface")
-	fusion := fs.String("fusion", os.Getenv("TRUEFRAME_FUSION"), "fusion model file (default: the embedded one)")
-	logFormat := fs.String("log-format", envOr("TRUEFRAME_LOG_FORMAT", "json"), "log format: json or text")
-	example := fs.String("example-file", os.Getenv("TRUEFRAME_EXAMPLE_FILE"), "video named in the printed curl example")
-	useLedger := fs.Bool("ledger", envOr("TRUEFRAME_LEDGER", "on") != "off", "serve the provenance ledger (TRUEFRAME_LEDGER=off disables it)")
-	useGenerator := fs.Bool("generator", envOr("TRUEFRAME_GENERATOR", "on") != "off", "run face-swap generator jobs, one at a time (TRUEFRAME_GENERATOR=off disables them)")
+func cmdServe(fs *flag.FlagSet) action {
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	data := fs.String("data", "data", "data directory: database, uploads, evidence")
+	workers := fs.Int("workers", runtime.NumCPU(), "analyses run at once (one worker process each)")
+	attempts := fs.Int("attempts", 3, "tries of a job whose worker crashes")
+	jobTimeout := fs.Duration("job-timeout", 30*time.Minute, "time limit of one analysis")
+	maxUpload := fs.String("max-upload", "2GiB", "largest upload accepted")
+	maxWaiting := fs.Int("max-waiting", 100, "queued+running jobs before new uploads get 429")
+	minRate := fs.String("min-upload-rate", "8KiB", "bytes per second an upload must average over every --upload-rate-window, or it is ended (408)")
+	rateWindow := fs.Duration("upload-rate-window", 20*time.Second, "window over which --min-upload-rate is measured")
+	keyUploads := fs.Int("max-uploads-per-key", 4, "uploads one key may have in progress (429 beyond)")
+	keyQueued := fs.Int("max-queued-per-key", 20, "jobs one key may have queued or running, per kind (429 beyond)")
+	ratePerS := fs.Float64("rate", 20, "requests per second allowed per key")
+	burst := fs.Int("burst", 40, "burst of requests allowed per key")
+	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none")
+	hookHosts := fs.String("webhook-hosts", "", "comma-separated hosts webhooks may call (\"*.example.org\" for subdomains); empty: any public host")
+	maxMemory := fs.String("max-memory", "6GiB", "address-space cap of each worker process")
+	deps := fs.String("deps", "", depsUsage)
+	maxFrames := fs.Int("max-frames", video.DefaultLimits().MaxFrames, "most frames decoded in one analysis (the file is refused beyond)")
+	maxAnalysed := fs.Int("max-analysed-frames", scan.DefaultMaxAnalysedFrames, "most frames analysed in one analysis (the file is refused beyond)")
+	faceModel := fs.String("face-model", face.BlazeFace, "face detector: blazeface or ultraface")
+	fusion := fs.String("fusion", "", "fusion model file (default: the embedded one)")
+	logFormat := fs.String("log-format", "json", "log format: json or text")
+	example := fs.String("example-file", "", "video named in the printed curl example")
+	useLedger := fs.Bool("ledger", true, "serve the provenance ledger")
+	useGenerator := fs.Bool("generator", true, "run face-swap generator jobs, one at a time")
 	var lf ledgerFlags
 	lf.registerChain(fs)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("serve takes no arguments")}
-	}
-	uploadLimit, err := parseBytes(*maxUpload)
-	if err != nil || uploadLimit <= 0 {
-		return usageError{fmt.Errorf("--max-upload %q: want a size such as 500MiB", *maxUpload)}
-	}
-	uploadRate, err := parseBytes(*minRate)
-	if err != nil || uploadRate <= 0 || *rateWindow <= 0 {
-		return usageError{fmt.Errorf("--min-upload-rate %q and --upload-rate-window %s: want a size such as 8KiB and a positive duration", *minRate, *rateWindow)}
-	}
-	memLimit, err := parseBytes(*maxMemory)
-	if err != nil {
-		return usageError{fmt.Errorf("--max-memory: %w", err)}
-	}
-	if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 ||
-		*maxFrames < 1 || *maxAnalysed < 1 {
-		return usageError{errors.New("--workers, --attempts, --max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key, --max-frames, --max-analysed-frames must be ≥ 1 and --job-timeout, --rate positive")}
-	}
-	trustedProxies, err := parseProxies(*proxies)
-	if err != nil {
-		return usageError{fmt.Errorf("--trusted-proxies: %w", err)}
-	}
-	var logHandler slog.Handler
-	switch *logFormat {
-	case "json":
-		logHandler = slog.NewJSONHandler(os.Stderr, nil)
-	case "text":
-		logHandler = slog.NewTextHandler(os.Stderr, nil)
-	default:
-		return usageError{fmt.Errorf("--log-format %q: want json or text", *logFormat)}
-	}
-	log := slog.New(logHandler)
-	depsPath, err := depsDir(*deps)
-	if err != nil {
-		return err
-	}
-	dataDir, err := filepath.Abs(*data)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return err
-	}
-
-	st, err := store.Open(ctx, filepath.Join(dataDir, "trueframe.db"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	firstKey, err := firstAdminKey(ctx, st)
-	if err != nil {
-		return err
-	}
-
-	var hosts []string
-	for _, h := range strings.Split(*hookHosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			hosts = append(hosts, h)
+	return func(ctx context.Context, args []string) error {
+		version := buildVersion()
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("serve takes no arguments")}
 		}
-	}
-	hooks := webhook.New(webhook.Options{AllowedHosts: hosts})
-	m := metrics.New(version, storeCounts{st}, log)
-	// Warm workers: the models stay loaded between jobs; a process is
-	// replaced after a crash and retired after a few hundred jobs.
-	pool := worker.NewPool(worker.PoolOptions{
-		Worker:  worker.Options{Args: []string{"worker"}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
-		MaxIdle: *workers, MaxUses: 300,
-		// Analyses use at most --workers processes; the rest serve the
-		// provenance routes' fingerprinting, so neither starves the other
-		// and the number of processes stays bounded.
-		MaxBusy: 2 * *workers,
-	})
-	defer pool.Close()
-	// Each analysis runs the model versions active in the registry when it
-	// starts (trueframe models activate switches them without a restart);
-	// --fusion, when set, overrides the registry's fusion.
-	modelRegistry, err := registry.Open(registryDir(dataDir))
-	if err != nil {
-		return err
-	}
-	limits := video.DefaultLimits()
-	limits.MaxFrames = *maxFrames
-	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion,
-		Limits: &limits, MaxAnalysedFrames: *maxAnalysed}, Models: modelRegistry}}
-
-	// The provenance ledger, embedded by default. Without it the service
-	// still analyses; the provenance routes answer 503.
-	var reg *openedLedger
-	var apiLedger api.Ledger
-	if *useLedger {
-		lf.data = dataDir
-		reg, err = lf.open(ctx, isolatedFingerprinter{run: pool.Run}, log, ledger.Options{})
+		uploadLimit, err := parseBytes(*maxUpload)
+		if err != nil || uploadLimit <= 0 {
+			return usageError{fmt.Errorf("--max-upload %q: want a size such as 500MiB", *maxUpload)}
+		}
+		uploadRate, err := parseBytes(*minRate)
+		if err != nil || uploadRate <= 0 || *rateWindow <= 0 {
+			return usageError{fmt.Errorf("--min-upload-rate %q and --upload-rate-window %s: want a size such as 8KiB and a positive duration", *minRate, *rateWindow)}
+		}
+		memLimit, err := parseBytes(*maxMemory)
 		if err != nil {
-			log.Error("provenance ledger unavailable; serving analyses without it", "err", err)
-			reg = nil
-		} else {
-			defer reg.Close()
-			apiLedger = reg
+			return usageError{fmt.Errorf("--max-memory: %w", err)}
 		}
-	}
-	var genRunner *jobs.Runner
-	if *useGenerator {
-		exe, err := os.Executable()
+		if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 ||
+			*maxFrames < 1 || *maxAnalysed < 1 {
+			return usageError{errors.New("--workers, --attempts, --max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key, --max-frames, --max-analysed-frames must be ≥ 1 and --job-timeout, --rate positive")}
+		}
+		trustedProxies, err := parseProxies(*proxies)
+		if err != nil {
+			return usageError{fmt.Errorf("--trusted-proxies: %w", err)}
+		}
+		var logHandler slog.Handler
+		switch *logFormat {
+		case "json":
+			logHandler = slog.NewJSONHandler(os.Stderr, nil)
+		case "text":
+			logHandler = slog.NewTextHandler(os.Stderr, nil)
+		default:
+			return usageError{fmt.Errorf("--log-format %q: want json or text", *logFormat)}
+		}
+		log := slog.New(logHandler)
+		depsPath, err := depsDir(*deps)
 		if err != nil {
 			return err
 		}
-		// One generator job at a time: training takes every core for hours.
-		genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-			JobTimeout: 48 * time.Hour, Generator: generatorJobs{exe: exe, deps: depsPath, data: dataDir}})
-	}
-	var srv *api.Server
-	runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
-		JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
-		Provenance: api.ProvenanceCheck(apiLedger, log)})
-	srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Models: modelRegistry, MaxUploadBytes: uploadLimit,
-		MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
-		MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
-		Version: version, Ledger: apiLedger,
-		Generator: genRunner})
-	if err := srv.Prepare(ctx); err != nil {
-		return err
-	}
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	httpSrv := srv.HTTPServer(*addr)
-	url := "http://" + ln.Addr().String()
-	printWelcome(os.Stdout, url, firstKey, *example)
-	log.Info("serving", "url", url, "data", dataDir, "workers", *workers, "version", version)
-
-	// The components run until the HTTP server has drained, so that
-	// requests in flight (a batched registration) still get their answer.
-	compCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	var wg sync.WaitGroup
-	failed := make(chan error, 1)
-	wg.Go(func() {
-		if err := runner.Run(compCtx); err != nil {
-			failed <- fmt.Errorf("job runner: %w", err)
+		dataDir, err := filepath.Abs(*data)
+		if err != nil {
+			return err
 		}
-	})
-	wg.Go(func() { probeUntilReady(compCtx, analyzer, *workers, srv, log) })
-	if reg != nil {
-		wg.Go(func() { reg.Run(compCtx) }) // anchors batched registrations
-	}
-	if genRunner != nil {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return err
+		}
+
+		st, err := store.Open(ctx, filepath.Join(dataDir, "trueframe.db"))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		firstKey, err := firstAdminKey(ctx, st)
+		if err != nil {
+			return err
+		}
+
+		var hosts []string
+		for _, h := range strings.Split(*hookHosts, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+		hooks := webhook.New(webhook.Options{AllowedHosts: hosts})
+		m := metrics.New(version, storeCounts{st}, log)
+		// Warm workers: the models stay loaded between jobs; a process is
+		// replaced after a crash and retired after a few hundred jobs.
+		pool := worker.NewPool(worker.PoolOptions{
+			Worker:  worker.Options{Args: []string{"worker"}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
+			MaxIdle: *workers, MaxUses: 300,
+			// Analyses use at most --workers processes; the rest serve the
+			// provenance routes' fingerprinting, so neither starves the other
+			// and the number of processes stays bounded.
+			MaxBusy: 2 * *workers,
+		})
+		defer pool.Close()
+		// Each analysis runs the model versions active in the registry when it
+		// starts (trueframe models activate switches them without a restart);
+		// --fusion, when set, overrides the registry's fusion.
+		modelRegistry, err := registry.Open(registryDir(dataDir))
+		if err != nil {
+			return err
+		}
+		limits := video.DefaultLimits()
+		limits.MaxFrames = *maxFrames
+		analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion,
+			Limits: &limits, MaxAnalysedFrames: *maxAnalysed}, Models: modelRegistry}}
+
+		// The provenance ledger, embedded by default. Without it the service
+		// still analyses; the provenance routes answer 503.
+		var reg *openedLedger
+		var apiLedger api.Ledger
+		if *useLedger {
+			lf.data = dataDir
+			reg, err = lf.open(ctx, isolatedFingerprinter{run: pool.Run}, log, ledger.Options{})
+			if err != nil {
+				log.Error("provenance ledger unavailable; serving analyses without it", "err", err)
+				reg = nil
+			} else {
+				defer reg.Close()
+				apiLedger = reg
+			}
+		}
+		var genRunner *jobs.Runner
+		if *useGenerator {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			// One generator job at a time: training takes every core for hours.
+			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
+				JobTimeout: 48 * time.Hour, Generator: generatorJobs{exe: exe, deps: depsPath, data: dataDir}})
+		}
+		var srv *api.Server
+		runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
+			JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
+			Provenance: api.ProvenanceCheck(apiLedger, log)})
+		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Models: modelRegistry, MaxUploadBytes: uploadLimit,
+			MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
+			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
+			Version: version, Ledger: apiLedger,
+			Generator: genRunner})
+		if err := srv.Prepare(ctx); err != nil {
+			return err
+		}
+
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return err
+		}
+		httpSrv := srv.HTTPServer(*addr)
+		url := "http://" + ln.Addr().String()
+		printWelcome(os.Stdout, url, firstKey, *example)
+		log.Info("serving", "url", url, "data", dataDir, "workers", *workers, "version", version)
+
+		// The components run until the HTTP server has drained, so that
+		// requests in flight (a batched registration) still get their answer.
+		compCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		var wg sync.WaitGroup
+		failed := make(chan error, 1)
 		wg.Go(func() {
-			if err := genRunner.Run(compCtx); err != nil {
-				failed <- fmt.Errorf("generator runner: %w", err)
+			if err := runner.Run(compCtx); err != nil {
+				failed <- fmt.Errorf("job runner: %w", err)
 			}
 		})
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+		wg.Go(func() { probeUntilReady(compCtx, analyzer, *workers, srv, log) })
+		if reg != nil {
+			wg.Go(func() { reg.Run(compCtx) }) // anchors batched registrations
+		}
+		if genRunner != nil {
+			wg.Go(func() {
+				if err := genRunner.Run(compCtx); err != nil {
+					failed <- fmt.Errorf("generator runner: %w", err)
+				}
+			})
+		}
+		serveErr := make(chan error, 1)
+		go func() { serveErr <- httpSrv.Serve(ln) }()
 
-	select {
-	case <-ctx.Done():
-		err = nil
-	case err = <-serveErr:
-	case err = <-failed:
+		select {
+		case <-ctx.Done():
+			err = nil
+		case err = <-serveErr:
+		case err = <-failed:
+		}
+		log.Info("stopping")
+		shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
+		defer done()
+		// Close first: readiness turns 503 and requests waiting on ?wait are
+		// answered now, so Shutdown does not wait out their long polls.
+		srv.Close()
+		httpSrv.Shutdown(shutdownCtx)
+		cancel()
+		wg.Wait() // running jobs went back to the queue
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		return err
 	}
-	log.Info("stopping")
-	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
-	defer done()
-	// Close first: readiness turns 503 and requests waiting on ?wait are
-	// answered now, so Shutdown does not wait out their long polls.
-	srv.Close()
-	httpSrv.Shutdown(shutdownCtx)
-	cancel()
-	wg.Wait() // running jobs went back to the queue
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
 }
 
 // probeUntilReady loads the models in every worker process, retrying while

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 
@@ -30,7 +31,11 @@ const kindFingerprint = "fingerprint"
 // cmdWorker is the hidden subcommand a parent starts to do media work in
 // its own process (see internal/worker): scans and fingerprints, so that a
 // file that crashes OpenCV takes down this process, not the parent.
-func cmdWorker(ctx context.Context) error {
+func cmdWorker(*flag.FlagSet) action {
+	return func(ctx context.Context, _ []string) error { return serveWork(ctx) }
+}
+
+func serveWork(ctx context.Context) error {
 	deps, err := depsDir(os.Getenv("TRUEFRAME_DEPS"))
 	if err != nil {
 		return err
