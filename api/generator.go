@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/trueframe/trueframe/api/store"
+	genjobs "github.com/trueframe/trueframe/generator/jobs"
 )
 
 // Generator job kinds, as stored.
@@ -36,19 +37,8 @@ const (
 // GeneratorKinds are the kinds the generator's runner claims.
 var GeneratorKinds = []string{KindTrain, KindSwap, KindDataset, KindRetrain}
 
-// GeneratorParams are a generator job's parameters, stored with it and
-// given to the worker. Paths are absolute, inside the job's directory.
-type GeneratorParams struct {
-	Type      string              `json:"type"`                // train, swap or dataset
-	Steps     int                 `json:"steps,omitempty"`     // train
-	Model     string              `json:"model,omitempty"`     // swap, dataset: a finished train job's id
-	ModelDir  string              `json:"model_dir,omitempty"` // its model directory
-	Direction string              `json:"direction,omitempty"` // swap: a2b or b2a
-	Inputs    map[string][]string `json:"inputs"`              // by field: a, b (train), target (swap), real (dataset, retrain)
-	Activate  bool                `json:"activate,omitempty"`  // retrain: activate the child if admitted
-	Tolerance float64             `json:"tolerance,omitempty"` // retrain: largest AUC drop admitted
-	WorkDir   string              `json:"work_dir"`            // outputs go to WorkDir/out
-}
+// GeneratorParams are a generator job's parameters (generator/jobs.Params).
+type GeneratorParams = genjobs.Params
 
 // GeneratorJob is a generator job as the API shows it.
 type GeneratorJob struct {
@@ -67,10 +57,8 @@ type GeneratorJob struct {
 	Artifacts  []EvidenceFile  `json:"artifacts,omitempty"`
 }
 
-// ProgressFile is where a generator job writes its detailed progress (in
-// its work directory), so that the API can show it without a protocol of
-// its own, and a restarted job can pick it up.
-const ProgressFile = "progress.json"
+// ProgressFile is where a generator job writes its detailed progress.
+const ProgressFile = genjobs.ProgressFile
 
 var generatorIDPattern = regexp.MustCompile(`^gen_[0-9a-f]{24}$`)
 

@@ -18,6 +18,7 @@ import (
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
+	genjobs "github.com/trueframe/trueframe/generator/jobs"
 	"github.com/trueframe/trueframe/internal/worker"
 )
 
@@ -309,6 +310,7 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 	code, message, retry := "internal", ClientMessage(err.Error(), job), true
 	var crash *worker.CrashError
 	var analysis *scan.AnalysisError
+	var generator *genjobs.FailedError
 	switch {
 	case errors.Is(jctx.Err(), context.DeadlineExceeded):
 		code, message, retry = "timeout", fmt.Sprintf("analysis took longer than %s", r.opts.JobTimeout), false
@@ -321,6 +323,9 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 	case errors.As(err, &analysis):
 		// The worker judged the file itself: another try would say the same.
 		code, retry = analysis.Code, false
+	case errors.As(err, &generator):
+		// A generator command failed and said why: so would another try.
+		code, retry = generator.Code(), false
 	}
 	log.Warn("job attempt failed", "code", code, "err", message)
 	if retry && job.Attempts < r.opts.MaxAttempts {

@@ -23,6 +23,7 @@ import (
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
+	genjobs "github.com/trueframe/trueframe/generator/jobs"
 	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
@@ -169,7 +170,7 @@ func cmdServe(fs *flag.FlagSet) action {
 			}
 			// One generator job at a time: training takes every core for hours.
 			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-				JobTimeout: 48 * time.Hour, Generator: generatorJobs{exe: exe, deps: depsPath, data: dataDir}})
+				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: depsPath, Data: dataDir}}})
 		}
 		var srv *api.Server
 		runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,

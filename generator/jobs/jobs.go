@@ -1,0 +1,335 @@
+// Package jobs runs the generator's and the training jobs the service
+// queues: each is a sequence of the trueframe binary's own commands run as
+// child processes in the job's directory.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/trueframe/trueframe/generator/model"
+	"github.com/trueframe/trueframe/internal/worker"
+)
+
+// Params are a generator job's parameters, stored with it and
+// given to the worker. Paths are absolute, inside the job's directory.
+type Params struct {
+	Type      string              `json:"type"`                // train, swap or dataset
+	Steps     int                 `json:"steps,omitempty"`     // train
+	Model     string              `json:"model,omitempty"`     // swap, dataset: a finished train job's id
+	ModelDir  string              `json:"model_dir,omitempty"` // its model directory
+	Direction string              `json:"direction,omitempty"` // swap: a2b or b2a
+	Inputs    map[string][]string `json:"inputs"`              // by field: a, b (train), target (swap), real (dataset, retrain)
+	Activate  bool                `json:"activate,omitempty"`  // retrain: activate the child if admitted
+	Tolerance float64             `json:"tolerance,omitempty"` // retrain: largest AUC drop admitted
+	WorkDir   string              `json:"work_dir"`            // outputs go to WorkDir/out
+}
+
+// ProgressFile is where a generator job writes its detailed progress (in
+// its work directory), so that the API can show it without a protocol of
+// its own, and a restarted job can pick it up.
+const ProgressFile = "progress.json"
+
+// FailedError is a job whose command failed cleanly (exit status 1, having
+// said why): another try would fail the same way, so it is not retried.
+type FailedError struct {
+	Message string
+}
+
+func (e *FailedError) Error() string { return e.Message }
+
+// Code is the job's error code as clients see it.
+func (e *FailedError) Code() string { return "generator_failed" }
+
+// Executor runs the service's generator and training jobs by running the
+// trueframe binary's own commands in child processes, in the job's
+// directory: a crash ends the child, not the service; a stopped or
+// restarted job resumes from what its directory holds (the training
+// checkpoint, a training job's finished stages).
+type Executor struct {
+	Exe  string // the trueframe binary
+	Deps string // its installation directory (TRUEFRAME_DEPS)
+	Data string // the service's data directory: the model registry and the analysis cache (training jobs)
+}
+
+// Run runs the job p describes, reporting progress from 0 to 1, and
+// returns its result.
+func (g Executor) Run(ctx context.Context, p Params, progress func(float64)) (json.RawMessage, error) {
+	// The children run in the job's directory with paths relative to it,
+	// so that what they write (model metadata, sidecars, manifests, face
+	// indexes) and the results shown to API clients name files inside the
+	// job, not the server's directory layout.
+	wd, err := filepath.Abs(p.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	// Another job's model is a sibling directory: "../gen_…/out/model",
+	// which names the job, not where the server keeps its data.
+	rel := func(path string) string {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return path
+		}
+		if r, err := filepath.Rel(wd, abs); err == nil {
+			return r
+		}
+		return abs
+	}
+	rels := func(paths []string) []string {
+		out := make([]string, len(paths))
+		for i, p := range paths {
+			out[i] = rel(p)
+		}
+		return out
+	}
+	if err := os.MkdirAll(filepath.Join(wd, "out"), 0o750); err != nil {
+		return nil, err
+	}
+	run := func(args []string, poll func()) error { return g.run(ctx, wd, args, poll) }
+	switch p.Type {
+	case "train":
+		// Faces first (a cheap step, done again on a retry for simplicity).
+		for _, id := range []string{"a", "b"} {
+			dir := filepath.Join("faces", id)
+			os.RemoveAll(filepath.Join(wd, dir))
+			args := append([]string{"generate", "extract", "--out", dir}, rels(p.Inputs[id])...)
+			if err := run(args, nil); err != nil {
+				return nil, fmt.Errorf("extracting faces of %s: %w", strings.ToUpper(id), err)
+			}
+		}
+		progress(0.02)
+		modelDir := filepath.Join("out", "model")
+		args := []string{"generate", "train", "--a", filepath.Join("faces", "a"), "--b", filepath.Join("faces", "b"),
+			"--out", modelDir, "--steps", strconv.Itoa(p.Steps), "--progress-file", ProgressFile}
+		progressFile := filepath.Join(wd, ProgressFile)
+		if err := run(args, func() { readTrainProgress(progressFile, progress) }); err != nil {
+			return nil, err
+		}
+		meta, err := model.ReadMeta(filepath.Join(wd, modelDir))
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]any{"type": "train", "model": meta})
+	case "swap":
+		to := "b"
+		if p.Direction == "b2a" {
+			to = "a"
+		}
+		fake := filepath.Join("out", "fake.mp4")
+		args := []string{"generate", "swap", "--model", rel(p.ModelDir), "--target", rel(p.Inputs["target"][0]), "--out", fake, "--to", to}
+		if err := run(args, nil); err != nil {
+			return nil, err
+		}
+		sidecar, err := os.ReadFile(filepath.Join(wd, strings.TrimSuffix(fake, ".mp4")+".json"))
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]any{"type": "swap", "sidecar": json.RawMessage(sidecar)})
+	case "dataset":
+		args := []string{"generate", "dataset", "--real", filepath.Join("inputs", "real"), "--out", filepath.Join("out", "dataset")}
+		if p.ModelDir != "" {
+			args = append(args, "--model", rel(p.ModelDir))
+		}
+		if err := run(args, nil); err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]any{"type": "dataset", "manifest": "dataset/manifest.json"})
+	case "retrain":
+		return g.retrain(wd, filepath.Base(wd), p, run, progress)
+	}
+	return nil, fmt.Errorf("unknown generator job type %q", p.Type)
+}
+
+// retrain runs a training job in stages, each skipped when its output is
+// already in the job's directory, so a job restarted after a crash or a
+// restart of the service resumes at the stage it was in:
+//
+//  1. dataset: the real clips are split (every fourth, and at least one,
+//     held apart) and each part gets its self-blended fakes;
+//  2. fit: the active fusion is refitted on the first part plus what it was
+//     fitted on (what of that is on this machine);
+//  3. measure: the new fusion against the active one on the held-apart
+//     part (models promote), registered (and activated when asked) only if
+//     no figure dropped by more than the tolerance; a ROC plot of both.
+func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) error, progress func(float64)) (json.RawMessage, error) {
+	stage := func(n int, name string) {
+		progress(float64(n) / 4)
+		b, _ := json.Marshal(map[string]any{"stage": name, "stage_number": n + 1, "stages": 3})
+		os.WriteFile(filepath.Join(wd, ProgressFile), b, 0o644)
+	}
+	exists := func(rel string) bool { _, err := os.Stat(filepath.Join(wd, rel)); return err == nil }
+	reals := slices.Clone(p.Inputs["real"])
+	slices.Sort(reals)
+	parts := map[string][]string{}
+	for i, r := range reals {
+		part := "fit"
+		if i%4 == 3 || i == len(reals)-1 && len(parts["held"]) == 0 {
+			part = "held"
+		}
+		parts[part] = append(parts[part], r)
+	}
+	stage(0, "dataset")
+	for _, part := range []string{"fit", "held"} {
+		manifest := filepath.Join("dataset-"+part, "manifest.json")
+		if exists(manifest) {
+			continue
+		}
+		dir := filepath.Join(wd, "real-"+part)
+		os.RemoveAll(dir)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
+		}
+		for _, r := range parts[part] {
+			if err := os.Link(r, filepath.Join(dir, filepath.Base(r))); err != nil {
+				return nil, err
+			}
+		}
+		if err := run([]string{"generate", "dataset", "--real", "real-" + part, "--out", "dataset-" + part}, nil); err != nil {
+			return nil, fmt.Errorf("making the %s dataset: %w", part, err)
+		}
+	}
+	cache := filepath.Join(g.Data, "eval-cache")
+	child := filepath.Join("out", "fusion.json")
+	version := "fusion-" + strings.TrimPrefix(id, "gen_")
+	stage(1, "fit")
+	if !exists(child) {
+		tmp := filepath.Join("out", "fusion.json.new")
+		if err := run([]string{"detectors", "train", "fusion", "--from", "active", "--skip-missing-parent-data", "--data", g.Data,
+			"--cache", cache, "--out", tmp, "--version", version, filepath.Join("dataset-fit", "manifest.json")}, nil); err != nil {
+			return nil, fmt.Errorf("fitting: %w", err)
+		}
+		if err := os.Rename(filepath.Join(wd, tmp), filepath.Join(wd, child)); err != nil {
+			return nil, err
+		}
+	}
+	stage(2, "measure")
+	gatePath := filepath.Join("out", "gate.json")
+	if !exists(gatePath) {
+		held := filepath.Join("dataset-held", "manifest.json")
+		args := []string{"models", "promote", "--data", g.Data, "--cache", cache, "--report", gatePath,
+			"--tolerance", strconv.FormatFloat(p.Tolerance, 'g', -1, 64)}
+		if p.Activate {
+			args = append(args, "--activate")
+		}
+		err := run(append(args, child, held), nil)
+		if err != nil && !exists(gatePath) { // a refusal writes its report and exits 1
+			return nil, fmt.Errorf("measuring: %w", err)
+		}
+		if err := run([]string{"eval", "--cache", cache, "--fusion", child, "--plot", filepath.Join("out", "roc.png"), held}, nil); err != nil {
+			return nil, fmt.Errorf("plotting: %w", err)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(wd, gatePath))
+	if err != nil {
+		return nil, err
+	}
+	// What `models promote --report` writes, as far as the result needs it.
+	var gate struct {
+		Clips  int `json:"clips"`
+		Parent struct {
+			ID  string   `json:"id"`
+			AUC *float64 `json:"auc"`
+		} `json:"parent"`
+		Child struct {
+			AUC *float64 `json:"auc"`
+		} `json:"child"`
+		Regressions []json.RawMessage `json:"regressions"`
+		Registered  bool              `json:"registered"`
+		Active      bool              `json:"active"`
+	}
+	if err := json.Unmarshal(raw, &gate); err != nil {
+		return nil, err
+	}
+	progress(1)
+	return json.Marshal(map[string]any{"type": "retrain", "version": version, "parent": gate.Parent.ID,
+		"registered": gate.Registered, "active": gate.Active, "regressions": gate.Regressions,
+		"held_apart_clips": gate.Clips, "auc": map[string]any{"parent": gate.Parent.AUC, "child": gate.Child.AUC}})
+}
+
+// readTrainProgress reports the training step from the progress file.
+func readTrainProgress(path string, progress func(float64)) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var p struct{ Step, Total int64 }
+	if json.Unmarshal(b, &p) == nil && p.Total > 0 {
+		progress(0.02 + 0.98*float64(p.Step)/float64(p.Total))
+	}
+}
+
+// run runs this binary with args in dir, calling poll every second while
+// it runs. On ctx's end the child gets SIGINT (training checkpoints and
+// exports on it), then SIGKILL if it has not ended 2 minutes later.
+func (g Executor) run(ctx context.Context, dir string, args []string, poll func()) error {
+	cmd := exec.Command(g.Exe, args...)
+	cmd.Dir = dir
+	// The child reads untrusted videos: it gets a minimal environment, not
+	// the service's, which can hold the ledger's key.
+	cmd.Env = worker.ChildEnv("TRUEFRAME_DEPS="+g.Deps, "GOMLX_NO_AUTO_INSTALL=1")
+	tail := worker.NewTail(4 << 10)
+	cmd.Stdout, cmd.Stderr = tail, tail
+	if err := worker.StartChild(cmd); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if poll != nil {
+				poll()
+			}
+			return childError(err, cmd.ProcessState, tail)
+		case <-tick.C:
+			if poll != nil {
+				poll()
+			}
+		case <-ctx.Done():
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			select {
+			case <-done:
+			case <-time.After(2 * time.Minute):
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+			}
+			return ctx.Err()
+		}
+	}
+}
+
+// childError turns a child's end into the runner's errors: a clean failure
+// (exit status 1, the command said why) is not retried; a crash is.
+func childError(err error, ps *os.ProcessState, tail *worker.Tail) error {
+	if err == nil {
+		return nil
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && ps != nil && ps.ExitCode() == 1 {
+		return &FailedError{Message: lastLines(tail.String(), 3)}
+	}
+	if ps != nil {
+		return worker.CrashOf(ps, tail)
+	}
+	return err
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
