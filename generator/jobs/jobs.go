@@ -162,9 +162,17 @@ func (g Executor) Run(ctx context.Context, p Params, progress func(float64)) (js
 //     part (models promote), registered (and activated when asked) only if
 //     no figure dropped by more than the tolerance; a ROC plot of both.
 func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) error, progress func(float64)) (json.RawMessage, error) {
+	started := time.Now()
 	stage := func(n int, name string) {
-		progress(float64(n) / 4)
-		b, _ := json.Marshal(map[string]any{"stage": name, "stage_number": n + 1, "stages": 3})
+		p := float64(n) / 4
+		progress(p)
+		detail := map[string]any{"stage": name, "stage_number": n + 1, "stages": 3}
+		if elapsed := time.Since(started).Seconds(); p > 0 && elapsed > 1 {
+			// A rough guess: the stages' shares of progress are not their
+			// shares of time, and a resumed job skips finished stages.
+			detail["eta_s"] = int(elapsed * (1 - p) / p)
+		}
+		b, _ := json.Marshal(detail)
 		os.WriteFile(filepath.Join(wd, ProgressFile), b, 0o644)
 	}
 	exists := func(rel string) bool { _, err := os.Stat(filepath.Join(wd, rel)); return err == nil }
