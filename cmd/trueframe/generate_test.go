@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,32 +40,13 @@ func TestServeGeneratorJobs(t *testing.T) {
 
 	submit := func(fields map[string]string, files map[string]string) genJob {
 		t.Helper()
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		for k, v := range fields {
-			mw.WriteField(k, v)
-		}
+		var parts []formFile
 		for field, name := range files {
-			b, err := os.ReadFile(filepath.Join(grid, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			fw, _ := mw.CreateFormFile(field, name)
-			fw.Write(b)
+			parts = append(parts, formFile{field, filepath.Join(grid, name)})
 		}
-		mw.Close()
-		req, _ := http.NewRequest("POST", srv.url+"/v1/generator/jobs", &buf)
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var j genJob
-		json.NewDecoder(resp.Body).Decode(&j)
-		if resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("submit %v: status %d", fields, resp.StatusCode)
+		if code := postForm(t, srv.url+"/v1/generator/jobs", key, fields, parts, &j); code != http.StatusAccepted {
+			t.Fatalf("submit %v: status %d", fields, code)
 		}
 		return j
 	}
@@ -161,26 +141,11 @@ func TestServeTrainingSurvivesRestart(t *testing.T) {
 	key := strings.TrimSpace(r.stdout)
 	first := startServer(t, data, "--workers", "1", "--ledger=false")
 
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	mw.WriteField("type", "train")
-	mw.WriteField("steps", "40")
-	for field, name := range map[string]string{"a": "bbaf2n.mpg", "b": "swiz3n.mpg"} {
-		b, _ := os.ReadFile(filepath.Join(grid, name))
-		fw, _ := mw.CreateFormFile(field, name)
-		fw.Write(b)
-	}
-	mw.Close()
-	req, _ := http.NewRequest("POST", first.url+"/v1/generator/jobs", &buf)
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("submit: %v %v", err, resp.Status)
-	}
 	var job genJob
-	json.NewDecoder(resp.Body).Decode(&job)
-	resp.Body.Close()
+	if code := postForm(t, first.url+"/v1/generator/jobs", key, map[string]string{"type": "train", "steps": "40"},
+		[]formFile{{"a", filepath.Join(grid, "bbaf2n.mpg")}, {"b", filepath.Join(grid, "swiz3n.mpg")}}, &job); code != http.StatusAccepted {
+		t.Fatalf("submit: status %d", code)
+	}
 
 	poll := func(s *server) genJob {
 		req, _ := http.NewRequest("GET", s.url+job.URL, nil)

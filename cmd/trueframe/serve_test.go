@@ -213,3 +213,39 @@ func TestServeSurvivesKill9(t *testing.T) {
 		t.Errorf("uploads/ holds %d entries, want %d", got, len(accepted)+1)
 	}
 }
+
+// formFile is one file part of a multipart request: its field and the
+// path of the file to send.
+type formFile struct{ field, path string }
+
+// postForm sends a multipart request (fields, then files) with key and
+// decodes the JSON answer into out; it returns the status.
+func postForm(t *testing.T, url, key string, fields map[string]string, files []formFile, out any) int {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw, _ := mw.CreateFormFile(f.field, filepath.Base(f.path))
+		fw.Write(b)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", url, &buf)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}

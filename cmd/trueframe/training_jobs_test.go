@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,29 +42,12 @@ func TestServeTrainingJob(t *testing.T) {
 	}
 	submit := func(key string, clips ...string) (int, trainingJob) {
 		t.Helper()
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		mw.WriteField("activate", "true")
+		var files []formFile
 		for _, name := range clips {
-			b, err := os.ReadFile(filepath.Join(grid, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			fw, _ := mw.CreateFormFile("real", name)
-			fw.Write(b)
+			files = append(files, formFile{"real", filepath.Join(grid, name)})
 		}
-		mw.Close()
-		req, _ := http.NewRequest("POST", srv.url+"/v1/training-jobs", &buf)
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var j trainingJob
-		json.NewDecoder(resp.Body).Decode(&j)
-		return resp.StatusCode, j
+		return postForm(t, srv.url+"/v1/training-jobs", key, map[string]string{"activate": "true"}, files, &j), j
 	}
 	get := func(s *server, url string, out any) int {
 		t.Helper()
