@@ -111,7 +111,8 @@ func (m *Manifest) installModel(ctx context.Context, md Model, dst string, opts 
 	return fmt.Errorf("not found; tried %s", strings.Join(tried, ", "))
 }
 
-func fileSHA256(path string) (string, error) {
+// FileSHA256 returns the hex SHA-256 of the file at path, read as a stream.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -125,7 +126,7 @@ func fileSHA256(path string) (string, error) {
 }
 
 func checkFile(path, want string) error {
-	got, err := fileSHA256(path)
+	got, err := FileSHA256(path)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func TestInstallFromMirrorVerifiesChecksums(t *testing.T) {
 	if _, statErr := os.Stat(filepath.Join(deps, "m.onnx")); !os.IsNotExist(statErr) {
 		t.Fatalf("a file with a bad checksum was left in place: %v", statErr)
 	}
-	real, err := fileSHA256(filepath.Join(mirror, "m.onnx"))
+	real, err := FileSHA256(filepath.Join(mirror, "m.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}

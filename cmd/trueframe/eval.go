@@ -281,7 +281,7 @@ func (r *evalRunner) scoreAll(ctx context.Context, clips []eval.Clip, p *eval.Pe
 // analyse returns the analysis of path (or of its perturbed copy), from the
 // cache when it holds one.
 func (r *evalRunner) analyse(ctx context.Context, path string, p *eval.Perturbation) (*scan.Report, bool, error) {
-	sum, err := fileSHA256(path)
+	sum, err := models.FileSHA256(path)
 	if err != nil {
 		return nil, false, err
 	}
@@ -317,17 +317,4 @@ func (r *evalRunner) analyse(ctx context.Context, path string, p *eval.Perturbat
 		return nil, false, err
 	}
 	return rep, false, os.Rename(tmp, cachePath)
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

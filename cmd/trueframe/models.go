@@ -22,10 +22,10 @@ embedded in the binary are its first versions.`
 // registryDir is where the data directory keeps the model registry.
 func registryDir(data string) string { return filepath.Join(data, "models") }
 
-// activeSelection returns the registry's active model files when the data
-// directory has a registry, and nothing otherwise: a scan run without a
-// registry uses the embedded models without creating one.
-func activeSelection(data string) (*registry.Registry, error) {
+// existingRegistry opens the data directory's model registry when it has
+// one, and returns nil otherwise: a scan run without a registry uses the
+// embedded models without creating one.
+func existingRegistry(data string) (*registry.Registry, error) {
 	if _, err := os.Stat(filepath.Join(registryDir(data), "active.json")); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -145,16 +145,28 @@ func cmdModelsPromote(fs *flag.FlagSet) action {
 		maps.Copy(base, cards)
 
 		// Both versions on the same clips, each with the other active models.
+		// One warm worker per set of detector models: two fusions compare
+		// on the same analyses, re-fused, not on a second worker's.
+		runners := map[string]*evalRunner{}
+		defer func() {
+			for _, r := range runners {
+				r.Close()
+			}
+		}()
 		measure := func(clips []eval.Clip, cards map[string]string, fusionPath string) (eval.Summary, error) {
 			fuser, err := loadFuser(fusionPath)
 			if err != nil {
 				return eval.Summary{}, err
 			}
-			r, err := newEvalRunner(ctx, ef, cards, fuser)
-			if err != nil {
-				return eval.Summary{}, err
+			key := fmt.Sprint(cards) // fmt prints maps sorted by key
+			r := runners[key]
+			if r == nil {
+				if r, err = newEvalRunner(ctx, ef, cards, fuser); err != nil {
+					return eval.Summary{}, err
+				}
+				runners[key] = r
 			}
-			defer r.Close()
+			r.fuser = fuser
 			scored, err := r.scoreAll(ctx, clips, nil)
 			if err != nil {
 				return eval.Summary{}, err

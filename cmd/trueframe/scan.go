@@ -118,7 +118,7 @@ func cmdScan(fs *flag.FlagSet) action {
 			s.prov = &provenance{flags: &sf.ledger}
 			defer s.prov.Close()
 		}
-		if s.models, err = activeSelection(sf.data); err != nil {
+		if s.models, err = existingRegistry(sf.data); err != nil {
 			return fmt.Errorf("model registry: %w", err)
 		}
 		inputs, skipped, walked := scanInputs(args)

@@ -111,7 +111,7 @@ func writeModels(w io.Writer, data string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	reg, err := activeSelection(data)
+	reg, err := existingRegistry(data)
 	if err != nil || reg == nil {
 		return err
 	}

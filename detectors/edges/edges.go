@@ -135,7 +135,6 @@ type trackDetector struct {
 	track   int
 	s       region.Sampler
 	samples []sample
-	skipped int
 
 	// The heatmap of the highest-scoring frame so far, PNG-encoded.
 	best       float64
@@ -149,18 +148,7 @@ type trackDetector struct {
 // landmarks, a face off the image or too small) are counted and skipped,
 // not reported as errors.
 func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if f == nil || !t.s.Due(f.Time, f.Frame) {
-		return nil
-	}
-	if !t.analyse(f) {
-		t.skipped++
-		return nil
-	}
-	t.s.Mark(f.Time, f.Frame)
-	return nil
+	return t.s.Observe(ctx, f, t.analyse)
 }
 
 // Region labels of the working crop.
@@ -535,7 +523,7 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 	}
 	res := detectors.Result{
 		Detector:     Name,
-		Measurements: map[string]float64{"frames_used": float64(len(t.samples)), "frames_skipped": float64(t.skipped)},
+		Measurements: map[string]float64{"frames_used": float64(len(t.samples)), "frames_skipped": float64(t.s.Skipped)},
 	}
 	if len(t.samples) == 0 {
 		res.Score, res.Confidence = 0.5, 0

@@ -102,25 +102,17 @@ type trackDetector struct {
 	track   int
 	s       region.Sampler
 	samples []sample
-	skipped int
 }
 
 // Observe measures f when it is due.
 func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if f == nil || !t.s.Due(f.Time, f.Frame) {
-		return nil
-	}
-	smp, ok := t.measure(f)
-	if !ok {
-		t.skipped++
-		return nil
-	}
-	t.s.Mark(f.Time, f.Frame)
-	t.samples = append(t.samples, smp)
-	return nil
+	return t.s.Observe(ctx, f, func(f *detectors.FaceFrame) bool {
+		smp, ok := t.measure(f)
+		if ok {
+			t.samples = append(t.samples, smp)
+		}
+		return ok
+	})
 }
 
 // measure computes one frame's ratios.
@@ -221,7 +213,7 @@ const (
 // Result summarises the track: the medians of both comparisons.
 func (t *trackDetector) Result(_ context.Context, info detectors.TrackInfo) (detectors.Result, error) {
 	r := detectors.Result{Detector: Name, Score: 0.5, Measurements: map[string]float64{
-		"frames_measured": float64(len(t.samples)), "frames_skipped": float64(t.skipped)}}
+		"frames_measured": float64(len(t.samples)), "frames_skipped": float64(t.s.Skipped)}}
 	var face, mouth []float64
 	for _, s := range t.samples {
 		if !math.IsNaN(s.face) && !math.IsInf(s.face, 0) {

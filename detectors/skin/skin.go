@@ -149,27 +149,19 @@ type trackDetector struct {
 	track   int
 	s       region.Sampler
 	samples []sample
-	skipped int // sampled frames that could not be analysed
 }
 
 // Observe analyses f if it is due. Unusable frames (empty image, bad
 // landmarks, a face off the image or too small) are counted and skipped,
 // not reported as errors.
 func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if f == nil || !t.s.Due(f.Time, f.Frame) {
-		return nil
-	}
-	smp, ok := t.analyse(f)
-	if !ok {
-		t.skipped++
-		return nil
-	}
-	t.s.Mark(f.Time, f.Frame)
-	t.samples = append(t.samples, smp)
-	return nil
+	return t.s.Observe(ctx, f, func(f *detectors.FaceFrame) bool {
+		smp, ok := t.analyse(f)
+		if ok {
+			t.samples = append(t.samples, smp)
+		}
+		return ok
+	})
 }
 
 // analyse measures one frame.
@@ -435,7 +427,7 @@ func (t *trackDetector) Result(ctx context.Context, info detectors.TrackInfo) (d
 	}
 	res := detectors.Result{
 		Detector:     Name,
-		Measurements: map[string]float64{"frames_used": float64(len(t.samples)), "frames_skipped": float64(t.skipped)},
+		Measurements: map[string]float64{"frames_used": float64(len(t.samples)), "frames_skipped": float64(t.s.Skipped)},
 	}
 	if len(t.samples) == 0 {
 		res.Score, res.Confidence = 0.5, 0

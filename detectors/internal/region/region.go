@@ -3,6 +3,7 @@
 package region
 
 import (
+	"context"
 	"image"
 	"image/color"
 	"math"
@@ -11,6 +12,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/landmark"
 )
@@ -111,9 +113,11 @@ func Median(vs []float64) float64 {
 type Sampler struct {
 	Interval time.Duration
 	Stride   int
-	started  bool
-	lastT    time.Duration
-	lastF    int
+	// Skipped counts the due frames analyse could not use.
+	Skipped int
+	started bool
+	lastT   time.Duration
+	lastF   int
 }
 
 // Due reports whether a frame at t with index frame should be analysed.
@@ -126,6 +130,25 @@ func (s *Sampler) Due(t time.Duration, frame int) bool {
 	default:
 		return frame-s.lastF >= s.Stride || frame < s.lastF
 	}
+}
+
+// Observe is the hand-made detectors' Observe: when f is due it runs
+// analyse, which reports whether it could use the frame; unusable frames
+// (empty image, bad landmarks, a face off the image or too small) are
+// counted in Skipped, not reported as errors, and the next frame is due.
+func (s *Sampler) Observe(ctx context.Context, f *detectors.FaceFrame, analyse func(*detectors.FaceFrame) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if f == nil || !s.Due(f.Time, f.Frame) {
+		return nil
+	}
+	if !analyse(f) {
+		s.Skipped++
+		return nil
+	}
+	s.Mark(f.Time, f.Frame)
+	return nil
 }
 
 // Mark records that the frame at t, frame was analysed.
