@@ -197,7 +197,6 @@ func (s *Server) createAnalysis(c *gin.Context) (*result, error) {
 	f.release()
 	c.Set("job_id", id)
 	s.metrics.UploadBytes.Add(float64(job.SizeBytes))
-	s.runner.Kick()
 	s.log.Info("analysis queued", "job_id", id, "key_id", key.ID, "bytes", job.SizeBytes, "sha256", job.SHA256)
 
 	c.Header("Location", "/v1/analyses/"+id)

@@ -111,7 +111,6 @@ func (f *fakeStore) Counts(context.Context) (map[string]int, error) { return map
 // idleRunner is a Runner that never runs anything.
 type idleRunner struct{}
 
-func (idleRunner) Kick()                         {}
 func (idleRunner) Finished() <-chan struct{}     { return nil }
 func (idleRunner) Cancel(string) <-chan struct{} { return nil }
 

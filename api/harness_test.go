@@ -127,6 +127,15 @@ func startService(t *testing.T, so serviceOptions) *service {
 		genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: GeneratorKinds, Generator: so.generator})
 		so.api.Generator = genRunner
 	}
+	qopts := jobs.QueueOptions{Log: log, MaxAttempts: so.jobs.MaxAttempts, PollInterval: 100 * time.Millisecond}
+	if !so.noRunner {
+		qopts.Analyses, qopts.Generator = runner, genRunner
+	}
+	queue, err := jobs.NewQueue(ctx, st, qopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetEnqueue(queue.Enqueue)
 	so.api.DataDir = so.data
 	so.api.Version = "test"
 	srv = New(st, runner, hooks, m, log, so.api)
@@ -142,6 +151,11 @@ func startService(t *testing.T, so serviceOptions) *service {
 	var wg sync.WaitGroup
 	if !so.noRunner {
 		wg.Go(func() { runner.Run(rctx) })
+		wg.Go(func() {
+			if err := queue.Run(rctx); err != nil {
+				t.Errorf("queue: %v", err)
+			}
+		})
 		if genRunner != nil {
 			wg.Go(func() { genRunner.Run(rctx) })
 		}

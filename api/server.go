@@ -107,7 +107,6 @@ type Server struct {
 	ledger  Ledger
 	assets  map[string]webAsset // the browser interface, by file name
 
-	generatorKick   func()
 	generatorCancel func(id string) <-chan struct{}
 
 	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
@@ -130,7 +129,7 @@ func New(st Store, runner Runner, hooks Webhooks, m *metrics.Metrics, log *slog.
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log, closing: make(chan struct{}),
 		limiters: map[string]*rate.Limiter{}, keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets()}
 	if opts.Generator != nil {
-		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
+		s.generatorCancel = opts.Generator.Cancel
 	}
 	if opts.Models != nil && m != nil {
 		s.modelInfo = newModelInfo(opts.Models)
@@ -262,7 +261,7 @@ func (s *Server) routes() *gin.Engine {
 }
 
 func (s *Server) generatorEnabled(*gin.Context) error {
-	if s.generatorKick == nil {
+	if s.generatorCancel == nil {
 		return errGeneratorUnavailable
 	}
 	return nil

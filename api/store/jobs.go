@@ -108,15 +108,27 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 	if len(j.Params) > 0 {
 		params = []byte(j.Params)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO jobs(id, key_id, kind, params, state, file_name, file_path, evidence_dir, sha256,
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: create job: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO jobs(id, key_id, kind, params, state, file_name, file_path, evidence_dir, sha256,
 		size_bytes, callback_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.KeyID, j.Kind, params, string(j.State), j.FileName, j.FilePath, j.EvidenceDir, j.SHA256, j.SizeBytes,
 		j.CallbackURL, j.CreatedAt.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
-	j.Seq, err = res.LastInsertId()
-	return err
+	if j.Seq, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if s.enqueue != nil {
+		if err := s.enqueue(ctx, tx, *j); err != nil {
+			return fmt.Errorf("store: queueing job: %w", err)
+		}
+	}
+	return tx.Commit()
 }
 
 // Job returns a job with its result.

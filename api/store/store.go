@@ -24,12 +24,13 @@ var ErrNotFound = errors.New("store: not found")
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db      *sql.DB
+	enqueue func(ctx context.Context, tx *sql.Tx, j Job) error
 }
 
 // schemaVersion is kept in PRAGMA user_version; migrate brings older
 // databases up to it.
-const schemaVersion = 3
+const schemaVersion = 4
 
 var migrations = []string{
 	1: `
@@ -84,6 +85,11 @@ CREATE TABLE originals (
 	key_id     TEXT NOT NULL,
 	created_at INTEGER NOT NULL
 );
+`,
+	// A running job's node touches heartbeat_at while it works, so that
+	// another node can tell a job whose node died from one still at work.
+	4: `
+ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
 `,
 }
 

@@ -77,7 +77,7 @@ func (lf *ledgerFlags) open(ctx context.Context, fp ledger.Fingerprinter, log *s
 		if err != nil {
 			return nil, usageError{fmt.Errorf("--max-memory: %w", err)}
 		}
-		fp = isolatedFingerprinter{run: oneShot(worker.Options{Args: []string{"worker"}, MaxMemory: mem,
+		fp = isolatedFingerprinter{run: oneShot(worker.Options{Args: []string{isolateCommand}, MaxMemory: mem,
 			Env: []string{"TRUEFRAME_DEPS=" + deps}})}
 	}
 	opts.Fingerprinter, opts.Log = fp, log

@@ -68,7 +68,8 @@ func commands() *command {
 			{name: "dataset", summary: "labelled fakes and manifest.json (--real DIR --out DIR)", flags: cmdGenerateDataset},
 		}},
 		{name: "version", summary: "the build and the models in use", flags: cmdVersion},
-		{name: "worker", hidden: true, flags: cmdWorker},
+		{name: isolateCommand, hidden: true, flags: cmdIsolate},
+		{name: "worker", summary: "a worker node: analyses jobs from a shared database (--database, --blobs)", help: workerHelp, flags: cmdWorkerNode},
 	}}
 	root.subcommands = append(root.subcommands,
 		&command{name: "completion", args: "bash|zsh", summary: "print a shell completion script", help: completionHelp, flags: completionCommand(root)},
