@@ -58,6 +58,9 @@ type Options struct {
 	Workers     int           // concurrent jobs on this node; default: the number of CPUs
 	MaxAttempts int           // tries of a job whose worker crashes; default 3
 	JobTimeout  time.Duration // one attempt's limit; default 30 minutes
+	// Lease is how long after a running job's last heartbeat another node
+	// may take it over (default 30 s; heartbeats come every 5 s).
+	Lease time.Duration
 	// Payload renders the webhook body of a finished job; without it no
 	// webhook is sent.
 	Payload            func(store.Job) ([]byte, error)
@@ -107,6 +110,9 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 	}
 	if opts.JobTimeout <= 0 {
 		opts.JobTimeout = 30 * time.Minute
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 30 * time.Second
 	}
 	if opts.MaxWebhookAttempts <= 0 {
 		opts.MaxWebhookAttempts = 8
@@ -185,13 +191,8 @@ func (r *Runner) Cancel(id string) <-chan struct{} {
 	return job.done
 }
 
-// heartbeatEvery is how often a running job's node says it is alive;
-// leaseFor is how long another node waits, after the last, before it takes
-// the job over.
-const (
-	heartbeatEvery = 5 * time.Second
-	leaseFor       = 30 * time.Second
-)
+// heartbeatEvery is how often a running job's node says it is alive.
+const heartbeatEvery = 5 * time.Second
 
 // process runs one attempt of a job that River handed to this node, and
 // records its outcome. last is River's last attempt, which only exists to
@@ -201,14 +202,14 @@ const (
 func (r *Runner) process(ctx context.Context, id string, last bool) error {
 	// Outcomes are written even while the node stops.
 	bg := context.WithoutCancel(ctx)
-	job, err := r.store.Take(bg, id, leaseFor)
+	job, err := r.store.Take(bg, id, r.opts.Lease)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil // deleted, or finished: a second delivery of a job
 	case errors.Is(err, store.ErrBusy):
 		// Another node still works on it: River thought it dead. Look
 		// again once its lease would have run out.
-		return river.JobSnooze(leaseFor)
+		return river.JobSnooze(r.opts.Lease)
 	case err != nil:
 		return fmt.Errorf("taking job %s: %w", id, err)
 	}

@@ -145,6 +145,10 @@ func (nf *nodeFlags) openAnalyses(dataDir string) (*analysisNode, error) {
 
 func (n *analysisNode) Close() { n.pool.Close() }
 
+// lease is how long a running job's heartbeat may be silent before another
+// node takes it over: at most --rescue-after, when River hands it out again.
+func (nf *nodeFlags) lease() time.Duration { return min(30*time.Second, nf.rescueAfter) }
+
 // queueOptions are the queue settings of a node whose runners are given.
 func (nf *nodeFlags) queueOptions(log *slog.Logger) jobs.QueueOptions {
 	return jobs.QueueOptions{MaxAttempts: nf.attempts, Node: nf.node, RescueAfter: nf.rescueAfter, Log: log}

@@ -121,7 +121,7 @@ func cmdServe(fs *flag.FlagSet) action {
 		}
 		var srv *api.Server
 		runner := jobs.New(st, node.analyzer, hooks, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
-			JobTimeout: nf.jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
+			JobTimeout: nf.jobTimeout, Lease: nf.lease(), Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
 			Provenance: api.ProvenanceCheck(apiLedger, log)})
 		qopts := nf.queueOptions(log)
 		if nf.workers > 0 {

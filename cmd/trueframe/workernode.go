@@ -78,7 +78,7 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 			apiLedger = reg
 		}
 		runner := jobs.New(st, node.analyzer, nil, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
-			JobTimeout: nf.jobTimeout, Provenance: api.ProvenanceCheck(apiLedger, log)})
+			JobTimeout: nf.jobTimeout, Lease: nf.lease(), Provenance: api.ProvenanceCheck(apiLedger, log)})
 		qopts := nf.queueOptions(log)
 		qopts.Analyses = runner
 		queue, err := jobs.NewQueue(ctx, st, qopts)
