@@ -87,7 +87,10 @@ func (d dialect) reportSummary() (columns, from string) {
 		COALESCE(CASE WHEN jsonb_typeof(report.doc -> 'score') = 'number' THEN (report.doc ->> 'score')::DOUBLE PRECISION END, 0)`,
 			`jobs LEFT JOIN LATERAL (SELECT convert_from(jobs.result, 'UTF8')::jsonb AS doc) report ON true`
 	}
-	return `COALESCE(json_extract(CAST(result AS TEXT), '$.verdict'), ''), COALESCE(json_extract(CAST(result AS TEXT), '$.score'), 0)`,
+	// SQLite caches the documents a statement parsed: the four calls parse
+	// each report once.
+	return `COALESCE(CASE WHEN json_type(CAST(result AS TEXT), '$.verdict') = 'text' THEN json_extract(CAST(result AS TEXT), '$.verdict') END, ''),
+		COALESCE(CASE WHEN json_type(CAST(result AS TEXT), '$.score') IN ('integer', 'real') THEN json_extract(CAST(result AS TEXT), '$.score') END, 0)`,
 		`jobs`
 }
 

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -301,6 +303,193 @@ func TestOriginalOwner(t *testing.T) {
 			if got, err := s.OriginalOwner(ctx, sha); err != nil || got != key {
 				t.Fatalf("owner = %q, %v; want %s", got, err, key)
 			}
+		}
+	})
+}
+
+func TestJobsSummary(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := t.Context()
+		s := openDSN(t, dsn, Options{})
+		results := map[string]string{
+			"job00": `{"verdict":"fake","score":0.875,"frames":[1,2]}`,
+			"job01": `{"verdict":3,"score":"high"}`, // not a report's types: no summary
+			"job02": ``,                             // still queued
+		}
+		for i := range 3 {
+			newJob(t, s, "k", i)
+		}
+		for range 2 {
+			j, err := s.Claim(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Complete(ctx, j.ID, []byte(results[j.ID])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		jobs, _, err := s.Jobs(ctx, "", nil, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, j := range jobs {
+			if j.Result != nil {
+				t.Errorf("%s: a list carries the result", j.ID)
+			}
+			got[j.ID] = fmt.Sprintf("%q %g", j.Verdict, j.Score)
+		}
+		want := map[string]string{"job00": `"fake" 0.875`, "job01": `"" 0`, "job02": `"" 0`}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("summaries = %v, want %v", got, want)
+		}
+		// The result comes back byte for byte, not re-encoded.
+		if j, _ := s.Job(ctx, "job00"); string(j.Result) != results["job00"] {
+			t.Errorf("result = %s", j.Result)
+		}
+	})
+}
+
+func TestStart(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := t.Context()
+		s := openDSN(t, dsn, Options{})
+		j := &Job{ID: "gen", KeyID: "k", Kind: "swap", Params: []byte(`{"steps":3}`), EvidenceDir: "/w"}
+		if err := s.CreateJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Start(ctx, "gen", 1)
+		if err != nil || got.State != Running || got.Attempts != 1 || string(got.Params) != `{"steps":3}` || got.StartedAt.IsZero() {
+			t.Fatalf("Start = %+v, %v", got, err)
+		}
+		// Its node died mid-run: the next attempt starts it over.
+		if err := s.SetProgress(ctx, "gen", 0.5); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = s.Start(ctx, "gen", 2); err != nil || got.Attempts != 2 || got.Progress != 0 {
+			t.Fatalf("Start of a running job = %+v, %v", got, err)
+		}
+		if err := s.Complete(ctx, "gen", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Start(ctx, "gen", 3); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Start of a done job: err = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Start(ctx, "nope", 1); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Start of a deleted job: err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// With Options.Enqueue, the job's row and its queue entry commit together:
+// the hook runs inside the insert's transaction, and when it fails there
+// is no job.
+func TestEnqueueInTransaction(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := t.Context()
+		errQueue := errors.New("queue unavailable")
+		var fail bool
+		var seen []Job
+		var s *Store
+		s = openDSN(t, dsn, Options{Enqueue: func(ctx context.Context, tx *sql.Tx, j Job) error {
+			// The row is visible inside the transaction, as a queue's
+			// foreign key or trigger would see it.
+			var n int
+			if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM jobs WHERE id = ?"), j.ID).Scan(&n); err != nil || n != 1 {
+				return fmt.Errorf("row inside the transaction: %d, %v", n, err)
+			}
+			seen = append(seen, j)
+			if fail {
+				return errQueue
+			}
+			return nil
+		}})
+		ok := &Job{ID: "ok", KeyID: "k", FilePath: "/x"}
+		if err := s.CreateJob(ctx, ok); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 1 || seen[0].ID != "ok" || seen[0].Seq != ok.Seq || ok.Seq == 0 || seen[0].State != Queued {
+			t.Fatalf("Enqueue saw %+v; job %+v", seen, ok)
+		}
+		fail = true
+		if err := s.CreateJob(ctx, &Job{ID: "lost", KeyID: "k", FilePath: "/x"}); !errors.Is(err, errQueue) {
+			t.Fatalf("CreateJob with a failing Enqueue: err = %v, want it wrapped", err)
+		}
+		if _, err := s.Job(ctx, "lost"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a job whose enqueue failed exists: err = %v", err)
+		}
+		if n, _ := s.Waiting(ctx); n != 1 {
+			t.Errorf("Waiting = %d, want 1", n)
+		}
+	})
+}
+
+// Two nodes list the same due delivery and both try to take it: exactly
+// one does. A delivery given back is due again at once.
+func TestLeaseWebhookOnce(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := t.Context()
+		nodes := []*Store{openDSN(t, dsn, Options{}), openDSN(t, dsn, Options{})}
+		const hooks = 10
+		for i := range hooks {
+			j := &Job{ID: fmt.Sprintf("hook%02d", i), KeyID: "k", FilePath: "/x", CallbackURL: "https://example.org/hook"}
+			if err := nodes[0].CreateJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := nodes[0].Claim(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := nodes[0].Complete(ctx, j.ID, []byte(`{}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due := make([][]Job, len(nodes))
+		for i, n := range nodes {
+			var err error
+			if due[i], err = n.DueWebhooks(ctx, hooks); err != nil || len(due[i]) != hooks {
+				t.Fatalf("node %d: %d due, %v", i, len(due[i]), err)
+			}
+		}
+		var mu sync.Mutex
+		takers := map[string]int{}
+		var wg sync.WaitGroup
+		for i, n := range nodes {
+			wg.Go(func() {
+				for _, j := range due[i] {
+					taken, err := n.LeaseWebhook(ctx, j.ID, time.Now().Add(time.Hour))
+					if err != nil {
+						t.Error(err)
+					}
+					if taken {
+						mu.Lock()
+						takers[j.ID]++
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, j := range due[0] {
+			if takers[j.ID] != 1 {
+				t.Errorf("%s taken %d times, want once", j.ID, takers[j.ID])
+			}
+		}
+		if left, _ := nodes[1].DueWebhooks(ctx, hooks); len(left) != 0 {
+			t.Errorf("%d deliveries due while leased", len(left))
+		}
+		if taken, _ := nodes[1].LeaseWebhook(ctx, "hook00", time.Now()); taken {
+			t.Error("a leased delivery was taken again")
+		}
+		// Given back (the sender stopped): due again, as listed.
+		for _, j := range due[0] {
+			if j.ID == "hook00" {
+				if err := nodes[0].SetWebhook(ctx, j.ID, j.Webhook); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if again, _ := nodes[1].DueWebhooks(ctx, hooks); len(again) != 1 || again[0].ID != "hook00" {
+			t.Errorf("after giving back, due = %+v", again)
 		}
 	})
 }
