@@ -30,11 +30,11 @@ func (s *Store) TakeToken(ctx context.Context, keyID string, perSecond float64, 
 	bucket := []any{float64(burst), t, perSecond}
 	args := append([]any{keyID, float64(burst - 1), t}, bucket...)
 	var left float64
-	err = s.queryRow(ctx, `INSERT INTO rate_limits(key_id, tokens, updated_at) VALUES (?, CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT))
+	err = s.buckets.QueryRowContext(ctx, s.d.rebind(`INSERT INTO rate_limits(key_id, tokens, updated_at) VALUES (?, CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT))
 		ON CONFLICT(key_id) DO UPDATE SET tokens = `+refill+` - 1,
 			updated_at = `+s.d.greatest("rate_limits.updated_at", "excluded.updated_at")+`
 		WHERE `+refill+` >= 1
-		RETURNING tokens`, append(args, bucket...)...).Scan(&left)
+		RETURNING tokens`), append(args, bucket...)...).Scan(&left)
 	if err == nil {
 		return true, 0, nil
 	}
@@ -45,7 +45,7 @@ func (s *Store) TakeToken(ctx context.Context, keyID string, perSecond float64, 
 	// may be off by what other nodes did meanwhile; it is advice.
 	var tokens float64
 	var updated int64
-	err = s.queryRow(ctx, `SELECT tokens, updated_at FROM rate_limits WHERE key_id = ?`, keyID).Scan(&tokens, &updated)
+	err = s.buckets.QueryRowContext(ctx, s.d.rebind(`SELECT tokens, updated_at FROM rate_limits WHERE key_id = ?`), keyID).Scan(&tokens, &updated)
 	if err != nil {
 		return false, 0, fmt.Errorf("store: take token: %w", err)
 	}

@@ -493,3 +493,18 @@ func TestLeaseWebhookOnce(t *testing.T) {
 		}
 	})
 }
+
+// Jobs and keys are written with every commit synced; only the rate-limit
+// buckets, rewritten on every request, are not (see Store.buckets).
+func TestSQLiteSynchronous(t *testing.T) {
+	s, _ := openTemp(t)
+	for name, tc := range map[string]struct {
+		db   *sql.DB
+		want int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{"state": {s.db, 2}, "buckets": {s.buckets, 1}} {
+		var got int
+		if err := tc.db.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got); err != nil || got != tc.want {
+			t.Errorf("%s pool: synchronous = %d, %v; want %d", name, got, err, tc.want)
+		}
+	}
+}
