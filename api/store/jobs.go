@@ -191,6 +191,10 @@ func (s *Store) Jobs(ctx context.Context, keyID string, kinds []string, before i
 
 // Claim takes the oldest queued job of the given kinds, marks it running
 // and counts the attempt. It returns ErrNotFound when there is none.
+//
+// Claimers on several PostgreSQL connections pass over a row another is
+// taking (SKIP LOCKED), and the second state check stops two from taking
+// the same job should the first commit between their subquery and update.
 func (s *Store) Claim(ctx context.Context, kinds []string) (Job, error) {
 	in, args := kindFilter(kinds)
 	return scanJob(s.queryRow(ctx, `UPDATE jobs SET state = 'running', progress = 0,
@@ -275,7 +279,9 @@ func (s *Store) finish(ctx context.Context, query string, args ...any) error {
 // attempt is not counted against them: the service died, not their worker.
 //
 // Only jobs of the given kinds are requeued: each runner owns its kinds,
-// and must not take back the jobs another runner is running.
+// and must not take back the jobs another runner is running. For the same
+// reason it is for one node alone: with several nodes on one database, it
+// would take back the jobs the others are running.
 func (s *Store) RequeueRunning(ctx context.Context, kinds []string) (int, error) {
 	in, args := kindFilter(kinds)
 	res, err := s.exec(ctx, `UPDATE jobs SET state = 'queued', progress = 0,
