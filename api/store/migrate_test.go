@@ -54,14 +54,22 @@ func TestMigrateConcurrently(t *testing.T) {
 		}
 		var wg sync.WaitGroup
 		errs := make([]error, nodes)
+		found := make([]int, nodes)
 		for i, s := range stores {
-			wg.Go(func() { errs[i] = s.Migrate(ctx) })
+			wg.Go(func() { found[i], errs[i] = s.MigrateVersions(ctx) })
 		}
 		wg.Wait()
+		worked := 0
 		for i, err := range errs {
 			if err != nil {
 				t.Errorf("node %d: %v", i, err)
 			}
+			if found[i] == 0 {
+				worked++
+			}
+		}
+		if worked != 1 {
+			t.Errorf("%d nodes found the new database unmigrated (versions found: %v), want 1", worked, found)
 		}
 		if v, err := stores[0].SchemaVersion(ctx); v != schemaVersion || err != nil {
 			t.Errorf("SchemaVersion = %d, %v; want %d", v, err, schemaVersion)

@@ -167,37 +167,45 @@ var ErrSchemaTooNew = errors.New("store: database schema is newer than this prog
 // (SQLite's BEGIN IMMEDIATE, a PostgreSQL advisory lock), so a second
 // migrator waits, then finds nothing left to do.
 func (s *Store) Migrate(ctx context.Context) error {
+	_, err := s.MigrateVersions(ctx)
+	return err
+}
+
+// MigrateVersions is Migrate, and returns the schema version it found,
+// read under the lock: of migrators running at once, only the one that
+// did the work finds an older version than this program's.
+func (s *Store) MigrateVersions(ctx context.Context) (from int, err error) {
 	steps := sqliteMigrations
 	if s.d.postgres {
 		steps = postgresMigrations
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return 0, fmt.Errorf("store: migrate: %w", err)
 	}
 	defer tx.Rollback() // after Commit, a no-op
 	v, err := s.lockedVersion(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return 0, fmt.Errorf("store: migrate: %w", err)
 	}
 	if v > schemaVersion {
-		return fmt.Errorf("%w: schema %d, this program's %d", ErrSchemaTooNew, v, schemaVersion)
+		return v, fmt.Errorf("%w: schema %d, this program's %d", ErrSchemaTooNew, v, schemaVersion)
 	}
 	if v == schemaVersion {
-		return nil
+		return v, nil
 	}
 	for n := v + 1; n <= schemaVersion; n++ {
 		if _, err := tx.ExecContext(ctx, steps[n]); err != nil {
-			return fmt.Errorf("store: migration %d: %w", n, err)
+			return v, fmt.Errorf("store: migration %d: %w", n, err)
 		}
 	}
 	if err := s.setVersion(ctx, tx, schemaVersion); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return v, fmt.Errorf("store: migrate: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return v, fmt.Errorf("store: migrate: %w", err)
 	}
-	return nil
+	return v, nil
 }
 
 // lockedVersion takes the migration lock within tx and returns the

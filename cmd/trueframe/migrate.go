@@ -59,11 +59,10 @@ func cmdMigrate(fs *flag.FlagSet) action {
 			return err
 		}
 		defer st.Close()
-		before, err := st.SchemaVersion(ctx)
+		// The version found under the migration lock: of nodes migrating
+		// at once, only the one that did the work reports it.
+		before, err := st.MigrateVersions(ctx)
 		if err != nil {
-			return fmt.Errorf("%s: %w", store.Redact(dsn), err)
-		}
-		if err := st.Migrate(ctx); err != nil {
 			return fmt.Errorf("%s: %w", store.Redact(dsn), err)
 		}
 		after, err := st.SchemaVersion(ctx)
