@@ -142,6 +142,7 @@ func TestRedact(t *testing.T) {
 		"data/trueframe.db": "data/trueframe.db",
 		"postgres://tf:s3cret@db.example.org:5432/tf?sslmode=require": "postgres://tf:xxxxx@db.example.org:5432/tf?sslmode=require",
 		"postgresql://db/tf": "postgresql://db/tf",
+		"postgres://db/tf?password=s3cret&sslmode=disable": "postgres://db/tf?password=xxxxx&sslmode=disable",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

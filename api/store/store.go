@@ -103,8 +103,9 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
-// Redact returns dsn fit for a log line or an error: a URL's password
-// replaced by xxxxx. A file path is returned as it is.
+// Redact returns dsn fit for a log line or an error: a URL's password,
+// in its user part or its password parameter, replaced by xxxxx. A file
+// path is returned as it is.
 func Redact(dsn string) string {
 	if !IsPostgres(dsn) {
 		return dsn
@@ -112,6 +113,10 @@ func Redact(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "postgres://(malformed URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
