@@ -27,9 +27,11 @@ scan: build
 	@if [ -f "$(SAMPLE)" ]; then $(BIN) scan $(SAMPLE); \
 	else echo "no sample clip found: run 'make scan SAMPLE=path/to/video'"; exit 1; fi
 
+# The tests run against real engines, a throwaway PostgreSQL and an S3
+# server (scripts/test-engines), stopped however the tests end.
 test: setup
-	go vet ./...
-	go test $(GOTESTFLAGS) ./...
+	@trap 'scripts/test-engines stop' EXIT && engines=$$(scripts/test-engines start) && eval "$$engines" && \
+	set -x && go vet ./... && go test $(GOTESTFLAGS) ./...
 
 # The speed goal is stated for 720p: d13 is the shared 720×1280 clip.
 BENCH_CLIP ?= $(firstword $(wildcard $(or $(TRUEFRAME_SHARED),../shared)/data/videos/real/portrait/d13.mp4) $(SAMPLE))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/trueframe/trueframe/api/store"
 )
@@ -29,6 +30,10 @@ type Store interface {
 
 	SetOriginalOwner(ctx context.Context, sha256, keyID string) error
 	OriginalOwner(ctx context.Context, sha256 string) (string, error)
+
+	// TakeToken takes a request token from a key's bucket (burst tokens,
+	// refilled at perSecond), or says how long until one is there.
+	TakeToken(ctx context.Context, keyID string, perSecond float64, burst int) (ok bool, retryAfter time.Duration, err error)
 }
 
 // Runner is what the handlers need of the analysis runner: to learn that

@@ -108,6 +108,11 @@ func (f *fakeStore) OriginalOwner(context.Context, string) (string, error) {
 
 func (f *fakeStore) Counts(context.Context) (map[string]int, error) { return map[string]int{}, nil }
 
+// TakeToken never limits: the limit's tests run on the real store.
+func (f *fakeStore) TakeToken(context.Context, string, float64, int) (bool, time.Duration, error) {
+	return true, 0, nil
+}
+
 // idleRunner is a Runner that never runs anything.
 type idleRunner struct{}
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/time/rate"
 
 	"github.com/trueframe/trueframe/api/store"
 )
@@ -125,23 +124,16 @@ func (s *Server) authenticate(c *gin.Context) error {
 		return fmt.Errorf("checking the API key: %w", err)
 	}
 	c.Set(ctxKey, key)
-	if r := s.limiter(key.ID).Reserve(); !r.OK() || r.Delay() > 0 {
-		delay := r.Delay()
-		r.Cancel() // the refused request does not use up a token
+	// The key's bucket is in the database, so that the limit holds across
+	// every API node; a refused request does not use up a token.
+	ok, delay, err := s.store.TakeToken(c, key.ID, s.opts.RatePerSecond, s.opts.RateBurst)
+	if err != nil {
+		return fmt.Errorf("checking the rate limit: %w", err)
+	}
+	if !ok {
 		return refuseRetry(errRateLimited, fmt.Sprintf("rate limit of %g requests per second exceeded", s.opts.RatePerSecond), delay)
 	}
 	return nil
-}
-
-func (s *Server) limiter(keyID string) *rate.Limiter {
-	s.limitersMu.Lock()
-	defer s.limitersMu.Unlock()
-	l, ok := s.limiters[keyID]
-	if !ok {
-		l = rate.NewLimiter(rate.Limit(s.opts.RatePerSecond), s.opts.RateBurst)
-		s.limiters[keyID] = l
-	}
-	return l
 }
 
 // requireRole lets through keys with the given role, and admins.

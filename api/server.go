@@ -16,7 +16,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/time/rate"
 
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/metrics"
@@ -117,9 +116,6 @@ type Server struct {
 
 	keyUploadsMu sync.Mutex
 	keyUploads   map[string]*keyUploads // uploads in progress by key id
-
-	limitersMu sync.Mutex
-	limiters   map[string]*rate.Limiter // by key id
 }
 
 // New builds the server. It is not ready (readyz answers 503) until
@@ -127,7 +123,7 @@ type Server struct {
 func New(st Store, runner Runner, hooks Webhooks, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log, closing: make(chan struct{}),
-		limiters: map[string]*rate.Limiter{}, keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets()}
+		keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets()}
 	if opts.Generator != nil {
 		s.generatorCancel = opts.Generator.Cancel
 	}

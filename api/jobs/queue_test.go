@@ -16,6 +16,7 @@ import (
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/worker"
 )
 
@@ -32,7 +33,8 @@ func (s *scripted) Analyze(ctx context.Context, job store.Job, progress func(flo
 // databases are the store's databases the queue tests run on.
 func databases(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "trueframe.db") },
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "trueframe.db") },
+		"postgres": func(t *testing.T) string { return testutil.Postgres(t) },
 	}
 }
 
@@ -248,7 +250,8 @@ func (f analyzerFunc) Analyze(ctx context.Context, j store.Job, _ func(float64))
 // process, which also hosts SQLite; not a PostgreSQL server's) per job.
 func BenchmarkQueueOverhead(b *testing.B) {
 	for name, dsn := range map[string]func(b *testing.B) string{
-		"sqlite": func(b *testing.B) string { return filepath.Join(b.TempDir(), "trueframe.db") },
+		"sqlite":   func(b *testing.B) string { return filepath.Join(b.TempDir(), "trueframe.db") },
+		"postgres": func(b *testing.B) string { return testutil.Postgres(b) },
 	} {
 		b.Run(name, func(b *testing.B) {
 			st, err := store.Open(b.Context(), dsn(b))

@@ -46,7 +46,7 @@ func (r *Runner) sendWebhooks(ctx context.Context) {
 			if busy {
 				// Behind the others, so that a receiver with many
 				// deliveries waiting does not keep them in front.
-				if err := r.store.LeaseWebhook(ctx, job.ID, time.Now().Add(hostBusyDelay)); err != nil && ctx.Err() == nil {
+				if _, err := r.store.LeaseWebhook(ctx, job.ID, time.Now().Add(hostBusyDelay)); err != nil && ctx.Err() == nil {
 					r.log.Error("putting back a webhook", "job_id", job.ID, "err", err)
 				}
 				continue
@@ -59,9 +59,10 @@ func (r *Runner) sendWebhooks(ctx context.Context) {
 			if full {
 				break
 			}
-			if err := r.store.LeaseWebhook(ctx, job.ID, time.Now().Add(lease)); err != nil {
+			// Another node may have taken it since it was listed.
+			if taken, err := r.store.LeaseWebhook(ctx, job.ID, time.Now().Add(lease)); err != nil || !taken {
 				<-slots
-				if ctx.Err() == nil {
+				if err != nil && ctx.Err() == nil {
 					r.log.Error("leasing a webhook", "job_id", job.ID, "err", err)
 				}
 				continue
@@ -151,8 +152,8 @@ func (r *Runner) deliver(ctx context.Context, job store.Job) {
 	}
 	if ctx.Err() != nil {
 		// Stopping: the attempt does not count, and the delivery is due
-		// again at once, not when its lease ends.
-		if err := r.store.LeaseWebhook(context.WithoutCancel(ctx), job.ID, time.Now()); err != nil {
+		// again at once (as it was listed), not when its lease ends.
+		if err := r.store.SetWebhook(context.WithoutCancel(ctx), job.ID, job.Webhook); err != nil {
 			log.Error("giving back a webhook", "err", err)
 		}
 		return

@@ -99,6 +99,8 @@ func scanJob(row interface{ Scan(...any) error }, extra ...any) (Job, error) {
 }
 
 // CreateJob stores a new queued job. It fills in Seq, State and CreatedAt.
+// With Options.Enqueue set, the insert and the enqueue commit together or
+// not at all.
 func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 	j.State, j.CreatedAt = Queued, time.UnixMilli(now()).UTC()
 	if j.Kind == "" {
@@ -108,33 +110,38 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 	if len(j.Params) > 0 {
 		params = []byte(j.Params)
 	}
+	// RETURNING, not LastInsertId, which the pgx driver does not have.
+	const insert = `INSERT INTO jobs(id, key_id, kind, params, state, file_name, file_path, evidence_dir, sha256,
+		size_bytes, callback_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
+	args := []any{j.ID, j.KeyID, j.Kind, params, string(j.State), j.FileName, j.FilePath, j.EvidenceDir, j.SHA256, j.SizeBytes,
+		j.CallbackURL, j.CreatedAt.UnixMilli()}
+	if s.opts.Enqueue == nil {
+		if err := s.queryRow(ctx, insert, args...).Scan(&j.Seq); err != nil {
+			return fmt.Errorf("store: create job: %w", err)
+		}
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO jobs(id, key_id, kind, params, state, file_name, file_path, evidence_dir, sha256,
-		size_bytes, callback_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		j.ID, j.KeyID, j.Kind, params, string(j.State), j.FileName, j.FilePath, j.EvidenceDir, j.SHA256, j.SizeBytes,
-		j.CallbackURL, j.CreatedAt.UnixMilli())
-	if err != nil {
+	defer tx.Rollback() // after Commit, a no-op
+	if err := tx.QueryRowContext(ctx, s.d.rebind(insert), args...).Scan(&j.Seq); err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
-	if j.Seq, err = res.LastInsertId(); err != nil {
-		return err
+	if err := s.opts.Enqueue(ctx, tx, *j); err != nil {
+		return fmt.Errorf("store: create job: enqueueing: %w", err)
 	}
-	if s.enqueue != nil {
-		if err := s.enqueue(ctx, tx, *j); err != nil {
-			return fmt.Errorf("store: queueing job: %w", err)
-		}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: create job: %w", err)
 	}
-	return tx.Commit()
+	return nil
 }
 
 // Job returns a job with its result.
 func (s *Store) Job(ctx context.Context, id string) (Job, error) {
 	var result []byte
-	j, err := scanJob(s.db.QueryRowContext(ctx, `SELECT `+jobColumns+`, result FROM jobs WHERE id = ?`, id), &result)
+	j, err := scanJob(s.queryRow(ctx, `SELECT `+jobColumns+`, result FROM jobs WHERE id = ?`, id), &result)
 	j.Result = result
 	return j, err
 }
@@ -149,9 +156,9 @@ func (s *Store) Jobs(ctx context.Context, keyID string, kinds []string, before i
 		before = 1<<63 - 1
 	}
 	in, args := kindFilter(kinds)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+`,
-		coalesce(json_extract(CAST(result AS TEXT), '$.verdict'), ''), coalesce(json_extract(CAST(result AS TEXT), '$.score'), 0)
-		FROM jobs WHERE seq < ? AND (? = '' OR key_id = ?) AND kind IN (`+in+`) ORDER BY seq DESC LIMIT ?`,
+	summary, from := s.d.reportSummary()
+	rows, err := s.query(ctx, `SELECT `+jobColumns+`, `+summary+`
+		FROM `+from+` WHERE seq < ? AND (? = '' OR key_id = ?) AND kind IN (`+in+`) ORDER BY seq DESC LIMIT ?`,
 		append(append([]any{before, keyID, keyID}, args...), limit+1)...)
 	if err != nil {
 		return nil, 0, err
@@ -184,12 +191,16 @@ func (s *Store) Jobs(ctx context.Context, keyID string, kinds []string, before i
 
 // Claim takes the oldest queued job of the given kinds, marks it running
 // and counts the attempt. It returns ErrNotFound when there is none.
+//
+// Claimers on several PostgreSQL connections pass over a row another is
+// taking (SKIP LOCKED), and the second state check stops two from taking
+// the same job should the first commit between their subquery and update.
 func (s *Store) Claim(ctx context.Context, kinds []string) (Job, error) {
 	in, args := kindFilter(kinds)
-	return scanJob(s.db.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', progress = 0,
+	return scanJob(s.queryRow(ctx, `UPDATE jobs SET state = 'running', progress = 0,
 		attempts = attempts + 1, started_at = ?
-		WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' AND kind IN (`+in+`) ORDER BY seq LIMIT 1)
-		RETURNING `+jobColumns, append([]any{now()}, args...)...))
+		WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' AND kind IN (`+in+`) ORDER BY seq LIMIT 1`+s.d.skipLocked()+`)
+		AND state = 'queued' RETURNING `+jobColumns, append([]any{now()}, args...)...))
 }
 
 // kindFilter returns the placeholders and arguments of "kind IN (...)";
@@ -208,7 +219,7 @@ func kindFilter(kinds []string) (string, []any) {
 
 // SetProgress records the progress of a running job.
 func (s *Store) SetProgress(ctx context.Context, id string, p float64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET progress = ? WHERE id = ? AND state = 'running'`, p, id)
+	_, err := s.exec(ctx, `UPDATE jobs SET progress = ? WHERE id = ? AND state = 'running'`, p, id)
 	return err
 }
 
@@ -238,12 +249,12 @@ func (s *Store) Retry(ctx context.Context, id, code, message string) error {
 // Release puts a running job back in the queue without counting the
 // attempt: the service is stopping, the job did nothing wrong.
 func (s *Store) Release(ctx context.Context, id string) error {
-	return s.finish(ctx, `UPDATE jobs SET state = 'queued', progress = 0, attempts = MAX(attempts - 1, 0)
+	return s.finish(ctx, `UPDATE jobs SET state = 'queued', progress = 0, attempts = `+s.d.greatest("attempts - 1", "0")+`
 		WHERE id = ? AND state = 'running'`, id)
 }
 
 func (s *Store) finish(ctx context.Context, query string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, query, args...)
+	res, err := s.exec(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -258,11 +269,13 @@ func (s *Store) finish(ctx context.Context, query string, args ...any) error {
 // attempt is not counted against them: the service died, not their worker.
 //
 // Only jobs of the given kinds are requeued: each runner owns its kinds,
-// and must not take back the jobs another runner is running.
+// and must not take back the jobs another runner is running. For the same
+// reason it is for one node alone: with several nodes on one database, it
+// would take back the jobs the others are running.
 func (s *Store) RequeueRunning(ctx context.Context, kinds []string) (int, error) {
 	in, args := kindFilter(kinds)
-	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = 'queued', progress = 0,
-		attempts = MAX(attempts - 1, 0) WHERE state = 'running' AND kind IN (`+in+`)`, args...)
+	res, err := s.exec(ctx, `UPDATE jobs SET state = 'queued', progress = 0,
+		attempts = `+s.d.greatest("attempts - 1", "0")+` WHERE state = 'running' AND kind IN (`+in+`)`, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -273,13 +286,13 @@ func (s *Store) RequeueRunning(ctx context.Context, kinds []string) (int, error)
 // DeleteJob removes a job and returns it, so that the caller can remove
 // its files.
 func (s *Store) DeleteJob(ctx context.Context, id string) (Job, error) {
-	j, err := scanJob(s.db.QueryRowContext(ctx, `DELETE FROM jobs WHERE id = ? RETURNING `+jobColumns, id))
+	j, err := scanJob(s.queryRow(ctx, `DELETE FROM jobs WHERE id = ? RETURNING `+jobColumns, id))
 	return j, err
 }
 
 // Counts returns the number of jobs in each state.
 func (s *Store) Counts(ctx context.Context) (map[State]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
+	rows, err := s.query(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +317,7 @@ func (s *Store) Counts(ctx context.Context) (map[State]int, error) {
 func (s *Store) Waiting(ctx context.Context, kinds ...string) (int, error) {
 	in, args := kindFilter(kinds)
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND kind IN (`+in+`)`, args...).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND kind IN (`+in+`)`, args...).Scan(&n)
 	return n, err
 }
 
@@ -313,7 +326,7 @@ func (s *Store) Waiting(ctx context.Context, kinds ...string) (int, error) {
 func (s *Store) WaitingFor(ctx context.Context, keyID string, kinds ...string) (int, error) {
 	in, args := kindFilter(kinds)
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE key_id = ? AND state IN ('queued', 'running') AND kind IN (`+in+`)`,
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE key_id = ? AND state IN ('queued', 'running') AND kind IN (`+in+`)`,
 		append([]any{keyID}, args...)...).Scan(&n)
 	return n, err
 }
@@ -321,7 +334,7 @@ func (s *Store) WaitingFor(ctx context.Context, keyID string, kinds ...string) (
 // DueWebhooks returns up to limit finished jobs, with their results, whose
 // webhook is pending and due.
 func (s *Store) DueWebhooks(ctx context.Context, limit int) ([]Job, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+`, result FROM jobs
+	rows, err := s.query(ctx, `SELECT `+jobColumns+`, result FROM jobs
 		WHERE webhook_state = 'pending' AND webhook_next_at <= ? ORDER BY webhook_next_at LIMIT ?`, now(), limit)
 	if err != nil {
 		return nil, err
@@ -344,7 +357,7 @@ func (s *Store) DueWebhooks(ctx context.Context, limit int) ([]Job, error) {
 // when none is pending.
 func (s *Store) NextWebhook(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(webhook_next_at) FROM jobs WHERE webhook_state = 'pending'`).Scan(&at)
+	err := s.queryRow(ctx, `SELECT MIN(webhook_next_at) FROM jobs WHERE webhook_state = 'pending'`).Scan(&at)
 	if err != nil || !at.Valid {
 		return time.Time{}, false, err
 	}
@@ -357,16 +370,25 @@ func (s *Store) SetWebhook(ctx context.Context, id string, w Webhook) error {
 	if !w.NextAt.IsZero() {
 		next = w.NextAt.UnixMilli()
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET webhook_state = ?, webhook_attempts = ?, webhook_next_at = ?,
+	_, err := s.exec(ctx, `UPDATE jobs SET webhook_state = ?, webhook_attempts = ?, webhook_next_at = ?,
 		webhook_last_error = ?, webhook_last_code = ? WHERE id = ?`, w.State, w.Attempts, next, w.LastError, w.LastCode, id)
 	return err
 }
 
-// LeaseWebhook moves a pending webhook's next attempt to until: the sender
-// takes it so while delivering it, so that it is not due again meanwhile,
-// and gives it back (until = now) when it stops before an outcome.
-func (s *Store) LeaseWebhook(ctx context.Context, id string, until time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET webhook_next_at = ? WHERE id = ? AND webhook_state = 'pending'`,
-		until.UnixMilli(), id)
-	return err
+// LeaseWebhook takes a pending webhook that is due for delivery: it moves
+// its next attempt to until, so that it is not due again meanwhile, and
+// reports whether it took it. It takes it only if it is still pending and
+// due, in one statement, so that when several senders (service nodes)
+// listed the same due delivery, exactly one takes it.
+//
+// A sender that stops before an outcome gives the delivery back with
+// SetWebhook, restoring the Webhook it listed.
+func (s *Store) LeaseWebhook(ctx context.Context, id string, until time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE jobs SET webhook_next_at = ?
+		WHERE id = ? AND webhook_state = 'pending' AND webhook_next_at <= ?`, until.UnixMilli(), id, now())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -57,7 +57,7 @@ func (s *Store) NewKey(ctx context.Context, name string, role Role) (Key, string
 	id, secret, hook := randomHex(8), randomHex(32), randomHex(32)
 	sum := sha256.Sum256([]byte(secret))
 	k := Key{ID: id, Name: name, Role: role, CreatedAt: time.UnixMilli(now()).UTC(), WebhookSecret: "whsec_" + hook, secretHash: sum[:]}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO keys(id, name, role, secret_hash, webhook_secret, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO keys(id, name, role, secret_hash, webhook_secret, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Name, string(k.Role), k.secretHash, k.WebhookSecret, k.CreatedAt.UnixMilli())
 	if err != nil {
 		return Key{}, "", fmt.Errorf("store: new key: %w", err)
@@ -108,12 +108,12 @@ func scanKey(row interface{ Scan(...any) error }) (Key, error) {
 
 // Key returns the key with the given id, revoked or not.
 func (s *Store) Key(ctx context.Context, id string) (Key, error) {
-	return scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
+	return scanKey(s.queryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
 }
 
 // Keys lists every key, oldest first.
 func (s *Store) Keys(ctx context.Context) ([]Key, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created_at, id`)
+	rows, err := s.query(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -132,20 +132,20 @@ func (s *Store) Keys(ctx context.Context) ([]Key, error) {
 // CountKeys counts the keys that are not revoked.
 func (s *Store) CountKeys(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM keys WHERE revoked_at IS NULL`).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM keys WHERE revoked_at IS NULL`).Scan(&n)
 	return n, err
 }
 
 // CountAllKeys counts every key ever created, revoked ones included.
 func (s *Store) CountAllKeys(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM keys`).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM keys`).Scan(&n)
 	return n, err
 }
 
 // RevokeKey revokes a key; its jobs are kept.
 func (s *Store) RevokeKey(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, now(), id)
+	res, err := s.exec(ctx, `UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, now(), id)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 )
@@ -20,7 +19,7 @@ var ErrBusy = errors.New("store: job is running elsewhere")
 // slow); Take is what makes sure only one node works on it at a time.
 func (s *Store) Take(ctx context.Context, id string, lease time.Duration) (Job, error) {
 	t := now()
-	j, err := scanJob(s.db.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', progress = 0,
+	j, err := scanJob(s.queryRow(ctx, `UPDATE jobs SET state = 'running', progress = 0,
 		attempts = attempts + 1, started_at = ?, heartbeat_at = ?
 		WHERE id = ? AND (state = 'queued' OR (state = 'running' AND heartbeat_at < ?))
 		RETURNING `+jobColumns, t, t, id, t-lease.Milliseconds()))
@@ -28,7 +27,7 @@ func (s *Store) Take(ctx context.Context, id string, lease time.Duration) (Job, 
 		return j, err
 	}
 	var state string
-	err = s.db.QueryRowContext(ctx, `SELECT state FROM jobs WHERE id = ?`, id).Scan(&state)
+	err = s.queryRow(ctx, `SELECT state FROM jobs WHERE id = ?`, id).Scan(&state)
 	switch {
 	case err != nil:
 		return Job{}, ErrNotFound
@@ -45,12 +44,7 @@ func (s *Store) Heartbeat(ctx context.Context, id string) error {
 	return s.finish(ctx, `UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND state = 'running'`, now(), id)
 }
 
-// SetEnqueue sets the function that queues a new job in the transaction
-// that inserts its row (TEMPORARY: replaced by Options.Enqueue at merge).
-func (s *Store) SetEnqueue(f func(ctx context.Context, tx *sql.Tx, j Job) error) { s.enqueue = f }
-
-// DB returns the database pool (River shares it).
-func (s *Store) DB() *sql.DB { return s.db }
-
-// Postgres reports whether the database is PostgreSQL.
-func (s *Store) Postgres() bool { return false }
+// SetEnqueue sets Options.Enqueue on an open store: the queue needs the
+// store's pool to be built, and its runners the store, so it can only be
+// given afterwards. Set it once, before the first CreateJob.
+func (s *Store) SetEnqueue(f EnqueueFunc) { s.opts.Enqueue = f }

@@ -1,10 +1,15 @@
-// Package store keeps the service's durable state in one embedded SQLite
-// database: API keys and analysis jobs, with their results and webhook
-// delivery status.
+// Package store keeps the service's durable state: API keys and jobs, with
+// their results and webhook delivery status, the owners of registered
+// originals and each key's rate-limit bucket.
+//
+// It runs on one of two databases, chosen by what Open is given: an
+// embedded SQLite file (the default: one binary, one directory), or a
+// PostgreSQL server shared by several service nodes. The code is the same
+// for both; a small dialect value spells what differs.
 //
 // Every write commits before it returns, with the write-ahead log synced
-// (synchronous=FULL), so anything the service acknowledged survives a
-// kill -9 or a power cut.
+// (SQLite's synchronous=FULL, PostgreSQL's default synchronous_commit), so
+// anything the service acknowledged survives a kill -9 or a power cut.
 package store
 
 import (
@@ -12,11 +17,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 // ErrNotFound is returned when a key or job does not exist.
@@ -24,81 +32,113 @@ var ErrNotFound = errors.New("store: not found")
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
-	enqueue func(ctx context.Context, tx *sql.Tx, j Job) error
+	db *sql.DB
+	// buckets is the pool TakeToken writes through. On SQLite it is a
+	// second pool on the same file with synchronous=NORMAL: a bucket is
+	// written on every request, and waiting for the disk each time (about
+	// 1 ms here, one writer at a time) would cap the whole API near 1000
+	// requests a second; losing a bucket's last updates to a power cut
+	// costs nothing. The next FULL commit syncs those pages too, so the
+	// other tables lose nothing. On PostgreSQL the table is UNLOGGED
+	// instead, and this is db.
+	buckets *sql.DB
+	d       dialect
+	opts    Options
 }
 
-// schemaVersion is kept in PRAGMA user_version; migrate brings older
-// databases up to it.
-const schemaVersion = 4
+// EnqueueFunc puts a new job in a queue outside this package's tables
+// (River's), within the transaction that inserts the job's row.
+type EnqueueFunc func(ctx context.Context, tx *sql.Tx, j Job) error
 
-var migrations = []string{
-	1: `
-CREATE TABLE keys (
-	id             TEXT PRIMARY KEY,
-	name           TEXT NOT NULL,
-	role           TEXT NOT NULL,
-	secret_hash    BLOB NOT NULL,
-	webhook_secret TEXT NOT NULL,
-	created_at     INTEGER NOT NULL,
-	revoked_at     INTEGER
-);
-CREATE TABLE jobs (
-	seq                INTEGER PRIMARY KEY AUTOINCREMENT,
-	id                 TEXT NOT NULL UNIQUE,
-	key_id             TEXT NOT NULL,
-	state              TEXT NOT NULL,
-	progress           REAL NOT NULL DEFAULT 0,
-	file_name          TEXT NOT NULL,
-	file_path          TEXT NOT NULL,
-	evidence_dir       TEXT NOT NULL,
-	sha256             TEXT NOT NULL,
-	size_bytes         INTEGER NOT NULL,
-	attempts           INTEGER NOT NULL DEFAULT 0,
-	error_code         TEXT NOT NULL DEFAULT '',
-	error_message      TEXT NOT NULL DEFAULT '',
-	result             BLOB,
-	callback_url       TEXT NOT NULL DEFAULT '',
-	webhook_state      TEXT NOT NULL DEFAULT '',
-	webhook_attempts   INTEGER NOT NULL DEFAULT 0,
-	webhook_next_at    INTEGER NOT NULL DEFAULT 0,
-	webhook_last_error TEXT NOT NULL DEFAULT '',
-	webhook_last_code  INTEGER NOT NULL DEFAULT 0,
-	created_at         INTEGER NOT NULL,
-	started_at         INTEGER NOT NULL DEFAULT 0,
-	finished_at        INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX jobs_by_state ON jobs(state, seq);
-CREATE INDEX jobs_by_key ON jobs(key_id, seq);
-CREATE INDEX jobs_by_webhook ON jobs(webhook_state, webhook_next_at);
-`,
-	2: `
-ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'analysis';
-ALTER TABLE jobs ADD COLUMN params BLOB;
-CREATE INDEX jobs_by_kind ON jobs(kind, state, seq);
-`,
-	// Which key registered each original through the service: only that
-	// key (or an admin) may revoke it.
-	3: `
-CREATE TABLE originals (
-	sha256     TEXT PRIMARY KEY,
-	key_id     TEXT NOT NULL,
-	created_at INTEGER NOT NULL
-);
-`,
-	// A running job's node touches heartbeat_at while it works, so that
-	// another node can tell a job whose node died from one still at work.
-	4: `
-ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
-`,
+// Options adjust a Store. The zero value is the embedded default: jobs
+// queued in the jobs table alone, and the schema migrated on Open.
+type Options struct {
+	// Enqueue, when set, is called by CreateJob inside the transaction
+	// that inserts the job, after the insert: when it fails, the job is
+	// not created, so a job row never exists without its queue entry. The
+	// queue needs the Store's pool (DB) to be built, so Enqueue is usually
+	// a closure over a client assigned after OpenWith returns, and before
+	// the first job is created.
+	Enqueue EnqueueFunc
+	// NoMigrate leaves the schema as found: for trueframe migrate, which
+	// reports the version before it migrates.
+	NoMigrate bool
 }
 
-// Open opens (creating if needed) the database file at path.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens the database dsn names, creating and migrating it if needed,
+// with the default Options. dsn is a postgres:// or postgresql:// URL
+// (see github.com/jackc/pgx/v5/pgconn for its parameters), or else the
+// path of a SQLite file.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith is Open with Options.
+func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	var (
+		s   *Store
+		err error
+	)
+	if IsPostgres(dsn) {
+		s, err = openPostgres(dsn)
+	} else {
+		s, err = openSQLite(dsn)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", Redact(dsn), err)
+	}
+	s.opts = opts
+	if !opts.NoMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%w (database %s)", err, Redact(dsn))
+		}
+	}
+	return s, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database rather than
+// a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Redact returns dsn fit for a log line or an error: a URL's password,
+// in its user part or its password parameter, replaced by xxxxx. A file
+// path is returned as it is.
+func Redact(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(malformed URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+func openPostgres(dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	// database/sql keeps only 2 idle connections by default: an API node
+	// under load would reconnect all the time. The server's own limit
+	// (max_connections) is shared by every node, so none takes many.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(time.Minute)
+	return &Store{db: db, buckets: db, d: postgres}, nil
+}
+
+func openSQLite(path string) (*Store, error) {
 	q := url.Values{}
 	for _, p := range []string{
 		"journal_mode(WAL)",
-		"synchronous(FULL)", // an acknowledged job must survive a power cut, not only a crash
 		"busy_timeout(10000)",
 		"foreign_keys(ON)",
 	} {
@@ -113,22 +153,53 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// makes them private too; a database an older version created readable
 	// by others is made private.
 	if err := createPrivate(path); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	open := func(sync string, conns int) (*sql.DB, error) {
+		q := maps.Clone(q)
+		q.Add("_pragma", "synchronous("+sync+")")
+		db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(conns)
+		db.SetConnMaxIdleTime(time.Minute)
+		return db, nil
 	}
 	// SQLite has one writer at a time; a handful of connections serve
 	// concurrent readers (WAL) without piling up writers.
-	db.SetMaxOpenConns(8)
-	db.SetConnMaxIdleTime(time.Minute)
-	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %s: %w", path, err)
+	db, err := open("FULL", 8) // an acknowledged job must survive a power cut, not only a crash
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	buckets, err := open("NORMAL", 2)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, buckets: buckets, d: sqlite}, nil
+}
+
+// DB returns the connection pool, for a job queue that keeps its own
+// tables in the same database (River). Close closes it.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Postgres reports whether the database is PostgreSQL (else SQLite), for
+// what must pick a driver of its own to match.
+func (s *Store) Postgres() bool { return s.d.postgres }
+
+// exec, query and queryRow run a query written with ? placeholders on
+// either database.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.d.rebind(q), args...)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, s.d.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.d.rebind(q), args...)
 }
 
 // createPrivate creates the file at path with mode 0600 unless it exists,
@@ -149,39 +220,16 @@ func createPrivate(path string) error {
 	return nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	var v int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return err
-	}
-	if v > schemaVersion {
-		return fmt.Errorf("database schema %d is newer than this program's (%d)", v, schemaVersion)
-	}
-	for ; v < schemaVersion; v++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v+1]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.buckets == s.db {
+		return s.db.Close()
+	}
+	return errors.Join(s.db.Close(), s.buckets.Close())
+}
 
 func now() int64 { return time.Now().UnixMilli() }
 

@@ -34,6 +34,7 @@ func commands() *command {
 			{name: "list", summary: "list the API keys", flags: cmdKeysList},
 			{name: "revoke", args: "ID", summary: "revoke an API key", flags: cmdKeysRevoke},
 		}},
+		{name: "migrate", summary: "bring the database's schema up to date (serve does too)", help: migrateHelp, flags: cmdMigrate},
 		{name: "register", args: "FILE...", summary: "register originals on the provenance ledger", flags: cmdRegister},
 		{name: "verify", args: "FILE...", summary: "check files against the registered originals", flags: cmdVerify},
 		{name: "ledger", summary: "the provenance ledger", subcommands: []*command{

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,20 +24,21 @@ import (
 // nodeFlags are the settings serve and worker share: where the state is,
 // and how this node runs analyses.
 type nodeFlags struct {
-	data, database, node string
-	workers, attempts    int
-	maxFrames            int
-	maxAnalysed          int
-	jobTimeout           time.Duration
-	rescueAfter          time.Duration
-	maxMemory, deps      string
-	faceModel, fusion    string
-	logFormat            string
+	data, node        string
+	database          *string
+	workers, attempts int
+	maxFrames         int
+	maxAnalysed       int
+	jobTimeout        time.Duration
+	rescueAfter       time.Duration
+	maxMemory, deps   string
+	faceModel, fusion string
+	logFormat         string
 }
 
 func (nf *nodeFlags) register(fs *flag.FlagSet, dataUsage string) {
 	fs.StringVar(&nf.data, "data", "data", dataUsage)
-	fs.StringVar(&nf.database, "database", "", "the database of keys, jobs and the queue: a postgres://… `DSN` shared by several nodes, or a SQLite file (default: DATA/trueframe.db)")
+	nf.database = databaseFlag(fs)
 	fs.StringVar(&nf.node, "node", "", "this node's `name` in the queue's records (default: host-pid)")
 	fs.IntVar(&nf.workers, "workers", runtime.NumCPU(), "analyses run at once on this node, one worker process each (0: none, the node serves HTTP only)")
 	fs.IntVar(&nf.attempts, "attempts", 3, "tries of a job whose worker crashes")
@@ -86,16 +86,16 @@ func (nf *nodeFlags) dataDir() (string, error) {
 // openStore opens the database --database names, by default the embedded
 // SQLite file in the data directory.
 func (nf *nodeFlags) openStore(ctx context.Context, dataDir string) (*store.Store, error) {
-	dsn := nf.database
-	if dsn == "" {
-		dsn = filepath.Join(dataDir, "trueframe.db")
+	dsn, err := databaseDSN(dataDir, *nf.database)
+	if err != nil {
+		return nil, err
 	}
 	return store.Open(ctx, dsn)
 }
 
 // distributed reports whether the database is shared with other nodes.
 func (nf *nodeFlags) distributed() bool {
-	return strings.HasPrefix(nf.database, "postgres://") || strings.HasPrefix(nf.database, "postgresql://")
+	return store.IsPostgres(*nf.database)
 }
 
 // analysisNode is what a node needs to run analyses: a pool of warm

@@ -1,11 +1,19 @@
-// Package testutil finds the shared data, the installed models and the ONNX
-// Runtime library for tests, skipping or failing with a clear message.
+// Package testutil finds the shared data, the installed models, the ONNX
+// Runtime library and the test engines (PostgreSQL, an S3 server) for
+// tests, skipping or failing with a clear message.
 package testutil
 
 import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/trueframe/trueframe/internal/ortutil"
 )
@@ -82,4 +90,75 @@ func InitORT(tb testing.TB) {
 	if err := ortutil.Init(filepath.Join(DepsDir(tb), "lib", "libonnxruntime.so.1.30.0")); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// Postgres returns the URL of a new, empty PostgreSQL database made for
+// this test on the server $TRUEFRAME_TEST_POSTGRES names (scripts/test-engines
+// starts one), and drops it when the test ends. Without the variable the
+// test is skipped, or fails under TRUEFRAME_REQUIRE_SHARED=1, as in CI.
+func Postgres(tb testing.TB) string {
+	tb.Helper()
+	server := engine(tb, "TRUEFRAME_TEST_POSTGRES")
+	u, err := url.Parse(server)
+	if err != nil {
+		tb.Fatalf("TRUEFRAME_TEST_POSTGRES: %v", err)
+	}
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The name needs no quoting: lower-case letters and digits.
+	name := "trueframe_test_" + randomSuffix()
+	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		tb.Fatalf("creating a test database on %s: %v", u.Redacted(), err)
+	}
+	tb.Cleanup(func() {
+		defer admin.Close()
+		// FORCE ends the connections a failed test left open.
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			tb.Errorf("dropping test database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// S3 returns a gocloud.dev/blob URL of the test bucket on the S3 server
+// $TRUEFRAME_TEST_S3 names (scripts/test-engines starts one), with a prefix
+// of its own (blob.OpenBucket applies the prefix= parameter), so that tests
+// sharing the bucket never see each other's objects. Without the variable
+// the test is skipped, or fails under TRUEFRAME_REQUIRE_SHARED=1.
+func S3(tb testing.TB) string {
+	tb.Helper()
+	raw := engine(tb, "TRUEFRAME_TEST_S3")
+	u, err := url.Parse(raw)
+	if err != nil {
+		tb.Fatalf("TRUEFRAME_TEST_S3: %v", err)
+	}
+	q := u.Query()
+	q.Set("prefix", "test-"+randomSuffix()+"/")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// engine returns the value of the variable naming a test engine's
+// address, skipping the test when it is unset, or failing it where the
+// engines must be there (TRUEFRAME_REQUIRE_SHARED=1, as in CI).
+func engine(tb testing.TB, name string) string {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("TRUEFRAME_REQUIRE_SHARED") == "1" {
+			tb.Fatalf("%s is unset but TRUEFRAME_REQUIRE_SHARED=1: start the engines (eval \"$(scripts/test-engines start)\", as make test does)", name)
+		}
+		tb.Skipf("%s unset: run eval \"$(scripts/test-engines start)\" to test against it", name)
+	}
+	return v
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	rand.Read(b) // never fails (crypto/rand panics instead)
+	return hex.EncodeToString(b)
 }
