@@ -65,6 +65,9 @@ type Options struct {
 	// Provenance, when set, checks a finished job's file against the
 	// provenance ledger; its answer goes into the report.
 	Provenance func(ctx context.Context, job store.Job) json.RawMessage
+	// Files fetches an analysis's upload from the blob store and stores
+	// its evidence there; nil: the job's paths are local.
+	Files *Files
 }
 
 // Runner owns the analysis goroutines and the webhook sender.
@@ -240,11 +243,21 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 	var generated json.RawMessage
 	var err error
 	if job.Kind == store.KindAnalysis {
-		rep, err = r.analyzer.Analyze(jctx, job, progress)
+		// Blobs: from here on job names a local copy of the upload and a
+		// local evidence directory, stored once the analysis succeeds.
+		remote := job
+		var cleanup func()
+		if job, cleanup, err = r.opts.Files.Local(jctx, remote); err == nil {
+			rep, err = r.analyzer.Analyze(jctx, job, progress)
+		}
+		defer cleanup()
 		if err == nil && r.opts.Provenance != nil {
 			rep.Provenance = r.opts.Provenance(jctx, job)
 			rep.Warnings = withProvenanceAlert(rep.Warnings, rep.Provenance)
 			err = jctx.Err() // deleted, stopping or out of time meanwhile
+		}
+		if err == nil {
+			err = r.opts.Files.SaveEvidence(jctx, remote, job.EvidenceDir)
 		}
 	} else if r.opts.Generator == nil {
 		err = fmt.Errorf("no runner for %s jobs", job.Kind)
