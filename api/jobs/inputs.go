@@ -7,6 +7,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/store"
@@ -23,9 +25,16 @@ import (
 type Files struct {
 	Blobs *blobs.Store
 	// CacheDir holds the local copies and evidence directories of the
-	// analyses in progress; default os.TempDir().
+	// analyses in progress. It is the process's own: the first Local
+	// removes what an earlier process left there (killed mid-analysis).
+	// Empty: os.TempDir(), which is shared, so never swept.
 	CacheDir string
+
+	swept sync.Once
 }
+
+// workPrefix starts the name of an attempt's directory in the cache.
+const workPrefix = "analysis-"
 
 // Local prepares job for an analysis on this node. It returns a copy of
 // job whose FilePath is a local copy of the upload, fetched from the store
@@ -41,13 +50,15 @@ func (f *Files) Local(ctx context.Context, job store.Job) (local store.Job, clea
 	root := f.CacheDir
 	if root == "" {
 		root = os.TempDir()
+	} else {
+		f.swept.Do(func() { sweep(root) })
 	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return job, func() {}, err
 	}
 	// One directory per attempt: two attempts of a job on one node (one
 	// abandoned, one new) never share a file.
-	work, err := os.MkdirTemp(root, job.ID+"-*")
+	work, err := os.MkdirTemp(root, workPrefix+job.ID+"-*")
 	if err != nil {
 		return job, func() {}, err
 	}
@@ -93,4 +104,14 @@ func (f *Files) SaveEvidence(ctx context.Context, job store.Job, localDir string
 		return fmt.Errorf("storing the evidence: %w", err)
 	}
 	return os.RemoveAll(localDir)
+}
+
+// sweep removes the attempt directories under root.
+func sweep(root string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), workPrefix) {
+			os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
 }

@@ -27,6 +27,8 @@ func TestFilesLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := t.TempDir()
+	// What a process killed mid-analysis left goes at the first Local.
+	os.MkdirAll(filepath.Join(cache, workPrefix+"an_0-123", "evidence"), 0o700)
 	f := &Files{Blobs: b, CacheDir: cache}
 	job := store.Job{ID: "an_1", FileName: "clip.mp4", FilePath: "uploads/an_1.mp4", EvidenceDir: "evidence/an_1/", SHA256: sum}
 
@@ -40,6 +42,9 @@ func TestFilesLocal(t *testing.T) {
 	}
 	if entries, err := os.ReadDir(local.EvidenceDir); err != nil || len(entries) != 0 {
 		t.Errorf("evidence directory %s: %v, %v", local.EvidenceDir, entries, err)
+	}
+	if entries, _ := os.ReadDir(cache); len(entries) != 1 {
+		t.Errorf("cache holds %d entries, want this attempt's", len(entries))
 	}
 	if local.ID != job.ID || local.FileName != job.FileName || job.FilePath != "uploads/an_1.mp4" {
 		t.Errorf("local = %+v, job = %+v", local, job)

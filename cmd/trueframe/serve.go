@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/trueframe/trueframe/api"
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
@@ -34,6 +35,7 @@ import (
 func cmdServe(fs *flag.FlagSet) action {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	data := fs.String("data", "data", "data directory: database, uploads, evidence")
+	blobsURL := fs.String("blobs", "", "blob store of uploads and evidence: a directory, file:///dir or s3://bucket?endpoint=http://host:port&region=R&use_path_style=true (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); default <data>/blobs")
 	workers := fs.Int("workers", runtime.NumCPU(), "analyses run at once (one worker process each)")
 	attempts := fs.Int("attempts", 3, "tries of a job whose worker crashes")
 	jobTimeout := fs.Duration("job-timeout", 30*time.Minute, "time limit of one analysis")
@@ -172,15 +174,25 @@ func cmdServe(fs *flag.FlagSet) action {
 			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
 				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: depsPath, Data: dataDir}}})
 		}
+		// Uploads and evidence: a directory under --data, or a store all
+		// nodes share; analyses work on local copies under <data>/cache.
+		if *blobsURL == "" {
+			*blobsURL = filepath.Join(dataDir, "blobs")
+		}
+		blobStore, err := blobs.Open(ctx, *blobsURL)
+		if err != nil {
+			return fmt.Errorf("--blobs: %w", err)
+		}
+		defer blobStore.Close()
 		var srv *api.Server
 		runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
 			JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
-			Provenance: api.ProvenanceCheck(apiLedger, log)})
+			Provenance: api.ProvenanceCheck(apiLedger, log), Files: &jobs.Files{Blobs: blobStore, CacheDir: filepath.Join(dataDir, "cache")}})
 		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Models: modelRegistry, MaxUploadBytes: uploadLimit,
 			MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
 			Version: version, Ledger: apiLedger,
-			Generator: genRunner})
+			Generator: genRunner, Blobs: blobStore})
 		if err := srv.Prepare(ctx); err != nil {
 			return err
 		}
