@@ -508,9 +508,9 @@ func TestPutStreams(t *testing.T) {
 		grew := gen.peak - gen.baseline
 		t.Logf("live heap grew by at most %.1f MiB for a %d MiB body", float64(grew)/(1<<20), size>>20)
 		// On S3: the SDK's first read of up to 16 MiB, partUploads+1 parts of
-		// partSize and a copy buffer, about 40 MiB whatever the size; a
-		// buffer of the whole body would be 128 MiB.
-		if limit := int64(size / 2); grew > limit {
+		// partSize and a copy buffer, 41 to 60 MiB measured whatever the
+		// size; a buffer of the whole body would be 128 MiB and more.
+		if limit := int64(size * 3 / 4); grew > limit {
 			t.Errorf("live heap grew by %d bytes during the Put (limit %d): the body is buffered", grew, limit)
 		}
 		// And the stored bytes are the generated ones.
