@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
@@ -121,6 +122,16 @@ func startService(t *testing.T, so serviceOptions) *service {
 			return b
 		}
 	}
+	// The runner reads what the server stores: the directory the server
+	// opens when its options name no store, unless the test gives one.
+	files := so.api.Blobs
+	if files == nil {
+		if files, err = blobs.Open(ctx, filepath.Join(so.data, "blobs")); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { files.Close() })
+	}
+	so.jobs.Files = &jobs.Files{Blobs: files, CacheDir: filepath.Join(so.data, "cache")}
 	runner := jobs.New(st, iso, hooks, m, log, so.jobs)
 	var genRunner *jobs.Runner
 	if so.generator != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
@@ -24,7 +25,7 @@ import (
 
 // Options configure a Server. Zero fields take the documented defaults.
 type Options struct {
-	DataDir        string        // uploads and evidence live under it; required
+	DataDir        string        // the database, uploads being received; required
 	MaxUploadBytes int64         // largest accepted file; default 2 GiB
 	MaxWaiting     int           // queued + running jobs before 429; default 100
 	RatePerSecond  float64       // requests per second per key; default 20
@@ -55,6 +56,9 @@ type Options struct {
 	Generator *jobs.Runner
 	// Models serves the model routes; nil answers them 503.
 	Models ModelRegistry
+	// Blobs keeps the analyses' uploads and evidence. Nil: the directory
+	// DataDir/blobs, opened by Prepare.
+	Blobs *blobs.Store
 }
 
 func (o *Options) setDefaults() {
@@ -105,6 +109,7 @@ type Server struct {
 	engine  *gin.Engine
 	ledger  Ledger
 	assets  map[string]webAsset // the browser interface, by file name
+	blobs   *blobs.Store        // set by Prepare when the options have none
 
 	generatorCancel func(id string) <-chan struct{}
 
@@ -123,7 +128,7 @@ type Server struct {
 func New(st Store, runner Runner, hooks Webhooks, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log, closing: make(chan struct{}),
-		keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets()}
+		keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets(), blobs: opts.Blobs}
 	if opts.Generator != nil {
 		s.generatorCancel = opts.Generator.Cancel
 	}
@@ -190,8 +195,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	}
 }
 
-func (s *Server) uploadDir() string   { return filepath.Join(s.opts.DataDir, "uploads") }
-func (s *Server) evidenceDir() string { return filepath.Join(s.opts.DataDir, "evidence") }
+func (s *Server) uploadDir() string { return filepath.Join(s.opts.DataDir, "uploads") }
 
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)

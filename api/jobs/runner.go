@@ -72,6 +72,9 @@ type Options struct {
 	// Provenance, when set, checks a finished job's file against the
 	// provenance ledger; its answer goes into the report.
 	Provenance func(ctx context.Context, job store.Job) json.RawMessage
+	// Files fetches an analysis's upload from the blob store and stores
+	// its evidence there; nil: the job's paths are local.
+	Files *Files
 }
 
 // Runner owns the analysis goroutines and the webhook sender.
@@ -260,12 +263,23 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 	started := time.Now()
 	var rep *scan.Report
 	var generated json.RawMessage
+	evidence := job.EvidenceDir // the stored evidence's prefix, before job names local copies
 	if job.Kind == store.KindAnalysis {
-		rep, err = r.analyzer.Analyze(jctx, job, progress)
+		// Blobs: from here on job names a local copy of the upload and a
+		// local evidence directory, stored once the analysis succeeds.
+		remote := job
+		var cleanup func()
+		if job, cleanup, err = r.opts.Files.Local(jctx, remote); err == nil {
+			rep, err = r.analyzer.Analyze(jctx, job, progress)
+		}
+		defer cleanup()
 		if err == nil && r.opts.Provenance != nil {
 			rep.Provenance = r.opts.Provenance(jctx, job)
 			rep.Warnings = withProvenanceAlert(rep.Warnings, rep.Provenance)
 			err = jctx.Err() // deleted, stopping or out of time meanwhile
+		}
+		if err == nil {
+			err = r.opts.Files.SaveEvidence(jctx, remote, job.EvidenceDir)
 		}
 	} else if r.opts.Generator == nil {
 		err = fmt.Errorf("no runner for %s jobs", job.Kind)
@@ -284,6 +298,11 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 		outcome = "done"
 		rep.File = job.FileName // not the server's path
 		recordErr = r.complete(bg, job, rep)
+		if errors.Is(recordErr, store.ErrNotFound) {
+			// Deleted while its evidence was being stored: the delete
+			// removed what was there then, this removes the rest.
+			r.opts.Files.DropEvidence(bg, evidence)
+		}
 	case context.Cause(jctx) == errDeleted:
 		log.Info("job deleted while running")
 		r.announce() // waiters find it gone

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
@@ -24,7 +25,7 @@ import (
 // nodeFlags are the settings serve and worker share: where the state is,
 // and how this node runs analyses.
 type nodeFlags struct {
-	data, node        string
+	data, node, blobs string
 	database          *string
 	workers, attempts int
 	maxFrames         int
@@ -39,6 +40,7 @@ type nodeFlags struct {
 func (nf *nodeFlags) register(fs *flag.FlagSet, dataUsage string) {
 	fs.StringVar(&nf.data, "data", "data", dataUsage)
 	nf.database = databaseFlag(fs)
+	fs.StringVar(&nf.blobs, "blobs", "", "blob store of uploads and evidence: a directory, file:///dir or s3://bucket?endpoint=http://host:port&region=R&use_path_style=true (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); default DATA/blobs")
 	fs.StringVar(&nf.node, "node", "", "this node's `name` in the queue's records (default: host-pid)")
 	fs.IntVar(&nf.workers, "workers", runtime.NumCPU(), "analyses run at once on this node, one worker process each (0: none, the node serves HTTP only)")
 	fs.IntVar(&nf.attempts, "attempts", 3, "tries of a job whose worker crashes")
@@ -91,6 +93,26 @@ func (nf *nodeFlags) openStore(ctx context.Context, dataDir string) (*store.Stor
 		return nil, err
 	}
 	return store.Open(ctx, dsn)
+}
+
+// openBlobs opens the blob store of uploads and evidence: a directory in
+// the data directory, or a store every node shares.
+func (nf *nodeFlags) openBlobs(ctx context.Context, dataDir string) (*blobs.Store, error) {
+	url := nf.blobs
+	if url == "" {
+		url = filepath.Join(dataDir, "blobs")
+	}
+	b, err := blobs.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("--blobs: %w", err)
+	}
+	return b, nil
+}
+
+// files is where analyses find their inputs: fetched from the blob store
+// into a local cache, never read from another node's disk.
+func (nf *nodeFlags) files(b *blobs.Store, dataDir string) *jobs.Files {
+	return &jobs.Files{Blobs: b, CacheDir: filepath.Join(dataDir, "cache")}
 }
 
 // distributed reports whether the database is shared with other nodes.

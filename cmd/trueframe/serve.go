@@ -119,10 +119,15 @@ func cmdServe(fs *flag.FlagSet) action {
 			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
 				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: node.depsPath, Data: dataDir}}})
 		}
+		blobStore, err := nf.openBlobs(ctx, dataDir)
+		if err != nil {
+			return err
+		}
+		defer blobStore.Close()
 		var srv *api.Server
 		runner := jobs.New(st, node.analyzer, hooks, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
 			JobTimeout: nf.jobTimeout, Lease: nf.lease(), Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
-			Provenance: api.ProvenanceCheck(apiLedger, log)})
+			Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
 		qopts := nf.queueOptions(log)
 		if nf.workers > 0 {
 			qopts.Analyses = runner
@@ -133,7 +138,7 @@ func cmdServe(fs *flag.FlagSet) action {
 			return err
 		}
 		st.SetEnqueue(queue.Enqueue)
-		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Models: node.models, MaxUploadBytes: uploadLimit,
+		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Blobs: blobStore, Models: node.models, MaxUploadBytes: uploadLimit,
 			MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
 			Version: version, Ledger: apiLedger,

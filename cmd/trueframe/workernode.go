@@ -59,6 +59,11 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 			return err
 		}
 		defer st.Close()
+		blobStore, err := nf.openBlobs(ctx, dataDir)
+		if err != nil {
+			return err
+		}
+		defer blobStore.Close()
 		m := metrics.New(version, storeCounts{st}, log)
 		node, err := nf.openAnalyses(dataDir)
 		if err != nil {
@@ -78,7 +83,7 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 			apiLedger = reg
 		}
 		runner := jobs.New(st, node.analyzer, nil, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
-			JobTimeout: nf.jobTimeout, Lease: nf.lease(), Provenance: api.ProvenanceCheck(apiLedger, log)})
+			JobTimeout: nf.jobTimeout, Lease: nf.lease(), Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
 		qopts := nf.queueOptions(log)
 		qopts.Analyses = runner
 		queue, err := jobs.NewQueue(ctx, st, qopts)
