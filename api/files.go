@@ -62,19 +62,12 @@ func containerExt(container string) string {
 	return ""
 }
 
-// orphanAge is how old a blob must be before a sweep may take it for an
-// orphan. An API node stores an upload before it queues the job, and with
-// several nodes a sweep at one node's start must not take the upload
-// another node is queueing: storing it takes at most the upload timeout's
-// order of time, then the insert follows at once.
-const orphanAge = time.Hour
-
 // sweepBlobs removes the uploads and evidence of analyses that no longer
 // exist: left by a crash between a job's deletion and its files', or by a
 // node that died between storing an upload and queueing its job. Only
-// blobs older than orphanAge are considered.
+// blobs older than Options.OrphanAge are considered.
 func (s *Server) sweepBlobs(ctx context.Context) error {
-	cutoff := time.Now().Add(-orphanAge)
+	cutoff := time.Now().Add(-s.opts.OrphanAge)
 	gone := map[string]bool{} // by job id: no such job
 	orphan := func(id string) (bool, error) {
 		if g, ok := gone[id]; ok {

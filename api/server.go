@@ -46,6 +46,12 @@ type Options struct {
 	// MaxQueuedPerKey its jobs waiting, queued or running, per route kind
 	// (default 20), so that one key cannot take the slots MaxWaiting shares
 	// between all. Both answer 429 with Retry-After.
+	// OrphanAge is how old a blob without a job must be before the sweep
+	// at start removes it (default 1 hour). An API node stores an upload
+	// before it queues the job, and with several nodes one node's sweep
+	// must not take the upload another is queueing: storing it takes at
+	// most the upload timeout's order of time, then the insert follows.
+	OrphanAge        time.Duration
 	MaxUploadsPerKey int
 	MaxQueuedPerKey  int
 	Version          string
@@ -88,6 +94,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.UploadRateWindow <= 0 {
 		o.UploadRateWindow = 20 * time.Second
+	}
+	if o.OrphanAge <= 0 {
+		o.OrphanAge = time.Hour
 	}
 	if o.MaxUploadsPerKey <= 0 {
 		o.MaxUploadsPerKey = 4

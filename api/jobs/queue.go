@@ -60,14 +60,10 @@ type QueueOptions struct {
 	// Node names this process in River's records (default host-pid).
 	Node string
 	// PollInterval is how often an idle node looks for jobs inserted by
-	// another process (default 1 s; inserts in this process wake it at once).
+	// another process (default 250 ms; inserts in this process wake it at
+	// once).
 	PollInterval time.Duration
-	// RescueAfter is when River hands a running job to another node
-	// because its node looks dead (default 2 minutes). Take refuses the
-	// job while its node still sends heartbeats, so a slow job is not run
-	// twice: this only bounds how long a dead node's job waits.
-	RescueAfter time.Duration
-	Log         *slog.Logger
+	Log          *slog.Logger
 }
 
 // Queue is a process's River client.
@@ -111,10 +107,7 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 		opts.Node = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = time.Second
-	}
-	if opts.RescueAfter <= 0 {
-		opts.RescueAfter = 2 * time.Minute
+		opts.PollInterval = 250 * time.Millisecond
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -132,15 +125,22 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 		river.AddWorker(workers, &riverWorker[GeneratorArgs]{r: r})
 		queues[QueueGenerator] = river.QueueConfig{MaxWorkers: r.opts.Workers}
 	}
+	// A job is River's to hand to another node once it has run longer
+	// than its worker's timeout (its runner's limit and a grace to record
+	// the timeout itself): that is how a job whose node died is found.
+	// River's rescuer looks every 30 s for jobs running longer than
+	// RescueStuckJobsAfter, then skips those within their kind's timeout.
+	timeout := 30 * time.Minute
+	if opts.Analyses != nil {
+		timeout = opts.Analyses.riverTimeout()
+	}
 	config := &river.Config{
 		ID:                   opts.Node,
 		FetchPollInterval:    opts.PollInterval,
 		FetchCooldown:        min(opts.PollInterval, river.FetchCooldownDefault),
-		RescueStuckJobsAfter: opts.RescueAfter,
-		// Each runner applies its own limit (and reports it as the job's
-		// error); River's would cut a generator job at a minute.
-		JobTimeout: -1,
-		Logger:     opts.Log.With("component", "river"),
+		JobTimeout:           timeout,
+		RescueStuckJobsAfter: timeout + time.Second,
+		Logger:               opts.Log.With("component", "river"),
 		// The jobs table is the record clients read; River's rows are
 		// only the queue's bookkeeping.
 		CompletedJobRetentionPeriod: time.Hour,
@@ -181,7 +181,13 @@ func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, j store.Job) error {
 // them). In the embedded SQLite database, which only this process uses,
 // the jobs a killed predecessor left running are first given back.
 func (q *Queue) Run(ctx context.Context) error {
-	if !q.store.Postgres() && (q.opts.Analyses != nil || q.opts.Generator != nil) {
+	if q.opts.Analyses == nil && q.opts.Generator == nil {
+		// Inserting needs no start: a node that works no jobs (an API
+		// node with --workers 0) leaves River's upkeep to those that do.
+		<-ctx.Done()
+		return nil
+	}
+	if !q.store.Postgres() {
 		if err := q.requeueOrphans(ctx); err != nil {
 			return fmt.Errorf("jobs: requeue: %w", err)
 		}
@@ -201,7 +207,7 @@ func (q *Queue) Run(ctx context.Context) error {
 // requeueOrphans makes the jobs a previous life of this process left
 // running available again at once, without counting the attempt: the
 // service died, not their worker. (With PostgreSQL, several nodes share
-// the queue and River's rescuer does this after RescueAfter.)
+// the queue and River's rescuer does this once the job's timeout is over.)
 func (q *Queue) requeueOrphans(ctx context.Context) error {
 	res, err := q.store.DB().ExecContext(ctx, `UPDATE river_job SET state = 'available',
 		attempt = MAX(attempt - 1, 0), scheduled_at = datetime('now', 'subsec')
@@ -237,6 +243,10 @@ type riverWorker[T interface {
 func (w *riverWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	return w.r.process(ctx, job.Args.jobID(), job.Attempt >= job.MaxAttempts)
 }
+
+// Timeout is the runner's limit of one attempt, and a grace for the
+// runner to record that the limit was reached before River gives up.
+func (w *riverWorker[T]) Timeout(*river.Job[T]) time.Duration { return w.r.riverTimeout() }
 
 // NextRetry retries a crashed attempt at once, as a worker restarts.
 func (w *riverWorker[T]) NextRetry(*river.Job[T]) time.Time { return time.Now() }

@@ -59,7 +59,8 @@ type Options struct {
 	MaxAttempts int           // tries of a job whose worker crashes; default 3
 	JobTimeout  time.Duration // one attempt's limit; default 30 minutes
 	// Lease is how long after a running job's last heartbeat another node
-	// may take it over (default 30 s; heartbeats come every 5 s).
+	// may take it over when River hands it out again (default 30 s;
+	// heartbeats come every 5 s).
 	Lease time.Duration
 	// Payload renders the webhook body of a finished job; without it no
 	// webhook is sent.
@@ -328,6 +329,10 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 	r.announce()
 	return next
 }
+
+// riverTimeout is River's limit of one attempt of this runner's jobs: the
+// runner's own, and a grace to record that it was reached.
+func (r *Runner) riverTimeout() time.Duration { return r.opts.JobTimeout + 10*time.Second }
 
 // heartbeat tells other nodes that this one still works on the job, and
 // stops the job when it was deleted (by a request to any node).

@@ -31,7 +31,6 @@ type nodeFlags struct {
 	maxFrames         int
 	maxAnalysed       int
 	jobTimeout        time.Duration
-	rescueAfter       time.Duration
 	maxMemory, deps   string
 	faceModel, fusion string
 	logFormat         string
@@ -44,8 +43,7 @@ func (nf *nodeFlags) register(fs *flag.FlagSet, dataUsage string) {
 	fs.StringVar(&nf.node, "node", "", "this node's `name` in the queue's records (default: host-pid)")
 	fs.IntVar(&nf.workers, "workers", runtime.NumCPU(), "analyses run at once on this node, one worker process each (0: none, the node serves HTTP only)")
 	fs.IntVar(&nf.attempts, "attempts", 3, "tries of a job whose worker crashes")
-	fs.DurationVar(&nf.jobTimeout, "job-timeout", 30*time.Minute, "time limit of one analysis")
-	fs.DurationVar(&nf.rescueAfter, "rescue-after", 2*time.Minute, "how long a running job may go without its node's heartbeat before another node takes it over")
+	fs.DurationVar(&nf.jobTimeout, "job-timeout", 30*time.Minute, "time limit of one analysis; also how long the job of a node that died waits before another node takes it over")
 	fs.StringVar(&nf.maxMemory, "max-memory", "6GiB", "address-space cap of each worker process")
 	fs.StringVar(&nf.deps, "deps", "", depsUsage)
 	fs.IntVar(&nf.maxFrames, "max-frames", video.DefaultLimits().MaxFrames, "most frames decoded in one analysis (the file is refused beyond)")
@@ -57,8 +55,8 @@ func (nf *nodeFlags) register(fs *flag.FlagSet, dataUsage string) {
 
 // check validates the flags before any state is touched.
 func (nf *nodeFlags) check() error {
-	if nf.workers < 0 || nf.attempts < 1 || nf.jobTimeout <= 0 || nf.rescueAfter <= 0 || nf.maxFrames < 1 || nf.maxAnalysed < 1 {
-		return usageError{errors.New("--workers must be ≥ 0, --attempts, --max-frames, --max-analysed-frames ≥ 1, and --job-timeout, --rescue-after positive")}
+	if nf.workers < 0 || nf.attempts < 1 || nf.jobTimeout <= 0 || nf.maxFrames < 1 || nf.maxAnalysed < 1 {
+		return usageError{errors.New("--workers must be ≥ 0, --attempts, --max-frames, --max-analysed-frames ≥ 1, and --job-timeout positive")}
 	}
 	if _, err := parseBytes(nf.maxMemory); err != nil {
 		return usageError{fmt.Errorf("--max-memory: %w", err)}
@@ -167,13 +165,9 @@ func (nf *nodeFlags) openAnalyses(dataDir string) (*analysisNode, error) {
 
 func (n *analysisNode) Close() { n.pool.Close() }
 
-// lease is how long a running job's heartbeat may be silent before another
-// node takes it over: at most --rescue-after, when River hands it out again.
-func (nf *nodeFlags) lease() time.Duration { return min(30*time.Second, nf.rescueAfter) }
-
 // queueOptions are the queue settings of a node whose runners are given.
 func (nf *nodeFlags) queueOptions(log *slog.Logger) jobs.QueueOptions {
-	return jobs.QueueOptions{MaxAttempts: nf.attempts, Node: nf.node, RescueAfter: nf.rescueAfter, Log: log}
+	return jobs.QueueOptions{MaxAttempts: nf.attempts, Node: nf.node, Log: log}
 }
 
 // probeUntilReady loads the models in every worker process, retrying while

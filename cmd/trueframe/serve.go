@@ -37,6 +37,7 @@ func cmdServe(fs *flag.FlagSet) action {
 	burst := fs.Int("burst", 40, "burst of requests allowed per key")
 	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none")
 	hookHosts := fs.String("webhook-hosts", "", "comma-separated hosts webhooks may call (\"*.example.org\" for subdomains); empty: any public host")
+	orphanAge := fs.Duration("orphan-age", time.Hour, "at start, remove stored files of no job that are older than this (a node that died between storing an upload and queueing it)")
 	example := fs.String("example-file", "", "video named in the printed curl example")
 	useLedger := fs.Bool("ledger", true, "serve the provenance ledger")
 	useGenerator := fs.Bool("generator", true, "run face-swap generator jobs, one at a time")
@@ -126,7 +127,7 @@ func cmdServe(fs *flag.FlagSet) action {
 		defer blobStore.Close()
 		var srv *api.Server
 		runner := jobs.New(st, node.analyzer, hooks, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
-			JobTimeout: nf.jobTimeout, Lease: nf.lease(), Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
+			JobTimeout: nf.jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
 			Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
 		qopts := nf.queueOptions(log)
 		if nf.workers > 0 {
@@ -141,7 +142,7 @@ func cmdServe(fs *flag.FlagSet) action {
 		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Blobs: blobStore, Models: node.models, MaxUploadBytes: uploadLimit,
 			MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
-			Version: version, Ledger: apiLedger,
+			Version: version, Ledger: apiLedger, OrphanAge: *orphanAge,
 			Generator: genRunner})
 		if err := srv.Prepare(ctx); err != nil {
 			return err

@@ -27,8 +27,8 @@ else: no API, no keys. Start any number beside any number of
 
 It answers /healthz, /readyz (models loaded, database reachable) and
 /metrics (queue depth read from the database) on --addr. A node that dies
-mid-job leaves it to another node once its heartbeat is older than
---rescue-after; its attempt is counted. The provenance check of finished
+mid-job leaves it to another node once --job-timeout has passed (River's
+rescuer looks every 30 s); its attempt is counted. The provenance check of finished
 analyses needs an external chain (--ledger-rpc); without one, reports say
 the check was not available on this node.`
 
@@ -83,7 +83,7 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 			apiLedger = reg
 		}
 		runner := jobs.New(st, node.analyzer, nil, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
-			JobTimeout: nf.jobTimeout, Lease: nf.lease(), Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
+			JobTimeout: nf.jobTimeout, Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
 		qopts := nf.queueOptions(log)
 		qopts.Analyses = runner
 		queue, err := jobs.NewQueue(ctx, st, qopts)

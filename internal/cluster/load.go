@@ -28,6 +28,35 @@ type Load struct {
 	Deadline time.Duration
 	// Progress, when set, is called whenever a job is accepted or ends.
 	Progress func(accepted, ended int)
+
+	down *downSet
+}
+
+// downSet remembers the nodes that did not answer, as a balancer's health
+// check would, so that clients stop asking them for a while.
+type downSet struct {
+	mu    sync.Mutex
+	until []time.Time
+}
+
+func (d *downSet) mark(i int) {
+	d.mu.Lock()
+	d.until[i] = time.Now().Add(5 * time.Second)
+	d.mu.Unlock()
+}
+
+// pick returns the first node from the turn-th on that is not down, or the
+// turn-th when all are.
+func (d *downSet) pick(turn int) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	for k := range len(d.until) {
+		if i := (turn + k) % len(d.until); now.After(d.until[i]) {
+			return i
+		}
+	}
+	return turn % len(d.until)
 }
 
 // Result is what a Load saw.
@@ -61,6 +90,7 @@ func (l Load) Run(ctx context.Context) Result {
 		l.Deadline = 10 * time.Minute
 	}
 	res := Result{States: map[string]int{}, Failures: map[string]string{}, Statuses: map[int]int{}}
+	l.down = &downSet{until: make([]time.Time, len(l.URLs))}
 	var mu sync.Mutex
 	var turn atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: l.Concurrency}, Timeout: 5 * time.Minute}
@@ -115,9 +145,9 @@ func (l Load) Run(ctx context.Context) Result {
 // turn-th, until one accepts it; it returns the job id, "" when none did.
 func (l Load) upload(ctx context.Context, c *http.Client, turn int, mu *sync.Mutex, res *Result) string {
 	for try := range 2 * len(l.URLs) {
-		url := l.URLs[(turn+try)%len(l.URLs)]
+		i := l.down.pick(turn + try)
 		t0 := time.Now()
-		code, id, retryAfter := l.post(ctx, c, url)
+		code, id, retryAfter := l.post(ctx, c, l.URLs[i])
 		mu.Lock()
 		res.PostLatency = append(res.PostLatency, time.Since(t0))
 		res.Statuses[code]++
@@ -126,6 +156,7 @@ func (l Load) upload(ctx context.Context, c *http.Client, turn int, mu *sync.Mut
 		case code == http.StatusAccepted:
 			return id
 		case code == 0: // the node is gone: as a balancer would, try the next
+			l.down.mark(i)
 		case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
 			time.Sleep(retryAfter)
 		default:
@@ -158,16 +189,17 @@ func (l Load) post(ctx context.Context, c *http.Client, url string) (int, string
 // returns its final state and error code, "" when it never ended.
 func (l Load) follow(ctx context.Context, c *http.Client, id string, mu *sync.Mutex, res *Result) (string, string) {
 	deadline := time.Now().Add(l.Deadline)
-	for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-		url := l.URLs[i%len(l.URLs)]
+	for turn := 0; time.Now().Before(deadline) && ctx.Err() == nil; turn++ {
+		i := l.down.pick(turn)
 		t0 := time.Now()
-		code, state, errCode := l.status(ctx, c, url, id)
+		code, state, errCode := l.status(ctx, c, l.URLs[i], id)
 		mu.Lock()
 		res.GetLatency = append(res.GetLatency, time.Since(t0))
 		res.Statuses[code]++
 		mu.Unlock()
 		switch {
 		case code == 0:
+			l.down.mark(i)
 			continue // that node is gone: ask the next at once
 		case code != http.StatusOK:
 			return "", "" // every node reads the same database: 404 is lost
