@@ -6,8 +6,15 @@
 // the digest of its perceptual fingerprint, or the Merkle root of a batch
 // of them, with the registrar and the time. The full fingerprints and the
 // batch leaves are off-chain files named by what the chain commits to, so
-// they can be checked; the SQLite index (ledger/index) is a cache of the
+// they can be checked (Files: a directory, or a blob store every node of a
+// service reads); the SQLite index (ledger/index) is a cache of the
 // chain's events that Reindex rebuilds.
+//
+// Several registries may share one contract, one per node of a service,
+// each signing with a key of its own (SignerLease keeps two live nodes off
+// one key) and reading the same Files: each syncs its index from the chain
+// before every read, so a registration on one node is matched on the
+// others as soon as it is acknowledged.
 //
 // Verify answers registered (the exact file), matches_original (the same
 // footage re-encoded, resized or trimmed), altered_original (footage of a
