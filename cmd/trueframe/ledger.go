@@ -495,3 +495,26 @@ func cmdLedgerStatus(fs *flag.FlagSet) action {
 		return tw.Flush()
 	})
 }
+
+// cmdLedgerAddRegistrar lets another account register: each API node of a
+// cluster signs with its own key, and the contract's owner (the key of the
+// node that deployed it) must allow each.
+func cmdLedgerAddRegistrar(fs *flag.FlagSet) action {
+	check := func(args []string) error {
+		if len(args) != 1 || !common.IsHexAddress(args[0]) {
+			return errors.New("ledger add-registrar takes one account address (0x…)")
+		}
+		return nil
+	}
+	return ledgerCommand(fs, check, func(ctx context.Context, l *openedLedger, args []string, asJSON bool) error {
+		rec, err := l.Chain().AddRegistrar(ctx, common.HexToAddress(args[0]))
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{"registrar": args[0], "tx": rec.TxHash.Hex(), "block": rec.BlockNumber})
+		}
+		fmt.Printf("%s may register now (transaction %s, block %d)\n", args[0], rec.TxHash.Hex(), rec.BlockNumber)
+		return nil
+	})
+}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -167,7 +170,7 @@ func (n *analysisNode) Close() { n.pool.Close() }
 
 // queueOptions are the queue settings of a node whose runners are given.
 func (nf *nodeFlags) queueOptions(log *slog.Logger) jobs.QueueOptions {
-	return jobs.QueueOptions{MaxAttempts: nf.attempts, Node: nf.node, Log: log}
+	return jobs.QueueOptions{MaxAttempts: nf.attempts, Node: nf.nodeName(), Log: log}
 }
 
 // probeUntilReady loads the models in every worker process, retrying while
@@ -198,4 +201,49 @@ func probeUntilReady(ctx context.Context, n *analysisNode, setReady func(error),
 		case <-time.After(wait):
 		}
 	}
+}
+
+// nodeName is this node's name among the live ones: --node, or host-pid.
+func (nf *nodeFlags) nodeName() string {
+	if nf.node != "" {
+		return nf.node
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// ledgerCluster is what this node shares of the ledger with the others
+// when the database is shared, nil when it is alone: the off-chain files
+// in the blob store, the signer leases and the contract record in the
+// database. A worker node only verifies (readOnly).
+func (nf *nodeFlags) ledgerCluster(st *store.Store, b *blobs.Store, readOnly bool) *ledgerCluster {
+	if !nf.distributed() {
+		return nil
+	}
+	return &ledgerCluster{Node: nf.nodeName(), Files: ledgerFiles{b}, Signers: st, Contracts: st, ReadOnly: readOnly}
+}
+
+// ledgerFiles keeps the ledger's off-chain files (full fingerprints, batch
+// manifests) in the blob store under ledger/, where every node reads them.
+type ledgerFiles struct{ b *blobs.Store }
+
+const ledgerPrefix = "ledger/"
+
+func (f ledgerFiles) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	r, err := f.b.NewReader(ctx, ledgerPrefix+name)
+	if errors.Is(err, blobs.ErrNotFound) {
+		return nil, fmt.Errorf("%s: %w", name, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// WriteFile stores data under name; a blob store's write is all or
+// nothing, and a name's contents never change, so rewriting is harmless.
+func (f ledgerFiles) WriteFile(ctx context.Context, name string, data []byte) error {
+	_, _, err := f.b.Put(ctx, ledgerPrefix+name, bytes.NewReader(data), nil)
+	return err
 }

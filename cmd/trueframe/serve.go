@@ -95,12 +95,19 @@ func cmdServe(fs *flag.FlagSet) action {
 		}
 		defer node.Close()
 
+		blobStore, err := nf.openBlobs(ctx, dataDir)
+		if err != nil {
+			return err
+		}
+		defer blobStore.Close()
+
 		// The provenance ledger, embedded by default. Without it the service
 		// still analyses; the provenance routes answer 503.
 		var reg *openedLedger
 		var apiLedger api.Ledger
 		if *useLedger {
 			lf.data = dataDir
+			lf.cluster = nf.ledgerCluster(st, blobStore, false)
 			reg, err = lf.open(ctx, isolatedFingerprinter{run: node.pool.Run}, log, ledger.Options{})
 			if err != nil {
 				log.Error("provenance ledger unavailable; serving analyses without it", "err", err)
@@ -120,11 +127,6 @@ func cmdServe(fs *flag.FlagSet) action {
 			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
 				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: node.depsPath, Data: dataDir}}})
 		}
-		blobStore, err := nf.openBlobs(ctx, dataDir)
-		if err != nil {
-			return err
-		}
-		defer blobStore.Close()
 		var srv *api.Server
 		runner := jobs.New(st, node.analyzer, hooks, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
 			JobTimeout: nf.jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },

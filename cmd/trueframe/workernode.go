@@ -75,6 +75,7 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 		var apiLedger api.Ledger
 		if lf.rpcURL != "" {
 			lf.data = dataDir
+			lf.cluster = nf.ledgerCluster(st, blobStore, true)
 			reg, err := lf.open(ctx, isolatedFingerprinter{run: node.pool.Run}, log, ledger.Options{})
 			if err != nil {
 				return fmt.Errorf("ledger: %w", err)
