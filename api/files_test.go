@@ -100,7 +100,7 @@ func TestOrphanBlobsSwept(t *testing.T) {
 	}
 	// Age every blob but the recent orphan's (the directory store keeps
 	// each blob as a file).
-	old := time.Now().Add(-2 * orphanAge)
+	old := time.Now().Add(-2 * s.server.opts.OrphanAge)
 	filepath.WalkDir(filepath.Join(s.data, "blobs"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.Contains(p, recent) {
 			os.Chtimes(p, old, old)
