@@ -73,11 +73,13 @@ type Queue struct {
 	opts   QueueOptions
 }
 
-// Migrate brings River's tables in the store's database up to date.
+// Migrate brings River's tables in the store's database up to date. On
+// PostgreSQL it holds an advisory lock meanwhile: River's migrator does
+// not expect company, and nodes starting together all migrate.
 func Migrate(ctx context.Context, st *store.Store) error {
 	var err error
 	if st.Postgres() {
-		err = migrate(ctx, riverdatabasesql.New(st.DB()))
+		err = migrateLocked(ctx, st.DB())
 	} else {
 		err = migrate(ctx, riversqlite.New(st.DB()))
 	}
@@ -85,6 +87,25 @@ func Migrate(ctx context.Context, st *store.Store) error {
 		return fmt.Errorf("jobs: migrating the queue: %w", err)
 	}
 	return nil
+}
+
+// riverMigrationLock is the advisory lock of River's migrations
+// ("tfriver" in ASCII).
+const riverMigrationLock int64 = 0x7466726976657200
+
+func migrateLocked(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// A session lock, on a connection of its own: the migrator uses the
+	// pool's other connections.
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", riverMigrationLock); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", riverMigrationLock)
+	return migrate(ctx, riverdatabasesql.New(db))
 }
 
 func migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) error {

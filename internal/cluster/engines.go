@@ -40,15 +40,15 @@ func NewDatabase(ctx context.Context, server string) (dsn string, drop func() er
 }
 
 // WithPrefix returns the blob URL base (a gocloud.dev/blob URL) with a
-// fresh prefix of its own, so that runs sharing a bucket never see each
-// other's objects.
-func WithPrefix(base string) (string, error) {
+// fresh prefix of its own, label-<random>/, so that runs sharing a bucket
+// never see each other's objects.
+func WithPrefix(base, label string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return "", err
 	}
 	q := u.Query()
-	q.Set("prefix", q.Get("prefix")+"run-"+strings.ToLower(rand.Text()[:12])+"/")
+	q.Set("prefix", q.Get("prefix")+label+"-"+strings.ToLower(rand.Text()[:12])+"/")
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }

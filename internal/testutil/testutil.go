@@ -113,7 +113,7 @@ func Postgres(tb testing.TB) string {
 // the test is skipped, or fails under TRUEFRAME_REQUIRE_SHARED=1.
 func S3(tb testing.TB) string {
 	tb.Helper()
-	u, err := cluster.WithPrefix(engine(tb, "TRUEFRAME_TEST_S3"))
+	u, err := cluster.WithPrefix(engine(tb, "TRUEFRAME_TEST_S3"), "test")
 	if err != nil {
 		tb.Fatalf("TRUEFRAME_TEST_S3: %v", err)
 	}

@@ -114,7 +114,7 @@ func (b bench) cluster(ctx context.Context, workers int) (string, error) {
 		return "", err
 	}
 	defer drop()
-	blobs, err := cluster.WithPrefix(b.s3)
+	blobs, err := cluster.WithPrefix(b.s3, "bench")
 	if err != nil {
 		return "", err
 	}
