@@ -7,7 +7,7 @@ BIN := bin/trueframe
 SAMPLE ?= $(firstword $(wildcard $(or $(TRUEFRAME_SHARED),../shared)/data/videos/real/portrait/d3.mp4))
 GOTESTFLAGS ?= -count=1 -timeout 25m
 
-.PHONY: setup build run scan test bench bench-serve clean
+.PHONY: setup build run scan test bench bench-serve bench-cluster clean
 
 setup:
 	@scripts/setup
@@ -42,6 +42,14 @@ bench: build
 LOAD_CLIP ?= $(firstword $(wildcard $(or $(TRUEFRAME_SHARED),../shared)/data/videos/real/grid/bbaf2n.mpg))
 bench-serve: build
 	go run ./internal/tools/loadbench -bin $(BIN) -clip "$(LOAD_CLIP)" -n 200 -c 20
+
+# Several nodes on loopback (PostgreSQL + SeaweedFS started for the run):
+# jobs per minute of the embedded default, of 1 API + 1 worker node and of
+# 1 API + 2 worker nodes, then the queue's own cost per job.
+bench-cluster: build
+	@trap 'scripts/test-engines stop' EXIT && engines=$$(scripts/test-engines start) && eval "$$engines" && \
+	go run ./internal/tools/benchcluster -bin $(BIN) -clip "$(LOAD_CLIP)" -n 100 -c 20 && \
+	go test -run XXX -bench QueueOverhead -benchtime 1000x ./api/jobs
 
 clean:
 	rm -rf bin

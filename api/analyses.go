@@ -9,11 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"mime"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/media/video"
@@ -86,7 +85,7 @@ func timePtr(t time.Time) *time.Time {
 }
 
 // analysisView renders a job; withResult adds the report and evidence.
-func (s *Server) analysisView(j store.Job, withResult bool) Analysis {
+func (s *Server) analysisView(ctx context.Context, j store.Job, withResult bool) Analysis {
 	a := Analysis{ID: j.ID, URL: "/v1/analyses/" + j.ID, Status: j.State, Progress: j.Progress,
 		File:     FileInfo{Name: j.FileName, SHA256: j.SHA256, SizeBytes: j.SizeBytes},
 		Attempts: j.Attempts, CreatedAt: j.CreatedAt, StartedAt: timePtr(j.StartedAt), FinishedAt: timePtr(j.FinishedAt)}
@@ -107,13 +106,7 @@ func (s *Server) analysisView(j store.Job, withResult bool) Analysis {
 	}
 	if withResult && j.State == store.Done {
 		a.Result = j.Result
-		if entries, err := os.ReadDir(j.EvidenceDir); err == nil {
-			for _, e := range entries {
-				if e.Type().IsRegular() && evidenceName.MatchString(e.Name()) {
-					a.Evidence = append(a.Evidence, EvidenceFile{Name: e.Name(), URL: a.URL + "/evidence/" + e.Name()})
-				}
-			}
-		}
+		a.Evidence = s.evidenceFiles(ctx, j, a.URL)
 	}
 	if j.CallbackURL != "" {
 		a.Webhook = &WebhookStatus{URL: j.CallbackURL, State: j.Webhook.State, Attempts: j.Webhook.Attempts,
@@ -123,6 +116,24 @@ func (s *Server) analysisView(j store.Job, withResult bool) Analysis {
 		}
 	}
 	return a
+}
+
+// evidenceFiles lists a done analysis's evidence images, from the blob
+// store. A store that does not answer leaves the list empty (and is
+// logged): the report, from the database, is still worth showing.
+func (s *Server) evidenceFiles(ctx context.Context, j store.Job, url string) []EvidenceFile {
+	objs, err := s.blobs.List(ctx, j.EvidenceDir)
+	if err != nil {
+		s.log.Warn("listing an analysis's evidence", "job_id", j.ID, "err", err)
+		return nil
+	}
+	var files []EvidenceFile
+	for _, o := range objs {
+		if name := strings.TrimPrefix(o.Key, j.EvidenceDir); evidenceName.MatchString(name) {
+			files = append(files, EvidenceFile{Name: name, URL: url + "/evidence/" + name})
+		}
+	}
+	return files
 }
 
 // WebhookPayload is the body POSTed to a callback URL.
@@ -135,7 +146,11 @@ type WebhookPayload struct {
 // WebhookBody renders the webhook body of a finished job; the job runner
 // calls it for each delivery.
 func (s *Server) WebhookBody(j store.Job) ([]byte, error) {
-	a := s.analysisView(j, true)
+	// The runner gives no context; the evidence listing must not hold up
+	// deliveries for long.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := s.analysisView(ctx, j, true)
 	a.Webhook = nil // the delivery status is being written as we speak
 	return json.Marshal(WebhookPayload{Event: jobs.WebhookEvent(j), SentAt: time.Now().UTC(), Analysis: a})
 }
@@ -177,36 +192,35 @@ func (s *Server) createAnalysis(c *gin.Context) (*result, error) {
 			return nil, err
 		}
 	}
-	f.rc.SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
 
 	id := newJobID()
-	final, err := s.keep(up, id)
-	if err != nil {
+	upload := uploadKey(id, up.container)
+	if err := s.keep(c, up, upload); err != nil {
 		return nil, err
 	}
-	up.path = "" // moved: no longer the form's to remove
-	job := store.Job{ID: id, KeyID: key.ID, FileName: up.name, FilePath: final,
-		EvidenceDir: filepath.Join(s.evidenceDir(), id), SHA256: up.sha256, SizeBytes: up.size, CallbackURL: callback}
+	// After keep: storing a large file on a remote store takes a while.
+	f.rc.SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
+	job := store.Job{ID: id, KeyID: key.ID, FileName: up.name, FilePath: upload,
+		EvidenceDir: evidencePrefix(id), SHA256: up.sha256, SizeBytes: up.size, CallbackURL: callback}
 	// Not the request's context: a client leaving at this instant must not
 	// interrupt the insert after its commit and make us delete the upload.
 	if err := s.store.CreateJob(context.WithoutCancel(c), &job); err != nil {
-		os.Remove(final)
+		s.blobs.Delete(context.WithoutCancel(c), upload)
 		return nil, fmt.Errorf("queueing the job: %w", err)
 	}
 	// Queued: it counts in the queue now, no longer as an upload.
 	f.release()
 	c.Set("job_id", id)
 	s.metrics.UploadBytes.Add(float64(job.SizeBytes))
-	s.runner.Kick()
 	s.log.Info("analysis queued", "job_id", id, "key_id", key.ID, "bytes", job.SizeBytes, "sha256", job.SHA256)
 
 	c.Header("Location", "/v1/analyses/"+id)
 	if wait > 0 {
 		if j, ok := s.waitFor(c, id, wait); ok {
-			return ok200(s.analysisView(j, true)), nil
+			return ok200(s.analysisView(c, j, true)), nil
 		}
 	}
-	return accepted(s.analysisView(job, false)), nil
+	return accepted(s.analysisView(c, job, false)), nil
 }
 
 // analysisQueueRoom refuses an analysis when the queue, or the key's share
@@ -355,7 +369,7 @@ func (s *Server) getAnalysis(c *gin.Context) (*result, error) {
 		http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
 		j, _ = s.waitFor(c, j.ID, wait)
 	}
-	return ok200(s.analysisView(j, true)), nil
+	return ok200(s.analysisView(c, j, true)), nil
 }
 
 // GET /v1/analyses/{id}/evidence/{name}
@@ -369,14 +383,19 @@ func (s *Server) getEvidence(c *gin.Context) (*result, error) {
 	if !evidenceName.MatchString(name) {
 		return nil, missing
 	}
-	path := filepath.Join(j.EvidenceDir, name)
-	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+	r, err := s.blobs.NewReader(c, j.EvidenceDir+name)
+	if errors.Is(err, blobs.ErrNotFound) || errors.Is(err, blobs.ErrInvalidKey) {
 		return nil, missing
 	}
+	if err != nil {
+		return nil, fmt.Errorf("reading evidence: %w", err)
+	}
 	return written(func(c *gin.Context) {
+		defer r.Close()
 		c.Header("Cache-Control", "private, max-age=3600")
 		c.Header("X-Content-Type-Options", "nosniff")
-		c.File(path)
+		// Typed from the name's extension, as a file server does.
+		http.ServeContent(c.Writer, c.Request, name, r.ModTime(), r)
 	}), nil
 }
 
@@ -412,21 +431,19 @@ func (s *Server) getUploadedFile(c *gin.Context) (*result, error) {
 		return nil, err
 	}
 	gone := notFound("the uploaded file is no longer kept")
-	f, err := os.Open(j.FilePath)
-	if err != nil {
+	f, err := s.blobs.NewReader(c, j.FilePath)
+	if errors.Is(err, blobs.ErrNotFound) || errors.Is(err, blobs.ErrInvalidKey) {
 		return nil, gone
 	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, gone
+	if err != nil {
+		return nil, fmt.Errorf("reading the upload: %w", err)
 	}
 	return written(func(c *gin.Context) {
 		defer f.Close()
 		// The type is judged from the bytes, as the upload was; never from
 		// the client's file name.
 		head := make([]byte, 512)
-		n, _ := io.ReadFull(f, head)
+		n, _ := f.ReadAt(head, 0)
 		c.Header("Content-Type", containerType(video.Container(head[:n])))
 		c.Header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": j.FileName}))
 		c.Header("Cache-Control", "private, max-age=3600")
@@ -434,7 +451,7 @@ func (s *Server) getUploadedFile(c *gin.Context) (*result, error) {
 		// A large video takes longer than an ordinary answer: allow it as
 		// long as its upload was allowed.
 		http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(s.opts.UploadTimeout))
-		http.ServeContent(c.Writer, c.Request, "", st.ModTime(), f)
+		http.ServeContent(c.Writer, c.Request, "", f.ModTime(), f)
 	}), nil
 }
 
@@ -454,15 +471,9 @@ func (s *Server) deleteAnalysis(c *gin.Context) (*result, error) {
 		case <-time.After(10 * time.Second):
 		}
 	}
-	// The row is gone first: a crash now leaves orphan files, never a job
-	// pointing to missing ones. Orphans are swept at start.
-	var errs []error
-	for _, p := range []string{j.FilePath, j.EvidenceDir} {
-		if err := os.RemoveAll(p); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	// The row is gone first: a crash now leaves orphan blobs, never a job
+	// pointing to missing ones. Orphans are swept at start (Prepare).
+	if err := s.deleteBlobs(c, j); err != nil {
 		s.log.Warn("removing a deleted job's files", "job_id", j.ID, "err", err)
 	}
 	return noContent(), nil
@@ -503,7 +514,7 @@ func (s *Server) listAnalyses(c *gin.Context) (*result, error) {
 	}
 	page := AnalysisPage{Analyses: make([]Analysis, 0, len(jobs))}
 	for _, j := range jobs {
-		page.Analyses = append(page.Analyses, s.analysisView(j, false))
+		page.Analyses = append(page.Analyses, s.analysisView(c, j, false))
 	}
 	if next != 0 {
 		page.NextCursor = base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(next)))

@@ -121,13 +121,33 @@ func TestAnalysisLifecycle(t *testing.T) {
 
 	// Delete removes the job, the upload and the evidence.
 	job, _ := s.store.Job(t.Context(), a.ID)
+	if job.FilePath != "uploads/"+a.ID+".mpg" || job.EvidenceDir != "evidence/"+a.ID+"/" {
+		t.Errorf("blob keys %q, %q", job.FilePath, job.EvidenceDir)
+	}
+	if n := s.blobCount(job.FilePath, job.EvidenceDir); n != 1+len(a.Evidence) {
+		t.Errorf("%d blobs before delete, want the upload and %d evidence files", n, len(a.Evidence))
+	}
 	s.expect(s.do("DELETE", a.URL, key, "", nil), 204, nil)
 	s.expect(s.do("GET", a.URL, key, "", nil), 404, nil)
-	for _, p := range []string{job.FilePath, job.EvidenceDir} {
-		if _, err := os.Stat(p); !os.IsNotExist(err) {
-			t.Errorf("%s still there after delete (%v)", p, err)
-		}
+	if n := s.blobCount(job.FilePath, job.EvidenceDir); n != 0 {
+		t.Errorf("%d blobs still there after delete", n)
 	}
+}
+
+// blobCount counts the blobs at an upload key and under an evidence prefix.
+func (s *service) blobCount(upload, evidence string) int {
+	s.t.Helper()
+	n := 0
+	if ok, err := s.server.blobs.Exists(s.t.Context(), upload); err != nil {
+		s.t.Fatal(err)
+	} else if ok {
+		n++
+	}
+	objs, err := s.server.blobs.List(s.t.Context(), evidence)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return n + len(objs)
 }
 
 func (s *service) mustDo(req *http.Request) *http.Response {

@@ -36,10 +36,10 @@ type Store interface {
 	TakeToken(ctx context.Context, keyID string, perSecond float64, burst int) (ok bool, retryAfter time.Duration, err error)
 }
 
-// Runner is what the handlers need of the analysis runner: to wake it
-// for a new job, to learn that jobs finished, and to stop a deleted one.
+// Runner is what the handlers need of the analysis runner: to learn that
+// jobs finished, and to stop a deleted one. (A new job needs no call: the
+// store queues it with its row.)
 type Runner interface {
-	Kick()
 	// Finished returns a channel closed when the next job finishes.
 	Finished() <-chan struct{}
 	// Cancel stops a running job; the channel (nil when it was not

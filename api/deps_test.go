@@ -116,7 +116,6 @@ func (f *fakeStore) TakeToken(context.Context, string, float64, int) (bool, time
 // idleRunner is a Runner that never runs anything.
 type idleRunner struct{}
 
-func (idleRunner) Kick()                         {}
 func (idleRunner) Finished() <-chan struct{}     { return nil }
 func (idleRunner) Cancel(string) <-chan struct{} { return nil }
 

@@ -151,9 +151,6 @@ func (s *Server) createGeneratorJob(c *gin.Context) (*result, error) {
 	}
 	keep = true
 	c.Set("job_id", id)
-	if s.generatorKick != nil {
-		s.generatorKick()
-	}
 	c.Header("Location", "/v1/generator/jobs/"+id)
 	return accepted(s.generatorView(job, false)), nil
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
@@ -121,12 +122,31 @@ func startService(t *testing.T, so serviceOptions) *service {
 			return b
 		}
 	}
+	// The runner reads what the server stores: the directory the server
+	// opens when its options name no store, unless the test gives one.
+	files := so.api.Blobs
+	if files == nil {
+		if files, err = blobs.Open(ctx, filepath.Join(so.data, "blobs")); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { files.Close() })
+	}
+	so.jobs.Files = &jobs.Files{Blobs: files, CacheDir: filepath.Join(so.data, "cache")}
 	runner := jobs.New(st, iso, hooks, m, log, so.jobs)
 	var genRunner *jobs.Runner
 	if so.generator != nil {
 		genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: GeneratorKinds, Generator: so.generator})
 		so.api.Generator = genRunner
 	}
+	qopts := jobs.QueueOptions{Log: log, MaxAttempts: so.jobs.MaxAttempts, PollInterval: 100 * time.Millisecond}
+	if !so.noRunner {
+		qopts.Analyses, qopts.Generator = runner, genRunner
+	}
+	queue, err := jobs.NewQueue(ctx, st, qopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetEnqueue(queue.Enqueue)
 	so.api.DataDir = so.data
 	so.api.Version = "test"
 	srv = New(st, runner, hooks, m, log, so.api)
@@ -142,6 +162,11 @@ func startService(t *testing.T, so serviceOptions) *service {
 	var wg sync.WaitGroup
 	if !so.noRunner {
 		wg.Go(func() { runner.Run(rctx) })
+		wg.Go(func() {
+			if err := queue.Run(rctx); err != nil {
+				t.Errorf("queue: %v", err)
+			}
+		})
 		if genRunner != nil {
 			wg.Go(func() { genRunner.Run(rctx) })
 		}

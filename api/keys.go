@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/store"
 )
 
@@ -125,38 +126,40 @@ func (s *Server) revokeKey(c *gin.Context) (*result, error) {
 	return noContent(), nil
 }
 
-// Prepare creates the data directories and removes what a crash can leave
-// behind: half-received uploads, and files of jobs deleted just before the
-// crash. Call it before serving.
+// Prepare opens the blob store when the options gave none, creates the
+// data directories and removes what a crash can leave behind: half-received
+// uploads, and files of jobs deleted just before the crash. Call it before
+// serving.
 func (s *Server) Prepare(ctx context.Context) error {
+	if s.blobs == nil {
+		// A directory store holds nothing to release: Close leaves it.
+		b, err := blobs.Open(ctx, filepath.Join(s.opts.DataDir, "blobs"))
+		if err != nil {
+			return err
+		}
+		s.blobs = b
+	}
 	tmp := filepath.Join(s.uploadDir(), "tmp")
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
-	for _, d := range []string{tmp, s.evidenceDir()} {
+	for _, d := range []string{tmp, s.generatorDir()} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return err
 		}
 	}
-	for _, d := range []string{s.generatorDir()} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			return err
+	entries, err := os.ReadDir(s.generatorDir())
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !jobIDPattern.MatchString(e.Name()) && !generatorIDPattern.MatchString(e.Name()) {
+			continue
+		}
+		if _, err := s.store.Job(ctx, e.Name()); errors.Is(err, store.ErrNotFound) {
+			s.log.Info("removing files of a deleted job", "path", filepath.Join(s.generatorDir(), e.Name()))
+			os.RemoveAll(filepath.Join(s.generatorDir(), e.Name()))
 		}
 	}
-	for _, dir := range []string{s.uploadDir(), s.evidenceDir(), s.generatorDir()} {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if !jobIDPattern.MatchString(e.Name()) && !generatorIDPattern.MatchString(e.Name()) {
-				continue
-			}
-			if _, err := s.store.Job(ctx, e.Name()); errors.Is(err, store.ErrNotFound) {
-				s.log.Info("removing files of a deleted job", "path", filepath.Join(dir, e.Name()))
-				os.RemoveAll(filepath.Join(dir, e.Name()))
-			}
-		}
-	}
-	return nil
+	return s.sweepBlobs(ctx)
 }

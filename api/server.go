@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
@@ -24,7 +25,7 @@ import (
 
 // Options configure a Server. Zero fields take the documented defaults.
 type Options struct {
-	DataDir        string        // uploads and evidence live under it; required
+	DataDir        string        // the database, uploads being received; required
 	MaxUploadBytes int64         // largest accepted file; default 2 GiB
 	MaxWaiting     int           // queued + running jobs before 429; default 100
 	RatePerSecond  float64       // requests per second per key; default 20
@@ -45,6 +46,12 @@ type Options struct {
 	// MaxQueuedPerKey its jobs waiting, queued or running, per route kind
 	// (default 20), so that one key cannot take the slots MaxWaiting shares
 	// between all. Both answer 429 with Retry-After.
+	// OrphanAge is how old a blob without a job must be before the sweep
+	// at start removes it (default 1 hour). An API node stores an upload
+	// before it queues the job, and with several nodes one node's sweep
+	// must not take the upload another is queueing: storing it takes at
+	// most the upload timeout's order of time, then the insert follows.
+	OrphanAge        time.Duration
 	MaxUploadsPerKey int
 	MaxQueuedPerKey  int
 	Version          string
@@ -55,6 +62,9 @@ type Options struct {
 	Generator *jobs.Runner
 	// Models serves the model routes; nil answers them 503.
 	Models ModelRegistry
+	// Blobs keeps the analyses' uploads and evidence. Nil: the directory
+	// DataDir/blobs, opened by Prepare.
+	Blobs *blobs.Store
 }
 
 func (o *Options) setDefaults() {
@@ -85,6 +95,9 @@ func (o *Options) setDefaults() {
 	if o.UploadRateWindow <= 0 {
 		o.UploadRateWindow = 20 * time.Second
 	}
+	if o.OrphanAge <= 0 {
+		o.OrphanAge = time.Hour
+	}
 	if o.MaxUploadsPerKey <= 0 {
 		o.MaxUploadsPerKey = 4
 	}
@@ -105,8 +118,8 @@ type Server struct {
 	engine  *gin.Engine
 	ledger  Ledger
 	assets  map[string]webAsset // the browser interface, by file name
+	blobs   *blobs.Store        // set by Prepare when the options have none
 
-	generatorKick   func()
 	generatorCancel func(id string) <-chan struct{}
 
 	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
@@ -124,9 +137,9 @@ type Server struct {
 func New(st Store, runner Runner, hooks Webhooks, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log, closing: make(chan struct{}),
-		keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets()}
+		keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets(), blobs: opts.Blobs}
 	if opts.Generator != nil {
-		s.generatorKick, s.generatorCancel = opts.Generator.Kick, opts.Generator.Cancel
+		s.generatorCancel = opts.Generator.Cancel
 	}
 	if opts.Models != nil && m != nil {
 		s.modelInfo = newModelInfo(opts.Models)
@@ -191,8 +204,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	}
 }
 
-func (s *Server) uploadDir() string   { return filepath.Join(s.opts.DataDir, "uploads") }
-func (s *Server) evidenceDir() string { return filepath.Join(s.opts.DataDir, "evidence") }
+func (s *Server) uploadDir() string { return filepath.Join(s.opts.DataDir, "uploads") }
 
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
@@ -258,7 +270,7 @@ func (s *Server) routes() *gin.Engine {
 }
 
 func (s *Server) generatorEnabled(*gin.Context) error {
-	if s.generatorKick == nil {
+	if s.generatorCancel == nil {
 		return errGeneratorUnavailable
 	}
 	return nil

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/media/video"
 )
 
@@ -214,18 +216,25 @@ func (d *deadlineReader) roll(now time.Time) error {
 	return nil
 }
 
-// keep moves the upload to its final place, durably.
-func (s *Server) keep(up *upload, id string) (string, error) {
-	final := filepath.Join(s.uploadDir(), id)
-	if err := os.Rename(up.path, final); err != nil {
+// keep stores the upload in the blob store under key, and removes its
+// temporary file either way. The store hashes what it stores: a file that
+// changed on the local disk since it was received is refused, not kept
+// under the hash the client will be told.
+func (s *Server) keep(ctx context.Context, up *upload, key string) error {
+	defer func() {
 		os.Remove(up.path)
-		return "", err
+		up.path = "" // no longer the form's to remove
+	}()
+	size, sum, err := s.blobs.PutFile(ctx, key, up.path, &blobs.PutOptions{ContentType: containerType(up.container)})
+	if err != nil {
+		return fmt.Errorf("storing the upload: %w", err)
 	}
-	if d, err := os.Open(s.uploadDir()); err == nil {
-		d.Sync() // the rename itself must survive a crash
-		d.Close()
+	if size != up.size || sum != up.sha256 {
+		s.blobs.Delete(context.WithoutCancel(ctx), key)
+		return fmt.Errorf("storing the upload: %s changed from %d bytes (sha256 %s) to %d (%s) before it was stored",
+			up.path, up.size, up.sha256, size, sum)
 	}
-	return final, nil
+	return nil
 }
 
 // uploadForm says what a multipart upload route accepts. Every upload

@@ -1,10 +1,12 @@
 package ledger
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,15 +15,68 @@ import (
 	"github.com/trueframe/trueframe/ledger/merkle"
 )
 
-// The off-chain records live in files beside the index, because the index
-// is only a cache and these cannot be recovered from the chain:
+// Files holds a registry's off-chain records, which cannot be recovered
+// from the chain and which the index is rebuilt from:
 //
 //	fingerprints/<digest>.tfp  full fingerprints, named by the digest on chain
 //	batches/<root>.json        the leaves of each anchored batch, in order
 //
+// Names are slash-separated and content-addressed: what is written under a
+// name never changes. Each record is written before the chain commits to
+// it, and checked against the chain when read (a fingerprint against its
+// digest, a batch against its root), so a Files need not be trusted, only
+// kept.
+//
+// Registries on several nodes share one Files (a bucket of the service's
+// blob store, say), so that every node can match a copy against originals
+// another node registered: the index of each node learns of them from the
+// chain, but the full fingerprint a perceptual match needs is only here.
+// The default is DirFiles in the registry's directory. Implementations must
+// be safe for concurrent use, by several processes too.
+type Files interface {
+	// ReadFile returns the record stored under name, or an error wrapping
+	// fs.ErrNotExist when there is none (yet: another node may still be
+	// writing it). Any other error is taken as the store failing.
+	ReadFile(ctx context.Context, name string) ([]byte, error)
+	// WriteFile stores data under name so that readers see all of it or
+	// nothing, durably once it returns nil. When name exists already it may
+	// return nil without writing: the contents are the same.
+	WriteFile(ctx context.Context, name string, data []byte) error
+}
+
+// DirFiles is Files in a local directory (or one mounted on every node).
 // Each file is written to a temporary name, synced and renamed, so a crash
-// leaves either the whole file or none. Files are checked against the chain
-// when used: a fingerprint against its digest, a batch against its root.
+// leaves either the whole file or none, and readers on other nodes never
+// see half of one.
+type DirFiles string
+
+func (d DirFiles) path(name string) (string, error) {
+	if !fs.ValidPath(name) || name == "." {
+		return "", fmt.Errorf("ledger: invalid file name %q", name)
+	}
+	return filepath.Join(string(d), filepath.FromSlash(name)), nil
+}
+
+// ReadFile reads the file name under the directory.
+func (d DirFiles) ReadFile(_ context.Context, name string) ([]byte, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
+// WriteFile writes the file name under the directory, unless it exists.
+func (d DirFiles) WriteFile(_ context.Context, name string, data []byte) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(p); err == nil {
+		return nil // content-addressed: already there
+	}
+	return writeFileAtomic(p, data)
+}
 
 // ErrCorrupt is returned for an off-chain file that does not match what the
 // chain commits to.
@@ -56,30 +111,29 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-func (r *Registry) fingerprintPath(digest [32]byte) string {
-	return filepath.Join(r.dir, "fingerprints", hex.EncodeToString(digest[:])+".tfp")
+func fingerprintName(digest [32]byte) string {
+	return "fingerprints/" + hex.EncodeToString(digest[:]) + ".tfp"
 }
 
 // saveFingerprint stores fp under its digest and returns the digest.
-func (r *Registry) saveFingerprint(fp *fingerprint.Fingerprint) ([32]byte, error) {
+func (r *Registry) saveFingerprint(ctx context.Context, fp *fingerprint.Fingerprint) ([32]byte, error) {
 	digest, err := fp.Digest()
 	if err != nil {
 		return digest, err
-	}
-	path := r.fingerprintPath(digest)
-	if _, err := os.Stat(path); err == nil {
-		return digest, nil // content-addressed: already there
 	}
 	data, err := fp.Encode()
 	if err != nil {
 		return digest, err
 	}
-	return digest, writeFileAtomic(path, data)
+	if err := r.files.WriteFile(ctx, fingerprintName(digest), data); err != nil {
+		return digest, fmt.Errorf("storing fingerprint %x: %w", digest, err)
+	}
+	return digest, nil
 }
 
 // loadFingerprint reads the fingerprint committed to by digest, checking it.
-func (r *Registry) loadFingerprint(digest [32]byte) (*fingerprint.Fingerprint, error) {
-	data, err := os.ReadFile(r.fingerprintPath(digest))
+func (r *Registry) loadFingerprint(ctx context.Context, digest [32]byte) (*fingerprint.Fingerprint, error) {
+	data, err := r.files.ReadFile(ctx, fingerprintName(digest))
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +169,8 @@ type batchFile struct {
 	Items   []batchItem `json:"items"`
 }
 
-func (r *Registry) batchPath(root [32]byte) string {
-	return filepath.Join(r.dir, "batches", hex.EncodeToString(root[:])+".json")
+func batchName(root [32]byte) string {
+	return "batches/" + hex.EncodeToString(root[:]) + ".json"
 }
 
 func buildBatch(items []batchItem) (*merkle.Tree, error) {
@@ -128,8 +182,8 @@ func buildBatch(items []batchItem) (*merkle.Tree, error) {
 }
 
 // loadBatch reads a batch manifest and checks that its leaves hash to root.
-func (r *Registry) loadBatch(root [32]byte) (*batchFile, *merkle.Tree, error) {
-	data, err := os.ReadFile(r.batchPath(root))
+func (r *Registry) loadBatch(ctx context.Context, root [32]byte) (*batchFile, *merkle.Tree, error) {
+	data, err := r.files.ReadFile(ctx, batchName(root))
 	if err != nil {
 		return nil, nil, err
 	}

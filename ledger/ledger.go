@@ -6,8 +6,15 @@
 // the digest of its perceptual fingerprint, or the Merkle root of a batch
 // of them, with the registrar and the time. The full fingerprints and the
 // batch leaves are off-chain files named by what the chain commits to, so
-// they can be checked; the SQLite index (ledger/index) is a cache of the
+// they can be checked (Files: a directory, or a blob store every node of a
+// service reads); the SQLite index (ledger/index) is a cache of the
 // chain's events that Reindex rebuilds.
+//
+// Several registries may share one contract, one per node of a service,
+// each signing with a key of its own (SignerLease keeps two live nodes off
+// one key) and reading the same Files: each syncs its index from the chain
+// before every read, so a registration on one node is matched on the
+// others as soon as it is acknowledged.
 //
 // Verify answers registered (the exact file), matches_original (the same
 // footage re-encoded, resized or trimmed), altered_original (footage of a
@@ -90,6 +97,24 @@ type Options struct {
 	BatchDelay time.Duration
 	BatchMeta  string // meta of anchored batches (default "trueframe-batch/v1")
 	Log        *slog.Logger
+
+	// Files holds the full fingerprints and batch manifests. nil: DirFiles
+	// in the registry's directory. Registries on several nodes share one,
+	// so that each can match copies of originals the others registered.
+	Files Files
+	// Signers, when set, makes this registry the only live node signing
+	// with its account: Open claims the account for Node and fails with a
+	// *SignerInUseError while another node holds it; a goroutine renews
+	// the lease every LeaseTTL/3 (default DefaultLeaseTTL) and Close
+	// releases it. A registry whose lease has lapsed refuses to send
+	// (ErrLeaseLapsed) until a renewal succeeds. nil: no check, for a
+	// registry that is alone with its key (the embedded chain, the CLI).
+	Signers  SignerLease
+	Node     string // this node's name in Signers, unique among live nodes
+	LeaseTTL time.Duration
+	// ReadOnly opens a registry that only verifies and looks up: it claims
+	// no signer and refuses every write with ErrReadOnly (worker nodes).
+	ReadOnly bool
 }
 
 // Registry is the provenance service over one contract. It is safe for
@@ -99,10 +124,21 @@ type Registry struct {
 	index *index.Index
 	dir   string
 	fp    Fingerprinter
+	files Files
 	opts  Options
 	log   *slog.Logger
+	now   func() time.Time // the clock of missing-file retries; tests move it
 
-	syncMu sync.Mutex // one index sync at a time
+	syncMu   sync.Mutex // one index sync at a time
+	syncedAt time.Time  // start of the last sync that succeeded; guarded by syncMu
+
+	// The signer lease, when Options.Signers is set.
+	leaseMu    sync.Mutex
+	leaseUntil time.Time // may sign until then
+	leaseErr   error     // of the last claim
+	leaseStop  chan struct{}
+	leaseDone  chan struct{}
+	closeOnce  sync.Once
 
 	// The batch queue is in memory: a batched registration is acknowledged
 	// only once its batch is anchored, so a crash loses nothing that was
@@ -114,9 +150,11 @@ type Registry struct {
 	flushMu  sync.Mutex // one Flush at a time
 }
 
-// Open opens the registry's off-chain state in dir (created if needed)
-// over a chain client, and brings the index up to date with the chain.
-func Open(ctx context.Context, c *chain.Client, dir string, opts Options) (*Registry, error) {
+// Open opens the registry's state in dir (created if needed: the index,
+// and the off-chain files unless Options.Files keeps them elsewhere) over
+// a chain client, claims the signer when Options.Signers is set, and
+// brings the index up to date with the chain. Callers must call Close.
+func Open(ctx context.Context, c *chain.Client, dir string, opts Options) (_ *Registry, err error) {
 	if opts.Fingerprinter == nil {
 		opts.Fingerprinter = InProcess{}
 	}
@@ -132,26 +170,56 @@ func Open(ctx context.Context, c *chain.Client, dir string, opts Options) (*Regi
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	for _, d := range []string{"fingerprints", "batches"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
-			return nil, err
-		}
+	if opts.Files == nil {
+		opts.Files = DirFiles(dir)
 	}
-	ix, err := index.Open(ctx, filepath.Join(dir, "index.db"))
-	if err != nil {
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = DefaultLeaseTTL
+	}
+	if opts.ReadOnly {
+		opts.Signers = nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	r := &Registry{chain: c, index: ix, dir: dir, fp: opts.Fingerprinter, opts: opts, log: opts.Log,
+	r := &Registry{chain: c, dir: dir, fp: opts.Fingerprinter, files: opts.Files, opts: opts, log: opts.Log, now: time.Now,
 		waiters: map[[32]byte][]chan batchResult{}, flushNow: make(chan struct{}, 1)}
+	// The lease first: a node refused its signer must fail before it
+	// touches anything.
+	if opts.Signers != nil {
+		if err := r.claimSigner(ctx); err != nil {
+			return nil, err
+		}
+		r.leaseStop, r.leaseDone = make(chan struct{}), make(chan struct{})
+		go r.keepLease(r.leaseStop)
+		defer func() {
+			if err != nil {
+				err = errors.Join(err, r.releaseSigner())
+			}
+		}()
+	}
+	if r.index, err = index.Open(ctx, filepath.Join(dir, "index.db")); err != nil {
+		return nil, err
+	}
 	if err := r.Sync(ctx); err != nil {
-		ix.Close()
+		r.index.Close()
 		return nil, err
 	}
 	return r, nil
 }
 
-// Close closes the index. Run's batcher must have stopped.
-func (r *Registry) Close() error { return r.index.Close() }
+// Close releases the signer lease and closes the index. Run's batcher
+// must have stopped. Closing twice is harmless.
+func (r *Registry) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		if r.opts.Signers != nil {
+			err = r.releaseSigner()
+		}
+		err = errors.Join(err, r.index.Close())
+	})
+	return err
+}
 
 // Chain returns the chain client.
 func (r *Registry) Chain() *chain.Client { return r.chain }
@@ -272,6 +340,10 @@ type Status struct {
 	Queued     int    `json:"queued"` // waiting for the next batch
 	DataDir    string `json:"data_dir"`
 	IndexError string `json:"index_error,omitempty"`
+	// MissingFiles counts the off-chain files (fingerprints, batch leaves)
+	// the chain names and this registry has not read yet: originals it
+	// finds by exact hash only, or not at all. Sync reads them again.
+	MissingFiles int `json:"missing_files,omitempty"`
 }
 
 // Status reports the chain, the account and the counts.
@@ -295,6 +367,9 @@ func (r *Registry) Status(ctx context.Context) (Status, error) {
 		s.IndexedTo = next - 1
 	}
 	if s.Originals, s.Revoked, s.Batches, err = r.index.Counts(ctx); err != nil {
+		return s, err
+	}
+	if s.MissingFiles, err = r.index.CountMissing(ctx); err != nil {
 		return s, err
 	}
 	s.Queued = len(r.queued())

@@ -32,7 +32,7 @@ func (r *Registry) prepare(ctx context.Context, path string) (sha, digest [32]by
 	// A registration keeps a face thumbnail a second, enough to show the
 	// registered face beside a checked one.
 	fp.ThinThumbs(fingerprint.ThumbEvery)
-	digest, err = r.saveFingerprint(fp)
+	digest, err = r.saveFingerprint(ctx, fp)
 	return sha, digest, err
 }
 
@@ -40,8 +40,16 @@ func (r *Registry) prepare(ctx context.Context, path string) (sha, digest [32]by
 // its own, and returns once the registration is mined (and, on the
 // embedded chain, durable on disk).
 func (r *Registry) Register(ctx context.Context, path, meta string) (Record, error) {
+	// Checked before the fingerprinting (seconds of work) and again before
+	// sending, when it counts.
+	if err := r.canSign(); err != nil {
+		return Record{}, err
+	}
 	sha, digest, err := r.prepare(ctx, path)
 	if err != nil {
+		return Record{}, err
+	}
+	if err := r.canSign(); err != nil {
 		return Record{}, err
 	}
 	if _, err := r.chain.Register(ctx, sha, digest, meta); err != nil {
@@ -54,6 +62,9 @@ func (r *Registry) Register(ctx context.Context, path, meta string) (Record, err
 // Run (or Flush) anchors the batches. The queue lives in memory: only an
 // anchored registration is acknowledged (see RegisterBatched).
 func (r *Registry) Enqueue(ctx context.Context, path, meta string) ([32]byte, error) {
+	if err := r.canSign(); err != nil {
+		return [32]byte{}, err
+	}
 	sha, digest, err := r.prepare(ctx, path)
 	if err != nil {
 		return sha, err
@@ -212,6 +223,16 @@ func (r *Registry) Flush(ctx context.Context) (Anchored, error) {
 	if len(items) == 0 {
 		return res, nil
 	}
+	// A registry that may not sign answers the queue now rather than hold
+	// it for a lease that may not come back; its callers can retry.
+	if err := r.canSign(); err != nil {
+		for _, it := range items {
+			done[it.SHA256] = true
+			r.notify(it.SHA256, batchResult{err: err})
+		}
+		r.dequeue(done)
+		return res, err
+	}
 	items = items[:min(len(items), r.opts.BatchSize)]
 	tree, err := buildBatch(items)
 	if err != nil {
@@ -224,9 +245,9 @@ func (r *Registry) Flush(ctx context.Context) (Anchored, error) {
 	if err != nil {
 		return res, err
 	}
-	// The leaves must be on disk before the chain commits to their root.
-	if err := writeFileAtomic(r.batchPath(root), data); err != nil {
-		return res, err
+	// The leaves must be stored before the chain commits to their root.
+	if err := r.files.WriteFile(ctx, batchName(root), data); err != nil {
+		return res, fmt.Errorf("storing batch %x: %w", root, err)
 	}
 	// Whatever happens now, these items leave the queue and their waiters
 	// get an answer: the record, or the error (to retry, or to look up:
@@ -283,7 +304,7 @@ func (r *Registry) notify(sha [32]byte, res batchResult) {
 // locally against the manifest's root, and on chain (the root is anchored
 // and the contract accepts the proof).
 func (r *Registry) proof(ctx context.Context, o index.Original) (*Proof, error) {
-	bf, tree, err := r.loadBatch(o.BatchRoot)
+	bf, tree, err := r.loadBatch(ctx, o.BatchRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -326,8 +347,11 @@ func (r *Registry) Revoke(ctx context.Context, sha [32]byte, reason string) (Rec
 	if o.Revoked {
 		return Record{}, fmt.Errorf("%w: %x", ErrAlreadyRevoked, sha)
 	}
+	if err := r.canSign(); err != nil {
+		return Record{}, err
+	}
 	if o.Batched() {
-		bf, tree, err := r.loadBatch(o.BatchRoot)
+		bf, tree, err := r.loadBatch(ctx, o.BatchRoot)
 		if err != nil {
 			return Record{}, err
 		}

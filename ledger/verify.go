@@ -178,7 +178,7 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 	var bestOrig index.Original
 	var bestFP *fingerprint.Fingerprint
 	for _, c := range cands {
-		orig, err := r.loadFingerprint(c.Fingerprint)
+		orig, err := r.loadFingerprint(ctx, c.Fingerprint)
 		if err != nil {
 			r.log.Warn("candidate fingerprint unusable", "sha256", hexString(c.SHA256), "err", err)
 			continue

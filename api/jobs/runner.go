@@ -1,9 +1,11 @@
-// Package jobs runs queued analyses: a fixed pool of goroutines, each
-// driving one worker subprocess at a time, fed by the queue persisted in the
-// store, and a webhook sender for finished jobs.
+// Package jobs runs the service's background work: analyses and generator
+// jobs, queued in River (queue.go) and each run by a Runner, which drives a
+// worker subprocess, records the outcome in the store, and sends the
+// webhooks of finished jobs.
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
@@ -47,13 +51,17 @@ type Generator interface {
 
 // Options tune a Runner. The zero value is usable.
 type Options struct {
-	// Kinds are the job kinds this runner claims (default: analyses only).
+	// Kinds are the job kinds this runner works (default: analyses only).
 	// Analyses go to the Analyzer, every other kind to Generator.
 	Kinds       []string
 	Generator   Generator
-	Workers     int           // concurrent analyses; default: the number of CPUs
+	Workers     int           // concurrent jobs on this node; default: the number of CPUs
 	MaxAttempts int           // tries of a job whose worker crashes; default 3
 	JobTimeout  time.Duration // one attempt's limit; default 30 minutes
+	// Lease is how long after a running job's last heartbeat another node
+	// may take it over when River hands it out again (default 30 s;
+	// heartbeats come every 5 s).
+	Lease time.Duration
 	// Payload renders the webhook body of a finished job; without it no
 	// webhook is sent.
 	Payload            func(store.Job) ([]byte, error)
@@ -65,6 +73,9 @@ type Options struct {
 	// Provenance, when set, checks a finished job's file against the
 	// provenance ledger; its answer goes into the report.
 	Provenance func(ctx context.Context, job store.Job) json.RawMessage
+	// Files fetches an analysis's upload from the blob store and stores
+	// its evidence there; nil: the job's paths are local.
+	Files *Files
 }
 
 // Runner owns the analysis goroutines and the webhook sender.
@@ -76,7 +87,6 @@ type Runner struct {
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 
-	kick     chan struct{} // a job was queued
 	hookKick chan struct{} // a webhook became due
 
 	mu       sync.Mutex
@@ -105,6 +115,9 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 	if opts.JobTimeout <= 0 {
 		opts.JobTimeout = 30 * time.Minute
 	}
+	if opts.Lease <= 0 {
+		opts.Lease = 30 * time.Second
+	}
 	if opts.MaxWebhookAttempts <= 0 {
 		opts.MaxWebhookAttempts = 8
 	}
@@ -115,53 +128,52 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 		opts.WebhooksPerHost = 4
 	}
 	return &Runner{opts: opts, store: st, analyzer: a, hooks: hooks, metrics: m, log: log,
-		kick: make(chan struct{}, 1), hookKick: make(chan struct{}, 1),
-		running: map[string]runningJob{}, finished: make(chan struct{})}
+		hookKick: make(chan struct{}, 1),
+		running:  map[string]runningJob{}, finished: make(chan struct{})}
 }
 
-// Run requeues the jobs a previous life left running, then analyses jobs
-// until ctx is cancelled. Jobs running then go back to the queue. It
-// returns when every goroutine it started has stopped.
+// Run sends the webhooks of finished jobs and wakes the clients waiting
+// for a job to finish, until ctx is cancelled. The jobs themselves are
+// River's: a Queue started with this runner works them.
 func (r *Runner) Run(ctx context.Context) error {
-	n, err := r.store.RequeueRunning(ctx, r.opts.Kinds)
-	if err != nil {
-		return fmt.Errorf("jobs: requeue: %w", err)
-	}
-	if n > 0 {
-		r.log.Info("requeued jobs left running by the previous run", "jobs", n)
-	}
 	var wg sync.WaitGroup
-	for i := range r.opts.Workers {
-		wg.Go(func() { r.work(ctx, i) })
-	}
 	if r.opts.Payload != nil {
 		wg.Go(func() { r.sendWebhooks(ctx) })
 	}
+	// Other nodes finish jobs too: waiters look again every second.
+	wg.Go(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				r.wake()
+			}
+		}
+	})
 	wg.Wait()
 	return nil
 }
 
-// Kick tells the workers that a job was queued.
-func (r *Runner) Kick() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Finished returns a channel closed when the next job finishes: wait on
-// it, then read the job again.
+// Finished returns a channel closed when a job may have finished (one did
+// on this node, or a second passed): wait on it, then read the job again.
 func (r *Runner) Finished() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.finished
 }
 
-func (r *Runner) announce() {
+func (r *Runner) wake() {
 	r.mu.Lock()
 	close(r.finished)
 	r.finished = make(chan struct{})
 	r.mu.Unlock()
+}
+
+func (r *Runner) announce() {
+	r.wake()
 	select {
 	case r.hookKick <- struct{}{}:
 	default:
@@ -169,7 +181,9 @@ func (r *Runner) announce() {
 }
 
 // Cancel stops the analysis of a job being deleted. When the job was
-// running it returns a channel closed once the attempt has ended, else nil.
+// running on this node it returns a channel closed once the attempt has
+// ended, else nil (a node running it elsewhere stops at its next
+// heartbeat, finding the job gone).
 func (r *Runner) Cancel(id string) <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -181,32 +195,43 @@ func (r *Runner) Cancel(id string) <-chan struct{} {
 	return job.done
 }
 
-func (r *Runner) work(ctx context.Context, slot int) {
-	// Idle workers also poll, in case a job was queued by another process
-	// (trueframe keys and the service share the database).
-	poll := time.NewTicker(2 * time.Second)
-	defer poll.Stop()
-	for ctx.Err() == nil {
-		job, err := r.store.Claim(ctx, r.opts.Kinds)
-		switch {
-		case err == nil:
-			r.process(ctx, job, slot)
-			continue
-		case errors.Is(err, store.ErrNotFound):
-		case ctx.Err() == nil:
-			r.log.Error("claiming a job", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-r.kick:
-		case <-poll.C:
-		}
-	}
-}
+// heartbeatEvery is how often a running job's node says it is alive.
+const heartbeatEvery = 5 * time.Second
 
-// process runs one attempt of a job and records its outcome.
-func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
-	log := r.log.With("job_id", job.ID, "attempt", job.Attempts, "slot", slot)
+// process runs one attempt of a job that River handed to this node, and
+// records its outcome. last is River's last attempt, which only exists to
+// fail a job whose node died during its runner's last attempt. The error
+// tells River what to do next: nil when the job is over, a retryable error
+// when it goes back to the queue, a cancel when it failed for good.
+func (r *Runner) process(ctx context.Context, id string, last bool) error {
+	// Outcomes are written even while the node stops.
+	bg := context.WithoutCancel(ctx)
+	job, err := r.store.Take(bg, id, r.opts.Lease)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil // deleted, or finished: a second delivery of a job
+	case errors.Is(err, store.ErrBusy):
+		// Another node still works on it: River thought it dead. Look
+		// again once its lease would have run out.
+		return river.JobSnooze(r.opts.Lease)
+	case err != nil:
+		return fmt.Errorf("taking job %s: %w", id, err)
+	}
+	log := r.log.With("job_id", job.ID, "attempt", job.Attempts)
+	if last || job.Attempts > r.opts.MaxAttempts {
+		message := fmt.Sprintf("the node analysing it stopped answering (after %d attempts)", job.Attempts-1)
+		if job.ErrorMessage != "" {
+			message = fmt.Sprintf("%s (after %d attempts)", job.ErrorMessage, job.Attempts-1)
+		}
+		code := cmp.Or(job.ErrorCode, "worker_lost")
+		log.Warn("job failed: out of attempts", "code", code)
+		if err := r.store.Fail(bg, job.ID, code, message); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		r.metrics.JobSeconds.WithLabelValues(job.Kind, "failed").Observe(0)
+		r.announce()
+		return nil
+	}
 	log.Info("job started", "file", job.FileName, "bytes", job.SizeBytes)
 	jctx, cancel := context.WithCancelCause(ctx)
 	jctx, cancelTimeout := context.WithTimeout(jctx, r.opts.JobTimeout)
@@ -215,16 +240,17 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 	r.mu.Lock()
 	r.running[job.ID] = runningJob{cancel: cancel, done: done}
 	r.mu.Unlock()
+	var beats sync.WaitGroup
 	defer func() {
 		r.mu.Lock()
 		delete(r.running, job.ID)
 		r.mu.Unlock()
 		cancel(nil)
+		beats.Wait()
 		close(done)
 	}()
+	beats.Go(func() { r.heartbeat(jctx, cancel, job.ID) })
 
-	// Outcomes are written even while the service stops.
-	bg := context.WithoutCancel(ctx)
 	var lastWrite time.Time
 	progress := func(p float64) {
 		if time.Since(lastWrite) < 500*time.Millisecond {
@@ -238,13 +264,23 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 	started := time.Now()
 	var rep *scan.Report
 	var generated json.RawMessage
-	var err error
+	evidence := job.EvidenceDir // the stored evidence's prefix, before job names local copies
 	if job.Kind == store.KindAnalysis {
-		rep, err = r.analyzer.Analyze(jctx, job, progress)
+		// Blobs: from here on job names a local copy of the upload and a
+		// local evidence directory, stored once the analysis succeeds.
+		remote := job
+		var cleanup func()
+		if job, cleanup, err = r.opts.Files.Local(jctx, remote); err == nil {
+			rep, err = r.analyzer.Analyze(jctx, job, progress)
+		}
+		defer cleanup()
 		if err == nil && r.opts.Provenance != nil {
 			rep.Provenance = r.opts.Provenance(jctx, job)
 			rep.Warnings = withProvenanceAlert(rep.Warnings, rep.Provenance)
 			err = jctx.Err() // deleted, stopping or out of time meanwhile
+		}
+		if err == nil {
+			err = r.opts.Files.SaveEvidence(jctx, remote, job.EvidenceDir)
 		}
 	} else if r.opts.Generator == nil {
 		err = fmt.Errorf("no runner for %s jobs", job.Kind)
@@ -254,7 +290,7 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 	elapsed := time.Since(started)
 
 	var outcome string
-	var recordErr error
+	var recordErr, next error
 	switch {
 	case err == nil && rep == nil:
 		outcome = "done"
@@ -263,27 +299,61 @@ func (r *Runner) process(ctx context.Context, job store.Job, slot int) {
 		outcome = "done"
 		rep.File = job.FileName // not the server's path
 		recordErr = r.complete(bg, job, rep)
+		if errors.Is(recordErr, store.ErrNotFound) {
+			// Deleted while its evidence was being stored: the delete
+			// removed what was there then, this removes the rest.
+			r.opts.Files.DropEvidence(bg, evidence)
+		}
 	case context.Cause(jctx) == errDeleted:
 		log.Info("job deleted while running")
 		r.announce() // waiters find it gone
-		return
+		return nil
 	case ctx.Err() != nil:
-		log.Info("service stopping: job back in the queue")
+		log.Info("node stopping: job back in the queue")
 		if err := r.store.Release(bg, job.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			log.Error("releasing job", "err", err)
 		}
-		return
+		// A snooze is not counted as an attempt.
+		return river.JobSnooze(0)
 	default:
-		outcome = r.failed(bg, log, job, jctx, err)
+		outcome, next = r.failed(bg, log, job, jctx, err)
 	}
 	if recordErr != nil && !errors.Is(recordErr, store.ErrNotFound) {
 		log.Error("recording job outcome", "err", recordErr)
+		next = recordErr
 	}
 	if outcome != "" {
 		r.metrics.JobSeconds.WithLabelValues(job.Kind, outcome).Observe(elapsed.Seconds())
 		log.Info("job finished", "state", outcome, "seconds", elapsed.Seconds())
 	}
 	r.announce()
+	return next
+}
+
+// riverTimeout is River's limit of one attempt of this runner's jobs: the
+// runner's own, and a grace to record that it was reached.
+func (r *Runner) riverTimeout() time.Duration { return r.opts.JobTimeout + 10*time.Second }
+
+// heartbeat tells other nodes that this one still works on the job, and
+// stops the job when it was deleted (by a request to any node).
+func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, id string) {
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := r.store.Heartbeat(context.WithoutCancel(ctx), id)
+		if errors.Is(err, store.ErrNotFound) {
+			cancel(errDeleted)
+			return
+		}
+		if err != nil {
+			r.log.Warn("job heartbeat", "job_id", id, "err", err)
+		}
+	}
 }
 
 func (r *Runner) complete(ctx context.Context, job store.Job, rep *scan.Report) error {
@@ -305,8 +375,8 @@ func (r *Runner) complete(ctx context.Context, job store.Job, rep *scan.Report) 
 
 // failed records a failed attempt: a retry for crashes and unexpected
 // errors while attempts remain, a final failure otherwise. It returns the
-// outcome for metrics ("" when the job was retried).
-func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jctx context.Context, err error) string {
+// outcome for metrics ("" when the job was retried) and River's next step.
+func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jctx context.Context, err error) (string, error) {
 	code, message, retry := "internal", ClientMessage(err.Error(), job), true
 	var crash *worker.CrashError
 	var analysis *scan.AnalysisError
@@ -332,8 +402,7 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 		if err := r.store.Retry(ctx, job.ID, code, message); err != nil && !errors.Is(err, store.ErrNotFound) {
 			log.Error("requeueing job", "err", err)
 		}
-		r.Kick()
-		return ""
+		return "", fmt.Errorf("%s: %s", code, message) // River retries it
 	}
 	if retry {
 		message = fmt.Sprintf("%s (after %d attempts)", message, job.Attempts)
@@ -341,7 +410,7 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 	if err := r.store.Fail(ctx, job.ID, code, message); err != nil && !errors.Is(err, store.ErrNotFound) {
 		log.Error("failing job", "err", err)
 	}
-	return "failed"
+	return "failed", river.JobCancel(fmt.Errorf("%s: %s", code, message))
 }
 
 // ClientMessage rewrites an error message about a job for its client:

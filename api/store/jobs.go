@@ -203,16 +203,6 @@ func (s *Store) Claim(ctx context.Context, kinds []string) (Job, error) {
 		AND state = 'queued' RETURNING `+jobColumns, append([]any{now()}, args...)...))
 }
 
-// Start marks a queued or running job running, as attempt number attempt
-// (counted by the queue that hands the job out, River), and returns it
-// with its parameters. A job already running is one whose previous
-// attempt died with its node: it starts over. Start returns ErrNotFound
-// when the job was deleted or has finished.
-func (s *Store) Start(ctx context.Context, id string, attempt int) (Job, error) {
-	return scanJob(s.queryRow(ctx, `UPDATE jobs SET state = 'running', progress = 0, attempts = ?, started_at = ?
-		WHERE id = ? AND state IN ('queued', 'running') RETURNING `+jobColumns, attempt, now(), id))
-}
-
 // kindFilter returns the placeholders and arguments of "kind IN (...)";
 // no kinds means analyses.
 func kindFilter(kinds []string) (string, []any) {

@@ -14,7 +14,7 @@ import (
 // Both databases share the numbering: migration n of one is migration n
 // of the other in its own spelling, so "schema 4" means the same tables
 // wherever it is.
-const schemaVersion = 4
+const schemaVersion = 6
 
 // sqliteMigrations are SQLite's steps, numbered as the databases made by
 // earlier versions of the service know them: never renumber or edit one,
@@ -80,6 +80,27 @@ CREATE TABLE rate_limits (
 	key_id     TEXT PRIMARY KEY,
 	tokens     REAL NOT NULL,
 	updated_at INTEGER NOT NULL
+);
+`,
+	// A running job's node touches heartbeat_at while it works, so that
+	// another node can tell a job whose node died from one still at work
+	// (Take, Heartbeat).
+	5: `
+ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
+`,
+	// The provenance ledger on several nodes: which node signs with each
+	// account (one at a time, or their nonces collide), and the registry
+	// contract the nodes of each chain agreed on.
+	6: `
+CREATE TABLE ledger_signers (
+	address TEXT PRIMARY KEY,
+	node    TEXT NOT NULL,
+	expires INTEGER NOT NULL
+);
+CREATE TABLE ledger_contracts (
+	chain_id   INTEGER PRIMARY KEY,
+	address    TEXT NOT NULL,
+	created_at INTEGER NOT NULL
 );
 `,
 }
@@ -148,6 +169,21 @@ CREATE UNLOGGED TABLE rate_limits (
 	key_id     TEXT PRIMARY KEY,
 	tokens     DOUBLE PRECISION NOT NULL,
 	updated_at BIGINT NOT NULL
+);
+`,
+	5: `
+ALTER TABLE jobs ADD COLUMN heartbeat_at BIGINT NOT NULL DEFAULT 0;
+`,
+	6: `
+CREATE TABLE ledger_signers (
+	address TEXT PRIMARY KEY,
+	node    TEXT NOT NULL,
+	expires BIGINT NOT NULL
+);
+CREATE TABLE ledger_contracts (
+	chain_id   BIGINT PRIMARY KEY,
+	address    TEXT NOT NULL,
+	created_at BIGINT NOT NULL
 );
 `,
 }

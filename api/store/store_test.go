@@ -350,7 +350,10 @@ func TestJobsSummary(t *testing.T) {
 	})
 }
 
-func TestStart(t *testing.T) {
+// Take hands a job to one node at a time: a second Take while the first
+// node's heartbeat is fresh is refused; once it is older than the lease,
+// the job is taken over and the attempt counted.
+func TestTakeAndHeartbeat(t *testing.T) {
 	eachDB(t, func(t *testing.T, dsn string) {
 		ctx := t.Context()
 		s := openDSN(t, dsn, Options{})
@@ -358,25 +361,36 @@ func TestStart(t *testing.T) {
 		if err := s.CreateJob(ctx, j); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Start(ctx, "gen", 1)
+		got, err := s.Take(ctx, "gen", time.Minute)
 		if err != nil || got.State != Running || got.Attempts != 1 || string(got.Params) != `{"steps":3}` || got.StartedAt.IsZero() {
-			t.Fatalf("Start = %+v, %v", got, err)
+			t.Fatalf("Take = %+v, %v", got, err)
 		}
-		// Its node died mid-run: the next attempt starts it over.
 		if err := s.SetProgress(ctx, "gen", 0.5); err != nil {
 			t.Fatal(err)
 		}
-		if got, err = s.Start(ctx, "gen", 2); err != nil || got.Attempts != 2 || got.Progress != 0 {
-			t.Fatalf("Start of a running job = %+v, %v", got, err)
+		if err := s.Heartbeat(ctx, "gen"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Take(ctx, "gen", time.Minute); !errors.Is(err, ErrBusy) {
+			t.Fatalf("Take of a job with a fresh heartbeat: err = %v, want ErrBusy", err)
+		}
+		// Its node died mid-run: once the lease is over, the next attempt
+		// starts it over.
+		time.Sleep(20 * time.Millisecond)
+		if got, err = s.Take(ctx, "gen", 10*time.Millisecond); err != nil || got.Attempts != 2 || got.Progress != 0 {
+			t.Fatalf("Take after the lease = %+v, %v", got, err)
 		}
 		if err := s.Complete(ctx, "gen", []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Start(ctx, "gen", 3); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Start of a done job: err = %v, want ErrNotFound", err)
+		if _, err := s.Take(ctx, "gen", 0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Take of a done job: err = %v, want ErrNotFound", err)
 		}
-		if _, err := s.Start(ctx, "nope", 1); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Start of a deleted job: err = %v, want ErrNotFound", err)
+		if err := s.Heartbeat(ctx, "gen"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Heartbeat of a done job: err = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Take(ctx, "nope", time.Minute); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Take of a deleted job: err = %v, want ErrNotFound", err)
 		}
 	})
 }

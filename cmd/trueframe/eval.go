@@ -191,7 +191,7 @@ func newEvalRunner(ctx context.Context, ef evalFlags, cards map[string]string, f
 	if ef.detectors != "" {
 		names = strings.Split(ef.detectors, ",")
 	}
-	pool := worker.NewPool(worker.PoolOptions{Worker: worker.Options{Args: []string{"worker"}, MaxMemory: maxMem,
+	pool := worker.NewPool(worker.PoolOptions{Worker: worker.Options{Args: []string{isolateCommand}, MaxMemory: maxMem,
 		Env: []string{"TRUEFRAME_DEPS=" + deps}}})
 	r := &evalRunner{pool: pool, pooled: &scan.Pooled{Pool: pool, Base: scan.Request{Detectors: names, ModelCards: cards}},
 		fuser: fuser, cacheRoot: ef.cache, fresh: ef.fresh, timeout: ef.timeout, log: os.Stderr}

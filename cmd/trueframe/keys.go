@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -22,15 +21,26 @@ func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", "data", "data `directory` of the service")
 }
 
-func openKeyStore(ctx context.Context, data string) (*store.Store, error) {
-	if err := os.MkdirAll(data, 0o750); err != nil {
+// databaseFlags are --data and --database of the commands that open the
+// service's database.
+type databaseFlags struct{ data, database *string }
+
+func registerDatabaseFlags(fs *flag.FlagSet) databaseFlags {
+	return databaseFlags{data: dataFlag(fs), database: databaseFlag(fs)}
+}
+
+// open opens the database the flags name (creating the data directory
+// for the default SQLite file).
+func (f databaseFlags) open(ctx context.Context) (*store.Store, error) {
+	dsn, err := databaseDSN(*f.data, *f.database)
+	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, filepath.Join(data, "trueframe.db"))
+	return store.Open(ctx, dsn)
 }
 
 func cmdKeysCreate(fs *flag.FlagSet) action {
-	data := dataFlag(fs)
+	db := registerDatabaseFlags(fs)
 	role := fs.String("role", "", "role of the new key: analyst, registrar or admin (required)")
 	name := fs.String("name", "", "a name to recognise the key by")
 	return func(ctx context.Context, args []string) error {
@@ -38,7 +48,7 @@ func cmdKeysCreate(fs *flag.FlagSet) action {
 		if !r.Valid() || len(args) > 0 {
 			return usageError{errors.New("keys create takes --role analyst, registrar or admin, and no arguments")}
 		}
-		st, err := openKeyStore(ctx, *data)
+		st, err := db.open(ctx)
 		if err != nil {
 			return err
 		}
@@ -55,12 +65,12 @@ func cmdKeysCreate(fs *flag.FlagSet) action {
 }
 
 func cmdKeysList(fs *flag.FlagSet) action {
-	data := dataFlag(fs)
+	db := registerDatabaseFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageError{errors.New("keys list takes no arguments")}
 		}
-		st, err := openKeyStore(ctx, *data)
+		st, err := db.open(ctx)
 		if err != nil {
 			return err
 		}
@@ -83,12 +93,12 @@ func cmdKeysList(fs *flag.FlagSet) action {
 }
 
 func cmdKeysRevoke(fs *flag.FlagSet) action {
-	data := dataFlag(fs)
+	db := registerDatabaseFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
 			return usageError{errors.New("keys revoke takes one key ID")}
 		}
-		st, err := openKeyStore(ctx, *data)
+		st, err := db.open(ctx)
 		if err != nil {
 			return err
 		}

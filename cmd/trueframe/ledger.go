@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
@@ -33,6 +34,64 @@ type ledgerFlags struct {
 	passwordFile  string
 	deps          string
 	maxMemory     string
+
+	// cluster is set by serve and worker when the node shares its state
+	// with others (--database postgres://…); nil for a node alone.
+	cluster *ledgerCluster
+}
+
+// ledgerCluster is what the nodes of one service share for the ledger.
+// The registries of all nodes read one contract on one external chain
+// (--ledger-rpc: the embedded chain lives in one process); each keeps its
+// own index of the contract's events in DATA/ledger, a cache.
+type ledgerCluster struct {
+	// Node names this node among the live ones (host:port, a pod name):
+	// the lease of its signing account is held in this name.
+	Node string
+	// Files holds the full fingerprints and batch manifests where every
+	// node reads them: the service's blob store, under a prefix of their
+	// own (ledger.Files says what reads and writes must guarantee).
+	Files ledger.Files
+	// Signers keeps two nodes from signing with one account: a table in
+	// the service's database (ledger.SignerLease shows the statement).
+	// Each node that registers needs its own key (TRUEFRAME_LEDGER_KEY or
+	// --ledger-keystore), added as a registrar by the contract's owner.
+	Signers ledger.SignerLease
+	// Contracts records the contract the nodes use when --ledger-contract
+	// is empty: the first node deploys it.
+	Contracts contractStore
+	// ReadOnly opens a registry that only verifies (a worker node): it
+	// claims no signer, never deploys, and needs no key.
+	ReadOnly bool
+}
+
+// contractStore is state shared by the nodes of a service (its database)
+// that records the registry contract of each chain, so that nodes started
+// without --ledger-contract agree on one.
+type contractStore interface {
+	// LedgerContract returns the contract address recorded for chainID.
+	// When there is none it calls deploy, records the address deploy
+	// returns and returns it; an error from deploy records nothing. It
+	// holds a lock shared by every node from the read to the record (on
+	// PostgreSQL, pg_advisory_xact_lock in the transaction that reads and
+	// inserts), so that of two nodes starting together only one deploys
+	// and the other waits and gets its address.
+	LedgerContract(ctx context.Context, chainID uint64, deploy func(context.Context) (string, error)) (string, error)
+}
+
+// check says what a cluster lacks.
+func (c *ledgerCluster) check(lf *ledgerFlags) error {
+	switch {
+	case lf.rpcURL == "":
+		return usageError{errors.New("nodes that share a database need one external chain: give each --ledger-rpc (the embedded chain serves one node)")}
+	case c.Node == "" || c.Files == nil:
+		return errors.New("ledger: a node of a cluster needs its name and the shared files")
+	case !c.ReadOnly && c.Signers == nil:
+		return errors.New("ledger: a node of a cluster that registers needs the signer leases")
+	case lf.contract == "" && c.Contracts == nil:
+		return errors.New("ledger: a node of a cluster needs --ledger-contract or the shared contract record")
+	}
+	return nil
 }
 
 func (lf *ledgerFlags) register(fs *flag.FlagSet) {
@@ -77,10 +136,16 @@ func (lf *ledgerFlags) open(ctx context.Context, fp ledger.Fingerprinter, log *s
 		if err != nil {
 			return nil, usageError{fmt.Errorf("--max-memory: %w", err)}
 		}
-		fp = isolatedFingerprinter{run: oneShot(worker.Options{Args: []string{"worker"}, MaxMemory: mem,
+		fp = isolatedFingerprinter{run: oneShot(worker.Options{Args: []string{isolateCommand}, MaxMemory: mem,
 			Env: []string{"TRUEFRAME_DEPS=" + deps}})}
 	}
 	opts.Fingerprinter, opts.Log = fp, log
+	if c := lf.cluster; c != nil {
+		if err := c.check(lf); err != nil {
+			return nil, err
+		}
+		opts.Files, opts.Signers, opts.Node, opts.ReadOnly = c.Files, c.Signers, c.Node, c.ReadOnly
+	}
 	root := filepath.Join(lf.data, "ledger")
 	var c *chain.Client
 	var dir string
@@ -121,43 +186,90 @@ func (lf *ledgerFlags) dialExternal(ctx context.Context, root string) (*chain.Cl
 		}
 		key.Password = strings.TrimRight(string(pw), "\r\n")
 	}
-	// The contract deployed on a previous run is remembered per chain.
-	saved := filepath.Join(root, fmt.Sprintf("external-%d.json", lf.chainID))
+	if lf.cluster != nil && lf.cluster.ReadOnly && key.KeystoreFile == "" && key.HexKey == "" {
+		// Reading the contract needs a client, and a client a key; a node
+		// that never signs may as well have one nobody knows.
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			return nil, "", err
+		}
+		key.HexKey = common.Bytes2Hex(crypto.FromECDSA(k))
+	}
+	if lf.contract != "" && !common.IsHexAddress(lf.contract) {
+		return nil, "", usageError{fmt.Errorf("--ledger-contract %q is not an address", lf.contract)}
+	}
+	cfg := chain.Config{RPCURL: lf.rpcURL, Key: key, Options: chain.Options{ChainID: lf.chainID, Confirmations: lf.confirmations}}
 	contract := lf.contract
 	if contract == "" {
-		if b, err := os.ReadFile(saved); err == nil {
-			var s struct{ Contract string }
-			if json.Unmarshal(b, &s) == nil {
-				contract = s.Contract
-			}
+		var err error
+		if contract, err = lf.agreeContract(ctx, cfg, root); err != nil {
+			return nil, "", err
 		}
 	}
-	if contract != "" && !common.IsHexAddress(contract) {
-		return nil, "", usageError{fmt.Errorf("--ledger-contract %q is not an address", contract)}
-	}
-	cfg := chain.Config{RPCURL: lf.rpcURL, Key: key, Options: chain.Options{ChainID: lf.chainID,
-		Contract: common.HexToAddress(contract), Confirmations: lf.confirmations}}
-	if contract == "" {
-		cfg.Options.Contract = common.Address{}
-	}
+	cfg.Options.Contract = common.HexToAddress(contract)
 	c, err := chain.Dial(ctx, cfg)
 	if err != nil {
 		return nil, "", err
 	}
-	if contract == "" {
+	dir := filepath.Join(root, fmt.Sprintf("%d-%s", lf.chainID, strings.ToLower(c.Contract().Hex())))
+	return c, dir, nil
+}
+
+// agreeContract returns the contract to use when --ledger-contract is
+// empty. A node alone uses the one its data directory remembers, deployed
+// the first time. The nodes of a cluster use the one in the shared record,
+// which the first of them records: the one it remembers from running
+// alone before, else one it deploys.
+func (lf *ledgerFlags) agreeContract(ctx context.Context, cfg chain.Config, root string) (string, error) {
+	saved := filepath.Join(root, fmt.Sprintf("external-%d.json", lf.chainID))
+	var remembered string
+	if b, err := os.ReadFile(saved); err == nil {
+		var s struct{ Contract string }
+		if json.Unmarshal(b, &s) == nil && common.IsHexAddress(s.Contract) {
+			remembered = s.Contract
+		}
+	}
+	deploy := func(ctx context.Context) (string, error) {
+		if remembered != "" {
+			return remembered, nil
+		}
+		if lf.cluster != nil && lf.cluster.ReadOnly {
+			return "", fmt.Errorf("no registry contract is recorded for chain %d yet: start a node that registers first, or give --ledger-contract", lf.chainID)
+		}
+		c, err := chain.Dial(ctx, cfg)
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		if lf.cluster != nil {
+			// Deploying sends a transaction: the account must be this
+			// node's before, as for any other (Open renews this lease).
+			if _, err := ledger.ClaimSigner(ctx, lf.cluster.Signers, c.From().Hex(), lf.cluster.Node, 0); err != nil {
+				return "", err
+			}
+		}
 		addr, _, err := c.Deploy(ctx)
 		if err != nil {
-			c.Close()
-			return nil, "", err
+			return "", err
 		}
 		b, _ := json.Marshal(map[string]string{"contract": addr.Hex()})
 		if err := os.MkdirAll(root, 0o750); err == nil {
 			os.WriteFile(saved, b, 0o640)
 		}
 		fmt.Fprintf(os.Stderr, "deployed a new registry at %s on chain %d\n", addr.Hex(), lf.chainID)
+		return addr.Hex(), nil
 	}
-	dir := filepath.Join(root, fmt.Sprintf("%d-%s", lf.chainID, strings.ToLower(c.Contract().Hex())))
-	return c, dir, nil
+	if lf.cluster == nil {
+		return deploy(ctx)
+	}
+	addr, err := lf.cluster.Contracts.LedgerContract(ctx, lf.chainID, deploy)
+	if err != nil {
+		return "", fmt.Errorf("agreeing on the registry contract: %w", err)
+	}
+	if !common.IsHexAddress(addr) {
+		return "", fmt.Errorf("the shared record holds %q as the registry contract of chain %d: not an address", addr, lf.chainID)
+	}
+	return addr, nil
 }
 
 func cliLogger() *slog.Logger {
@@ -374,9 +486,35 @@ func cmdLedgerStatus(fs *flag.FlagSet) action {
 		fmt.Fprintf(tw, "chain id\t%d\ncontract\t%s\naccount\t%s (registrar: %v)\nhead block\t%d\nindexed through block\t%d\n",
 			st.ChainID, st.Contract, st.Account, st.Registrar, st.Block, st.IndexedTo)
 		fmt.Fprintf(tw, "originals\t%d (%d revoked)\nbatches\t%d\nqueued for a batch\t%d\ndata\t%s\n", st.Originals, st.Revoked, st.Batches, st.Queued, st.DataDir)
+		if st.MissingFiles > 0 {
+			fmt.Fprintf(tw, "off-chain files not read yet\t%d (those originals match by exact hash only, or not at all)\n", st.MissingFiles)
+		}
 		if st.IndexError != "" {
 			fmt.Fprintf(tw, "index error\t%s\n", st.IndexError)
 		}
 		return tw.Flush()
+	})
+}
+
+// cmdLedgerAddRegistrar lets another account register: each API node of a
+// cluster signs with its own key, and the contract's owner (the key of the
+// node that deployed it) must allow each.
+func cmdLedgerAddRegistrar(fs *flag.FlagSet) action {
+	check := func(args []string) error {
+		if len(args) != 1 || !common.IsHexAddress(args[0]) {
+			return errors.New("ledger add-registrar takes one account address (0x…)")
+		}
+		return nil
+	}
+	return ledgerCommand(fs, check, func(ctx context.Context, l *openedLedger, args []string, asJSON bool) error {
+		rec, err := l.Chain().AddRegistrar(ctx, common.HexToAddress(args[0]))
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{"registrar": args[0], "tx": rec.TxHash.Hex(), "block": rec.BlockNumber})
+		}
+		fmt.Printf("%s may register now (transaction %s, block %d)\n", args[0], rec.TxHash.Hex(), rec.BlockNumber)
+		return nil
 	})
 }

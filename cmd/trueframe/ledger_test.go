@@ -54,6 +54,19 @@ func TestLedgerCLI(t *testing.T) {
 		t.Errorf("ledger status: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 
+	// The owner lets another account (another API node's key) register.
+	if r := trueframe(t, "ledger", "add-registrar", "--data", data, "not-an-address"); r.code != 2 {
+		t.Errorf("add-registrar of a non-address: exit %d, want 2: %s", r.code, r.stderr)
+	}
+	r = trueframe(t, "ledger", "add-registrar", "--data", data, "--json", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+	var added struct {
+		Registrar, Tx string
+		Block         uint64
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &added); err != nil || r.code != 0 || added.Block == 0 || len(added.Tx) != 66 {
+		t.Errorf("add-registrar: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+
 	// A scan report carries the provenance check.
 	r = trueframe(t, "scan", "--json", "--data", data, "--evidence-dir", t.TempDir(), clip)
 	var rep struct {

@@ -41,6 +41,7 @@ func commands() *command {
 			{name: "status", summary: "the chain, the account and the index", flags: cmdLedgerStatus},
 			{name: "reindex", summary: "rebuild the index from the chain's events", flags: cmdLedgerReindex},
 			{name: "revoke", args: "SHA256", summary: "revoke a registered original (--reason required)", flags: cmdLedgerRevoke},
+			{name: "add-registrar", args: "ADDRESS", summary: "let another account register (the contract owner's key; one per API node)", flags: cmdLedgerAddRegistrar},
 			{name: "bench", summary: "measure the ledger on a fresh embedded chain", flags: cmdLedgerBench},
 		}},
 		{name: "eval", args: "[SOURCE]", summary: "measure detection on labelled clips", help: evalHelp, flags: cmdEval},
@@ -69,7 +70,8 @@ func commands() *command {
 			{name: "dataset", summary: "labelled fakes and manifest.json (--real DIR --out DIR)", flags: cmdGenerateDataset},
 		}},
 		{name: "version", summary: "the build and the models in use", flags: cmdVersion},
-		{name: "worker", hidden: true, flags: cmdWorker},
+		{name: isolateCommand, hidden: true, flags: cmdIsolate},
+		{name: "worker", summary: "a worker node: analyses jobs from a shared database (--database, --blobs)", help: workerHelp, flags: cmdWorkerNode},
 	}}
 	root.subcommands = append(root.subcommands,
 		&command{name: "completion", args: "bash|zsh", summary: "print a shell completion script", help: completionHelp, flags: completionCommand(root)},

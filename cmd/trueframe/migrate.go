@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 )
 
-const migrateHelp = `Brings the service's database up to this version's schema, as serve does
+const migrateHelp = `Brings the service's database up to this version's schema (its own tables and
+River's, the job queue's), as serve and worker do
 when it starts; run it before starting the nodes of a new version. It is
 safe to run again, and while other nodes migrate: they wait for each other.
 
@@ -44,13 +46,12 @@ func databaseDSN(data, database string) (string, error) {
 }
 
 func cmdMigrate(fs *flag.FlagSet) action {
-	data := dataFlag(fs)
-	database := databaseFlag(fs)
+	db := registerDatabaseFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("migrate takes no arguments")}
 		}
-		dsn, err := databaseDSN(*data, *database)
+		dsn, err := databaseDSN(*db.data, *db.database)
 		if err != nil {
 			return err
 		}
@@ -63,6 +64,10 @@ func cmdMigrate(fs *flag.FlagSet) action {
 		// at once, only the one that did the work reports it.
 		before, err := st.MigrateVersions(ctx)
 		if err != nil {
+			return fmt.Errorf("%s: %w", store.Redact(dsn), err)
+		}
+		// River's tables, in the same database: the queue of the jobs.
+		if err := jobs.Migrate(ctx, st); err != nil {
 			return fmt.Errorf("%s: %w", store.Redact(dsn), err)
 		}
 		after, err := st.SchemaVersion(ctx)

@@ -242,7 +242,7 @@ func (s *scanner) analyse(ctx context.Context, file string) (*scan.Report, error
 	if sf.inProcess {
 		rep, err = scanInProcess(fileCtx, s.deps, file, req, progress)
 	} else {
-		iso := &scan.Isolated{Worker: worker.Options{Args: []string{"worker"}, MaxMemory: s.maxMemory,
+		iso := &scan.Isolated{Worker: worker.Options{Args: []string{isolateCommand}, MaxMemory: s.maxMemory,
 			Env: []string{"TRUEFRAME_DEPS=" + s.deps}}, Base: req}
 		rep, err = iso.Analyze(fileCtx, file, progress)
 	}

@@ -6,13 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -22,21 +19,14 @@ import (
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
-	"github.com/trueframe/trueframe/detectors/scan"
 	genjobs "github.com/trueframe/trueframe/generator/jobs"
-	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
-	"github.com/trueframe/trueframe/media/face"
-	"github.com/trueframe/trueframe/media/video"
-	"github.com/trueframe/trueframe/models/registry"
 )
 
 func cmdServe(fs *flag.FlagSet) action {
+	var nf nodeFlags
+	nf.register(fs, "data directory: database, uploads, evidence")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	data := fs.String("data", "data", "data directory: database, uploads, evidence")
-	workers := fs.Int("workers", runtime.NumCPU(), "analyses run at once (one worker process each)")
-	attempts := fs.Int("attempts", 3, "tries of a job whose worker crashes")
-	jobTimeout := fs.Duration("job-timeout", 30*time.Minute, "time limit of one analysis")
 	maxUpload := fs.String("max-upload", "2GiB", "largest upload accepted")
 	maxWaiting := fs.Int("max-waiting", 100, "queued+running jobs before new uploads get 429")
 	minRate := fs.String("min-upload-rate", "8KiB", "bytes per second an upload must average over every --upload-rate-window, or it is ended (408)")
@@ -47,13 +37,7 @@ func cmdServe(fs *flag.FlagSet) action {
 	burst := fs.Int("burst", 40, "burst of requests allowed per key")
 	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none")
 	hookHosts := fs.String("webhook-hosts", "", "comma-separated hosts webhooks may call (\"*.example.org\" for subdomains); empty: any public host")
-	maxMemory := fs.String("max-memory", "6GiB", "address-space cap of each worker process")
-	deps := fs.String("deps", "", depsUsage)
-	maxFrames := fs.Int("max-frames", video.DefaultLimits().MaxFrames, "most frames decoded in one analysis (the file is refused beyond)")
-	maxAnalysed := fs.Int("max-analysed-frames", scan.DefaultMaxAnalysedFrames, "most frames analysed in one analysis (the file is refused beyond)")
-	faceModel := fs.String("face-model", face.BlazeFace, "face detector: blazeface or ultraface")
-	fusion := fs.String("fusion", "", "fusion model file (default: the embedded one)")
-	logFormat := fs.String("log-format", "json", "log format: json or text")
+	orphanAge := fs.Duration("orphan-age", time.Hour, "at start, remove stored files of no job that are older than this (a node that died between storing an upload and queueing it)")
 	example := fs.String("example-file", "", "video named in the printed curl example")
 	useLedger := fs.Bool("ledger", true, "serve the provenance ledger")
 	useGenerator := fs.Bool("generator", true, "run face-swap generator jobs, one at a time")
@@ -72,41 +56,22 @@ func cmdServe(fs *flag.FlagSet) action {
 		if err != nil || uploadRate <= 0 || *rateWindow <= 0 {
 			return usageError{fmt.Errorf("--min-upload-rate %q and --upload-rate-window %s: want a size such as 8KiB and a positive duration", *minRate, *rateWindow)}
 		}
-		memLimit, err := parseBytes(*maxMemory)
-		if err != nil {
-			return usageError{fmt.Errorf("--max-memory: %w", err)}
+		if err := nf.check(); err != nil {
+			return err
 		}
-		if *workers < 1 || *attempts < 1 || *jobTimeout <= 0 || *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 ||
-			*maxFrames < 1 || *maxAnalysed < 1 {
-			return usageError{errors.New("--workers, --attempts, --max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key, --max-frames, --max-analysed-frames must be ≥ 1 and --job-timeout, --rate positive")}
+		if *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 {
+			return usageError{errors.New("--max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key must be ≥ 1 and --rate positive")}
 		}
 		trustedProxies, err := parseProxies(*proxies)
 		if err != nil {
 			return usageError{fmt.Errorf("--trusted-proxies: %w", err)}
 		}
-		var logHandler slog.Handler
-		switch *logFormat {
-		case "json":
-			logHandler = slog.NewJSONHandler(os.Stderr, nil)
-		case "text":
-			logHandler = slog.NewTextHandler(os.Stderr, nil)
-		default:
-			return usageError{fmt.Errorf("--log-format %q: want json or text", *logFormat)}
-		}
-		log := slog.New(logHandler)
-		depsPath, err := depsDir(*deps)
+		log := nf.logger()
+		dataDir, err := nf.dataDir()
 		if err != nil {
 			return err
 		}
-		dataDir, err := filepath.Abs(*data)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(dataDir, 0o750); err != nil {
-			return err
-		}
-
-		st, err := store.Open(ctx, filepath.Join(dataDir, "trueframe.db"))
+		st, err := nf.openStore(ctx, dataDir)
 		if err != nil {
 			return err
 		}
@@ -124,28 +89,17 @@ func cmdServe(fs *flag.FlagSet) action {
 		}
 		hooks := webhook.New(webhook.Options{AllowedHosts: hosts})
 		m := metrics.New(version, storeCounts{st}, log)
-		// Warm workers: the models stay loaded between jobs; a process is
-		// replaced after a crash and retired after a few hundred jobs.
-		pool := worker.NewPool(worker.PoolOptions{
-			Worker:  worker.Options{Args: []string{"worker"}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
-			MaxIdle: *workers, MaxUses: 300,
-			// Analyses use at most --workers processes; the rest serve the
-			// provenance routes' fingerprinting, so neither starves the other
-			// and the number of processes stays bounded.
-			MaxBusy: 2 * *workers,
-		})
-		defer pool.Close()
-		// Each analysis runs the model versions active in the registry when it
-		// starts (trueframe models activate switches them without a restart);
-		// --fusion, when set, overrides the registry's fusion.
-		modelRegistry, err := registry.Open(registryDir(dataDir))
+		node, err := nf.openAnalyses(dataDir)
 		if err != nil {
 			return err
 		}
-		limits := video.DefaultLimits()
-		limits.MaxFrames = *maxFrames
-		analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: *faceModel, FusionPath: *fusion,
-			Limits: &limits, MaxAnalysedFrames: *maxAnalysed}, Models: modelRegistry}}
+		defer node.Close()
+
+		blobStore, err := nf.openBlobs(ctx, dataDir)
+		if err != nil {
+			return err
+		}
+		defer blobStore.Close()
 
 		// The provenance ledger, embedded by default. Without it the service
 		// still analyses; the provenance routes answer 503.
@@ -153,7 +107,8 @@ func cmdServe(fs *flag.FlagSet) action {
 		var apiLedger api.Ledger
 		if *useLedger {
 			lf.data = dataDir
-			reg, err = lf.open(ctx, isolatedFingerprinter{run: pool.Run}, log, ledger.Options{})
+			lf.cluster = nf.ledgerCluster(st, blobStore, false)
+			reg, err = lf.open(ctx, isolatedFingerprinter{run: node.pool.Run}, log, ledger.Options{})
 			if err != nil {
 				log.Error("provenance ledger unavailable; serving analyses without it", "err", err)
 				reg = nil
@@ -170,16 +125,26 @@ func cmdServe(fs *flag.FlagSet) action {
 			}
 			// One generator job at a time: training takes every core for hours.
 			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: depsPath, Data: dataDir}}})
+				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: node.depsPath, Data: dataDir}}})
 		}
 		var srv *api.Server
-		runner := jobs.New(st, analyzer, hooks, m, log, jobs.Options{Workers: *workers, MaxAttempts: *attempts,
-			JobTimeout: *jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
-			Provenance: api.ProvenanceCheck(apiLedger, log)})
-		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Models: modelRegistry, MaxUploadBytes: uploadLimit,
+		runner := jobs.New(st, node.analyzer, hooks, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
+			JobTimeout: nf.jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
+			Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
+		qopts := nf.queueOptions(log)
+		if nf.workers > 0 {
+			qopts.Analyses = runner
+		}
+		qopts.Generator = genRunner
+		queue, err := jobs.NewQueue(ctx, st, qopts)
+		if err != nil {
+			return err
+		}
+		st.SetEnqueue(queue.Enqueue)
+		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Blobs: blobStore, Models: node.models, MaxUploadBytes: uploadLimit,
 			MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
-			Version: version, Ledger: apiLedger,
+			Version: version, Ledger: apiLedger, OrphanAge: *orphanAge,
 			Generator: genRunner})
 		if err := srv.Prepare(ctx); err != nil {
 			return err
@@ -192,7 +157,7 @@ func cmdServe(fs *flag.FlagSet) action {
 		httpSrv := srv.HTTPServer(*addr)
 		url := "http://" + ln.Addr().String()
 		printWelcome(os.Stdout, url, firstKey, *example)
-		log.Info("serving", "url", url, "data", dataDir, "workers", *workers, "version", version)
+		log.Info("serving", "url", url, "data", dataDir, "workers", nf.workers, "distributed", nf.distributed(), "version", version)
 
 		// The components run until the HTTP server has drained, so that
 		// requests in flight (a batched registration) still get their answer.
@@ -201,20 +166,21 @@ func cmdServe(fs *flag.FlagSet) action {
 		var wg sync.WaitGroup
 		failed := make(chan error, 1)
 		wg.Go(func() {
-			if err := runner.Run(compCtx); err != nil {
-				failed <- fmt.Errorf("job runner: %w", err)
+			if err := queue.Run(compCtx); err != nil {
+				failed <- err
 			}
 		})
-		wg.Go(func() { probeUntilReady(compCtx, analyzer, *workers, srv, log) })
+		wg.Go(func() { runner.Run(compCtx) })
+		if nf.workers > 0 {
+			wg.Go(func() { probeUntilReady(compCtx, node, srv.SetReady, log) })
+		} else {
+			srv.SetReady(nil) // nothing to load: this node only serves HTTP
+		}
 		if reg != nil {
 			wg.Go(func() { reg.Run(compCtx) }) // anchors batched registrations
 		}
 		if genRunner != nil {
-			wg.Go(func() {
-				if err := genRunner.Run(compCtx); err != nil {
-					failed <- fmt.Errorf("generator runner: %w", err)
-				}
-			})
+			wg.Go(func() { genRunner.Run(compCtx) })
 		}
 		serveErr := make(chan error, 1)
 		go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -238,35 +204,6 @@ func cmdServe(fs *flag.FlagSet) action {
 			err = nil
 		}
 		return err
-	}
-}
-
-// probeUntilReady loads the models in every worker process, retrying while
-// it fails, and marks the server ready once they are warm.
-func probeUntilReady(ctx context.Context, a *jobs.Pooled, workers int, srv *api.Server, log *slog.Logger) {
-	for wait := time.Second; ctx.Err() == nil; wait = min(2*wait, time.Minute) {
-		infos := make([]scan.ModelInfo, workers)
-		errs := make([]error, workers)
-		var wg sync.WaitGroup
-		for i := range workers {
-			wg.Go(func() { infos[i], errs[i] = a.Probe(ctx) })
-		}
-		wg.Wait()
-		info, err := infos[0], errors.Join(errs...)
-		if err == nil {
-			srv.SetReady(nil)
-			log.Info("ready: models loaded", "face_detector", info.FaceDetector, "fusion", info.FusionVersion)
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		srv.SetReady(fmt.Errorf("the models do not load: %w", err))
-		log.Error("models do not load; retrying", "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/internal/testutil"
 )
 
@@ -207,10 +208,20 @@ func TestServeSurvivesKill9(t *testing.T) {
 	if failed > 0 {
 		t.Errorf("%d real clips failed", failed)
 	}
-	// Nothing half-received or orphaned is left in the upload directory.
-	entries, _ := os.ReadDir(filepath.Join(data, "uploads"))
-	if got := len(entries); got != len(accepted)+1 { // + tmp/
-		t.Errorf("uploads/ holds %d entries, want %d", got, len(accepted)+1)
+	// Nothing half-received or orphaned is left: the store holds the
+	// accepted uploads, and the node's directories nothing.
+	b, err := blobs.Open(t.Context(), filepath.Join(data, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if uploads, err := b.List(t.Context(), "uploads/"); len(uploads) != len(accepted) || err != nil {
+		t.Errorf("the store holds %d uploads (%v), want %d", len(uploads), err, len(accepted))
+	}
+	for _, dir := range []string{filepath.Join("uploads", "tmp"), "cache"} {
+		if entries, _ := os.ReadDir(filepath.Join(data, dir)); len(entries) != 0 {
+			t.Errorf("%s holds %d entries", dir, len(entries))
+		}
 	}
 }
 

@@ -5,16 +5,11 @@ package testutil
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-
+	"github.com/trueframe/trueframe/internal/cluster"
 	"github.com/trueframe/trueframe/internal/ortutil"
 )
 
@@ -99,29 +94,16 @@ func InitORT(tb testing.TB) {
 func Postgres(tb testing.TB) string {
 	tb.Helper()
 	server := engine(tb, "TRUEFRAME_TEST_POSTGRES")
-	u, err := url.Parse(server)
-	if err != nil {
-		tb.Fatalf("TRUEFRAME_TEST_POSTGRES: %v", err)
-	}
-	admin, err := sql.Open("pgx", server)
+	dsn, drop, err := cluster.NewDatabase(context.Background(), server)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// The name needs no quoting: lower-case letters and digits.
-	name := "trueframe_test_" + randomSuffix()
-	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		tb.Fatalf("creating a test database on %s: %v", u.Redacted(), err)
-	}
 	tb.Cleanup(func() {
-		defer admin.Close()
-		// FORCE ends the connections a failed test left open.
-		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("dropping test database %s: %v", name, err)
+		if err := drop(); err != nil {
+			tb.Errorf("dropping test database: %v", err)
 		}
 	})
-	u.Path = "/" + name
-	return u.String()
+	return dsn
 }
 
 // S3 returns a gocloud.dev/blob URL of the test bucket on the S3 server
@@ -131,15 +113,11 @@ func Postgres(tb testing.TB) string {
 // the test is skipped, or fails under TRUEFRAME_REQUIRE_SHARED=1.
 func S3(tb testing.TB) string {
 	tb.Helper()
-	raw := engine(tb, "TRUEFRAME_TEST_S3")
-	u, err := url.Parse(raw)
+	u, err := cluster.WithPrefix(engine(tb, "TRUEFRAME_TEST_S3"), "test")
 	if err != nil {
 		tb.Fatalf("TRUEFRAME_TEST_S3: %v", err)
 	}
-	q := u.Query()
-	q.Set("prefix", "test-"+randomSuffix()+"/")
-	u.RawQuery = q.Encode()
-	return u.String()
+	return u
 }
 
 // engine returns the value of the variable naming a test engine's
@@ -157,8 +135,3 @@ func engine(tb testing.TB, name string) string {
 	return v
 }
 
-func randomSuffix() string {
-	b := make([]byte, 6)
-	rand.Read(b) // never fails (crypto/rand panics instead)
-	return hex.EncodeToString(b)
-}

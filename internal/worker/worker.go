@@ -80,7 +80,7 @@ func (e *CrashError) Is(target error) bool { return target == ErrCrashed }
 // arguments and no memory limit.
 type Options struct {
 	Executable string   // default: this binary
-	Args       []string // e.g. {"worker"}
+	Args       []string // e.g. {"isolate"}
 	Env        []string // environment added to the little the child inherits (see ChildEnv)
 	// MaxMemory caps the child's address space in bytes (0: no cap). The
 	// child applies it to itself before the work starts.

@@ -18,8 +18,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/trueframe/trueframe/internal/anviltest"
 	"github.com/trueframe/trueframe/ledger/chain"
-	"github.com/trueframe/trueframe/ledger/internal/anviltest"
 )
 
 func hash(s string) [32]byte { return sha256.Sum256([]byte(s)) }

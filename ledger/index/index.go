@@ -100,6 +100,25 @@ CREATE TABLE IF NOT EXISTS fingerprint_keys (
 	fingerprint BLOB NOT NULL,
 	PRIMARY KEY (key, fingerprint)
 ) WITHOUT ROWID;
+-- Off-chain files the chain named before they could be read here (another
+-- node was still writing one, or the registrar keeps its files elsewhere),
+-- tried again after next_try, later each time.
+CREATE TABLE IF NOT EXISTS missing_files (
+	kind     TEXT NOT NULL,
+	hash     BLOB NOT NULL,
+	attempts INTEGER NOT NULL,
+	next_try INTEGER NOT NULL,
+	PRIMARY KEY (kind, hash)
+) WITHOUT ROWID;
+-- Revocations of originals the index does not hold yet (in a batch whose
+-- leaves are missing), applied when they arrive.
+CREATE TABLE IF NOT EXISTS early_revocations (
+	sha256 BLOB PRIMARY KEY,
+	reason TEXT NOT NULL,
+	tx     TEXT NOT NULL,
+	block  INTEGER NOT NULL,
+	time   INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (
 	name  TEXT PRIMARY KEY,
 	value TEXT NOT NULL
@@ -146,7 +165,8 @@ func (ix *Index) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // Reset empties every table, for a rebuild.
 func (t *Tx) Reset(ctx context.Context) error {
-	_, err := t.tx.ExecContext(ctx, `DELETE FROM originals; DELETE FROM batches; DELETE FROM fingerprint_keys; DELETE FROM state;`)
+	_, err := t.tx.ExecContext(ctx, `DELETE FROM originals; DELETE FROM batches; DELETE FROM fingerprint_keys; DELETE FROM missing_files;
+		DELETE FROM early_revocations; DELETE FROM state;`)
 	return err
 }
 
@@ -167,8 +187,27 @@ func (t *Tx) PutOriginal(ctx context.Context, o Original, keys []uint32) error {
 	if err != nil {
 		return fmt.Errorf("index: put original: %w", err)
 	}
+	var r Revocation
+	var rt int64
+	err = t.tx.QueryRowContext(ctx, `DELETE FROM early_revocations WHERE sha256 = ? RETURNING reason, tx, block, time`, o.SHA256[:]).
+		Scan(&r.Reason, &r.TxHash, &r.Block, &rt)
+	switch {
+	case err == nil:
+		r.Time = time.UnixMilli(rt).UTC()
+		if err := t.Revoke(ctx, o.SHA256, r); err != nil {
+			return err
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("index: put original: %w", err)
+	}
+	return t.PutKeys(ctx, o.Fingerprint, keys)
+}
+
+// PutKeys records the lookup keys of the fingerprint with the given
+// digest (known only once its file could be read).
+func (t *Tx) PutKeys(ctx context.Context, fingerprint [32]byte, keys []uint32) error {
 	for _, k := range keys {
-		if _, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO fingerprint_keys(key, fingerprint) VALUES (?, ?)`, k, o.Fingerprint[:]); err != nil {
+		if _, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO fingerprint_keys(key, fingerprint) VALUES (?, ?)`, k, fingerprint[:]); err != nil {
 			return fmt.Errorf("index: put key: %w", err)
 		}
 	}
@@ -182,11 +221,87 @@ func (t *Tx) PutBatch(ctx context.Context, b Batch) error {
 	return err
 }
 
-// Revoke marks an original revoked.
+// Revoke marks an original revoked. The revocation of an original the
+// index does not hold yet is kept until PutOriginal records it.
 func (t *Tx) Revoke(ctx context.Context, sha [32]byte, r Revocation) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE originals SET revoked = 1, revoke_reason = ?, revoke_tx = ?, revoke_block = ?,
+	res, err := t.tx.ExecContext(ctx, `UPDATE originals SET revoked = 1, revoke_reason = ?, revoke_tx = ?, revoke_block = ?,
 		revoke_time = ? WHERE sha256 = ?`, r.Reason, r.TxHash, r.Block, millis(r.Time), sha[:])
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO early_revocations(sha256, reason, tx, block, time) VALUES (?, ?, ?, ?, ?)`,
+		sha[:], r.Reason, r.TxHash, r.Block, millis(r.Time))
 	return err
+}
+
+// FileKind is the kind of an off-chain file the index waits for.
+type FileKind string
+
+// The off-chain files the index needs.
+const (
+	// FingerprintFile: the full fingerprint of registered originals (named
+	// by Missing.Hash, its digest), without which they have no lookup keys
+	// and can be found only by their exact hash.
+	FingerprintFile FileKind = "fingerprint"
+	// BatchFile: the leaves of an anchored batch (named by its root),
+	// without which its originals are not in the index at all.
+	BatchFile FileKind = "batch"
+)
+
+// Missing is an off-chain file the index needs and has not read yet.
+type Missing struct {
+	Kind     FileKind
+	Hash     [32]byte
+	Attempts int       // reads that found nothing so far
+	NextTry  time.Time // when to read it again
+}
+
+// SetMissing records (or updates) a file to read again at m.NextTry.
+func (t *Tx) SetMissing(ctx context.Context, m Missing) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO missing_files(kind, hash, attempts, next_try) VALUES (?, ?, ?, ?)`,
+		string(m.Kind), m.Hash[:], m.Attempts, m.NextTry.UnixMilli())
+	return err
+}
+
+// Found forgets a missing file once it has been read.
+func (t *Tx) Found(ctx context.Context, kind FileKind, hash [32]byte) error {
+	_, err := t.tx.ExecContext(ctx, `DELETE FROM missing_files WHERE kind = ? AND hash = ?`, string(kind), hash[:])
+	return err
+}
+
+// DueMissing returns up to limit missing files due to be read again at
+// now, the most overdue first.
+func (ix *Index) DueMissing(ctx context.Context, now time.Time, limit int) ([]Missing, error) {
+	rows, err := ix.db.QueryContext(ctx, `SELECT kind, hash, attempts, next_try FROM missing_files WHERE next_try <= ?
+		ORDER BY next_try LIMIT ?`, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Missing
+	for rows.Next() {
+		var m Missing
+		var kind string
+		var hash []byte
+		var next int64
+		if err := rows.Scan(&kind, &hash, &m.Attempts, &next); err != nil {
+			return nil, err
+		}
+		m.Kind, m.NextTry = FileKind(kind), time.UnixMilli(next).UTC()
+		copy(m.Hash[:], hash)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// CountMissing returns how many off-chain files the index still waits for.
+func (ix *Index) CountMissing(ctx context.Context) (int, error) {
+	var n int
+	err := ix.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM missing_files`).Scan(&n)
+	return n, err
 }
 
 // SetSynced records the next block the index has not seen.

@@ -28,10 +28,12 @@ type workRequest struct {
 
 const kindFingerprint = "fingerprint"
 
-// cmdWorker is the hidden subcommand a parent starts to do media work in
-// its own process (see internal/worker): scans and fingerprints, so that a
-// file that crashes OpenCV takes down this process, not the parent.
-func cmdWorker(*flag.FlagSet) action {
+// isolateCommand is the hidden subcommand a parent starts to do media work
+// in its own process (see internal/worker): scans and fingerprints, so that
+// a file that crashes OpenCV takes down this process, not the parent.
+const isolateCommand = "isolate"
+
+func cmdIsolate(*flag.FlagSet) action {
 	return func(ctx context.Context, _ []string) error { return serveWork(ctx) }
 }
 

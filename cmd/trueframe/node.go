@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/trueframe/trueframe/api/blobs"
+	"github.com/trueframe/trueframe/api/jobs"
+	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/video"
+	"github.com/trueframe/trueframe/models/registry"
+)
+
+// nodeFlags are the settings serve and worker share: where the state is,
+// and how this node runs analyses.
+type nodeFlags struct {
+	data, node, blobs string
+	database          *string
+	workers, attempts int
+	maxFrames         int
+	maxAnalysed       int
+	jobTimeout        time.Duration
+	maxMemory, deps   string
+	faceModel, fusion string
+	logFormat         string
+}
+
+func (nf *nodeFlags) register(fs *flag.FlagSet, dataUsage string) {
+	fs.StringVar(&nf.data, "data", "data", dataUsage)
+	nf.database = databaseFlag(fs)
+	fs.StringVar(&nf.blobs, "blobs", "", "blob store of uploads and evidence: a directory, file:///dir or s3://bucket?endpoint=http://host:port&region=R&use_path_style=true (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); default DATA/blobs")
+	fs.StringVar(&nf.node, "node", "", "this node's `name` in the queue's records (default: host-pid)")
+	fs.IntVar(&nf.workers, "workers", runtime.NumCPU(), "analyses run at once on this node, one worker process each (0: none, the node serves HTTP only)")
+	fs.IntVar(&nf.attempts, "attempts", 3, "tries of a job whose worker crashes")
+	fs.DurationVar(&nf.jobTimeout, "job-timeout", 30*time.Minute, "time limit of one analysis; also how long the job of a node that died waits before another node takes it over")
+	fs.StringVar(&nf.maxMemory, "max-memory", "6GiB", "address-space cap of each worker process")
+	fs.StringVar(&nf.deps, "deps", "", depsUsage)
+	fs.IntVar(&nf.maxFrames, "max-frames", video.DefaultLimits().MaxFrames, "most frames decoded in one analysis (the file is refused beyond)")
+	fs.IntVar(&nf.maxAnalysed, "max-analysed-frames", scan.DefaultMaxAnalysedFrames, "most frames analysed in one analysis (the file is refused beyond)")
+	fs.StringVar(&nf.faceModel, "face-model", face.BlazeFace, "face detector: blazeface or ultraface")
+	fs.StringVar(&nf.fusion, "fusion", "", "fusion model file (default: the embedded one)")
+	fs.StringVar(&nf.logFormat, "log-format", "json", "log format: json or text")
+}
+
+// check validates the flags before any state is touched.
+func (nf *nodeFlags) check() error {
+	if nf.workers < 0 || nf.attempts < 1 || nf.jobTimeout <= 0 || nf.maxFrames < 1 || nf.maxAnalysed < 1 {
+		return usageError{errors.New("--workers must be ≥ 0, --attempts, --max-frames, --max-analysed-frames ≥ 1, and --job-timeout positive")}
+	}
+	if _, err := parseBytes(nf.maxMemory); err != nil {
+		return usageError{fmt.Errorf("--max-memory: %w", err)}
+	}
+	if nf.logFormat != "json" && nf.logFormat != "text" {
+		return usageError{fmt.Errorf("--log-format %q: want json or text", nf.logFormat)}
+	}
+	return nil
+}
+
+func (nf *nodeFlags) logger() *slog.Logger {
+	if nf.logFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}
+
+// dataDir makes the local data directory and returns its absolute path.
+func (nf *nodeFlags) dataDir() (string, error) {
+	dir, err := filepath.Abs(nf.data)
+	if err != nil {
+		return "", err
+	}
+	return dir, os.MkdirAll(dir, 0o750)
+}
+
+// openStore opens the database --database names, by default the embedded
+// SQLite file in the data directory.
+func (nf *nodeFlags) openStore(ctx context.Context, dataDir string) (*store.Store, error) {
+	dsn, err := databaseDSN(dataDir, *nf.database)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, dsn)
+}
+
+// openBlobs opens the blob store of uploads and evidence: a directory in
+// the data directory, or a store every node shares.
+func (nf *nodeFlags) openBlobs(ctx context.Context, dataDir string) (*blobs.Store, error) {
+	url := nf.blobs
+	if url == "" {
+		url = filepath.Join(dataDir, "blobs")
+	}
+	b, err := blobs.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("--blobs: %w", err)
+	}
+	return b, nil
+}
+
+// files is where analyses find their inputs: fetched from the blob store
+// into a local cache, never read from another node's disk.
+func (nf *nodeFlags) files(b *blobs.Store, dataDir string) *jobs.Files {
+	return &jobs.Files{Blobs: b, CacheDir: filepath.Join(dataDir, "cache")}
+}
+
+// distributed reports whether the database is shared with other nodes.
+func (nf *nodeFlags) distributed() bool {
+	return store.IsPostgres(*nf.database)
+}
+
+// analysisNode is what a node needs to run analyses: a pool of warm
+// worker processes and the model registry they read.
+type analysisNode struct {
+	pool     *worker.Pool
+	analyzer *jobs.Pooled
+	models   *registry.Registry
+	depsPath string
+	workers  int
+}
+
+// openAnalyses starts the node's pool of worker processes (none start
+// until asked). A node with --workers 0 still gets a small pool, for the
+// provenance routes' fingerprinting.
+func (nf *nodeFlags) openAnalyses(dataDir string) (*analysisNode, error) {
+	depsPath, err := depsDir(nf.deps)
+	if err != nil {
+		return nil, err
+	}
+	memLimit, _ := parseBytes(nf.maxMemory) // checked by check
+	size := max(nf.workers, 1)
+	// Warm workers: the models stay loaded between jobs; a process is
+	// replaced after a crash and retired after a few hundred jobs.
+	pool := worker.NewPool(worker.PoolOptions{
+		Worker:  worker.Options{Args: []string{isolateCommand}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
+		MaxIdle: size, MaxUses: 300,
+		// Analyses use at most --workers processes; the rest serve the
+		// provenance routes' fingerprinting, so neither starves the other
+		// and the number of processes stays bounded.
+		MaxBusy: 2 * size,
+	})
+	// Each analysis runs the model versions active in the registry when it
+	// starts (trueframe models activate switches them without a restart);
+	// --fusion, when set, overrides the registry's fusion.
+	models, err := registry.Open(registryDir(dataDir))
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	limits := video.DefaultLimits()
+	limits.MaxFrames = nf.maxFrames
+	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: nf.faceModel, FusionPath: nf.fusion,
+		Limits: &limits, MaxAnalysedFrames: nf.maxAnalysed}, Models: models}}
+	return &analysisNode{pool: pool, analyzer: analyzer, models: models, depsPath: depsPath, workers: nf.workers}, nil
+}
+
+func (n *analysisNode) Close() { n.pool.Close() }
+
+// queueOptions are the queue settings of a node whose runners are given.
+func (nf *nodeFlags) queueOptions(log *slog.Logger) jobs.QueueOptions {
+	return jobs.QueueOptions{MaxAttempts: nf.attempts, Node: nf.nodeName(), Log: log}
+}
+
+// probeUntilReady loads the models in every worker process, retrying while
+// it fails, and reports readiness (nil) once they are warm.
+func probeUntilReady(ctx context.Context, n *analysisNode, setReady func(error), log *slog.Logger) {
+	for wait := time.Second; ctx.Err() == nil; wait = min(2*wait, time.Minute) {
+		workers := max(n.workers, 1)
+		infos := make([]scan.ModelInfo, workers)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for i := range workers {
+			wg.Go(func() { infos[i], errs[i] = n.analyzer.Probe(ctx) })
+		}
+		wg.Wait()
+		info, err := infos[0], errors.Join(errs...)
+		if err == nil {
+			setReady(nil)
+			log.Info("ready: models loaded", "face_detector", info.FaceDetector, "fusion", info.FusionVersion)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		setReady(fmt.Errorf("the models do not load: %w", err))
+		log.Error("models do not load; retrying", "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// nodeName is this node's name among the live ones: --node, or host-pid.
+func (nf *nodeFlags) nodeName() string {
+	if nf.node != "" {
+		return nf.node
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// ledgerCluster is what this node shares of the ledger with the others
+// when the database is shared, nil when it is alone: the off-chain files
+// in the blob store, the signer leases and the contract record in the
+// database. A worker node only verifies (readOnly).
+func (nf *nodeFlags) ledgerCluster(st *store.Store, b *blobs.Store, readOnly bool) *ledgerCluster {
+	if !nf.distributed() {
+		return nil
+	}
+	return &ledgerCluster{Node: nf.nodeName(), Files: ledgerFiles{b}, Signers: st, Contracts: st, ReadOnly: readOnly}
+}
+
+// ledgerFiles keeps the ledger's off-chain files (full fingerprints, batch
+// manifests) in the blob store under ledger/, where every node reads them.
+type ledgerFiles struct{ b *blobs.Store }
+
+const ledgerPrefix = "ledger/"
+
+func (f ledgerFiles) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	r, err := f.b.NewReader(ctx, ledgerPrefix+name)
+	if errors.Is(err, blobs.ErrNotFound) {
+		return nil, fmt.Errorf("%s: %w", name, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// WriteFile stores data under name; a blob store's write is all or
+// nothing, and a name's contents never change, so rewriting is harmless.
+func (f ledgerFiles) WriteFile(ctx context.Context, name string, data []byte) error {
+	_, _, err := f.b.Put(ctx, ledgerPrefix+name, bytes.NewReader(data), nil)
+	return err
+}

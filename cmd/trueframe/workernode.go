@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/trueframe/trueframe/api"
+	"github.com/trueframe/trueframe/api/jobs"
+	"github.com/trueframe/trueframe/api/metrics"
+	"github.com/trueframe/trueframe/ledger"
+)
+
+const workerHelp = `A worker node analyses the jobs of a shared database and does nothing
+else: no API, no keys. Start any number beside any number of
+'trueframe serve --database … --workers 0' API nodes:
+
+  trueframe worker --database postgres://… --blobs s3://bucket?endpoint=…
+
+It answers /healthz, /readyz (models loaded, database reachable) and
+/metrics (queue depth read from the database) on --addr. A node that dies
+mid-job leaves it to another node once --job-timeout has passed (River's
+rescuer looks every 30 s); its attempt is counted. The provenance check of finished
+analyses needs an external chain (--ledger-rpc); without one, reports say
+the check was not available on this node.`
+
+func cmdWorkerNode(fs *flag.FlagSet) action {
+	var nf nodeFlags
+	nf.register(fs, "local `directory`: the model registry and a cache of inputs")
+	addr := fs.String("addr", "127.0.0.1:9090", "listen address of /healthz, /readyz and /metrics")
+	var lf ledgerFlags
+	lf.registerChain(fs)
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usageError{errors.New("worker takes no arguments")}
+		}
+		if err := nf.check(); err != nil {
+			return err
+		}
+		if nf.workers < 1 {
+			return usageError{errors.New("--workers must be ≥ 1 on a worker node")}
+		}
+		version := buildVersion()
+		log := nf.logger()
+		dataDir, err := nf.dataDir()
+		if err != nil {
+			return err
+		}
+		st, err := nf.openStore(ctx, dataDir)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		blobStore, err := nf.openBlobs(ctx, dataDir)
+		if err != nil {
+			return err
+		}
+		defer blobStore.Close()
+		m := metrics.New(version, storeCounts{st}, log)
+		node, err := nf.openAnalyses(dataDir)
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		// The embedded chain is one node's: only an external one is the
+		// same ledger the API nodes register originals on.
+		var apiLedger api.Ledger
+		if lf.rpcURL != "" {
+			lf.data = dataDir
+			lf.cluster = nf.ledgerCluster(st, blobStore, true)
+			reg, err := lf.open(ctx, isolatedFingerprinter{run: node.pool.Run}, log, ledger.Options{})
+			if err != nil {
+				return fmt.Errorf("ledger: %w", err)
+			}
+			defer reg.Close()
+			apiLedger = reg
+		}
+		runner := jobs.New(st, node.analyzer, nil, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
+			JobTimeout: nf.jobTimeout, Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
+		qopts := nf.queueOptions(log)
+		qopts.Analyses = runner
+		queue, err := jobs.NewQueue(ctx, st, qopts)
+		if err != nil {
+			return err
+		}
+
+		var health nodeHealth
+		health.set(errors.New("loading the models"))
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, `{"status":"ok"}`) })
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			err := health.get()
+			if err == nil {
+				err = st.Ping(r.Context())
+			}
+			w.Header().Set("Content-Type", "application/json")
+			if err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, "{\"status\":\"not ready\",\"reason\":%q}\n", err.Error())
+				return
+			}
+			fmt.Fprintln(w, `{"status":"ready"}`)
+		})
+		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return err
+		}
+		httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		log.Info("worker node", "addr", "http://"+ln.Addr().String(), "workers", nf.workers, "distributed", nf.distributed(), "version", version)
+
+		// Each component runs until ctx is cancelled; the first to fail
+		// stops the others. The queue stops first, so that running jobs go
+		// back to it while the database is still open.
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return queue.Run(gctx) })
+		g.Go(func() error { return runner.Run(gctx) })
+		g.Go(func() error { probeUntilReady(gctx, node, health.set, log); return nil })
+		g.Go(func() error {
+			if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			health.set(errors.New("stopping"))
+			shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+			defer done()
+			return httpSrv.Shutdown(shutdownCtx)
+		})
+		err = g.Wait()
+		log.Info("stopped")
+		if ctx.Err() != nil {
+			return nil // asked to stop
+		}
+		return err
+	}
+}
+
+// nodeHealth is a worker node's readiness: nil once its models are loaded.
+type nodeHealth struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (h *nodeHealth) set(err error) {
+	h.mu.Lock()
+	h.err = err
+	h.mu.Unlock()
+}
+
+func (h *nodeHealth) get() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
