@@ -134,4 +134,3 @@ func engine(tb testing.TB, name string) string {
 	}
 	return v
 }
-
