@@ -47,13 +47,19 @@ func (a GeneratorArgs) jobID() string { return a.JobID }
 const (
 	QueueAnalyses  = "analyses"
 	QueueGenerator = "generator"
+	QueueWebhooks  = "webhooks"
 )
 
 // QueueOptions configure a Queue. The zero value inserts jobs and works none.
 type QueueOptions struct {
 	// Analyses and Generator are the runners whose jobs this process
-	// works; nil means it leaves them to other nodes.
-	Analyses, Generator *Runner
+	// works; nil means it leaves them to other nodes. Webhooks is the
+	// runner that delivers webhooks (it renders their bodies: an API
+	// node's).
+	Analyses, Generator, Webhooks *Runner
+	// WebhookAttempts caps the attempts of a webhook delivery this process
+	// queues (default 8: the last about 4 minutes after the first).
+	WebhookAttempts int
 	// MaxAttempts caps the attempts of the jobs this process inserts
 	// (default 3); a worker's runner decides with its own.
 	MaxAttempts int
@@ -123,6 +129,9 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
 	}
+	if opts.WebhookAttempts <= 0 {
+		opts.WebhookAttempts = 8
+	}
 	if opts.Node == "" {
 		host, _ := os.Hostname()
 		opts.Node = fmt.Sprintf("%s-%d", host, os.Getpid())
@@ -146,6 +155,10 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 		river.AddWorker(workers, &riverWorker[GeneratorArgs]{r: r})
 		queues[QueueGenerator] = river.QueueConfig{MaxWorkers: r.opts.Workers}
 	}
+	if r := opts.Webhooks; r != nil && r.opts.Payload != nil {
+		river.AddWorker(workers, &webhookWorker{r: r, perHost: map[string]int{}})
+		queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: r.opts.WebhookConcurrency}
+	}
 	// A job is River's to hand to another node once it has run longer
 	// than its worker's timeout (its runner's limit and a grace to record
 	// the timeout itself): that is how a job whose node died is found.
@@ -165,6 +178,9 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 		// The jobs table is the record clients read; River's rows are
 		// only the queue's bookkeeping.
 		CompletedJobRetentionPeriod: time.Hour,
+		// A node inserts kinds it does not work: an API node queues the
+		// analyses that worker nodes run.
+		SkipUnknownJobCheck: true,
 	}
 	if len(queues) > 0 {
 		config.Queues, config.Workers = queues, workers
@@ -179,7 +195,20 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, store: st, opts: opts}, nil
+	q := &Queue{client: client, store: st, opts: opts}
+	// From now on the store queues what it creates, and the webhooks of
+	// the jobs that end, in River.
+	st.SetEnqueue(q.Enqueue)
+	st.SetEnqueueWebhook(q.EnqueueWebhook)
+	return q, nil
+}
+
+// EnqueueWebhook inserts the River job of a finished job's webhook, in the
+// transaction that ends the job (store.Options.EnqueueWebhook).
+func (q *Queue) EnqueueWebhook(ctx context.Context, tx *sql.Tx, jobID string) error {
+	_, err := q.client.InsertTx(ctx, tx, WebhookArgs{JobID: jobID}, &river.InsertOpts{Queue: QueueWebhooks,
+		MaxAttempts: q.opts.WebhookAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	return err
 }
 
 // Enqueue inserts the River job of a service job, in the transaction that
@@ -202,13 +231,15 @@ func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, j store.Job) error {
 // them). In the embedded SQLite database, which only this process uses,
 // the jobs a killed predecessor left running are first given back.
 func (q *Queue) Run(ctx context.Context) error {
-	if q.opts.Analyses == nil && q.opts.Generator == nil {
+	if q.opts.Analyses == nil && q.opts.Generator == nil && q.opts.Webhooks == nil {
 		// Inserting needs no start: a node that works no jobs (an API
 		// node with --workers 0) leaves River's upkeep to those that do.
 		<-ctx.Done()
 		return nil
 	}
 	if !q.store.Postgres() {
+		// (Webhook deliveries a killed predecessor left running are
+		// requeued too.)
 		if err := q.requeueOrphans(ctx); err != nil {
 			return fmt.Errorf("jobs: requeue: %w", err)
 		}

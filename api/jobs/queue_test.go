@@ -62,7 +62,6 @@ func startQueue(t *testing.T, dsn string, a Analyzer, opts Options) queueFixture
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.SetEnqueue(q.Enqueue)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -270,7 +269,6 @@ func BenchmarkQueueOverhead(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			st.SetEnqueue(q.Enqueue)
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			wg.Go(func() { q.Run(ctx) })

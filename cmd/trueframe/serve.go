@@ -135,12 +135,11 @@ func cmdServe(fs *flag.FlagSet) action {
 		if nf.workers > 0 {
 			qopts.Analyses = runner
 		}
-		qopts.Generator = genRunner
+		qopts.Generator, qopts.Webhooks = genRunner, runner
 		queue, err := jobs.NewQueue(ctx, st, qopts)
 		if err != nil {
 			return err
 		}
-		st.SetEnqueue(queue.Enqueue)
 		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Blobs: blobStore, Models: node.models, MaxUploadBytes: uploadLimit,
 			MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
