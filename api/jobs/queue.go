@@ -60,6 +60,11 @@ type QueueOptions struct {
 	// WebhookAttempts caps the attempts of a webhook delivery this process
 	// queues (default 8: the last about 4 minutes after the first).
 	WebhookAttempts int
+	// JobTimeout is the limit of one analysis attempt (default 30
+	// minutes), as every node's runners apply it (--job-timeout). Any node
+	// may lead River's upkeep and rescue a dead node's analyses, so each
+	// must know it, whether or not it runs analyses.
+	JobTimeout time.Duration
 	// MaxAttempts caps the attempts of the jobs this process inserts
 	// (default 3); a worker's runner decides with its own.
 	MaxAttempts int
@@ -139,35 +144,44 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 250 * time.Millisecond
 	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = 30 * time.Minute
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	if err := Migrate(ctx, st); err != nil {
 		return nil, err
 	}
+	// Every node registers every kind, and works the queues of the
+	// runners it was given. The node leading River's upkeep rescues the
+	// jobs of a node that died, of any kind, once they have run longer
+	// than their kind's timeout; a kind it did not know, it would discard.
 	workers := river.NewWorkers()
 	queues := map[string]river.QueueConfig{}
+	analysisTimeout := opts.JobTimeout + timeoutGrace
 	if r := opts.Analyses; r != nil {
 		river.AddWorker(workers, &riverWorker[AnalysisArgs]{r: r})
 		queues[QueueAnalyses] = river.QueueConfig{MaxWorkers: r.opts.Workers}
+		analysisTimeout = r.riverTimeout()
+	} else {
+		river.AddWorker(workers, &elsewhere[AnalysisArgs]{timeout: analysisTimeout})
 	}
 	if r := opts.Generator; r != nil {
 		river.AddWorker(workers, &riverWorker[GeneratorArgs]{r: r})
 		queues[QueueGenerator] = river.QueueConfig{MaxWorkers: r.opts.Workers}
+	} else {
+		river.AddWorker(workers, &elsewhere[GeneratorArgs]{timeout: GeneratorTimeout + timeoutGrace})
 	}
 	if r := opts.Webhooks; r != nil && r.opts.Payload != nil {
 		river.AddWorker(workers, &webhookWorker{r: r, perHost: map[string]int{}})
 		queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: r.opts.WebhookConcurrency}
+	} else {
+		river.AddWorker(workers, &elsewhere[WebhookArgs]{timeout: webhookTimeout})
 	}
-	// A job is River's to hand to another node once it has run longer
-	// than its worker's timeout (its runner's limit and a grace to record
-	// the timeout itself): that is how a job whose node died is found.
 	// River's rescuer looks every 30 s for jobs running longer than
 	// RescueStuckJobsAfter, then skips those within their kind's timeout.
-	timeout := 30 * time.Minute
-	if opts.Analyses != nil {
-		timeout = opts.Analyses.riverTimeout()
-	}
+	timeout := analysisTimeout
 	config := &river.Config{
 		ID:                   opts.Node,
 		FetchPollInterval:    opts.PollInterval,
@@ -282,6 +296,27 @@ func (q *Queue) requeueOrphans(ctx context.Context) error {
 	}
 	return nil
 }
+
+// GeneratorTimeout is the limit of one generator or training job:
+// training takes every core for hours.
+const GeneratorTimeout = 48 * time.Hour
+
+// timeoutGrace is what River adds to a runner's limit, so that the runner
+// records the timeout itself before River gives up on the attempt.
+const timeoutGrace = 10 * time.Second
+
+// elsewhere stands for a kind this node does not work (it has no queue
+// for it), so that, leading River's upkeep, it knows the kind's timeout.
+type elsewhere[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	timeout time.Duration
+}
+
+func (w *elsewhere[T]) Work(context.Context, *river.Job[T]) error {
+	return river.JobSnooze(time.Second) // not fetched here: this node has no queue for it
+}
+
+func (w *elsewhere[T]) Timeout(*river.Job[T]) time.Duration { return w.timeout }
 
 // riverWorker works the River jobs of one runner.
 type riverWorker[T interface {

@@ -316,7 +316,7 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 
 // riverTimeout is River's limit of one attempt of this runner's jobs: the
 // runner's own, and a grace to record that it was reached.
-func (r *Runner) riverTimeout() time.Duration { return r.opts.JobTimeout + 10*time.Second }
+func (r *Runner) riverTimeout() time.Duration { return r.opts.JobTimeout + timeoutGrace }
 
 // heartbeat tells other nodes that this one still works on the job, and
 // stops the job when it was deleted (by a request to any node).

@@ -72,9 +72,13 @@ func (w *webhookWorker) Work(ctx context.Context, rj *river.Job[WebhookArgs]) er
 	return r.deliver(ctx, job, rj.Attempt, rj.Attempt >= rj.MaxAttempts)
 }
 
+// webhookTimeout bounds one delivery attempt in River: well above the
+// sender's own timeout (webhook.Options.Timeout, 10 s by default).
+const webhookTimeout = 2 * time.Minute
+
 // Timeout gives an attempt the sender's own timeout and a margin.
 func (w *webhookWorker) Timeout(*river.Job[WebhookArgs]) time.Duration {
-	return w.r.hooks.Timeout() + 30*time.Second
+	return max(webhookTimeout, w.r.hooks.Timeout()+30*time.Second)
 }
 
 // NextRetry is when the failed attempt's record says the next is due

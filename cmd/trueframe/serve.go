@@ -125,7 +125,7 @@ func cmdServe(fs *flag.FlagSet) action {
 			}
 			// One generator job at a time: training takes every core for hours.
 			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: node.depsPath, Data: dataDir}}})
+				JobTimeout: jobs.GeneratorTimeout, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: node.depsPath, Data: dataDir}}})
 		}
 		var srv *api.Server
 		runner := jobs.New(st, node.analyzer, hooks, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
