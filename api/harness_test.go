@@ -140,13 +140,12 @@ func startService(t *testing.T, so serviceOptions) *service {
 	}
 	qopts := jobs.QueueOptions{Log: log, MaxAttempts: so.jobs.MaxAttempts, PollInterval: 100 * time.Millisecond}
 	if !so.noRunner {
-		qopts.Analyses, qopts.Generator = runner, genRunner
+		qopts.Analyses, qopts.Generator, qopts.Webhooks = runner, genRunner, runner
 	}
 	queue, err := jobs.NewQueue(ctx, st, qopts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.SetEnqueue(queue.Enqueue)
 	so.api.DataDir = so.data
 	so.api.Version = "test"
 	srv = New(st, runner, hooks, m, log, so.api)

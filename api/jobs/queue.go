@@ -47,13 +47,24 @@ func (a GeneratorArgs) jobID() string { return a.JobID }
 const (
 	QueueAnalyses  = "analyses"
 	QueueGenerator = "generator"
+	QueueWebhooks  = "webhooks"
 )
 
 // QueueOptions configure a Queue. The zero value inserts jobs and works none.
 type QueueOptions struct {
 	// Analyses and Generator are the runners whose jobs this process
-	// works; nil means it leaves them to other nodes.
-	Analyses, Generator *Runner
+	// works; nil means it leaves them to other nodes. Webhooks is the
+	// runner that delivers webhooks (it renders their bodies: an API
+	// node's).
+	Analyses, Generator, Webhooks *Runner
+	// WebhookAttempts caps the attempts of a webhook delivery this process
+	// queues (default 8: the last about 4 minutes after the first).
+	WebhookAttempts int
+	// JobTimeout is the limit of one analysis attempt (default 30
+	// minutes), as every node's runners apply it (--job-timeout). Any node
+	// may lead River's upkeep and rescue a dead node's analyses, so each
+	// must know it, whether or not it runs analyses.
+	JobTimeout time.Duration
 	// MaxAttempts caps the attempts of the jobs this process inserts
 	// (default 3); a worker's runner decides with its own.
 	MaxAttempts int
@@ -123,6 +134,9 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
 	}
+	if opts.WebhookAttempts <= 0 {
+		opts.WebhookAttempts = 8
+	}
 	if opts.Node == "" {
 		host, _ := os.Hostname()
 		opts.Node = fmt.Sprintf("%s-%d", host, os.Getpid())
@@ -130,31 +144,44 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 250 * time.Millisecond
 	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = 30 * time.Minute
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	if err := Migrate(ctx, st); err != nil {
 		return nil, err
 	}
+	// Every node registers every kind, and works the queues of the
+	// runners it was given. The node leading River's upkeep rescues the
+	// jobs of a node that died, of any kind, once they have run longer
+	// than their kind's timeout; a kind it did not know, it would discard.
 	workers := river.NewWorkers()
 	queues := map[string]river.QueueConfig{}
+	analysisTimeout := opts.JobTimeout + timeoutGrace
 	if r := opts.Analyses; r != nil {
 		river.AddWorker(workers, &riverWorker[AnalysisArgs]{r: r})
 		queues[QueueAnalyses] = river.QueueConfig{MaxWorkers: r.opts.Workers}
+		analysisTimeout = r.riverTimeout()
+	} else {
+		river.AddWorker(workers, &elsewhere[AnalysisArgs]{timeout: analysisTimeout})
 	}
 	if r := opts.Generator; r != nil {
 		river.AddWorker(workers, &riverWorker[GeneratorArgs]{r: r})
 		queues[QueueGenerator] = river.QueueConfig{MaxWorkers: r.opts.Workers}
+	} else {
+		river.AddWorker(workers, &elsewhere[GeneratorArgs]{timeout: GeneratorTimeout + timeoutGrace})
 	}
-	// A job is River's to hand to another node once it has run longer
-	// than its worker's timeout (its runner's limit and a grace to record
-	// the timeout itself): that is how a job whose node died is found.
+	if r := opts.Webhooks; r != nil && r.opts.Payload != nil {
+		river.AddWorker(workers, &webhookWorker{r: r, perHost: map[string]int{}})
+		queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: r.opts.WebhookConcurrency}
+	} else {
+		river.AddWorker(workers, &elsewhere[WebhookArgs]{timeout: webhookTimeout})
+	}
 	// River's rescuer looks every 30 s for jobs running longer than
 	// RescueStuckJobsAfter, then skips those within their kind's timeout.
-	timeout := 30 * time.Minute
-	if opts.Analyses != nil {
-		timeout = opts.Analyses.riverTimeout()
-	}
+	timeout := analysisTimeout
 	config := &river.Config{
 		ID:                   opts.Node,
 		FetchPollInterval:    opts.PollInterval,
@@ -165,6 +192,9 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 		// The jobs table is the record clients read; River's rows are
 		// only the queue's bookkeeping.
 		CompletedJobRetentionPeriod: time.Hour,
+		// A node inserts kinds it does not work: an API node queues the
+		// analyses that worker nodes run.
+		SkipUnknownJobCheck: true,
 	}
 	if len(queues) > 0 {
 		config.Queues, config.Workers = queues, workers
@@ -179,7 +209,20 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, store: st, opts: opts}, nil
+	q := &Queue{client: client, store: st, opts: opts}
+	// From now on the store queues what it creates, and the webhooks of
+	// the jobs that end, in River.
+	st.SetEnqueue(q.Enqueue)
+	st.SetEnqueueWebhook(q.EnqueueWebhook)
+	return q, nil
+}
+
+// EnqueueWebhook inserts the River job of a finished job's webhook, in the
+// transaction that ends the job (store.Options.EnqueueWebhook).
+func (q *Queue) EnqueueWebhook(ctx context.Context, tx *sql.Tx, jobID string) error {
+	_, err := q.client.InsertTx(ctx, tx, WebhookArgs{JobID: jobID}, &river.InsertOpts{Queue: QueueWebhooks,
+		MaxAttempts: q.opts.WebhookAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	return err
 }
 
 // Enqueue inserts the River job of a service job, in the transaction that
@@ -202,13 +245,15 @@ func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, j store.Job) error {
 // them). In the embedded SQLite database, which only this process uses,
 // the jobs a killed predecessor left running are first given back.
 func (q *Queue) Run(ctx context.Context) error {
-	if q.opts.Analyses == nil && q.opts.Generator == nil {
+	if q.opts.Analyses == nil && q.opts.Generator == nil && q.opts.Webhooks == nil {
 		// Inserting needs no start: a node that works no jobs (an API
 		// node with --workers 0) leaves River's upkeep to those that do.
 		<-ctx.Done()
 		return nil
 	}
 	if !q.store.Postgres() {
+		// (Webhook deliveries a killed predecessor left running are
+		// requeued too.)
 		if err := q.requeueOrphans(ctx); err != nil {
 			return fmt.Errorf("jobs: requeue: %w", err)
 		}
@@ -251,6 +296,27 @@ func (q *Queue) requeueOrphans(ctx context.Context) error {
 	}
 	return nil
 }
+
+// GeneratorTimeout is the limit of one generator or training job:
+// training takes every core for hours.
+const GeneratorTimeout = 48 * time.Hour
+
+// timeoutGrace is what River adds to a runner's limit, so that the runner
+// records the timeout itself before River gives up on the attempt.
+const timeoutGrace = 10 * time.Second
+
+// elsewhere stands for a kind this node does not work (it has no queue
+// for it), so that, leading River's upkeep, it knows the kind's timeout.
+type elsewhere[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	timeout time.Duration
+}
+
+func (w *elsewhere[T]) Work(context.Context, *river.Job[T]) error {
+	return river.JobSnooze(time.Second) // not fetched here: this node has no queue for it
+}
+
+func (w *elsewhere[T]) Timeout(*river.Job[T]) time.Duration { return w.timeout }
 
 // riverWorker works the River jobs of one runner.
 type riverWorker[T interface {

@@ -62,7 +62,6 @@ func startQueue(t *testing.T, dsn string, a Analyzer, opts Options) queueFixture
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.SetEnqueue(q.Enqueue)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -270,7 +269,6 @@ func BenchmarkQueueOverhead(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			st.SetEnqueue(q.Enqueue)
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			wg.Go(func() { q.Run(ctx) })
@@ -310,4 +308,47 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// The node that leads River's upkeep rescues a dead node's analysis even
+// when it runs no analyses itself (an API node): it must know the kind and
+// its timeout, or River discards the job and its row stays running.
+func TestQueueAPINodeRescuesADeadWorkersJob(t *testing.T) {
+	dsn := testutil.Postgres(t)
+	st, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := slog.New(slog.DiscardHandler)
+	hooks := New(st, nil, nil, metrics.New("test", noCounts{}, log), log, Options{
+		Payload: func(store.Job) ([]byte, error) { return []byte(`{}`), nil }})
+	q, err := NewQueue(t.Context(), st, QueueOptions{Webhooks: hooks, JobTimeout: time.Second, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateJob(t.Context(), &store.Job{ID: "orphan", KeyID: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	// A worker node took it an hour ago and died.
+	if _, err := st.DB().ExecContext(t.Context(), `UPDATE river_job SET state = 'running', attempt = 1,
+		attempted_at = now() - interval '1 hour', attempted_by = ARRAY['dead-worker']`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { q.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	var state string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err := st.DB().QueryRowContext(t.Context(), `SELECT state FROM river_job`).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		if state != "running" {
+			break
+		}
+	}
+	if state != "retryable" && state != "available" {
+		t.Fatalf("the dead worker's job is %s after the API node's rescue, want retryable or available", state)
+	}
 }

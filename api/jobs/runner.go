@@ -64,8 +64,7 @@ type Options struct {
 	Lease time.Duration
 	// Payload renders the webhook body of a finished job; without it no
 	// webhook is sent.
-	Payload            func(store.Job) ([]byte, error)
-	MaxWebhookAttempts int // default 8 (the last about 4 minutes after the first)
+	Payload func(store.Job) ([]byte, error)
 	// WebhookConcurrency bounds the deliveries in progress (default 16);
 	// WebhooksPerHost those to one receiver (default 4).
 	WebhookConcurrency int
@@ -86,8 +85,6 @@ type Runner struct {
 	hooks    *webhook.Client
 	metrics  *metrics.Metrics
 	log      *slog.Logger
-
-	hookKick chan struct{} // a webhook became due
 
 	mu       sync.Mutex
 	running  map[string]runningJob
@@ -118,9 +115,6 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 	if opts.Lease <= 0 {
 		opts.Lease = 30 * time.Second
 	}
-	if opts.MaxWebhookAttempts <= 0 {
-		opts.MaxWebhookAttempts = 8
-	}
 	if opts.WebhookConcurrency <= 0 {
 		opts.WebhookConcurrency = 16
 	}
@@ -128,18 +122,14 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 		opts.WebhooksPerHost = 4
 	}
 	return &Runner{opts: opts, store: st, analyzer: a, hooks: hooks, metrics: m, log: log,
-		hookKick: make(chan struct{}, 1),
-		running:  map[string]runningJob{}, finished: make(chan struct{})}
+		running: map[string]runningJob{}, finished: make(chan struct{})}
 }
 
-// Run sends the webhooks of finished jobs and wakes the clients waiting
-// for a job to finish, until ctx is cancelled. The jobs themselves are
-// River's: a Queue started with this runner works them.
+// Run wakes the clients waiting for a job to finish, until ctx is
+// cancelled. The jobs and webhook deliveries themselves are River's: a
+// Queue started with this runner works them.
 func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	if r.opts.Payload != nil {
-		wg.Go(func() { r.sendWebhooks(ctx) })
-	}
 	// Other nodes finish jobs too: waiters look again every second.
 	wg.Go(func() {
 		tick := time.NewTicker(time.Second)
@@ -172,13 +162,7 @@ func (r *Runner) wake() {
 	r.mu.Unlock()
 }
 
-func (r *Runner) announce() {
-	r.wake()
-	select {
-	case r.hookKick <- struct{}{}:
-	default:
-	}
-}
+func (r *Runner) announce() { r.wake() }
 
 // Cancel stops the analysis of a job being deleted. When the job was
 // running on this node it returns a channel closed once the attempt has
@@ -332,7 +316,7 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 
 // riverTimeout is River's limit of one attempt of this runner's jobs: the
 // runner's own, and a grace to record that it was reached.
-func (r *Runner) riverTimeout() time.Duration { return r.opts.JobTimeout + 10*time.Second }
+func (r *Runner) riverTimeout() time.Duration { return r.opts.JobTimeout + timeoutGrace }
 
 // heartbeat tells other nodes that this one still works on the job, and
 // stops the job when it was deleted (by a request to any node).

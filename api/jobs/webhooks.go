@@ -9,96 +9,88 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
 )
 
-// sendWebhooks delivers the webhooks of finished jobs, retrying with
-// backoff. The schedule lives in the store, so deliveries pending when the
-// service stops are sent after it restarts.
+// Webhook deliveries are River jobs: one per finished job with a callback
+// URL, queued in the transaction that ends the job (store.EnqueueWebhook),
+// worked by the nodes whose runner renders webhook bodies (the API nodes).
+// River retries a failed attempt with backoff and jitter, counts the
+// attempts, and hands the delivery of a node that died to another.
 //
 // Deliveries run side by side, so that a receiver slow to answer holds its
-// own deliveries back, not everyone's: at most WebhookConcurrency at once
-// and WebhooksPerHost to one receiver. Each runs in a goroutine this
-// function owns and waits for before it returns; ctx stops them.
-func (r *Runner) sendWebhooks(ctx context.Context) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	slots := make(chan struct{}, r.opts.WebhookConcurrency)
-	ended := make(chan struct{}, 1) // a delivery ended: a slot or a host is free
-	var mu sync.Mutex
-	perHost := map[string]int{} // deliveries in progress by receiver (host:port)
-	// A delivery in progress is leased: not due again until it has had
-	// its time.
-	lease := r.hooks.Timeout() + time.Minute
+// own deliveries back, not everyone's: River runs WebhookConcurrency at
+// once on a node, and a node sends at most WebhooksPerHost to one receiver
+// (a delivery beyond that is put back for hostBusyDelay).
 
-	for ctx.Err() == nil {
-		due, err := r.store.DueWebhooks(ctx, 4*cap(slots))
-		if err != nil && ctx.Err() == nil {
-			r.log.Error("listing due webhooks", "err", err)
-		}
-		full := false
-		for _, job := range due {
-			host := callbackHost(job.CallbackURL)
-			mu.Lock()
-			busy := perHost[host] >= r.opts.WebhooksPerHost
-			mu.Unlock()
-			if busy {
-				// Behind the others, so that a receiver with many
-				// deliveries waiting does not keep them in front.
-				if _, err := r.store.LeaseWebhook(ctx, job.ID, time.Now().Add(hostBusyDelay)); err != nil && ctx.Err() == nil {
-					r.log.Error("putting back a webhook", "job_id", job.ID, "err", err)
-				}
-				continue
-			}
-			select {
-			case slots <- struct{}{}:
-			default:
-				full = true
-			}
-			if full {
-				break
-			}
-			// Another node may have taken it since it was listed.
-			if taken, err := r.store.LeaseWebhook(ctx, job.ID, time.Now().Add(lease)); err != nil || !taken {
-				<-slots
-				if err != nil && ctx.Err() == nil {
-					r.log.Error("leasing a webhook", "job_id", job.ID, "err", err)
-				}
-				continue
-			}
-			mu.Lock()
-			perHost[host]++
-			mu.Unlock()
-			wg.Go(func() {
-				defer func() {
-					mu.Lock()
-					perHost[host]--
-					mu.Unlock()
-					<-slots
-					select {
-					case ended <- struct{}{}:
-					default:
-					}
-				}()
-				r.deliver(ctx, job)
-			})
-		}
-		wait := 5 * time.Second
-		if !full {
-			if at, ok, err := r.store.NextWebhook(ctx); err == nil && ok {
-				wait = min(wait, max(time.Until(at), 10*time.Millisecond))
-			}
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-r.hookKick:
-		case <-ended:
-		case <-t.C:
-		}
-		t.Stop()
+// WebhookArgs is the River job of a webhook delivery: the finished job's id.
+type WebhookArgs struct {
+	JobID string `json:"job_id" river:"unique"`
+}
+
+// Kind names the River job kind.
+func (WebhookArgs) Kind() string { return "trueframe.webhook" }
+
+// webhookWorker delivers webhooks for one runner.
+type webhookWorker struct {
+	river.WorkerDefaults[WebhookArgs]
+	r *Runner
+
+	mu      sync.Mutex
+	perHost map[string]int // deliveries in progress on this node, by receiver (host:port)
+}
+
+func (w *webhookWorker) Work(ctx context.Context, rj *river.Job[WebhookArgs]) error {
+	r := w.r
+	job, err := r.store.Job(ctx, rj.Args.JobID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && job.Webhook.State != store.WebhookPending {
+		return nil // deleted, or delivered already
 	}
+	if err != nil {
+		return err
+	}
+	host := callbackHost(job.CallbackURL)
+	w.mu.Lock()
+	busy := w.perHost[host] >= r.opts.WebhooksPerHost
+	if !busy {
+		w.perHost[host]++
+	}
+	w.mu.Unlock()
+	if busy {
+		// Behind the others, so that a receiver with many deliveries
+		// waiting does not keep them in front. Not an attempt.
+		return river.JobSnooze(hostBusyDelay)
+	}
+	defer func() {
+		w.mu.Lock()
+		w.perHost[host]--
+		w.mu.Unlock()
+	}()
+	return r.deliver(ctx, job, rj.Attempt, rj.Attempt >= rj.MaxAttempts)
+}
+
+// webhookTimeout bounds one delivery attempt in River: well above the
+// sender's own timeout (webhook.Options.Timeout, 10 s by default).
+const webhookTimeout = 2 * time.Minute
+
+// Timeout gives an attempt the sender's own timeout and a margin.
+func (w *webhookWorker) Timeout(*river.Job[WebhookArgs]) time.Duration {
+	return max(webhookTimeout, w.r.hooks.Timeout()+30*time.Second)
+}
+
+// NextRetry is when the failed attempt's record says the next is due
+// (exponential backoff with jitter, chosen once by deliver), so that the
+// job's webhook status tells clients the truth.
+func (w *webhookWorker) NextRetry(rj *river.Job[WebhookArgs]) time.Time {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if job, err := w.r.store.Job(ctx, rj.Args.JobID); err == nil && !job.Webhook.NextAt.IsZero() {
+		return job.Webhook.NextAt
+	}
+	return time.Now().Add(webhook.JitteredBackoff(rj.Attempt))
 }
 
 // WebhookEvent names the event a finished job's webhook reports.
@@ -122,22 +114,25 @@ func callbackHost(raw string) string {
 	return strings.ToLower(u.Host)
 }
 
-func (r *Runner) deliver(ctx context.Context, job store.Job) {
+// deliver makes one attempt (attempt, counting from 1) at a finished
+// job's webhook and records its outcome on the job. It returns nil when
+// the delivery is over (delivered, or failed for good: last is River's
+// last attempt), an error for River to retry it.
+func (r *Runner) deliver(ctx context.Context, job store.Job, attempt int, last bool) error {
 	log := r.log.With("job_id", job.ID)
 	w := job.Webhook
-	w.Attempts++
+	w.Attempts = attempt
+	final := last
 	key, err := r.store.Key(ctx, job.KeyID)
 	var d webhook.Delivery
 	summary := "" // what the job's owner is told; d.Err has the details
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		d.Err, summary = fmt.Errorf("the job's key is gone: %w", err), "the job's key is gone"
-		w.Attempts = r.opts.MaxWebhookAttempts
+		d.Err, summary, final = fmt.Errorf("the job's key is gone: %w", err), "the job's key is gone", true
 	case err != nil:
 		d.Err, summary = fmt.Errorf("reading the job's key: %w", err), "internal error; retried" // transient
 	case !key.RevokedAt.IsZero():
-		d.Err, summary = errors.New("the job's key was revoked"), "the job's key was revoked"
-		w.Attempts = r.opts.MaxWebhookAttempts
+		d.Err, summary, final = errors.New("the job's key was revoked"), "the job's key was revoked", true
 	default:
 		var body []byte
 		if body, err = r.opts.Payload(job); err != nil {
@@ -147,30 +142,34 @@ func (r *Runner) deliver(ctx context.Context, job store.Job) {
 		// One delivery per job: the job's id is the delivery's, the same
 		// on every attempt.
 		d = r.hooks.Deliver(ctx, job.CallbackURL, key.WebhookSecret,
-			webhook.Message{Event: WebhookEvent(job), ID: job.ID, Attempt: w.Attempts, Body: body})
+			webhook.Message{Event: WebhookEvent(job), ID: job.ID, Attempt: attempt, Body: body})
 		summary = d.Summary()
 	}
 	if ctx.Err() != nil {
-		// Stopping: the attempt does not count, and the delivery is due
-		// again at once (as it was listed), not when its lease ends.
+		// Stopping: the attempt does not count; the delivery is due again
+		// when a node works the queue.
 		if err := r.store.SetWebhook(context.WithoutCancel(ctx), job.ID, job.Webhook); err != nil {
 			log.Error("giving back a webhook", "err", err)
 		}
-		return
+		return river.JobSnooze(0)
 	}
 	w.LastCode, w.LastError, w.NextAt = d.Code, "", time.Time{}
 	switch {
 	case d.OK():
 		w.State = store.WebhookDelivered
-	case w.Attempts >= r.opts.MaxWebhookAttempts:
+	case final:
 		w.State, w.LastError = store.WebhookFailed, summary
 	default:
-		w.State, w.LastError, w.NextAt = store.WebhookPending, summary, time.Now().Add(webhook.JitteredBackoff(w.Attempts))
+		w.State, w.LastError, w.NextAt = store.WebhookPending, summary, time.Now().Add(webhook.JitteredBackoff(attempt))
 	}
 	outcome := map[string]string{store.WebhookDelivered: "delivered", store.WebhookFailed: "failed", store.WebhookPending: "retry"}[w.State]
 	r.metrics.Webhooks.WithLabelValues(outcome).Inc()
-	log.Info("webhook attempt", "attempt", w.Attempts, "state", w.State, "code", d.Code, "err", d.Err)
+	log.Info("webhook attempt", "attempt", attempt, "state", w.State, "code", d.Code, "err", d.Err)
 	if err := r.store.SetWebhook(context.WithoutCancel(ctx), job.ID, w); err != nil {
 		log.Error("recording webhook attempt", "err", err)
 	}
+	if w.State == store.WebhookPending {
+		return fmt.Errorf("webhook attempt %d: %s", attempt, summary)
+	}
+	return nil
 }

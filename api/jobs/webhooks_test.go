@@ -22,28 +22,54 @@ type noCounts struct{}
 
 func (noCounts) Counts(context.Context) (map[string]int, error) { return map[string]int{}, nil }
 
-// hookRunner is a Runner that only sends webhooks: its workers claim a
-// kind no job has.
+// hookRunner is a Runner that only sends webhooks, with its River queue
+// of deliveries, on a fresh database.
 func hookRunner(t *testing.T, hooks *webhook.Client, opts Options) (*Runner, *store.Store) {
 	t.Helper()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "trueframe.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	opts.Kinds = []string{"nothing"}
 	opts.Workers = 1
 	opts.Payload = func(j store.Job) ([]byte, error) { return []byte(`{"id":"` + j.ID + `"}`), nil }
 	r := New(st, nil, hooks, metrics.New("test", noCounts{}, log), log, opts)
+	q, err := NewQueue(t.Context(), st, QueueOptions{Webhooks: r, PollInterval: 50 * time.Millisecond, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	wg.Go(func() { q.Run(ctx) })
 	wg.Go(func() { r.Run(ctx) })
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
+		st.Close()
 	})
 	return r, st
+}
+
+// finish ends a job of the test's as its runner would: taken, then done
+// or failed, which queues its webhook.
+func finish(t *testing.T, st *store.Store, j store.Job, failCode string) {
+	t.Helper()
+	if err := st.CreateJob(t.Context(), &j); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Take(t.Context(), j.ID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if failCode != "" {
+		err = st.Fail(t.Context(), j.ID, failCode, "cut short")
+	} else {
+		err = st.Complete(t.Context(), j.ID, []byte(`{}`))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func webhookOf(t *testing.T, st *store.Store, id string) store.Webhook {
@@ -104,7 +130,7 @@ func TestWebhookErrorsAreCoarse(t *testing.T) {
 	defer refusing.Close()
 
 	hooks := webhook.New(webhook.Options{AllowedHosts: []string{"127.0.0.1", "no-such-host.invalid"}, Timeout: 500 * time.Millisecond})
-	r, st := hookRunner(t, hooks, Options{})
+	_, st := hookRunner(t, hooks, Options{})
 	// The deliveries need the job's key for its secret.
 	k, _, err := st.NewKey(t.Context(), "owner", store.RoleAnalyst)
 	if err != nil {
@@ -117,18 +143,8 @@ func TestWebhookErrorsAreCoarse(t *testing.T) {
 		"an_000000000000000000000004": refusing.URL + "/hook",                       // answers 503
 	}
 	for id, url := range jobs {
-		j := store.Job{ID: id, KeyID: k.ID, Kind: "test", FileName: "f", CallbackURL: url}
-		if err := st.CreateJob(t.Context(), &j); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Claim(t.Context(), []string{"test"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Complete(t.Context(), id, []byte(`{}`)); err != nil {
-			t.Fatal(err)
-		}
+		finish(t, st, store.Job{ID: id, KeyID: k.ID, Kind: "test", FileName: "f", CallbackURL: url}, "")
 	}
-	r.announce()
 	unreachable := ""
 	for _, id := range []string{"an_000000000000000000000001", "an_000000000000000000000002", "an_000000000000000000000003"} {
 		w := waitAttempt(t, st, id)
@@ -175,7 +191,7 @@ func TestSlowReceiverDoesNotHoldOthers(t *testing.T) {
 	defer fast.Close()
 
 	hooks := webhook.New(webhook.Options{AllowedHosts: []string{"127.0.0.1"}, Timeout: 5 * time.Second})
-	r, st := hookRunner(t, hooks, Options{})
+	_, st := hookRunner(t, hooks, Options{})
 	k, _, err := st.NewKey(t.Context(), "owner", store.RoleAnalyst)
 	if err != nil {
 		t.Fatal(err)
@@ -185,18 +201,9 @@ func TestSlowReceiverDoesNotHoldOthers(t *testing.T) {
 		{ID: "an_000000000000000000000011", KeyID: k.ID, Kind: "test", FileName: "f", CallbackURL: slow.URL + "/hook"},
 		{ID: "an_000000000000000000000012", KeyID: k.ID, Kind: "test", FileName: "f", CallbackURL: fast.URL + "/hook"},
 	} {
-		if err := st.CreateJob(t.Context(), &j); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Claim(t.Context(), []string{"test"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Complete(t.Context(), j.ID, []byte(`{}`)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(2 * time.Millisecond) // distinct due times, in this order
+		finish(t, st, j, "")
+		time.Sleep(2 * time.Millisecond) // queued in this order
 	}
-	r.announce()
 	// Sent one at a time, the slow delivery times out before the other is
 	// sent; sent side by side, the other arrives and the slow one is
 	// answered.
@@ -223,22 +230,12 @@ func TestWebhookEventAndDeliveryID(t *testing.T) {
 	}))
 	defer receiver.Close()
 	hooks := webhook.New(webhook.Options{AllowedHosts: []string{"127.0.0.1"}})
-	r, st := hookRunner(t, hooks, Options{})
+	_, st := hookRunner(t, hooks, Options{})
 	k, _, err := st.NewKey(t.Context(), "owner", store.RoleAnalyst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := store.Job{ID: "an_000000000000000000000021", KeyID: k.ID, Kind: "test", FileName: "f", CallbackURL: receiver.URL}
-	if err := st.CreateJob(t.Context(), &j); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Claim(t.Context(), []string{"test"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Fail(t.Context(), j.ID, "truncated", "cut short"); err != nil {
-		t.Fatal(err)
-	}
-	r.announce()
+	finish(t, st, store.Job{ID: "an_000000000000000000000021", KeyID: k.ID, Kind: "test", FileName: "f", CallbackURL: receiver.URL}, "truncated")
 	first, second := <-got, <-got
 	if first.event != "analysis.failed" || second.event != "analysis.failed" {
 		t.Errorf("events %q, %q; want analysis.failed", first.event, second.event)

@@ -93,13 +93,3 @@ func (d dialect) reportSummary() (columns, from string) {
 		COALESCE(CASE WHEN json_type(CAST(result AS TEXT), '$.score') IN ('integer', 'real') THEN json_extract(CAST(result AS TEXT), '$.score') END, 0)`,
 		`jobs`
 }
-
-// skipLocked makes a claiming subquery pass over rows another
-// transaction is taking on PostgreSQL; SQLite has one writer, so nothing
-// is ever locked by someone else.
-func (d dialect) skipLocked() string {
-	if d.postgres {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
-}

@@ -189,20 +189,6 @@ func (s *Store) Jobs(ctx context.Context, keyID string, kinds []string, before i
 	return jobs, next, nil
 }
 
-// Claim takes the oldest queued job of the given kinds, marks it running
-// and counts the attempt. It returns ErrNotFound when there is none.
-//
-// Claimers on several PostgreSQL connections pass over a row another is
-// taking (SKIP LOCKED), and the second state check stops two from taking
-// the same job should the first commit between their subquery and update.
-func (s *Store) Claim(ctx context.Context, kinds []string) (Job, error) {
-	in, args := kindFilter(kinds)
-	return scanJob(s.queryRow(ctx, `UPDATE jobs SET state = 'running', progress = 0,
-		attempts = attempts + 1, started_at = ?
-		WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' AND kind IN (`+in+`) ORDER BY seq LIMIT 1`+s.d.skipLocked()+`)
-		AND state = 'queued' RETURNING `+jobColumns, append([]any{now()}, args...)...))
-}
-
 // kindFilter returns the placeholders and arguments of "kind IN (...)";
 // no kinds means analyses.
 func kindFilter(kinds []string) (string, []any) {
@@ -224,19 +210,43 @@ func (s *Store) SetProgress(ctx context.Context, id string, p float64) error {
 }
 
 // Complete stores the result of a running job and, when it has a
-// callback URL, schedules the webhook.
+// callback URL, schedules the webhook (Options.EnqueueWebhook, in the same
+// transaction).
 func (s *Store) Complete(ctx context.Context, id string, result []byte) error {
-	return s.finish(ctx, `UPDATE jobs SET state = 'done', progress = 1, result = ?, finished_at = ?,
+	return s.end(ctx, id, `UPDATE jobs SET state = 'done', progress = 1, result = ?, finished_at = ?,
 		webhook_state = CASE WHEN callback_url != '' THEN 'pending' ELSE '' END, webhook_next_at = ?
-		WHERE id = ? AND state = 'running'`, result, now(), now(), id)
+		WHERE id = ? AND state = 'running' RETURNING callback_url`, result, now(), now(), id)
 }
 
 // Fail marks a running job failed for good and, when it has a callback
 // URL, schedules the webhook.
 func (s *Store) Fail(ctx context.Context, id, code, message string) error {
-	return s.finish(ctx, `UPDATE jobs SET state = 'failed', error_code = ?, error_message = ?, finished_at = ?,
+	return s.end(ctx, id, `UPDATE jobs SET state = 'failed', error_code = ?, error_message = ?, finished_at = ?,
 		webhook_state = CASE WHEN callback_url != '' THEN 'pending' ELSE '' END, webhook_next_at = ?
-		WHERE id = ? AND state = 'running'`, code, message, now(), now(), id)
+		WHERE id = ? AND state = 'running' RETURNING callback_url`, code, message, now(), now(), id)
+}
+
+// end runs the update that ends a job (returning its callback URL) and
+// queues its webhook in the same transaction, so that a finished job with
+// a callback always has its delivery queued.
+func (s *Store) end(ctx context.Context, id, query string, args ...any) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var callback string
+	if err := tx.QueryRowContext(ctx, s.d.rebind(query), args...).Scan(&callback); errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound // deleted meanwhile, or not running
+	} else if err != nil {
+		return err
+	}
+	if callback != "" && s.opts.EnqueueWebhook != nil {
+		if err := s.opts.EnqueueWebhook(ctx, tx, id); err != nil {
+			return fmt.Errorf("store: queueing the webhook: %w", err)
+		}
+	}
+	return tx.Commit()
 }
 
 // Retry puts a running job whose attempt failed back in the queue, keeping
@@ -331,39 +341,6 @@ func (s *Store) WaitingFor(ctx context.Context, keyID string, kinds ...string) (
 	return n, err
 }
 
-// DueWebhooks returns up to limit finished jobs, with their results, whose
-// webhook is pending and due.
-func (s *Store) DueWebhooks(ctx context.Context, limit int) ([]Job, error) {
-	rows, err := s.query(ctx, `SELECT `+jobColumns+`, result FROM jobs
-		WHERE webhook_state = 'pending' AND webhook_next_at <= ? ORDER BY webhook_next_at LIMIT ?`, now(), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var jobs []Job
-	for rows.Next() {
-		var result []byte
-		j, err := scanJob(rows, &result)
-		if err != nil {
-			return nil, err
-		}
-		j.Result = result
-		jobs = append(jobs, j)
-	}
-	return jobs, rows.Err()
-}
-
-// NextWebhook returns when the earliest pending webhook is due, or false
-// when none is pending.
-func (s *Store) NextWebhook(ctx context.Context) (time.Time, bool, error) {
-	var at sql.NullInt64
-	err := s.queryRow(ctx, `SELECT MIN(webhook_next_at) FROM jobs WHERE webhook_state = 'pending'`).Scan(&at)
-	if err != nil || !at.Valid {
-		return time.Time{}, false, err
-	}
-	return time.UnixMilli(at.Int64), true, nil
-}
-
 // SetWebhook records the outcome of a delivery attempt.
 func (s *Store) SetWebhook(ctx context.Context, id string, w Webhook) error {
 	var next int64
@@ -373,22 +350,4 @@ func (s *Store) SetWebhook(ctx context.Context, id string, w Webhook) error {
 	_, err := s.exec(ctx, `UPDATE jobs SET webhook_state = ?, webhook_attempts = ?, webhook_next_at = ?,
 		webhook_last_error = ?, webhook_last_code = ? WHERE id = ?`, w.State, w.Attempts, next, w.LastError, w.LastCode, id)
 	return err
-}
-
-// LeaseWebhook takes a pending webhook that is due for delivery: it moves
-// its next attempt to until, so that it is not due again meanwhile, and
-// reports whether it took it. It takes it only if it is still pending and
-// due, in one statement, so that when several senders (service nodes)
-// listed the same due delivery, exactly one takes it.
-//
-// A sender that stops before an outcome gives the delivery back with
-// SetWebhook, restoring the Webhook it listed.
-func (s *Store) LeaseWebhook(ctx context.Context, id string, until time.Time) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE jobs SET webhook_next_at = ?
-		WHERE id = ? AND webhook_state = 'pending' AND webhook_next_at <= ?`, until.UnixMilli(), id, now())
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 )
@@ -48,3 +49,9 @@ func (s *Store) Heartbeat(ctx context.Context, id string) error {
 // store's pool to be built, and its runners the store, so it can only be
 // given afterwards. Set it once, before the first CreateJob.
 func (s *Store) SetEnqueue(f EnqueueFunc) { s.opts.Enqueue = f }
+
+// SetEnqueueWebhook sets Options.EnqueueWebhook on an open store, for the
+// same reason; set it before the first job ends.
+func (s *Store) SetEnqueueWebhook(f func(ctx context.Context, tx *sql.Tx, jobID string) error) {
+	s.opts.EnqueueWebhook = f
+}

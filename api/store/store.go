@@ -60,6 +60,9 @@ type Options struct {
 	// a closure over a client assigned after OpenWith returns, and before
 	// the first job is created.
 	Enqueue EnqueueFunc
+	// EnqueueWebhook, when set, is called by Complete and Fail for a job
+	// with a callback URL, inside the transaction that ends the job.
+	EnqueueWebhook func(ctx context.Context, tx *sql.Tx, jobID string) error
 	// NoMigrate leaves the schema as found: for trueframe migrate, which
 	// reports the version before it migrates.
 	NoMigrate bool

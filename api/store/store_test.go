@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -109,16 +108,16 @@ func TestJobLifecycle(t *testing.T) {
 		for i := range 3 {
 			newJob(t, s, "k1", i)
 		}
-		j, err := s.Claim(ctx, nil)
+		j, err := s.Take(ctx, "job00", time.Minute)
 		if err != nil || j.ID != "job00" || j.State != Running || j.Attempts != 1 {
-			t.Fatalf("Claim = %+v, %v; want job00 running, attempt 1", j, err)
+			t.Fatalf("Take = %+v, %v; want job00 running, attempt 1", j, err)
 		}
-		// A crash: back in the queue, first in line again, reason kept.
+		// A crash: back in the queue, reason kept.
 		if err := s.Retry(ctx, j.ID, "worker_crashed", "SIGABRT"); err != nil {
 			t.Fatal(err)
 		}
-		if j, _ = s.Claim(ctx, nil); j.ID != "job00" || j.Attempts != 2 || j.ErrorCode != "worker_crashed" {
-			t.Fatalf("after Retry, Claim = %+v", j)
+		if j, _ = s.Take(ctx, "job00", time.Minute); j.Attempts != 2 || j.ErrorCode != "worker_crashed" {
+			t.Fatalf("after Retry, Take = %+v", j)
 		}
 		if err := s.Complete(ctx, j.ID, []byte(`{"score":0.1}`)); err != nil {
 			t.Fatal(err)
@@ -133,7 +132,7 @@ func TestJobLifecycle(t *testing.T) {
 
 		// The service dies with job01 running: the next life requeues it
 		// without counting the attempt.
-		j, _ = s.Claim(ctx, nil)
+		j, _ = s.Take(ctx, "job01", time.Minute)
 		s.Close()
 		s, err = Open(ctx, dsn)
 		if err != nil {
@@ -143,8 +142,8 @@ func TestJobLifecycle(t *testing.T) {
 		if n, err := s.RequeueRunning(ctx, nil); n != 1 || err != nil {
 			t.Fatalf("RequeueRunning = %d, %v; want 1", n, err)
 		}
-		if j2, _ := s.Claim(ctx, nil); j2.ID != j.ID || j2.Attempts != 1 {
-			t.Fatalf("after restart, Claim = %+v, want %s attempt 1", j2, j.ID)
+		if j2, _ := s.Take(ctx, j.ID, time.Minute); j2.ID != j.ID || j2.Attempts != 1 {
+			t.Fatalf("after restart, Take = %+v, want %s attempt 1", j2, j.ID)
 		}
 		if err := s.Fail(ctx, j.ID, "not_video", "not a video"); err != nil {
 			t.Fatal(err)
@@ -163,8 +162,8 @@ func TestJobLifecycle(t *testing.T) {
 		if _, err := s.Job(ctx, "job02"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("deleted job: err = %v", err)
 		}
-		if _, err := s.Claim(ctx, nil); !errors.Is(err, ErrNotFound) {
-			t.Errorf("empty queue: Claim err = %v, want ErrNotFound", err)
+		if _, err := s.Take(ctx, "job02", time.Minute); !errors.Is(err, ErrNotFound) {
+			t.Errorf("deleted job: Take err = %v, want ErrNotFound", err)
 		}
 	})
 }
@@ -204,32 +203,63 @@ func TestJobsPagination(t *testing.T) {
 	})
 }
 
-func TestWebhookScheduling(t *testing.T) {
+// A job with a callback gets its webhook queued when it ends, in the
+// transaction that ends it; a job without one, or one that is not
+// running, queues nothing.
+func TestWebhookQueuedWhenJobEnds(t *testing.T) {
 	eachDB(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		s := openDSN(t, dsn, Options{})
-		j := &Job{ID: "hooked", KeyID: "k", FilePath: "/x", CallbackURL: "https://example.org/hook"}
-		if err := s.CreateJob(ctx, j); err != nil {
+		var queued []string
+		refuse := false
+		s := openDSN(t, dsn, Options{EnqueueWebhook: func(ctx context.Context, tx *sql.Tx, id string) error {
+			if refuse {
+				return errors.New("queue down")
+			}
+			queued = append(queued, id)
+			return nil
+		}})
+		for _, j := range []*Job{
+			{ID: "hooked", KeyID: "k", FilePath: "/x", CallbackURL: "https://example.org/hook"},
+			{ID: "quiet", KeyID: "k", FilePath: "/x"},
+			{ID: "refused", KeyID: "k", FilePath: "/x", CallbackURL: "https://example.org/hook"},
+		} {
+			if err := s.CreateJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Take(ctx, j.ID, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Fail(ctx, "hooked", "truncated", "cut"); err != nil {
 			t.Fatal(err)
 		}
-		s.Claim(ctx, nil)
-		if due, _ := s.DueWebhooks(ctx, 10); len(due) != 0 {
-			t.Fatalf("webhook due before the job finished: %+v", due)
-		}
-		if err := s.Fail(ctx, j.ID, "truncated", "cut"); err != nil {
+		if err := s.Complete(ctx, "quiet", []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
-		due, err := s.DueWebhooks(ctx, 10)
-		if err != nil || len(due) != 1 || due[0].Webhook.State != WebhookPending {
-			t.Fatalf("DueWebhooks = %+v, %v", due, err)
+		if err := s.Complete(ctx, "hooked", []byte(`{}`)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("completing a failed job: %v, want ErrNotFound", err)
+		}
+		if fmt.Sprint(queued) != "[hooked]" {
+			t.Errorf("queued webhooks %v, want [hooked]", queued)
+		}
+		if j, _ := s.Job(ctx, "hooked"); j.Webhook.State != WebhookPending || j.State != Failed {
+			t.Errorf("hooked: %s, webhook %+v", j.State, j.Webhook)
+		}
+		// The queue refuses: the job does not end, so that it never ends
+		// without its delivery queued.
+		refuse = true
+		if err := s.Complete(ctx, "refused", []byte(`{}`)); err == nil {
+			t.Fatal("Complete succeeded while its webhook could not be queued")
+		}
+		if j, _ := s.Job(ctx, "refused"); j.State != Running {
+			t.Errorf("refused: %s, want still running", j.State)
 		}
 		later := time.Now().Add(time.Hour)
-		s.SetWebhook(ctx, j.ID, Webhook{State: WebhookPending, Attempts: 1, NextAt: later, LastError: "503", LastCode: 503})
-		if due, _ := s.DueWebhooks(ctx, 10); len(due) != 0 {
-			t.Errorf("webhook due before its retry time")
+		if err := s.SetWebhook(ctx, "hooked", Webhook{State: WebhookPending, Attempts: 1, NextAt: later, LastError: "503", LastCode: 503}); err != nil {
+			t.Fatal(err)
 		}
-		if at, ok, _ := s.NextWebhook(ctx); !ok || at.UnixMilli() != later.UnixMilli() {
-			t.Errorf("NextWebhook = %v, %v", at, ok)
+		if j, _ := s.Job(ctx, "hooked"); j.Webhook.Attempts != 1 || j.Webhook.NextAt.UnixMilli() != later.UnixMilli() || j.Webhook.LastCode != 503 {
+			t.Errorf("after SetWebhook: %+v", j.Webhook)
 		}
 	})
 }
@@ -319,8 +349,8 @@ func TestJobsSummary(t *testing.T) {
 		for i := range 3 {
 			newJob(t, s, "k", i)
 		}
-		for range 2 {
-			j, err := s.Claim(ctx, nil)
+		for _, id := range []string{"job00", "job01"} {
+			j, err := s.Take(ctx, id, time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -434,76 +464,6 @@ func TestEnqueueInTransaction(t *testing.T) {
 		}
 		if n, _ := s.Waiting(ctx); n != 1 {
 			t.Errorf("Waiting = %d, want 1", n)
-		}
-	})
-}
-
-// Two nodes list the same due delivery and both try to take it: exactly
-// one does. A delivery given back is due again at once.
-func TestLeaseWebhookOnce(t *testing.T) {
-	eachDB(t, func(t *testing.T, dsn string) {
-		ctx := t.Context()
-		nodes := []*Store{openDSN(t, dsn, Options{}), openDSN(t, dsn, Options{})}
-		const hooks = 10
-		for i := range hooks {
-			j := &Job{ID: fmt.Sprintf("hook%02d", i), KeyID: "k", FilePath: "/x", CallbackURL: "https://example.org/hook"}
-			if err := nodes[0].CreateJob(ctx, j); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := nodes[0].Claim(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
-			if err := nodes[0].Complete(ctx, j.ID, []byte(`{}`)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		due := make([][]Job, len(nodes))
-		for i, n := range nodes {
-			var err error
-			if due[i], err = n.DueWebhooks(ctx, hooks); err != nil || len(due[i]) != hooks {
-				t.Fatalf("node %d: %d due, %v", i, len(due[i]), err)
-			}
-		}
-		var mu sync.Mutex
-		takers := map[string]int{}
-		var wg sync.WaitGroup
-		for i, n := range nodes {
-			wg.Go(func() {
-				for _, j := range due[i] {
-					taken, err := n.LeaseWebhook(ctx, j.ID, time.Now().Add(time.Hour))
-					if err != nil {
-						t.Error(err)
-					}
-					if taken {
-						mu.Lock()
-						takers[j.ID]++
-						mu.Unlock()
-					}
-				}
-			})
-		}
-		wg.Wait()
-		for _, j := range due[0] {
-			if takers[j.ID] != 1 {
-				t.Errorf("%s taken %d times, want once", j.ID, takers[j.ID])
-			}
-		}
-		if left, _ := nodes[1].DueWebhooks(ctx, hooks); len(left) != 0 {
-			t.Errorf("%d deliveries due while leased", len(left))
-		}
-		if taken, _ := nodes[1].LeaseWebhook(ctx, "hook00", time.Now()); taken {
-			t.Error("a leased delivery was taken again")
-		}
-		// Given back (the sender stopped): due again, as listed.
-		for _, j := range due[0] {
-			if j.ID == "hook00" {
-				if err := nodes[0].SetWebhook(ctx, j.ID, j.Webhook); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		if again, _ := nodes[1].DueWebhooks(ctx, hooks); len(again) != 1 || again[0].ID != "hook00" {
-			t.Errorf("after giving back, due = %+v", again)
 		}
 	})
 }

@@ -170,7 +170,7 @@ func (n *analysisNode) Close() { n.pool.Close() }
 
 // queueOptions are the queue settings of a node whose runners are given.
 func (nf *nodeFlags) queueOptions(log *slog.Logger) jobs.QueueOptions {
-	return jobs.QueueOptions{MaxAttempts: nf.attempts, Node: nf.nodeName(), Log: log}
+	return jobs.QueueOptions{MaxAttempts: nf.attempts, JobTimeout: nf.jobTimeout, Node: nf.nodeName(), Log: log}
 }
 
 // probeUntilReady loads the models in every worker process, retrying while

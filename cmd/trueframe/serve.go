@@ -125,7 +125,7 @@ func cmdServe(fs *flag.FlagSet) action {
 			}
 			// One generator job at a time: training takes every core for hours.
 			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: node.depsPath, Data: dataDir}}})
+				JobTimeout: jobs.GeneratorTimeout, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: node.depsPath, Data: dataDir}}})
 		}
 		var srv *api.Server
 		runner := jobs.New(st, node.analyzer, hooks, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
@@ -135,12 +135,11 @@ func cmdServe(fs *flag.FlagSet) action {
 		if nf.workers > 0 {
 			qopts.Analyses = runner
 		}
-		qopts.Generator = genRunner
+		qopts.Generator, qopts.Webhooks = genRunner, runner
 		queue, err := jobs.NewQueue(ctx, st, qopts)
 		if err != nil {
 			return err
 		}
-		st.SetEnqueue(queue.Enqueue)
 		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Blobs: blobStore, Models: node.models, MaxUploadBytes: uploadLimit,
 			MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
