@@ -34,7 +34,7 @@ const (
 	KindRetrain = "train.fusion"
 )
 
-// GeneratorKinds are the kinds the generator's runner claims.
+// GeneratorKinds are the kinds the generator's runner works.
 var GeneratorKinds = []string{KindTrain, KindSwap, KindDataset, KindRetrain}
 
 // GeneratorParams are a generator job's parameters (generator/jobs.Params).
