@@ -15,11 +15,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trueframe/trueframe/api"
 	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
+	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
 	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/video"
 	"github.com/trueframe/trueframe/models/registry"
@@ -166,11 +170,104 @@ func (nf *nodeFlags) openAnalyses(dataDir string) (*analysisNode, error) {
 	return &analysisNode{pool: pool, analyzer: analyzer, models: models, depsPath: depsPath, workers: nf.workers}, nil
 }
 
-func (n *analysisNode) Close() { n.pool.Close() }
+func (n *analysisNode) Close() error { return n.pool.Close() }
 
-// queueOptions are the queue settings of a node whose runners are given.
-func (nf *nodeFlags) queueOptions(log *slog.Logger) jobs.QueueOptions {
-	return jobs.QueueOptions{MaxAttempts: nf.attempts, Node: nf.nodeName(), Log: log}
+// node is what serve and worker both run: the state the nodes of a
+// service share and a pool of analysis workers, in a service that closes
+// them after its components.
+type node struct {
+	*service
+	flags   *nodeFlags
+	version string
+	dataDir string
+	store   *store.Store
+	blobs   *blobs.Store
+	metrics *metrics.Metrics
+	work    *analysisNode
+}
+
+// open opens the node's state and its pool; on error nothing stays open.
+func (nf *nodeFlags) open(ctx context.Context) (*node, error) {
+	n := &node{service: &service{log: nf.logger()}, flags: nf, version: buildVersion()}
+	if err := n.open(ctx); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *node) open(ctx context.Context) error {
+	var err error
+	if n.dataDir, err = n.flags.dataDir(); err != nil {
+		return err
+	}
+	if n.store, err = n.flags.openStore(ctx, n.dataDir); err != nil {
+		return err
+	}
+	n.closing(n.store.Close)
+	if n.blobs, err = n.flags.openBlobs(ctx, n.dataDir); err != nil {
+		return err
+	}
+	n.closing(n.blobs.Close)
+	if n.work, err = n.flags.openAnalyses(n.dataDir); err != nil {
+		return err
+	}
+	n.closing(n.work.Close)
+	n.metrics = metrics.New(n.version, storeCounts{n.store}, n.log)
+	return nil
+}
+
+// openLedger opens the provenance ledger, fingerprinting in the node's
+// workers; a registry that registers also runs its batcher, which stops
+// after the queue (jobs check provenance to the end).
+func (n *node) openLedger(ctx context.Context, lf *ledgerFlags, readOnly bool) (*openedLedger, error) {
+	lf.data = n.dataDir
+	lf.cluster = n.flags.ledgerCluster(n.store, n.blobs, readOnly)
+	reg, err := lf.open(ctx, isolatedFingerprinter{run: n.work.pool.Run}, n.log, ledger.Options{})
+	if err != nil {
+		return nil, err
+	}
+	n.closing(func() error { reg.Close(); return nil })
+	if !readOnly {
+		n.start("ledger", reg.Run, nil)
+	}
+	return reg, nil
+}
+
+// analyses returns the runner of this node's analyses, with the options
+// serve adds.
+func (n *node) analyses(hooks *webhook.Client, l api.Ledger, opts jobs.Options) *jobs.Runner {
+	opts.Workers, opts.MaxAttempts, opts.JobTimeout = n.flags.workers, n.flags.attempts, n.flags.jobTimeout
+	opts.Provenance, opts.Files = api.ProvenanceCheck(l, n.log), n.flags.files(n.blobs, n.dataDir)
+	return jobs.New(n.store, n.work.analyzer, hooks, n.metrics, n.log, opts)
+}
+
+// runJobs starts the runners and the queue that hands them jobs (a node
+// with --workers 0 works no analyses), and the probe that reports
+// readiness to setReady once the models load. The runners stop after the
+// queue, which gives the running jobs back.
+func (n *node) runJobs(ctx context.Context, analyses, generator *jobs.Runner, setReady func(error)) error {
+	opts := jobs.QueueOptions{MaxAttempts: n.flags.attempts, Node: n.flags.nodeName(), Log: n.log, Generator: generator}
+	if n.flags.workers > 0 {
+		opts.Analyses = analyses
+	}
+	queue, err := jobs.NewQueue(ctx, n.store, opts)
+	if err != nil {
+		return err
+	}
+	n.store.SetEnqueue(queue.Enqueue)
+	for _, r := range []*jobs.Runner{analyses, generator} {
+		if r != nil {
+			n.start("runner", r.Run, nil)
+		}
+	}
+	n.start("queue", queue.Run, nil)
+	if n.flags.workers == 0 {
+		setReady(nil) // nothing to load: this node only serves HTTP
+		return nil
+	}
+	n.start("readiness", func(ctx context.Context) error { probeUntilReady(ctx, n.work, setReady, n.log); return nil }, nil)
+	return nil
 }
 
 // probeUntilReady loads the models in every worker process, retrying while
