@@ -114,76 +114,26 @@ func (nf *nodeFlags) openBlobs(ctx context.Context, dataDir string) (*blobs.Stor
 	return b, nil
 }
 
-// files is where analyses find their inputs: fetched from the blob store
-// into a local cache, never read from another node's disk.
-func (nf *nodeFlags) files(b *blobs.Store, dataDir string) *jobs.Files {
-	return &jobs.Files{Blobs: b, CacheDir: filepath.Join(dataDir, "cache")}
-}
-
 // distributed reports whether the database is shared with other nodes.
 func (nf *nodeFlags) distributed() bool {
 	return store.IsPostgres(*nf.database)
 }
-
-// analysisNode is what a node needs to run analyses: a pool of warm
-// worker processes and the model registry they read.
-type analysisNode struct {
-	pool     *worker.Pool
-	analyzer *jobs.Pooled
-	models   *registry.Registry
-	depsPath string
-	workers  int
-}
-
-// openAnalyses starts the node's pool of worker processes (none start
-// until asked). A node with --workers 0 still gets a small pool, for the
-// provenance routes' fingerprinting.
-func (nf *nodeFlags) openAnalyses(dataDir string) (*analysisNode, error) {
-	depsPath, err := depsDir(nf.deps)
-	if err != nil {
-		return nil, err
-	}
-	memLimit, _ := parseBytes(nf.maxMemory) // checked by check
-	size := max(nf.workers, 1)
-	// Warm workers: the models stay loaded between jobs; a process is
-	// replaced after a crash and retired after a few hundred jobs.
-	pool := worker.NewPool(worker.PoolOptions{
-		Worker:  worker.Options{Args: []string{isolateCommand}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
-		MaxIdle: size, MaxUses: 300,
-		// Analyses use at most --workers processes; the rest serve the
-		// provenance routes' fingerprinting, so neither starves the other
-		// and the number of processes stays bounded.
-		MaxBusy: 2 * size,
-	})
-	// Each analysis runs the model versions active in the registry when it
-	// starts (trueframe models activate switches them without a restart);
-	// --fusion, when set, overrides the registry's fusion.
-	models, err := registry.Open(registryDir(dataDir))
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	limits := video.DefaultLimits()
-	limits.MaxFrames = nf.maxFrames
-	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: nf.faceModel, FusionPath: nf.fusion,
-		Limits: &limits, MaxAnalysedFrames: nf.maxAnalysed}, Models: models}}
-	return &analysisNode{pool: pool, analyzer: analyzer, models: models, depsPath: depsPath, workers: nf.workers}, nil
-}
-
-func (n *analysisNode) Close() error { return n.pool.Close() }
 
 // node is what serve and worker both run: the state the nodes of a
 // service share and a pool of analysis workers, in a service that closes
 // them after its components.
 type node struct {
 	*service
-	flags   *nodeFlags
-	version string
-	dataDir string
-	store   *store.Store
-	blobs   *blobs.Store
-	metrics *metrics.Metrics
-	work    *analysisNode
+	flags    *nodeFlags
+	version  string
+	deps     string
+	dataDir  string
+	store    *store.Store
+	blobs    *blobs.Store
+	models   *registry.Registry
+	pool     *worker.Pool
+	analyzer *jobs.Pooled
+	metrics  *metrics.Metrics
 }
 
 // open opens the node's state and its pool; on error nothing stays open.
@@ -197,22 +147,47 @@ func (nf *nodeFlags) open(ctx context.Context) (*node, error) {
 }
 
 func (n *node) open(ctx context.Context) error {
+	nf := n.flags
 	var err error
-	if n.dataDir, err = n.flags.dataDir(); err != nil {
+	if n.deps, err = depsDir(nf.deps); err != nil {
 		return err
 	}
-	if n.store, err = n.flags.openStore(ctx, n.dataDir); err != nil {
+	if n.dataDir, err = nf.dataDir(); err != nil {
+		return err
+	}
+	if n.store, err = nf.openStore(ctx, n.dataDir); err != nil {
 		return err
 	}
 	n.closing(n.store.Close)
-	if n.blobs, err = n.flags.openBlobs(ctx, n.dataDir); err != nil {
+	if n.blobs, err = nf.openBlobs(ctx, n.dataDir); err != nil {
 		return err
 	}
 	n.closing(n.blobs.Close)
-	if n.work, err = n.flags.openAnalyses(n.dataDir); err != nil {
+	// Each analysis runs the model versions active in the registry when it
+	// starts (trueframe models activate switches them without a restart);
+	// --fusion, when set, overrides the registry's fusion.
+	if n.models, err = registry.Open(registryDir(n.dataDir)); err != nil {
 		return err
 	}
-	n.closing(n.work.Close)
+	// Warm workers (none start until asked): the models stay loaded
+	// between jobs; a process is replaced after a crash and retired after
+	// a few hundred jobs. A node with --workers 0 still gets a small pool,
+	// for the provenance routes' fingerprinting.
+	memLimit, _ := parseBytes(nf.maxMemory) // checked by check
+	size := max(nf.workers, 1)
+	n.pool = worker.NewPool(worker.PoolOptions{
+		Worker:  worker.Options{Args: []string{isolateCommand}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + n.deps}},
+		MaxIdle: size, MaxUses: 300,
+		// Analyses use at most --workers processes; the rest serve the
+		// provenance routes' fingerprinting, so neither starves the other
+		// and the number of processes stays bounded.
+		MaxBusy: 2 * size,
+	})
+	n.closing(n.pool.Close)
+	limits := video.DefaultLimits()
+	limits.MaxFrames = nf.maxFrames
+	n.analyzer = &jobs.Pooled{Pooled: scan.Pooled{Pool: n.pool, Base: scan.Request{FaceModel: nf.faceModel, FusionPath: nf.fusion,
+		Limits: &limits, MaxAnalysedFrames: nf.maxAnalysed}, Models: n.models}}
 	n.metrics = metrics.New(n.version, storeCounts{n.store}, n.log)
 	return nil
 }
@@ -223,7 +198,7 @@ func (n *node) open(ctx context.Context) error {
 func (n *node) openLedger(ctx context.Context, lf *ledgerFlags, readOnly bool) (*openedLedger, error) {
 	lf.data = n.dataDir
 	lf.cluster = n.flags.ledgerCluster(n.store, n.blobs, readOnly)
-	reg, err := lf.open(ctx, isolatedFingerprinter{run: n.work.pool.Run}, n.log, ledger.Options{})
+	reg, err := lf.open(ctx, isolatedFingerprinter{run: n.pool.Run}, n.log, ledger.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -235,11 +210,13 @@ func (n *node) openLedger(ctx context.Context, lf *ledgerFlags, readOnly bool) (
 }
 
 // analyses returns the runner of this node's analyses, with the options
-// serve adds.
+// serve adds. Analyses find their inputs in the blob store, fetched into a
+// local cache, never on another node's disk.
 func (n *node) analyses(hooks *webhook.Client, l api.Ledger, opts jobs.Options) *jobs.Runner {
 	opts.Workers, opts.MaxAttempts, opts.JobTimeout = n.flags.workers, n.flags.attempts, n.flags.jobTimeout
-	opts.Provenance, opts.Files = api.ProvenanceCheck(l, n.log), n.flags.files(n.blobs, n.dataDir)
-	return jobs.New(n.store, n.work.analyzer, hooks, n.metrics, n.log, opts)
+	opts.Provenance = api.ProvenanceCheck(l, n.log)
+	opts.Files = &jobs.Files{Blobs: n.blobs, CacheDir: filepath.Join(n.dataDir, "cache")}
+	return jobs.New(n.store, n.analyzer, hooks, n.metrics, n.log, opts)
 }
 
 // runJobs starts the runners and the queue that hands them jobs (a node
@@ -266,15 +243,15 @@ func (n *node) runJobs(ctx context.Context, analyses, generator *jobs.Runner, se
 		setReady(nil) // nothing to load: this node only serves HTTP
 		return nil
 	}
-	n.start("readiness", func(ctx context.Context) error { probeUntilReady(ctx, n.work, setReady, n.log); return nil }, nil)
+	n.start("readiness", func(ctx context.Context) error { n.probeUntilReady(ctx, setReady); return nil }, nil)
 	return nil
 }
 
 // probeUntilReady loads the models in every worker process, retrying while
 // it fails, and reports readiness (nil) once they are warm.
-func probeUntilReady(ctx context.Context, n *analysisNode, setReady func(error), log *slog.Logger) {
+func (n *node) probeUntilReady(ctx context.Context, setReady func(error)) {
 	for wait := time.Second; ctx.Err() == nil; wait = min(2*wait, time.Minute) {
-		workers := max(n.workers, 1)
+		workers := max(n.flags.workers, 1)
 		infos := make([]scan.ModelInfo, workers)
 		errs := make([]error, workers)
 		var wg sync.WaitGroup
@@ -285,14 +262,14 @@ func probeUntilReady(ctx context.Context, n *analysisNode, setReady func(error),
 		info, err := infos[0], errors.Join(errs...)
 		if err == nil {
 			setReady(nil)
-			log.Info("ready: models loaded", "face_detector", info.FaceDetector, "fusion", info.FusionVersion)
+			n.log.Info("ready: models loaded", "face_detector", info.FaceDetector, "fusion", info.FusionVersion)
 			return
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		setReady(fmt.Errorf("the models do not load: %w", err))
-		log.Error("models do not load; retrying", "err", err, "retry_in", wait.String())
+		n.log.Error("models do not load; retrying", "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):

@@ -96,11 +96,11 @@ func cmdServe(fs *flag.FlagSet) action {
 			}
 			// One generator job at a time: training takes every core for hours.
 			genRunner = jobs.New(n.store, nil, hooks, n.metrics, n.log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: n.work.depsPath, Data: n.dataDir}}})
+				JobTimeout: 48 * time.Hour, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: n.deps, Data: n.dataDir}}})
 		}
 		var srv *api.Server
 		runner := n.analyses(hooks, apiLedger, jobs.Options{Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }})
-		srv = api.New(n.store, runner, hooks, n.metrics, n.log, api.Options{DataDir: n.dataDir, Blobs: n.blobs, Models: n.work.models,
+		srv = api.New(n.store, runner, hooks, n.metrics, n.log, api.Options{DataDir: n.dataDir, Blobs: n.blobs, Models: n.models,
 			MaxUploadBytes: uploadLimit, MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
 			Version: n.version, Ledger: apiLedger, OrphanAge: *orphanAge, Generator: genRunner})

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -60,15 +60,17 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 			}
 			apiLedger = reg
 		}
-		var health nodeHealth
-		health.set(errors.New("loading the models"))
-		if err := n.runJobs(ctx, n.analyses(nil, apiLedger, jobs.Options{}), nil, health.set); err != nil {
+		// Why the node is not ready; nil once its models are loaded.
+		var notReady atomic.Pointer[error]
+		setReady := func(err error) { notReady.Store(&err) }
+		setReady(errors.New("loading the models"))
+		if err := n.runJobs(ctx, n.analyses(nil, apiLedger, jobs.Options{}), nil, setReady); err != nil {
 			return err
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, `{"status":"ok"}`) })
 		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-			err := health.get()
+			err := *notReady.Load()
 			if err == nil {
 				err = n.store.Ping(r.Context())
 			}
@@ -85,26 +87,8 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		n.serveHTTP(ln, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, func() { health.set(errors.New("stopping")) })
+		n.serveHTTP(ln, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, func() { setReady(errors.New("stopping")) })
 		n.log.Info("worker node", "addr", "http://"+ln.Addr().String(), "workers", nf.workers, "distributed", nf.distributed(), "version", n.version)
 		return n.Run(ctx)
 	}
-}
-
-// nodeHealth is a worker node's readiness: nil once its models are loaded.
-type nodeHealth struct {
-	mu  sync.Mutex
-	err error
-}
-
-func (h *nodeHealth) set(err error) {
-	h.mu.Lock()
-	h.err = err
-	h.mu.Unlock()
-}
-
-func (h *nodeHealth) get() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.err
 }
