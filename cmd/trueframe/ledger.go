@@ -183,6 +183,7 @@ func (lf *ledgerFlags) external(root string) (chain.External, error) {
 	if c := lf.cluster; c != nil {
 		e.ReadOnly, e.Shared = c.ReadOnly, c.Contracts
 		e.BeforeDeploy = func(ctx context.Context, from common.Address) error {
+			// ledger.Open renews this lease.
 			_, err := ledger.ClaimSigner(ctx, c.Signers, from.Hex(), c.Node, 0)
 			return err
 		}
