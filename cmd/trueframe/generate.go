@@ -2,20 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
 
-	"gocv.io/x/gocv"
 	"golang.org/x/term"
 
 	"github.com/trueframe/trueframe/generator/dataset"
 	"github.com/trueframe/trueframe/generator/faceset"
+	genjobs "github.com/trueframe/trueframe/generator/jobs"
 	"github.com/trueframe/trueframe/generator/model"
 	"github.com/trueframe/trueframe/generator/onnxexport"
 	"github.com/trueframe/trueframe/internal/ortutil"
@@ -134,13 +132,8 @@ func cmdGenerateTrain(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		// Hold out the last frames of each set (the end of the clips, unseen in
-		// training) to measure how well each decoder rebuilds new faces.
-		var heldA, heldB [][]float32
-		if *holdout > 0 {
-			a, heldA = split(a, *holdout)
-			b, heldB = split(b, *holdout)
-		}
+		a, heldA := model.HoldOut(a, *holdout)
+		b, heldB := model.HoldOut(b, *holdout)
 		be, err := model.NewBackend(*backend)
 		if err != nil {
 			return usageError{err}
@@ -161,7 +154,7 @@ func cmdGenerateTrain(fs *flag.FlagSet) action {
 		err = tr.Train(ctx, *steps, func(p model.Progress) {
 			if *progressFile != "" && (time.Since(lastWrite) >= time.Second || p.Step == p.Total || p.Checkpointed) {
 				lastWrite = time.Now()
-				writeTrainProgress(*progressFile, p)
+				genjobs.WriteTrainProgress(*progressFile, p)
 			}
 			if tty || time.Since(lastLine) > 10*time.Second || p.Step == p.Total {
 				lastLine = time.Now()
@@ -173,10 +166,10 @@ func cmdGenerateTrain(fs *flag.FlagSet) action {
 					bar(p.Step, p.Total, 24), p.Step, p.Total, p.Loss, p.StepsPerSec, p.ETA.Round(time.Second), end)
 			}
 			if *previewEvery > 0 && (p.Step%int64(*previewEvery) == 0 || p.Step == p.Total) && previewErr == nil {
-				previewErr = writePreview(tr.Model, a, b, filepath.Join(*out, "preview.png"))
+				previewErr = tr.WritePreview(filepath.Join(*out, model.PreviewFile), a, b)
 			}
 			if p.Checkpointed {
-				if err := exportONNX(tr.Model, *out); err != nil && previewErr == nil {
+				if err := onnxexport.WriteDecoders(*out, tr.Model); err != nil && previewErr == nil {
 					previewErr = err
 				}
 			}
@@ -186,7 +179,7 @@ func cmdGenerateTrain(fs *flag.FlagSet) action {
 		}
 		if errors.Is(err, context.Canceled) {
 			// Train saved a checkpoint on the way out; export it too.
-			if xerr := exportONNX(tr.Model, *out); xerr != nil {
+			if xerr := onnxexport.WriteDecoders(*out, tr.Model); xerr != nil {
 				return errors.Join(err, xerr)
 			}
 			fmt.Fprintf(os.Stderr, "interrupted: checkpoint at step %d in %s (run the same command to resume)\n", tr.Step(), *out)
@@ -198,17 +191,17 @@ func cmdGenerateTrain(fs *flag.FlagSet) action {
 		if previewErr != nil {
 			return previewErr
 		}
-		if err := exportONNX(tr.Model, *out); err != nil {
+		if err := onnxexport.WriteDecoders(*out, tr.Model); err != nil {
 			return err
 		}
-		fmt.Printf("model %s at step %d (loss %.4f) in %s: %s, %s, preview.png\n", tr.Meta().ID, tr.Step(), tr.Meta().Loss,
-			*out, onnxFile(model.A), onnxFile(model.B))
+		fmt.Printf("model %s at step %d (loss %.4f) in %s: %s, %s, %s\n", tr.Meta().ID, tr.Step(), tr.Meta().Loss,
+			*out, model.DecoderFile(model.A), model.DecoderFile(model.B), model.PreviewFile)
 		if len(heldA) > 0 && len(heldB) > 0 {
-			pa, err := psnr(tr.Model, model.A, heldA)
+			pa, err := tr.PSNR(model.A, heldA)
 			if err != nil {
 				return err
 			}
-			pb, err := psnr(tr.Model, model.B, heldB)
+			pb, err := tr.PSNR(model.B, heldB)
 			if err != nil {
 				return err
 			}
@@ -216,16 +209,6 @@ func cmdGenerateTrain(fs *flag.FlagSet) action {
 		}
 		return nil
 	}
-}
-
-// split keeps the last frac of faces (at least one, and one for training) apart.
-func split(faces [][]float32, frac float64) (train, held [][]float32) {
-	k := int(math.Round(float64(len(faces)) * frac))
-	k = max(1, min(k, len(faces)-1))
-	if len(faces) < 2 {
-		return faces, nil
-	}
-	return faces[:len(faces)-k], faces[len(faces)-k:]
 }
 
 func bar(done, total int64, width int) string {
@@ -242,107 +225,6 @@ func bar(done, total int64, width int) string {
 		}
 	}
 	return string(b)
-}
-
-func onnxFile(id model.Identity) string { return "decoder_" + id.String() + ".onnx" }
-
-// exportONNX writes both encoder+decoder pairs of m into dir.
-func exportONNX(m *model.Model, dir string) error {
-	for _, id := range []model.Identity{model.A, model.B} {
-		if err := onnxexport.WriteFile(filepath.Join(dir, onnxFile(id)), m, id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writePreview writes a grid of up to 6 faces of each identity: rows are
-// A originals, A reconstructed, A as B, B originals, B reconstructed, B as A.
-func writePreview(m *model.Model, a, b [][]float32, path string) error {
-	size := m.Config().Size
-	var rows [][][]float32
-	for _, set := range []struct {
-		faces [][]float32
-		own   model.Identity
-	}{{a, model.A}, {b, model.B}} {
-		faces := spread(set.faces, 6)
-		rec, err := m.Predict(set.own, faces)
-		if err != nil {
-			return err
-		}
-		sw, err := m.Predict(set.own.Other(), faces)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, faces, rec, sw)
-	}
-	cols := 0
-	for _, r := range rows {
-		cols = max(cols, len(r))
-	}
-	w, h := cols*size, len(rows)*size
-	buf := make([]byte, w*h*3)
-	for ri, r := range rows {
-		for ci, f := range r {
-			for y := range size {
-				for x := range size {
-					o := ((ri*size+y)*w + ci*size + x) * 3
-					p := (y*size + x) * 3
-					for c := range 3 {
-						v := f[p+2-c] * 255
-						buf[o+c] = byte(max(0, min(255, v+0.5)))
-					}
-				}
-			}
-		}
-	}
-	img, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC3, buf)
-	if err != nil {
-		return err
-	}
-	defer img.Close()
-	if !gocv.IMWrite(path, img) {
-		return fmt.Errorf("cannot write %s", path)
-	}
-	return nil
-}
-
-// spread returns up to n faces evenly spaced through faces (consecutive
-// video frames look alike).
-func spread(faces [][]float32, n int) [][]float32 {
-	if len(faces) <= n {
-		return faces
-	}
-	out := make([][]float32, n)
-	for i := range out {
-		out[i] = faces[i*len(faces)/n]
-	}
-	return out
-}
-
-// psnr returns the mean peak signal-to-noise ratio (dB, peak 1) of each
-// face's reconstruction by its own decoder.
-func psnr(m *model.Model, id model.Identity, faces [][]float32) (float64, error) {
-	if len(faces) == 0 {
-		return 0, nil
-	}
-	var sum float64
-	for i := 0; i < len(faces); i += 16 {
-		batch := faces[i:min(i+16, len(faces))]
-		rec, err := m.Predict(id, batch)
-		if err != nil {
-			return 0, err
-		}
-		for j, f := range batch {
-			var se float64
-			for k, v := range f {
-				d := float64(v - rec[j][k])
-				se += d * d
-			}
-			sum += 10 * math.Log10(1/math.Max(se/float64(len(f)), 1e-10))
-		}
-	}
-	return sum / float64(len(faces)), nil
 }
 
 func cmdGenerateSwap(fs *flag.FlagSet) action {
@@ -403,27 +285,5 @@ func cmdGenerateDataset(fs *flag.FlagSet) action {
 		}
 		fmt.Printf("%d items in %s (%v); manifest %s\n", len(man.Items), *out, counts, filepath.Join(*out, dataset.ManifestFile))
 		return nil
-	}
-}
-
-// trainProgress is the JSON the service shows as a training job's detail.
-type trainProgress struct {
-	Step        int64   `json:"step"`
-	Total       int64   `json:"total"`
-	Loss        float64 `json:"loss"`
-	StepsPerSec float64 `json:"steps_per_s"`
-	ETASeconds  float64 `json:"eta_s"`
-}
-
-// writeTrainProgress replaces the progress file (temp file and rename, so
-// a reader never sees half of it). Errors are ignored: progress is advisory.
-func writeTrainProgress(path string, p model.Progress) {
-	b, err := json.Marshal(trainProgress{Step: p.Step, Total: p.Total, Loss: p.Loss, StepsPerSec: p.StepsPerSec, ETASeconds: p.ETA.Seconds()})
-	if err != nil {
-		return
-	}
-	tmp := path + ".tmp"
-	if os.WriteFile(tmp, b, 0o644) == nil {
-		os.Rename(tmp, path)
 	}
 }

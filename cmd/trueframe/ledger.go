@@ -14,7 +14,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
@@ -59,24 +58,10 @@ type ledgerCluster struct {
 	Signers ledger.SignerLease
 	// Contracts records the contract the nodes use when --ledger-contract
 	// is empty: the first node deploys it.
-	Contracts contractStore
+	Contracts chain.ContractRecord
 	// ReadOnly opens a registry that only verifies (a worker node): it
 	// claims no signer, never deploys, and needs no key.
 	ReadOnly bool
-}
-
-// contractStore is state shared by the nodes of a service (its database)
-// that records the registry contract of each chain, so that nodes started
-// without --ledger-contract agree on one.
-type contractStore interface {
-	// LedgerContract returns the contract address recorded for chainID.
-	// When there is none it calls deploy, records the address deploy
-	// returns and returns it; an error from deploy records nothing. It
-	// holds a lock shared by every node from the read to the record (on
-	// PostgreSQL, pg_advisory_xact_lock in the transaction that reads and
-	// inserts), so that of two nodes starting together only one deploys
-	// and the other waits and gets its address.
-	LedgerContract(ctx context.Context, chainID uint64, deploy func(context.Context) (string, error)) (string, error)
 }
 
 // check says what a cluster lacks.
@@ -158,10 +143,15 @@ func (lf *ledgerFlags) open(ctx context.Context, fp ledger.Fingerprinter, log *s
 		}
 		c, closers = dc.Client(), append(closers, func() { dc.Close() })
 	} else {
-		var err error
-		if c, dir, err = lf.dialExternal(ctx, root); err != nil {
+		e, err := lf.external(root)
+		if err != nil {
 			return nil, err
 		}
+		if c, err = chain.DialExternal(ctx, e); err != nil {
+			return nil, err
+		}
+		// The index is the contract's: another contract starts another.
+		dir = filepath.Join(root, fmt.Sprintf("%d-%s", lf.chainID, strings.ToLower(c.Contract().Hex())))
 		closers = append(closers, c.Close)
 	}
 	r, err := ledger.Open(ctx, c, dir, opts)
@@ -174,102 +164,31 @@ func (lf *ledgerFlags) open(ctx context.Context, fp ledger.Fingerprinter, log *s
 	return &openedLedger{Registry: r, closers: closers}, nil
 }
 
-func (lf *ledgerFlags) dialExternal(ctx context.Context, root string) (*chain.Client, string, error) {
+// external maps the chain flags, TRUEFRAME_LEDGER_KEY and the cluster
+// onto what chain.DialExternal needs; root remembers the contract.
+func (lf *ledgerFlags) external(root string) (chain.External, error) {
 	if lf.chainID == 0 {
-		return nil, "", usageError{errors.New("--ledger-chain-id is required with --ledger-rpc (it guards against signing for the wrong network)")}
-	}
-	key := chain.KeyConfig{KeystoreFile: lf.keystore, HexKey: os.Getenv("TRUEFRAME_LEDGER_KEY")}
-	if lf.passwordFile != "" {
-		pw, err := os.ReadFile(lf.passwordFile)
-		if err != nil {
-			return nil, "", err
-		}
-		key.Password = strings.TrimRight(string(pw), "\r\n")
-	}
-	if lf.cluster != nil && lf.cluster.ReadOnly && key.KeystoreFile == "" && key.HexKey == "" {
-		// Reading the contract needs a client, and a client a key; a node
-		// that never signs may as well have one nobody knows.
-		k, err := crypto.GenerateKey()
-		if err != nil {
-			return nil, "", err
-		}
-		key.HexKey = common.Bytes2Hex(crypto.FromECDSA(k))
+		return chain.External{}, usageError{errors.New("--ledger-chain-id is required with --ledger-rpc (it guards against signing for the wrong network)")}
 	}
 	if lf.contract != "" && !common.IsHexAddress(lf.contract) {
-		return nil, "", usageError{fmt.Errorf("--ledger-contract %q is not an address", lf.contract)}
+		return chain.External{}, usageError{fmt.Errorf("--ledger-contract %q is not an address", lf.contract)}
 	}
-	cfg := chain.Config{RPCURL: lf.rpcURL, Key: key, Options: chain.Options{ChainID: lf.chainID, Confirmations: lf.confirmations}}
-	contract := lf.contract
-	if contract == "" {
-		var err error
-		if contract, err = lf.agreeContract(ctx, cfg, root); err != nil {
-			return nil, "", err
+	e := chain.External{Config: chain.Config{RPCURL: lf.rpcURL,
+		Key:     chain.KeyConfig{KeystoreFile: lf.keystore, PasswordFile: lf.passwordFile, HexKey: os.Getenv("TRUEFRAME_LEDGER_KEY")},
+		Options: chain.Options{ChainID: lf.chainID, Confirmations: lf.confirmations, Contract: common.HexToAddress(lf.contract)}},
+		Dir: root,
+		Deployed: func(addr common.Address) {
+			fmt.Fprintf(os.Stderr, "deployed a new registry at %s on chain %d\n", addr.Hex(), lf.chainID)
+		}}
+	if c := lf.cluster; c != nil {
+		e.ReadOnly, e.Shared = c.ReadOnly, c.Contracts
+		e.BeforeDeploy = func(ctx context.Context, from common.Address) error {
+			// ledger.Open renews this lease.
+			_, err := ledger.ClaimSigner(ctx, c.Signers, from.Hex(), c.Node, 0)
+			return err
 		}
 	}
-	cfg.Options.Contract = common.HexToAddress(contract)
-	c, err := chain.Dial(ctx, cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	dir := filepath.Join(root, fmt.Sprintf("%d-%s", lf.chainID, strings.ToLower(c.Contract().Hex())))
-	return c, dir, nil
-}
-
-// agreeContract returns the contract to use when --ledger-contract is
-// empty. A node alone uses the one its data directory remembers, deployed
-// the first time. The nodes of a cluster use the one in the shared record,
-// which the first of them records: the one it remembers from running
-// alone before, else one it deploys.
-func (lf *ledgerFlags) agreeContract(ctx context.Context, cfg chain.Config, root string) (string, error) {
-	saved := filepath.Join(root, fmt.Sprintf("external-%d.json", lf.chainID))
-	var remembered string
-	if b, err := os.ReadFile(saved); err == nil {
-		var s struct{ Contract string }
-		if json.Unmarshal(b, &s) == nil && common.IsHexAddress(s.Contract) {
-			remembered = s.Contract
-		}
-	}
-	deploy := func(ctx context.Context) (string, error) {
-		if remembered != "" {
-			return remembered, nil
-		}
-		if lf.cluster != nil && lf.cluster.ReadOnly {
-			return "", fmt.Errorf("no registry contract is recorded for chain %d yet: start a node that registers first, or give --ledger-contract", lf.chainID)
-		}
-		c, err := chain.Dial(ctx, cfg)
-		if err != nil {
-			return "", err
-		}
-		defer c.Close()
-		if lf.cluster != nil {
-			// Deploying sends a transaction: the account must be this
-			// node's before, as for any other (Open renews this lease).
-			if _, err := ledger.ClaimSigner(ctx, lf.cluster.Signers, c.From().Hex(), lf.cluster.Node, 0); err != nil {
-				return "", err
-			}
-		}
-		addr, _, err := c.Deploy(ctx)
-		if err != nil {
-			return "", err
-		}
-		b, _ := json.Marshal(map[string]string{"contract": addr.Hex()})
-		if err := os.MkdirAll(root, 0o750); err == nil {
-			os.WriteFile(saved, b, 0o640)
-		}
-		fmt.Fprintf(os.Stderr, "deployed a new registry at %s on chain %d\n", addr.Hex(), lf.chainID)
-		return addr.Hex(), nil
-	}
-	if lf.cluster == nil {
-		return deploy(ctx)
-	}
-	addr, err := lf.cluster.Contracts.LedgerContract(ctx, lf.chainID, deploy)
-	if err != nil {
-		return "", fmt.Errorf("agreeing on the registry contract: %w", err)
-	}
-	if !common.IsHexAddress(addr) {
-		return "", fmt.Errorf("the shared record holds %q as the registry contract of chain %d: not an address", addr, lf.chainID)
-	}
-	return addr, nil
+	return e, nil
 }
 
 func cliLogger() *slog.Logger {

@@ -15,11 +15,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trueframe/trueframe/api"
 	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/jobs"
+	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
+	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
 	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/video"
 	"github.com/trueframe/trueframe/models/registry"
@@ -110,74 +114,146 @@ func (nf *nodeFlags) openBlobs(ctx context.Context, dataDir string) (*blobs.Stor
 	return b, nil
 }
 
-// files is where analyses find their inputs: fetched from the blob store
-// into a local cache, never read from another node's disk.
-func (nf *nodeFlags) files(b *blobs.Store, dataDir string) *jobs.Files {
-	return &jobs.Files{Blobs: b, CacheDir: filepath.Join(dataDir, "cache")}
-}
-
 // distributed reports whether the database is shared with other nodes.
 func (nf *nodeFlags) distributed() bool {
 	return store.IsPostgres(*nf.database)
 }
 
-// analysisNode is what a node needs to run analyses: a pool of warm
-// worker processes and the model registry they read.
-type analysisNode struct {
+// node is what serve and worker both run: the state the nodes of a
+// service share and a pool of analysis workers, in a service that closes
+// them after its components.
+type node struct {
+	*service
+	flags    *nodeFlags
+	version  string
+	deps     string
+	dataDir  string
+	store    *store.Store
+	blobs    *blobs.Store
+	models   *registry.Registry
 	pool     *worker.Pool
 	analyzer *jobs.Pooled
-	models   *registry.Registry
-	depsPath string
-	workers  int
+	metrics  *metrics.Metrics
 }
 
-// openAnalyses starts the node's pool of worker processes (none start
-// until asked). A node with --workers 0 still gets a small pool, for the
-// provenance routes' fingerprinting.
-func (nf *nodeFlags) openAnalyses(dataDir string) (*analysisNode, error) {
-	depsPath, err := depsDir(nf.deps)
-	if err != nil {
+// open opens the node's state and its pool; on error nothing stays open.
+func (nf *nodeFlags) open(ctx context.Context) (*node, error) {
+	n := &node{service: &service{log: nf.logger()}, flags: nf, version: buildVersion()}
+	if err := n.open(ctx); err != nil {
+		n.Close()
 		return nil, err
 	}
+	return n, nil
+}
+
+func (n *node) open(ctx context.Context) error {
+	nf := n.flags
+	var err error
+	if n.deps, err = depsDir(nf.deps); err != nil {
+		return err
+	}
+	if n.dataDir, err = nf.dataDir(); err != nil {
+		return err
+	}
+	if n.store, err = nf.openStore(ctx, n.dataDir); err != nil {
+		return err
+	}
+	n.closing(n.store.Close)
+	if n.blobs, err = nf.openBlobs(ctx, n.dataDir); err != nil {
+		return err
+	}
+	n.closing(n.blobs.Close)
+	// Each analysis runs the model versions active in the registry when it
+	// starts (trueframe models activate switches them without a restart);
+	// --fusion, when set, overrides the registry's fusion.
+	if n.models, err = registry.Open(registryDir(n.dataDir)); err != nil {
+		return err
+	}
+	// Warm workers (none start until asked): the models stay loaded
+	// between jobs; a process is replaced after a crash and retired after
+	// a few hundred jobs. A node with --workers 0 still gets a small pool,
+	// for the provenance routes' fingerprinting.
 	memLimit, _ := parseBytes(nf.maxMemory) // checked by check
 	size := max(nf.workers, 1)
-	// Warm workers: the models stay loaded between jobs; a process is
-	// replaced after a crash and retired after a few hundred jobs.
-	pool := worker.NewPool(worker.PoolOptions{
-		Worker:  worker.Options{Args: []string{isolateCommand}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + depsPath}},
+	n.pool = worker.NewPool(worker.PoolOptions{
+		Worker:  worker.Options{Args: []string{isolateCommand}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + n.deps}},
 		MaxIdle: size, MaxUses: 300,
 		// Analyses use at most --workers processes; the rest serve the
 		// provenance routes' fingerprinting, so neither starves the other
 		// and the number of processes stays bounded.
 		MaxBusy: 2 * size,
 	})
-	// Each analysis runs the model versions active in the registry when it
-	// starts (trueframe models activate switches them without a restart);
-	// --fusion, when set, overrides the registry's fusion.
-	models, err := registry.Open(registryDir(dataDir))
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
+	n.closing(n.pool.Close)
 	limits := video.DefaultLimits()
 	limits.MaxFrames = nf.maxFrames
-	analyzer := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool, Base: scan.Request{FaceModel: nf.faceModel, FusionPath: nf.fusion,
-		Limits: &limits, MaxAnalysedFrames: nf.maxAnalysed}, Models: models}}
-	return &analysisNode{pool: pool, analyzer: analyzer, models: models, depsPath: depsPath, workers: nf.workers}, nil
+	n.analyzer = &jobs.Pooled{Pooled: scan.Pooled{Pool: n.pool, Base: scan.Request{FaceModel: nf.faceModel, FusionPath: nf.fusion,
+		Limits: &limits, MaxAnalysedFrames: nf.maxAnalysed}, Models: n.models}}
+	n.metrics = metrics.New(n.version, storeCounts{n.store}, n.log)
+	return nil
 }
 
-func (n *analysisNode) Close() { n.pool.Close() }
+// openLedger opens the provenance ledger, fingerprinting in the node's
+// workers; a registry that registers also runs its batcher, which stops
+// after the queue (jobs check provenance to the end).
+func (n *node) openLedger(ctx context.Context, lf *ledgerFlags, readOnly bool) (*openedLedger, error) {
+	lf.data = n.dataDir
+	lf.cluster = n.flags.ledgerCluster(n.store, n.blobs, readOnly)
+	reg, err := lf.open(ctx, isolatedFingerprinter{run: n.pool.Run}, n.log, ledger.Options{})
+	if err != nil {
+		return nil, err
+	}
+	n.closing(func() error { reg.Close(); return nil })
+	if !readOnly {
+		n.start("ledger", reg.Run, nil)
+	}
+	return reg, nil
+}
 
-// queueOptions are the queue settings of a node whose runners are given.
-func (nf *nodeFlags) queueOptions(log *slog.Logger) jobs.QueueOptions {
-	return jobs.QueueOptions{MaxAttempts: nf.attempts, JobTimeout: nf.jobTimeout, Node: nf.nodeName(), Log: log}
+// analyses returns the runner of this node's analyses, with the options
+// serve adds. Analyses find their inputs in the blob store, fetched into a
+// local cache, never on another node's disk.
+func (n *node) analyses(hooks *webhook.Client, l api.Ledger, opts jobs.Options) *jobs.Runner {
+	opts.Workers, opts.MaxAttempts, opts.JobTimeout = n.flags.workers, n.flags.attempts, n.flags.jobTimeout
+	opts.Provenance = api.ProvenanceCheck(l, n.log)
+	opts.Files = &jobs.Files{Blobs: n.blobs, CacheDir: filepath.Join(n.dataDir, "cache")}
+	return jobs.New(n.store, n.analyzer, hooks, n.metrics, n.log, opts)
+}
+
+// runJobs starts the runners and the queue that hands them jobs (a node
+// with --workers 0 works no analyses), and the probe that reports
+// readiness to setReady once the models load. The runners stop after the
+// queue, which gives the running jobs back.
+func (n *node) runJobs(ctx context.Context, analyses, generator *jobs.Runner, setReady func(error)) error {
+	// The analyses' runner also delivers webhooks where it renders their
+	// bodies (serve's; a worker node's renders none).
+	opts := jobs.QueueOptions{MaxAttempts: n.flags.attempts, JobTimeout: n.flags.jobTimeout, Node: n.flags.nodeName(), Log: n.log,
+		Generator: generator, Webhooks: analyses}
+	if n.flags.workers > 0 {
+		opts.Analyses = analyses
+	}
+	queue, err := jobs.NewQueue(ctx, n.store, opts)
+	if err != nil {
+		return err
+	}
+	for _, r := range []*jobs.Runner{analyses, generator} {
+		if r != nil {
+			n.start("runner", r.Run, nil)
+		}
+	}
+	n.start("queue", queue.Run, nil)
+	if n.flags.workers == 0 {
+		setReady(nil) // nothing to load: this node only serves HTTP
+		return nil
+	}
+	n.start("readiness", func(ctx context.Context) error { n.probeUntilReady(ctx, setReady); return nil }, nil)
+	return nil
 }
 
 // probeUntilReady loads the models in every worker process, retrying while
 // it fails, and reports readiness (nil) once they are warm.
-func probeUntilReady(ctx context.Context, n *analysisNode, setReady func(error), log *slog.Logger) {
+func (n *node) probeUntilReady(ctx context.Context, setReady func(error)) {
 	for wait := time.Second; ctx.Err() == nil; wait = min(2*wait, time.Minute) {
-		workers := max(n.workers, 1)
+		workers := max(n.flags.workers, 1)
 		infos := make([]scan.ModelInfo, workers)
 		errs := make([]error, workers)
 		var wg sync.WaitGroup
@@ -188,14 +264,14 @@ func probeUntilReady(ctx context.Context, n *analysisNode, setReady func(error),
 		info, err := infos[0], errors.Join(errs...)
 		if err == nil {
 			setReady(nil)
-			log.Info("ready: models loaded", "face_detector", info.FaceDetector, "fusion", info.FusionVersion)
+			n.log.Info("ready: models loaded", "face_detector", info.FaceDetector, "fusion", info.FusionVersion)
 			return
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		setReady(fmt.Errorf("the models do not load: %w", err))
-		log.Error("models do not load; retrying", "err", err, "retry_in", wait.String())
+		n.log.Error("models do not load; retrying", "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):

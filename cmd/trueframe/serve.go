@@ -7,20 +7,16 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/trueframe/trueframe/api"
 	"github.com/trueframe/trueframe/api/jobs"
-	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
 	genjobs "github.com/trueframe/trueframe/generator/jobs"
-	"github.com/trueframe/trueframe/ledger"
 )
 
 func cmdServe(fs *flag.FlagSet) action {
@@ -44,7 +40,6 @@ func cmdServe(fs *flag.FlagSet) action {
 	var lf ledgerFlags
 	lf.registerChain(fs)
 	return func(ctx context.Context, args []string) error {
-		version := buildVersion()
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("serve takes no arguments")}
 		}
@@ -66,21 +61,15 @@ func cmdServe(fs *flag.FlagSet) action {
 		if err != nil {
 			return usageError{fmt.Errorf("--trusted-proxies: %w", err)}
 		}
-		log := nf.logger()
-		dataDir, err := nf.dataDir()
+		n, err := nf.open(ctx)
 		if err != nil {
 			return err
 		}
-		st, err := nf.openStore(ctx, dataDir)
+		defer n.Close()
+		firstKey, err := firstAdminKey(ctx, n.store)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		firstKey, err := firstAdminKey(ctx, st)
-		if err != nil {
-			return err
-		}
-
 		var hosts []string
 		for _, h := range strings.Split(*hookHosts, ",") {
 			if h = strings.TrimSpace(h); h != "" {
@@ -88,32 +77,14 @@ func cmdServe(fs *flag.FlagSet) action {
 			}
 		}
 		hooks := webhook.New(webhook.Options{AllowedHosts: hosts})
-		m := metrics.New(version, storeCounts{st}, log)
-		node, err := nf.openAnalyses(dataDir)
-		if err != nil {
-			return err
-		}
-		defer node.Close()
-
-		blobStore, err := nf.openBlobs(ctx, dataDir)
-		if err != nil {
-			return err
-		}
-		defer blobStore.Close()
 
 		// The provenance ledger, embedded by default. Without it the service
 		// still analyses; the provenance routes answer 503.
-		var reg *openedLedger
 		var apiLedger api.Ledger
 		if *useLedger {
-			lf.data = dataDir
-			lf.cluster = nf.ledgerCluster(st, blobStore, false)
-			reg, err = lf.open(ctx, isolatedFingerprinter{run: node.pool.Run}, log, ledger.Options{})
-			if err != nil {
-				log.Error("provenance ledger unavailable; serving analyses without it", "err", err)
-				reg = nil
+			if reg, err := n.openLedger(ctx, &lf, false); err != nil {
+				n.log.Error("provenance ledger unavailable; serving analyses without it", "err", err)
 			} else {
-				defer reg.Close()
 				apiLedger = reg
 			}
 		}
@@ -124,85 +95,32 @@ func cmdServe(fs *flag.FlagSet) action {
 				return err
 			}
 			// One generator job at a time: training takes every core for hours.
-			genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-				JobTimeout: jobs.GeneratorTimeout, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: node.depsPath, Data: dataDir}}})
+			genRunner = jobs.New(n.store, nil, hooks, n.metrics, n.log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
+				JobTimeout: jobs.GeneratorTimeout, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: n.deps, Data: n.dataDir}}})
 		}
 		var srv *api.Server
-		runner := jobs.New(st, node.analyzer, hooks, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
-			JobTimeout: nf.jobTimeout, Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) },
-			Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
-		qopts := nf.queueOptions(log)
-		if nf.workers > 0 {
-			qopts.Analyses = runner
-		}
-		qopts.Generator, qopts.Webhooks = genRunner, runner
-		queue, err := jobs.NewQueue(ctx, st, qopts)
-		if err != nil {
+		runner := n.analyses(hooks, apiLedger, jobs.Options{Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }})
+		srv = api.New(n.store, runner, hooks, n.metrics, n.log, api.Options{DataDir: n.dataDir, Blobs: n.blobs, Models: n.models,
+			MaxUploadBytes: uploadLimit, MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
+			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
+			Version: n.version, Ledger: apiLedger, OrphanAge: *orphanAge, Generator: genRunner})
+		if err := n.runJobs(ctx, runner, genRunner, srv.SetReady); err != nil {
 			return err
 		}
-		srv = api.New(st, runner, hooks, m, log, api.Options{DataDir: dataDir, Blobs: blobStore, Models: node.models, MaxUploadBytes: uploadLimit,
-			MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
-			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
-			Version: version, Ledger: apiLedger, OrphanAge: *orphanAge,
-			Generator: genRunner})
 		if err := srv.Prepare(ctx); err != nil {
 			return err
 		}
-
 		ln, err := net.Listen("tcp", *addr)
 		if err != nil {
 			return err
 		}
-		httpSrv := srv.HTTPServer(*addr)
+		// Close first: readiness turns 503 and requests waiting on ?wait are
+		// answered now, so that draining does not wait out their long polls.
+		n.serveHTTP(ln, srv.HTTPServer(*addr), func() { srv.Close() })
 		url := "http://" + ln.Addr().String()
 		printWelcome(os.Stdout, url, firstKey, *example)
-		log.Info("serving", "url", url, "data", dataDir, "workers", nf.workers, "distributed", nf.distributed(), "version", version)
-
-		// The components run until the HTTP server has drained, so that
-		// requests in flight (a batched registration) still get their answer.
-		compCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		defer cancel()
-		var wg sync.WaitGroup
-		failed := make(chan error, 1)
-		wg.Go(func() {
-			if err := queue.Run(compCtx); err != nil {
-				failed <- err
-			}
-		})
-		wg.Go(func() { runner.Run(compCtx) })
-		if nf.workers > 0 {
-			wg.Go(func() { probeUntilReady(compCtx, node, srv.SetReady, log) })
-		} else {
-			srv.SetReady(nil) // nothing to load: this node only serves HTTP
-		}
-		if reg != nil {
-			wg.Go(func() { reg.Run(compCtx) }) // anchors batched registrations
-		}
-		if genRunner != nil {
-			wg.Go(func() { genRunner.Run(compCtx) })
-		}
-		serveErr := make(chan error, 1)
-		go func() { serveErr <- httpSrv.Serve(ln) }()
-
-		select {
-		case <-ctx.Done():
-			err = nil
-		case err = <-serveErr:
-		case err = <-failed:
-		}
-		log.Info("stopping")
-		shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
-		defer done()
-		// Close first: readiness turns 503 and requests waiting on ?wait are
-		// answered now, so Shutdown does not wait out their long polls.
-		srv.Close()
-		httpSrv.Shutdown(shutdownCtx)
-		cancel()
-		wg.Wait() // running jobs went back to the queue
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		return err
+		n.log.Info("serving", "url", url, "data", n.dataDir, "workers", nf.workers, "distributed", nf.distributed(), "version", n.version)
+		return n.Run(ctx)
 	}
 }
 

@@ -7,16 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/trueframe/trueframe/api"
 	"github.com/trueframe/trueframe/api/jobs"
-	"github.com/trueframe/trueframe/api/metrics"
-	"github.com/trueframe/trueframe/ledger"
 )
 
 const workerHelp = `A worker node analyses the jobs of a shared database and does nothing
@@ -48,58 +45,34 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 		if nf.workers < 1 {
 			return usageError{errors.New("--workers must be ≥ 1 on a worker node")}
 		}
-		version := buildVersion()
-		log := nf.logger()
-		dataDir, err := nf.dataDir()
+		n, err := nf.open(ctx)
 		if err != nil {
 			return err
 		}
-		st, err := nf.openStore(ctx, dataDir)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		blobStore, err := nf.openBlobs(ctx, dataDir)
-		if err != nil {
-			return err
-		}
-		defer blobStore.Close()
-		m := metrics.New(version, storeCounts{st}, log)
-		node, err := nf.openAnalyses(dataDir)
-		if err != nil {
-			return err
-		}
-		defer node.Close()
+		defer n.Close()
 		// The embedded chain is one node's: only an external one is the
 		// same ledger the API nodes register originals on.
 		var apiLedger api.Ledger
 		if lf.rpcURL != "" {
-			lf.data = dataDir
-			lf.cluster = nf.ledgerCluster(st, blobStore, true)
-			reg, err := lf.open(ctx, isolatedFingerprinter{run: node.pool.Run}, log, ledger.Options{})
+			reg, err := n.openLedger(ctx, &lf, true)
 			if err != nil {
 				return fmt.Errorf("ledger: %w", err)
 			}
-			defer reg.Close()
 			apiLedger = reg
 		}
-		runner := jobs.New(st, node.analyzer, nil, m, log, jobs.Options{Workers: nf.workers, MaxAttempts: nf.attempts,
-			JobTimeout: nf.jobTimeout, Provenance: api.ProvenanceCheck(apiLedger, log), Files: nf.files(blobStore, dataDir)})
-		qopts := nf.queueOptions(log)
-		qopts.Analyses = runner
-		queue, err := jobs.NewQueue(ctx, st, qopts)
-		if err != nil {
+		// Why the node is not ready; nil once its models are loaded.
+		var notReady atomic.Pointer[error]
+		setReady := func(err error) { notReady.Store(&err) }
+		setReady(errors.New("loading the models"))
+		if err := n.runJobs(ctx, n.analyses(nil, apiLedger, jobs.Options{}), nil, setReady); err != nil {
 			return err
 		}
-
-		var health nodeHealth
-		health.set(errors.New("loading the models"))
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, `{"status":"ok"}`) })
 		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-			err := health.get()
+			err := *notReady.Load()
 			if err == nil {
-				err = st.Ping(r.Context())
+				err = n.store.Ping(r.Context())
 			}
 			w.Header().Set("Content-Type", "application/json")
 			if err != nil {
@@ -109,57 +82,13 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 			}
 			fmt.Fprintln(w, `{"status":"ready"}`)
 		})
-		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{}))
 		ln, err := net.Listen("tcp", *addr)
 		if err != nil {
 			return err
 		}
-		httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		log.Info("worker node", "addr", "http://"+ln.Addr().String(), "workers", nf.workers, "distributed", nf.distributed(), "version", version)
-
-		// Each component runs until ctx is cancelled; the first to fail
-		// stops the others. The queue stops first, so that running jobs go
-		// back to it while the database is still open.
-		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return queue.Run(gctx) })
-		g.Go(func() error { return runner.Run(gctx) })
-		g.Go(func() error { probeUntilReady(gctx, node, health.set, log); return nil })
-		g.Go(func() error {
-			if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			health.set(errors.New("stopping"))
-			shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
-			defer done()
-			return httpSrv.Shutdown(shutdownCtx)
-		})
-		err = g.Wait()
-		log.Info("stopped")
-		if ctx.Err() != nil {
-			return nil // asked to stop
-		}
-		return err
+		n.serveHTTP(ln, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, func() { setReady(errors.New("stopping")) })
+		n.log.Info("worker node", "addr", "http://"+ln.Addr().String(), "workers", nf.workers, "distributed", nf.distributed(), "version", n.version)
+		return n.Run(ctx)
 	}
-}
-
-// nodeHealth is a worker node's readiness: nil once its models are loaded.
-type nodeHealth struct {
-	mu  sync.Mutex
-	err error
-}
-
-func (h *nodeHealth) set(err error) {
-	h.mu.Lock()
-	h.err = err
-	h.mu.Unlock()
-}
-
-func (h *nodeHealth) get() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.err
 }

@@ -59,7 +59,7 @@ func newDecoderPicker(modelDir string) (*decoderPicker, error) {
 }
 
 func decoderPath(modelDir string, id model.Identity) string {
-	return filepath.Join(modelDir, "decoder_"+id.String()+".onnx")
+	return filepath.Join(modelDir, model.DecoderFile(id))
 }
 
 // Close frees the converters.

@@ -264,13 +264,37 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 		"held_apart_clips": gate.Clips, "auc": map[string]any{"parent": gate.Parent.AUC, "child": gate.Child.AUC}})
 }
 
+// TrainProgress is what `trueframe generate train --progress-file` writes
+// and what the service shows as a training job's detail.
+type TrainProgress struct {
+	Step        int64   `json:"step"`
+	Total       int64   `json:"total"`
+	Loss        float64 `json:"loss"`
+	StepsPerSec float64 `json:"steps_per_s"`
+	ETASeconds  float64 `json:"eta_s"`
+}
+
+// WriteTrainProgress replaces the progress file at path (a file beside it
+// renamed into place, so that a reader never sees half of it). Errors are
+// ignored: progress is advisory, and training must not stop for it.
+func WriteTrainProgress(path string, p model.Progress) {
+	b, err := json.Marshal(TrainProgress{Step: p.Step, Total: p.Total, Loss: p.Loss, StepsPerSec: p.StepsPerSec, ETASeconds: p.ETA.Seconds()})
+	if err != nil {
+		return
+	}
+	tmp := path + ".tmp"
+	if os.WriteFile(tmp, b, 0o644) == nil {
+		os.Rename(tmp, path)
+	}
+}
+
 // readTrainProgress reports the training step from the progress file.
 func readTrainProgress(path string, progress func(float64)) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return
 	}
-	var p struct{ Step, Total int64 }
+	var p TrainProgress
 	if json.Unmarshal(b, &p) == nil && p.Total > 0 {
 		progress(0.02 + 0.98*float64(p.Step)/float64(p.Total))
 	}

@@ -1,10 +1,16 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/trueframe/trueframe/generator/model"
 	"github.com/trueframe/trueframe/internal/worker"
 )
 
@@ -38,5 +44,30 @@ func TestChildFailures(t *testing.T) {
 	var crash *worker.CrashError
 	if !errors.As(err, &crash) || crash.Signal == "" {
 		t.Errorf("killed: %#v", err)
+	}
+}
+
+// The progress file is the protocol between `generate train` and the
+// executor: what one writes, the other reads back as the job's progress.
+func TestTrainProgressFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ProgressFile)
+	var got []float64
+	read := func() { readTrainProgress(path, func(p float64) { got = append(got, p) }) }
+	read() // no file yet: nothing reported
+	WriteTrainProgress(path, model.Progress{Step: 250, Total: 1000, Loss: 0.04, StepsPerSec: 3, ETA: 250 * time.Second})
+	read()
+	if len(got) != 1 || math.Abs(got[0]-(0.02+0.98*0.25)) > 1e-9 {
+		t.Fatalf("progress %v, want one report of %.4f", got, 0.02+0.98*0.25)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var detail map[string]float64
+	if err := json.Unmarshal(b, &detail); err != nil || detail["eta_s"] != 250 || detail["steps_per_s"] != 3 || detail["loss"] != 0.04 {
+		t.Errorf("detail %s (%v)", b, err)
+	}
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the temporary file is left: %v", err)
 	}
 }

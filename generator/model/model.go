@@ -23,6 +23,10 @@ import (
 // checkpoint files in a model directory.
 const MetaFile = "trueframe-model.json"
 
+// DecoderFile is the name of the ONNX file (generator/onnxexport) of the
+// encoder and id's decoder in a model directory: what a swap runs.
+func DecoderFile(id Identity) string { return "decoder_" + id.String() + ".onnx" }
+
 // ErrNoModel is returned by Open for a directory without a trained model.
 var ErrNoModel = errors.New("model: no trained model in directory")
 

@@ -48,6 +48,17 @@ func Write(w io.Writer, plan []model.Layer, weights map[string]model.Tensor, siz
 		InputShape: [3]int{size, size, 3}, OutputShape: [3]int{size, size, 3}, Metadata: opts.Metadata})
 }
 
+// WriteDecoders exports both encoder and decoder pairs of m into the model
+// directory dir, under their model.DecoderFile names.
+func WriteDecoders(dir string, m *model.Model) error {
+	for _, id := range []model.Identity{model.A, model.B} {
+		if err := WriteFile(filepath.Join(dir, model.DecoderFile(id)), m, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WriteFile exports the encoder and id's decoder of m to path.
 func WriteFile(path string, m *model.Model, id model.Identity) error {
 	weights, err := m.Weights(id)

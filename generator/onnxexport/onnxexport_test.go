@@ -60,16 +60,16 @@ func TestONNXMatchesGoMLX(t *testing.T) {
 	m := trainedModel(t, cfg)
 	dir := t.TempDir()
 	faces := randomFaces(3, cfg.Size, 9)
+	if err := WriteDecoders(dir, m); err != nil {
+		t.Fatal(err)
+	}
 	var worst float64
 	for _, id := range []model.Identity{model.A, model.B} {
 		want, err := m.Predict(id, faces)
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(dir, "decoder_"+id.String()+".onnx")
-		if err := WriteFile(path, m, id); err != nil {
-			t.Fatal(err)
-		}
+		path := filepath.Join(dir, model.DecoderFile(id))
 		for _, n := range []int{3, 1} {
 			shape := []int64{int64(n), int64(cfg.Size), int64(cfg.Size), 3}
 			sess, err := ortutil.Load(path, []ortutil.Tensor{{Name: InputName, Shape: shape}},

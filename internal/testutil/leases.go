@@ -9,7 +9,7 @@ import (
 
 // Leases is the ledger's shared state of a service on several nodes, in
 // memory: the signer leases (ledger.SignerLease) and the contract each
-// chain's nodes agree on (cmd/trueframe's contract store), as the service's
+// chain's nodes agree on (chain.ContractRecord), as the service's
 // database holds them. The nodes of a test share one. The zero value is
 // ready; all methods are goroutine-safe.
 type Leases struct {

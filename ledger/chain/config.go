@@ -58,7 +58,7 @@ func (o Options) withDefaults() Options {
 //	--ledger-contract   TRUEFRAME_LEDGER_CONTRACT      Contract (empty: Deploy)
 //	--ledger-confirmations TRUEFRAME_LEDGER_CONFIRMATIONS Confirmations
 //	--ledger-keystore   TRUEFRAME_LEDGER_KEYSTORE      Key.KeystoreFile
-//	                    TRUEFRAME_LEDGER_PASSWORD_FILE Key.Password (file contents)
+//	--ledger-password-file TRUEFRAME_LEDGER_PASSWORD_FILE Key.PasswordFile
 //	                    TRUEFRAME_LEDGER_KEY           Key.HexKey (never a flag: argv is public)
 type Config struct {
 	// RPCURL is the node's JSON-RPC endpoint: http(s)://, ws(s):// or an IPC path.
@@ -70,11 +70,15 @@ type Config struct {
 
 // KeyConfig names the signing key: an encrypted keystore file (geth's
 // "UTC--…" JSON) with its password, or a hex private key. Exactly one of
-// KeystoreFile and HexKey must be set. The caller reads secrets (from a file
-// or the environment); Load only decodes them.
+// KeystoreFile and HexKey must be set. The caller reads the environment;
+// Load reads only the files named here.
 type KeyConfig struct {
 	KeystoreFile string
 	Password     string
+	// PasswordFile, when set, holds the keystore's password instead of
+	// Password (a file keeps it out of argv and the environment). Line
+	// breaks at its end are not part of it: editors add one.
+	PasswordFile string
 	HexKey       string // 64 hex digits, with or without 0x
 }
 
@@ -88,7 +92,15 @@ func (k KeyConfig) Load() (*ecdsa.PrivateKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading keystore: %w", err)
 		}
-		key, err := keystore.DecryptKey(blob, k.Password)
+		password := k.Password
+		if k.PasswordFile != "" {
+			b, err := os.ReadFile(k.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("reading the keystore's password: %w", err)
+			}
+			password = strings.TrimRight(string(b), "\r\n")
+		}
+		key, err := keystore.DecryptKey(blob, password)
 		if err != nil {
 			return nil, fmt.Errorf("decrypting keystore %s: %w", k.KeystoreFile, err)
 		}

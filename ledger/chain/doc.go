@@ -14,6 +14,7 @@
 // Lifecycle:
 //
 //	c, err := chain.Dial(ctx, cfg)     // or chain.New(ctx, backend, key, opts)
+//	                                   // or chain.DialExternal(ctx, e): the contract agreed or remembered
 //	defer c.Close()
 //	addr, _, err := c.Deploy(ctx)       // once, when cfg.Contract is zero
 //	rcpt, err := c.Register(ctx, sha, fp, "ipfs://…")
