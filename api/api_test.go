@@ -19,8 +19,8 @@ import (
 
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
-	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/api/webhook"
+	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/models"
 )
 
