@@ -20,6 +20,7 @@ import (
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
+	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/models"
 )
 
@@ -50,6 +51,9 @@ func TestAnalysisLifecycle(t *testing.T) {
 		t.Errorf("report names %q %s, upload hashed %s", rep.File, rep.SHA256, a.File.SHA256)
 	}
 	t.Logf("score %.3f verdict %s, %d evidence files", *rep.Score, rep.Verdict, len(a.Evidence))
+	// The report `trueframe scan --json` prints for the same file (its
+	// TestScanJSON compares with the same golden report).
+	testutil.GoldenReport(t, a.Result, "grid-bbaf2n")
 
 	// The same report on GET, and in the list.
 	var got Analysis

@@ -207,28 +207,21 @@ func (s *Server) verifyFile(c *gin.Context) (*result, error) {
 // logged, not shown: a node's RPC URL often carries a provider's API key.
 func ProvenanceCheck(l Ledger, log *slog.Logger) func(context.Context, store.Job) json.RawMessage {
 	return func(ctx context.Context, j store.Job) json.RawMessage {
-		var v any
 		if l == nil {
-			v = provenanceUnavailable("the provenance ledger is not enabled on this server")
-		} else if res, err := l.Verify(ctx, j.FilePath); err != nil {
-			var analysis *scan.AnalysisError
-			switch {
-			case errors.As(err, &analysis):
-				v = provenanceUnavailable("the file could not be fingerprinted (" + analysis.Code + "): " + jobs.ClientMessage(analysis.Message, j))
-			case ctx.Err() != nil:
-				v = provenanceUnavailable("the check was interrupted")
-			default:
-				log.Error("provenance check failed", "job_id", j.ID, "err", err)
-				v = provenanceUnavailable("the provenance ledger did not answer")
-			}
-		} else {
-			v = res
+			return scan.ProvenanceUnavailable("the provenance ledger is not enabled on this server")
 		}
-		b, _ := json.Marshal(v)
-		return b
+		res, err := l.Verify(ctx, j.FilePath)
+		var analysis *scan.AnalysisError
+		switch {
+		case err == nil:
+			b, _ := json.Marshal(res)
+			return b
+		case errors.As(err, &analysis):
+			return scan.ProvenanceUnavailable("the file could not be fingerprinted (" + analysis.Code + "): " + jobs.ClientMessage(analysis.Message, j))
+		case ctx.Err() != nil:
+			return scan.ProvenanceUnavailable("the check was interrupted")
+		}
+		log.Error("provenance check failed", "job_id", j.ID, "err", err)
+		return scan.ProvenanceUnavailable("the provenance ledger did not answer")
 	}
-}
-
-func provenanceUnavailable(why string) map[string]string {
-	return map[string]string{"status": "unavailable", "error": why}
 }

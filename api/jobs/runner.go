@@ -259,8 +259,7 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 		}
 		defer cleanup()
 		if err == nil && r.opts.Provenance != nil {
-			rep.Provenance = r.opts.Provenance(jctx, job)
-			rep.Warnings = withProvenanceAlert(rep.Warnings, rep.Provenance)
+			rep.SetProvenance(r.opts.Provenance(jctx, job))
 			err = jctx.Err() // deleted, stopping or out of time meanwhile
 		}
 		if err == nil {
@@ -413,15 +412,4 @@ func ClientMessage(msg string, job store.Job) string {
 		return msg
 	}
 	return strings.NewReplacer(pairs...).Replace(msg)
-}
-
-// withProvenanceAlert puts the provenance check's alert (faces differ from
-// a registered original) first among a report's warnings, so that it
-// leads whatever the detectors scored.
-func withProvenanceAlert(warnings []string, provenance json.RawMessage) []string {
-	var p struct{ Alert string }
-	if json.Unmarshal(provenance, &p) != nil || p.Alert == "" {
-		return warnings
-	}
-	return append([]string{p.Alert}, warnings...)
 }

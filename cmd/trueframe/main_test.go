@@ -92,6 +92,9 @@ func TestScanJSON(t *testing.T) {
 	if tl, _ := rep["timeline"].([]any); len(tl) != 3 {
 		t.Errorf("timeline has %d seconds, want 3", len(tl))
 	}
+	// The whole report, as the service gives it too (api's
+	// TestAnalysisLifecycle compares its report with the same file).
+	testutil.GoldenReport(t, []byte(r.stdout), "grid-bbaf2n")
 }
 
 func TestScanSummaryAndExitCodes(t *testing.T) {

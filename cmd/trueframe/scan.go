@@ -252,8 +252,7 @@ func (s *scanner) analyse(ctx context.Context, file string) (*scan.Report, error
 	if s.prov != nil {
 		// Not fileCtx: the ledger opened on the first check serves the
 		// whole batch.
-		rep.Provenance = s.prov.check(ctx, file)
-		rep.Warnings = withProvenanceAlert(rep.Warnings, rep.Provenance)
+		rep.SetProvenance(s.prov.check(ctx, file))
 	}
 	return rep, nil
 }
@@ -495,15 +494,14 @@ func (p *provenance) check(ctx context.Context, file string) json.RawMessage {
 			p.ledger, p.openErr = p.flags.open(ctx, nil, cliLogger(), ledger.Options{})
 		}
 	})
-	var v any
 	if p.openErr != nil {
-		v = map[string]string{"status": "unavailable", "error": p.openErr.Error()}
-	} else if res, err := p.ledger.Verify(ctx, file); err != nil {
-		v = map[string]string{"status": "unavailable", "error": err.Error()}
-	} else {
-		v = res
+		return scan.ProvenanceUnavailable(p.openErr.Error())
 	}
-	b, _ := json.Marshal(v)
+	res, err := p.ledger.Verify(ctx, file)
+	if err != nil {
+		return scan.ProvenanceUnavailable(err.Error())
+	}
+	b, _ := json.Marshal(res)
 	return b
 }
 
@@ -511,15 +509,4 @@ func (p *provenance) Close() {
 	if p.ledger != nil {
 		p.ledger.Close()
 	}
-}
-
-// withProvenanceAlert puts the provenance check's alert (faces differ from
-// a registered original) first among a report's warnings, so that it
-// leads whatever the detectors scored.
-func withProvenanceAlert(warnings []string, provenance json.RawMessage) []string {
-	var p struct{ Alert string }
-	if json.Unmarshal(provenance, &p) != nil || p.Alert == "" {
-		return warnings
-	}
-	return append([]string{p.Alert}, warnings...)
 }

@@ -103,3 +103,23 @@ type ModelInfo struct {
 	// model file for learned detectors, of its code for the others.
 	Detectors map[string]string `json:"detectors,omitempty"`
 }
+
+// SetProvenance records the provenance check of the report's file (a
+// ledger verification, or ProvenanceUnavailable) and, when the check says
+// faces differ from a registered original, puts its alert first among the
+// warnings, so that it leads whatever the detectors scored. The command
+// line and the service both report the check through it.
+func (r *Report) SetProvenance(check json.RawMessage) {
+	r.Provenance = check
+	var p struct{ Alert string }
+	if json.Unmarshal(check, &p) == nil && p.Alert != "" {
+		r.Warnings = append([]string{p.Alert}, r.Warnings...)
+	}
+}
+
+// ProvenanceUnavailable is the provenance check of a file that could not
+// be checked, saying why.
+func ProvenanceUnavailable(why string) json.RawMessage {
+	b, _ := json.Marshal(map[string]string{"status": "unavailable", "error": why})
+	return b
+}
