@@ -228,7 +228,11 @@ func (s *Server) createAnalysis(c *gin.Context) (*result, error) {
 // that many at once cannot all pass the check (and fill the disk) before
 // any of them is queued; they stop counting once queued.
 func (s *Server) analysisQueueRoom(c *gin.Context, keyID string) error {
-	uploading := int(s.uploading.Load()) - 1
+	all, mine, err := s.store.AnalysesUploading(c, keyID)
+	if err != nil {
+		return fmt.Errorf("counting uploads in progress: %w", err)
+	}
+	uploading, up := all-1, mine-1 // not this one
 	if n, err := s.store.Waiting(c, store.KindAnalysis); err != nil {
 		return fmt.Errorf("counting queued jobs: %w", err)
 	} else if n+uploading >= s.opts.MaxWaiting {
@@ -238,7 +242,7 @@ func (s *Server) analysisQueueRoom(c *gin.Context, keyID string) error {
 	// And per key, so that one key cannot take the whole queue.
 	if n, err := s.store.WaitingFor(c, keyID, store.KindAnalysis); err != nil {
 		return fmt.Errorf("counting the key's queued jobs: %w", err)
-	} else if up := s.analysesUploading(keyID) - 1; n+up >= s.opts.MaxQueuedPerKey {
+	} else if n+up >= s.opts.MaxQueuedPerKey {
 		return refuseRetry(errQueueFull,
 			fmt.Sprintf("this key has %d analyses waiting and %d being uploaded, its limit of %d; try again when one has finished",
 				n, up, s.opts.MaxQueuedPerKey), 30*time.Second)

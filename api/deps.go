@@ -28,6 +28,11 @@ type Store interface {
 	Waiting(ctx context.Context, kinds ...string) (int, error)
 	WaitingFor(ctx context.Context, keyID string, kinds ...string) (int, error)
 
+	BeginUpload(ctx context.Context, id, keyID string, analysis bool, max int) (int, error)
+	TouchUpload(ctx context.Context, id string) error
+	EndUpload(ctx context.Context, id string) error
+	AnalysesUploading(ctx context.Context, keyID string) (all, key int, err error)
+
 	SetOriginalOwner(ctx context.Context, sha256, keyID string) error
 	OriginalOwner(ctx context.Context, sha256 string) (string, error)
 

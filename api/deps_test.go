@@ -113,6 +113,14 @@ func (f *fakeStore) TakeToken(context.Context, string, float64, int) (bool, time
 	return true, 0, nil
 }
 
+// Uploads in progress: the handler tests here upload nothing.
+func (f *fakeStore) BeginUpload(context.Context, string, string, bool, int) (int, error) {
+	return 1, nil
+}
+func (f *fakeStore) TouchUpload(context.Context, string) error                   { return nil }
+func (f *fakeStore) EndUpload(context.Context, string) error                     { return nil }
+func (f *fakeStore) AnalysesUploading(context.Context, string) (int, int, error) { return 1, 1, nil }
+
 // idleRunner is a Runner that never runs anything.
 type idleRunner struct{}
 

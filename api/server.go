@@ -125,11 +125,8 @@ type Server struct {
 	notReady  atomic.Pointer[string] // why the service is not ready; nil when ready
 	closing   chan struct{}          // closed by Close: waits end, readiness is lost for good
 	closeOnce sync.Once
-	modelInfo *modelInfo   // on the metrics registry while the server lives; nil without models
-	uploading atomic.Int64 // analysis uploads being received
+	modelInfo *modelInfo // on the metrics registry while the server lives; nil without models
 
-	keyUploadsMu sync.Mutex
-	keyUploads   map[string]*keyUploads // uploads in progress by key id
 }
 
 // New builds the server. It is not ready (readyz answers 503) until
@@ -137,7 +134,7 @@ type Server struct {
 func New(st Store, runner Runner, hooks Webhooks, m *metrics.Metrics, log *slog.Logger, opts Options) *Server {
 	opts.setDefaults()
 	s := &Server{opts: opts, store: st, runner: runner, hooks: hooks, metrics: m, log: log, closing: make(chan struct{}),
-		keyUploads: map[string]*keyUploads{}, ledger: opts.Ledger, assets: loadWebAssets(), blobs: opts.Blobs}
+		ledger: opts.Ledger, assets: loadWebAssets(), blobs: opts.Blobs}
 	if opts.Generator != nil {
 		s.generatorCancel = opts.Generator.Cancel
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,8 @@ import (
 
 	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/media/video"
+
+	"github.com/trueframe/trueframe/api/store"
 )
 
 // upload is a file received into the upload directory, not yet a job.
@@ -401,52 +404,44 @@ func (s *Server) admitMultipart(c *gin.Context, spec uploadForm) (release func()
 	if c.Request.ContentLength > s.opts.MaxUploadBytes+spec.overhead {
 		return nil, tooLarge(s.opts.MaxUploadBytes)
 	}
-	id := callerKey(c).ID
-	s.keyUploadsMu.Lock()
-	defer s.keyUploadsMu.Unlock()
-	k := s.keyUploads[id]
-	if k == nil {
-		k = &keyUploads{}
-		s.keyUploads[id] = k
-	}
-	if k.all >= s.opts.MaxUploadsPerKey {
+	keyID := callerKey(c).ID
+	id := "up_" + rand.Text()
+	n, err := s.store.BeginUpload(c, id, keyID, spec.analysis, s.opts.MaxUploadsPerKey)
+	if errors.Is(err, store.ErrTooManyUploads) {
 		return nil, refuseRetry(errTooManyUploads,
-			fmt.Sprintf("this key has %d uploads in progress, its limit; send the next when one has ended", k.all), 10*time.Second)
+			fmt.Sprintf("this key has %d uploads in progress, its limit; send the next when one has ended", n), 10*time.Second)
 	}
-	k.all++
-	if spec.analysis {
-		k.analyses++
-		s.uploading.Add(1)
+	if err != nil {
+		return nil, fmt.Errorf("recording the upload: %w", err)
 	}
+	// The upload's row counts while this node touches it; release ends
+	// the touching, then the row. (Not c: gin reuses it after the handler.)
+	bg := context.WithoutCancel(c.Request.Context())
+	touching, stop := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(store.UploadStale / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-touching.Done():
+				return
+			case <-tick.C:
+				if err := s.store.TouchUpload(touching, id); err != nil && touching.Err() == nil {
+					s.log.Warn("touching an upload in progress", "err", err)
+				}
+			}
+		}
+	}()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			s.keyUploadsMu.Lock()
-			defer s.keyUploadsMu.Unlock()
-			k.all--
-			if spec.analysis {
-				k.analyses--
-				s.uploading.Add(-1)
-			}
-			if k.all == 0 {
-				delete(s.keyUploads, id)
+			stop()
+			<-done
+			if err := s.store.EndUpload(bg, id); err != nil {
+				s.log.Warn("ending an upload", "err", err)
 			}
 		})
 	}, nil
-}
-
-// keyUploads counts one key's uploads in progress.
-type keyUploads struct {
-	all      int // every kind of upload
-	analyses int // analyses: they become jobs, which count against MaxQueuedPerKey
-}
-
-// analysesUploading returns how many analyses the key is uploading.
-func (s *Server) analysesUploading(keyID string) int {
-	s.keyUploadsMu.Lock()
-	defer s.keyUploadsMu.Unlock()
-	if k := s.keyUploads[keyID]; k != nil {
-		return k.analyses
-	}
-	return 0
 }

@@ -14,7 +14,7 @@ import (
 // Both databases share the numbering: migration n of one is migration n
 // of the other in its own spelling, so "schema 4" means the same tables
 // wherever it is.
-const schemaVersion = 6
+const schemaVersion = 7
 
 // sqliteMigrations are SQLite's steps, numbered as the databases made by
 // earlier versions of the service know them: never renumber or edit one,
@@ -103,6 +103,19 @@ CREATE TABLE ledger_contracts (
 	created_at INTEGER NOT NULL
 );
 `,
+	// Uploads in progress, with the node receiving each, so that a key's
+	// cap on them and the queue's room hold across API nodes. A node
+	// touches its rows while it receives; an untouched row is one whose
+	// node died, and no longer counts.
+	7: `
+CREATE TABLE uploads (
+	id         TEXT PRIMARY KEY,
+	key_id     TEXT NOT NULL,
+	analysis   INTEGER NOT NULL,
+	touched_at INTEGER NOT NULL
+);
+CREATE INDEX uploads_by_key ON uploads(key_id, touched_at);
+`,
 }
 
 // postgresMigrations are the same steps for PostgreSQL. Times stay
@@ -185,6 +198,15 @@ CREATE TABLE ledger_contracts (
 	address    TEXT NOT NULL,
 	created_at BIGINT NOT NULL
 );
+`,
+	7: `
+CREATE TABLE uploads (
+	id         TEXT PRIMARY KEY,
+	key_id     TEXT NOT NULL,
+	analysis   INTEGER NOT NULL,
+	touched_at BIGINT NOT NULL
+);
+CREATE INDEX uploads_by_key ON uploads(key_id, touched_at);
 `,
 }
 
