@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -169,7 +170,7 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 	}
 	if r := opts.Generator; r != nil {
 		river.AddWorker(workers, &riverWorker[GeneratorArgs]{r: r})
-		queues[QueueGenerator] = river.QueueConfig{MaxWorkers: r.opts.Workers}
+		queues[generatorQueue(st, opts.Node)] = river.QueueConfig{MaxWorkers: r.opts.Workers}
 	} else {
 		river.AddWorker(workers, &elsewhere[GeneratorArgs]{timeout: GeneratorTimeout + timeoutGrace})
 	}
@@ -234,7 +235,7 @@ func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, j store.Job) error {
 	var args river.JobArgs = AnalysisArgs{JobID: j.ID}
 	opts.Queue = QueueAnalyses
 	if j.Kind != store.KindAnalysis && j.Kind != "" {
-		args, opts.Queue = GeneratorArgs{JobID: j.ID}, QueueGenerator
+		args, opts.Queue = GeneratorArgs{JobID: j.ID}, generatorQueue(q.store, q.opts.Node)
 	}
 	_, err := q.client.InsertTx(ctx, tx, args, opts)
 	return err
@@ -295,6 +296,33 @@ func (q *Queue) requeueOrphans(ctx context.Context) error {
 		q.opts.Log.Info("requeued jobs left running by the previous run", "jobs", n)
 	}
 	return nil
+}
+
+// generatorQueue is the queue of the generator jobs a node receives. A
+// generator job's inputs and working files are on the disk of the node
+// that received it, so with a shared database each generator node works a
+// queue of its own, named after it (its --node must then stay the same
+// across restarts); the embedded database has one node and one queue.
+func generatorQueue(st *store.Store, node string) string {
+	if !st.Postgres() {
+		return QueueGenerator
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(node) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	name := strings.TrimRight(QueueGenerator+"_"+b.String(), "-_")
+	if len(name) > 64 { // River's limit
+		name = strings.TrimRight(name[:64], "-_")
+	}
+	return name
 }
 
 // GeneratorTimeout is the limit of one generator or training job:

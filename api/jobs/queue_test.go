@@ -2,10 +2,12 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -350,5 +352,68 @@ func TestQueueAPINodeRescuesADeadWorkersJob(t *testing.T) {
 	}
 	if state != "retryable" && state != "available" {
 		t.Fatalf("the dead worker's job is %s after the API node's rescue, want retryable or available", state)
+	}
+}
+
+type generatorFunc func(ctx context.Context, job store.Job) (json.RawMessage, error)
+
+func (f generatorFunc) Generate(ctx context.Context, job store.Job, _ func(float64)) (json.RawMessage, error) {
+	return f(ctx, job)
+}
+
+// With a shared database, a generator job is worked by the node that
+// received it, whose disk holds its files, never by another generator node:
+// jobs queued through node A wait for A while B, running, idles.
+func TestQueueGeneratorJobsStayOnTheirNode(t *testing.T) {
+	dsn := testutil.Postgres(t)
+	log := slog.New(slog.DiscardHandler)
+	var mu sync.Mutex
+	ranOn := map[string]string{} // job id → node
+	ran := func() map[string]string {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(ranOn)
+	}
+	stores, queues := map[string]*store.Store{}, map[string]*Queue{}
+	for _, node := range []string{"gen-a", "Gen.B"} {
+		st, err := store.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		gen := generatorFunc(func(_ context.Context, j store.Job) (json.RawMessage, error) {
+			mu.Lock()
+			ranOn[j.ID] = node
+			mu.Unlock()
+			return json.RawMessage(`{}`), nil
+		})
+		r := New(st, nil, nil, metrics.New("test", noCounts{}, log), log, Options{Workers: 1, Kinds: []string{"generate.train"}, Generator: gen})
+		q, err := NewQueue(t.Context(), st, QueueOptions{Generator: r, Node: node, PollInterval: 50 * time.Millisecond, Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[node], queues[node] = st, q
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	wg.Go(func() { queues["Gen.B"].Run(ctx) })
+	want := map[string]string{}
+	for i := range 4 {
+		id := fmt.Sprintf("a-%d", i)
+		if err := stores["gen-a"].CreateJob(t.Context(), &store.Job{ID: id, KeyID: "k", Kind: "generate.train"}); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = "gen-a"
+	}
+	time.Sleep(time.Second) // B polls every 50 ms
+	if got := ran(); len(got) > 0 {
+		t.Fatalf("node B ran node A's generator jobs: %v", got)
+	}
+	wg.Go(func() { queues["gen-a"].Run(ctx) })
+	for deadline := time.Now().Add(30 * time.Second); len(ran()) < len(want) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	}
+	if got := ran(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("jobs ran on %v, want each on the node that received it %v", got, want)
 	}
 }

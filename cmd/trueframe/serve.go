@@ -54,6 +54,12 @@ func cmdServe(fs *flag.FlagSet) action {
 		if err := nf.check(); err != nil {
 			return err
 		}
+		// A generator node's jobs keep their files on its disk and wait in a
+		// queue named after it: with a shared database the name must outlive
+		// a restart.
+		if nf.distributed() && *useGenerator && nf.node == "" {
+			return usageError{errors.New("with a shared --database, a node that runs generator jobs needs a --node name that stays the same across restarts (or --generator=false)")}
+		}
 		if *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 {
 			return usageError{errors.New("--max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key must be ≥ 1 and --rate positive")}
 		}
