@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // schemaVersion is the schema this program writes. SQLite keeps a
@@ -233,6 +234,26 @@ func (s *Store) Migrate(ctx context.Context) error {
 // read under the lock: of migrators running at once, only the one that
 // did the work finds an older version than this program's.
 func (s *Store) MigrateVersions(ctx context.Context) (from int, err error) {
+	// On a new SQLite file, connections opening at once race to switch it
+	// to WAL, and the loser is told SQLITE_BUSY without waiting (the busy
+	// timeout does not cover a journal-mode change). The whole migration
+	// is one transaction that rolled back, so it is tried again.
+	for try := 0; ; try++ {
+		from, err = s.migrateOnce(ctx)
+		if s.d.postgres || !sqliteBusy(err) || try == 50 || ctx.Err() != nil {
+			return from, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sqliteBusy reports whether err is SQLite's SQLITE_BUSY (code 5).
+func sqliteBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5
+}
+
+func (s *Store) migrateOnce(ctx context.Context) (from int, err error) {
 	steps := sqliteMigrations
 	if s.d.postgres {
 		steps = postgresMigrations
