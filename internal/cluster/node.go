@@ -6,7 +6,6 @@ package cluster
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,19 +157,6 @@ func (n *Node) Pid() int { return n.cmd.Process.Pid }
 func (n *Node) Kill() {
 	syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
 	<-n.exited
-}
-
-// Stop asks the node to stop (SIGTERM) and waits for it; it returns the
-// node's exit error, nil for a clean stop.
-func (n *Node) Stop() error {
-	n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.exited:
-	case <-time.After(60 * time.Second):
-		n.Kill()
-		return errors.New(n.Name + " did not stop within a minute")
-	}
-	return n.err
 }
 
 // Alive reports whether the process is still running.
