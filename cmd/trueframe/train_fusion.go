@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/trueframe/trueframe/detectors/eval"
@@ -38,6 +39,8 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 	from := fs.String("from", "", `refit a registered fusion: "active" or a version id; the clips it was fitted on are added to SOURCE...`)
 	data := fs.String("data", "data", "data directory holding the model registry (for --from)")
 	skipMissing := fs.Bool("skip-missing-parent-data", false, "with --from: fit without the parent's sources that are not here (they are listed in the fit record) instead of failing")
+	trainedOn := trainedOnFlag{}
+	fs.Var(trainedOn, "trained-on", "DETECTOR=METHOD,...: fake methods the learned detector was trained on; the fit ignores its opinion on those fakes (repeatable)")
 	cards := ef.registerAnalysis(fs)
 	return func(ctx context.Context, args []string) error {
 		if *out == "" {
@@ -121,7 +124,7 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		if *version == "" {
 			*version = "fusion-" + time.Now().UTC().Format("20060102T1504")
 		}
-		opts := fusion.FitOptions{L2: *l2, SuspiciousFPR: *susp, ManipulatedFPR: *manip, Base: base.Model(), Version: *version}
+		opts := fusion.FitOptions{L2: *l2, SuspiciousFPR: *susp, ManipulatedFPR: *manip, Base: base.Model(), Version: *version, TrainedOn: trainedOn}
 		m, rep, err := fusion.Fit(examples, opts)
 		if err != nil {
 			return err
@@ -224,4 +227,29 @@ func fusionParent(data, id string) (e registry.Entry, m *models.Fusion, sources 
 		}
 	}
 	return e, m, fit.Sources, fit.Permissive, nil
+}
+
+// trainedOnFlag collects --trained-on DETECTOR=METHOD,... values.
+type trainedOnFlag map[string][]string
+
+func (f trainedOnFlag) String() string {
+	var parts []string
+	for d, ms := range f {
+		parts = append(parts, d+"="+strings.Join(ms, ","))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+func (f trainedOnFlag) Set(v string) error {
+	det, methods, ok := strings.Cut(v, "=")
+	if !ok || det == "" || methods == "" {
+		return fmt.Errorf("want DETECTOR=METHOD,..., got %q", v)
+	}
+	for _, m := range strings.Split(methods, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			f[det] = append(f[det], m)
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/trueframe/trueframe/detectors"
@@ -45,6 +46,15 @@ type FitOptions struct {
 	Base *models.Fusion
 	// Version names the fitted model.
 	Version string
+	// TrainedOn names, per learned detector, the fake methods among the
+	// examples that the detector was itself trained on (face_cnn on
+	// self_blend; motion on the permissively licensed fakes of the train
+	// split). Its opinion on those fakes is not evidence of how it does on
+	// fakes it has never seen — fitted on them, a detector that learnt its
+	// own training set gets a weight that unseen fakes do not bear out — so
+	// the fit treats it as absent there: its weight and center come from
+	// the other methods and the reals.
+	TrainedOn map[string][]string
 }
 
 func (o FitOptions) withDefaults() FitOptions {
@@ -92,6 +102,9 @@ type FitReport struct {
 	ManipulatedFPR       float64 `json:"manipulated_fpr"`
 	ManipulatedRecall    float64 `json:"manipulated_recall"`
 	ManipulatedPrecision float64 `json:"manipulated_precision_balanced"`
+	// TrainedOn is FitOptions.TrainedOn: the detectors' results the fit
+	// left out, on the fakes of their own training.
+	TrainedOn map[string][]string `json:"trained_on,omitempty"`
 }
 
 // ErrFitData is returned when the examples cannot support a fit.
@@ -124,7 +137,8 @@ func Fit(examples []Example, opts FitOptions) (*models.Fusion, FitReport, error)
 		}
 		sort.Strings(names)
 	}
-	rep := FitReport{Methods: map[string]int{}, L2: opts.L2, Weights: map[string]float64{}}
+	rep := FitReport{Methods: map[string]int{}, L2: opts.L2, Weights: map[string]float64{}, TrainedOn: opts.TrainedOn}
+	examples = withoutOwnTraining(examples, opts.TrainedOn)
 	centers := centers(examples, names, opts.ScoreClip)
 	x, y, w := design(examples, names, centers, opts.ScoreClip)
 	for _, e := range examples {
@@ -200,6 +214,30 @@ func Fit(examples []Example, opts FitOptions) (*models.Fusion, FitReport, error)
 	}
 	m.Fit = raw
 	return m, rep, nil
+}
+
+// withoutOwnTraining returns the examples with each learned detector's
+// result removed from the fakes of the methods it was trained on (see
+// FitOptions.TrainedOn). The examples given are not changed.
+func withoutOwnTraining(examples []Example, trainedOn map[string][]string) []Example {
+	if len(trainedOn) == 0 {
+		return examples
+	}
+	out := make([]Example, len(examples))
+	for i, e := range examples {
+		out[i] = e
+		if !e.Fake {
+			continue
+		}
+		var kept []detectors.Result
+		for _, r := range e.Results {
+			if !slices.Contains(trainedOn[r.Detector], e.Method) {
+				kept = append(kept, r)
+			}
+		}
+		out[i].Results = kept
+	}
+	return out
 }
 
 // logOdds returns r's clipped log-odds and its confidence (0 when NaN).

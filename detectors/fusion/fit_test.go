@@ -147,3 +147,57 @@ func TestFitWeighsMethodsEqually(t *testing.T) {
 		t.Fatalf("the rare method's detector is drowned out: %v", rep.Weights)
 	}
 }
+
+// TestFitIgnoresALearnedDetectorOnItsOwnTraining: "learnt" separates only
+// the fakes of its own training family; on another method it says
+// nothing. Fitted on both, it weighs as much as the detector that carries
+// the unseen method; told what it was trained on, the fit grades it on the
+// rest and gives it (almost) nothing — and leaves the examples as given.
+func TestFitIgnoresALearnedDetectorOnItsOwnTraining(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 1))
+	sig := func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+	var ex []Example
+	for i := range 600 {
+		method, fake := "real", false
+		switch i % 3 {
+		case 1:
+			method, fake = "self_blend", true
+		case 2:
+			method, fake = "unseen", true
+		}
+		learnt, other := -1.5, -0.8
+		if method == "self_blend" {
+			learnt = 1.5
+		}
+		if fake {
+			other = 0.8
+		}
+		ex = append(ex, Example{Fake: fake, Method: method, Results: []detectors.Result{
+			{Detector: "learnt", Score: sig(learnt + 0.5*rng.NormFloat64()), Confidence: 1},
+			{Detector: "other", Score: sig(other + rng.NormFloat64()), Confidence: 1},
+		}})
+	}
+	_, naive, err := Fit(ex, FitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, told, err := Fit(ex, FitOptions{TrainedOn: map[string][]string{"learnt": {"self_blend"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(naive.Weights["learnt"] > 0.3) {
+		t.Fatalf("fitted on its own training, the learnt detector should look useful: %v", naive.Weights)
+	}
+	t.Logf("weights fitted naively %v, told %v", naive.Weights, told.Weights)
+	if !(told.Weights["learnt"] < naive.Weights["learnt"]/4 && told.Weights["other"] > 0.3) {
+		t.Fatalf("told what it was trained on, the fit should grade it on the unseen method: %v", told.Weights)
+	}
+	if got := told.TrainedOn["learnt"]; len(got) != 1 || got[0] != "self_blend" {
+		t.Fatalf("the fit report should record what was left out: %v", told.TrainedOn)
+	}
+	for _, e := range ex {
+		if len(e.Results) != 2 {
+			t.Fatal("Fit changed the examples it was given")
+		}
+	}
+}

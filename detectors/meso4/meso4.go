@@ -1,7 +1,10 @@
 // Package meso4 runs MesoNet's Meso4 (Afchar et al., 2018; the authors'
-// DF weights converted to ONNX, Apache-2.0) on aligned face crops: a
+// weights converted to ONNX, Apache-2.0) on aligned face crops: a
 // published baseline that trueframe eval measures its own detectors
-// against. It is not part of the default scan.
+// against, and one more opinion the fusion weighs. The authors trained two
+// sets of weights: DF on face swaps (Deepfakes) and F2F on Face2Face, an
+// expression reenactment that redraws the mouth and cheeks of a real face —
+// the published training set closest to lip-sync and talking heads.
 package meso4
 
 import (
@@ -19,40 +22,53 @@ import (
 	"github.com/trueframe/trueframe/media/landmark"
 )
 
-// Name is the detector's name in results.
-const Name = "meso4"
+// Weights names one of the authors' trained weight sets.
+type Weights struct {
+	Name    string // the detector's name in results
+	File    string // the installed model (models/manifest.json)
+	Version string // names the weights and the code around them (sampling)
+	Label   string // the weights in explanations
+}
 
-// File is the installed model (models/manifest.json: meso4_df).
-const File = "meso4_DF.onnx"
+// The two weight sets.
+var (
+	DF  = Weights{Name: Name, File: "meso4_DF.onnx", Version: "meso4-DF-2018+code2", Label: "face-swap (DF) weights"}
+	F2F = Weights{Name: Name + "_f2f", File: "meso4_F2F.onnx", Version: "meso4-F2F-2018+code2", Label: "reenactment (F2F) weights"}
+)
+
+// Name is the DF detector's name in results, the plain name it has always
+// had.
+const Name = "meso4"
 
 const size = 256
 
 // Detector is safe for concurrent use (the session is locked); its
 // TrackDetectors are not. Callers must call Close.
 type Detector struct {
+	w    Weights
 	mu   sync.Mutex
 	sess *ortutil.Model
 }
 
-// New loads the model from modelDir. ONNX Runtime must be initialised.
-func New(modelDir string) (*Detector, error) {
-	path := filepath.Join(modelDir, File)
+// New loads the weights w from modelDir. ONNX Runtime must be initialised.
+func New(modelDir string, w Weights) (*Detector, error) {
+	path := filepath.Join(modelDir, w.File)
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("meso4: %w (scripts/setup installs it when a model mirror has it)", err)
+		return nil, fmt.Errorf("%s: %w (scripts/setup installs it when a model mirror has it)", w.Name, err)
 	}
 	sess, err := ortutil.Load(path, []ortutil.Tensor{{Name: "input", Shape: []int64{1, 3, size, size}}},
 		[]ortutil.Tensor{{Name: "prob", Shape: []int64{1, 1}}}, &ortutil.Options{AsIs: true})
 	if err != nil {
-		return nil, fmt.Errorf("meso4: %w (installed by scripts/setup from the model mirror)", err)
+		return nil, fmt.Errorf("%s: %w (installed by scripts/setup from the model mirror)", w.Name, err)
 	}
-	return &Detector{sess: sess}, nil
+	return &Detector{w: w, sess: sess}, nil
 }
 
-// Name returns "meso4".
-func (d *Detector) Name() string { return Name }
+// Name returns the weights' detector name.
+func (d *Detector) Name() string { return d.w.Name }
 
 // Version names the weights and the code around them (sampling).
-func (d *Detector) Version() string { return "meso4-DF-2018+code2" }
+func (d *Detector) Version() string { return d.w.Version }
 
 // Close frees the session.
 func (d *Detector) Close() error {
@@ -97,7 +113,7 @@ func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) err
 	t.d.mu.Lock()
 	defer t.d.mu.Unlock()
 	if t.d.sess == nil {
-		return fmt.Errorf("meso4: closed")
+		return fmt.Errorf("%s: closed", t.d.w.Name)
 	}
 	if err := media.FillCHW(t.d.sess.Input(0), crop, media.UnitRange); err != nil {
 		return err
@@ -112,7 +128,7 @@ func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) err
 
 // Result is the mean probability of manipulation over the scored frames.
 func (t *trackDetector) Result(context.Context, detectors.TrackInfo) (detectors.Result, error) {
-	r := detectors.Result{Detector: Name, Score: 0.5, Measurements: map[string]float64{"frames_scored": float64(len(t.probs))}}
+	r := detectors.Result{Detector: t.d.w.Name, Score: 0.5, Measurements: map[string]float64{"frames_scored": float64(len(t.probs))}}
 	if len(t.probs) == 0 {
 		r.Explanation = "no face large enough to score"
 		return r, nil
@@ -122,6 +138,6 @@ func (t *trackDetector) Result(context.Context, detectors.TrackInfo) (detectors.
 		mean += p / float64(len(t.probs))
 	}
 	r.Score, r.Confidence = mean, math.Min(1, float64(len(t.probs))/8)
-	r.Explanation = fmt.Sprintf("Meso4 (2018 baseline) gives a mean manipulation probability of %.2f over %d frames", mean, len(t.probs))
+	r.Explanation = fmt.Sprintf("Meso4 with its %s (2018 baseline) gives a mean manipulation probability of %.2f over %d frames", t.d.w.Label, mean, len(t.probs))
 	return r, nil
 }

@@ -30,11 +30,11 @@ func DefaultDetectors() []string {
 
 // optionalDetectors may be missing from a default scan when their model is
 // not installed.
-func optionalDetector(name string) bool { return name == meso4.Name }
+func optionalDetector(name string) bool { return name == meso4.DF.Name || name == meso4.F2F.Name }
 
 // KnownDetectors names every detector newDetector can build.
 func KnownDetectors() []string {
-	return []string{blink.Name, skin.Name, edges.Name, resolution.Name, facecnn.Name, motion.Name, meso4.Name}
+	return []string{blink.Name, skin.Name, edges.Name, resolution.Name, facecnn.Name, motion.Name, meso4.DF.Name, meso4.F2F.Name}
 }
 
 // ErrUnknownDetector is returned for a detector name scan cannot build.
@@ -56,8 +56,10 @@ func newDetector(name, modelDir string, cards map[string]string) (detectors.Dete
 		return edges.New(&edges.Options{Interval: 333 * time.Millisecond}), nil
 	case resolution.Name:
 		return resolution.New(nil), nil
-	case meso4.Name:
-		return meso4.New(modelDir)
+	case meso4.DF.Name:
+		return meso4.New(modelDir, meso4.DF)
+	case meso4.F2F.Name:
+		return meso4.New(modelDir, meso4.F2F)
 	case facecnn.Name:
 		card, data, err := trainedModel(name, cards)
 		if err != nil {

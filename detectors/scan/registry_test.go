@@ -1,13 +1,16 @@
 package scan
 
 import (
+	"context"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/trueframe/trueframe/detectors"
+	"github.com/trueframe/trueframe/detectors/meso4"
 	"github.com/trueframe/trueframe/internal/testutil"
 )
 
@@ -50,5 +53,33 @@ func TestKnownDetectorsBuild(t *testing.T) {
 		if info.Detectors[name] == "" {
 			t.Errorf("report models name no version for %s: %v", name, info.Detectors)
 		}
+	}
+}
+
+// TestMesoWeightSets runs both of Meso4's weight sets on a shared clip: each
+// reports under its own name and version with a probability from the
+// frames it scored, and the two disagree — the F2F detector really loads
+// the reenactment weights, not the face-swap ones again.
+func TestMesoWeightSets(t *testing.T) {
+	// Optional for a user, but scripts/setup installs both from ../shared,
+	// which tests require.
+	testutil.ModelPath(t, meso4.DF.File)
+	testutil.ModelPath(t, meso4.F2F.File)
+	a := newAnalyzer(t, Options{DetectorNames: []string{meso4.DF.Name, meso4.F2F.Name}})
+	rep, err := a.Analyze(context.Background(), testutil.SharedDir(t, goldenClips[1]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	df, f2f := rep.Detectors[meso4.DF.Name], rep.Detectors[meso4.F2F.Name]
+	for name, d := range map[string]DetectorSummary{meso4.DF.Name: df, meso4.F2F.Name: f2f} {
+		if !(d.Score > 0 && d.Score < 1) || d.Measurements["frames_scored"] < 3 {
+			t.Fatalf("%s: %+v", name, d)
+		}
+	}
+	if math.Abs(df.Score-f2f.Score) < 1e-3 {
+		t.Fatalf("both weight sets gave %.4f: the same model twice?", df.Score)
+	}
+	if v := rep.Models.Detectors; v[meso4.DF.Name] != meso4.DF.Version || v[meso4.F2F.Name] != meso4.F2F.Version {
+		t.Fatalf("report names versions %v", v)
 	}
 }
