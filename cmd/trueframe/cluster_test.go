@@ -189,12 +189,12 @@ func TestCluster(t *testing.T) {
 }
 
 // blobJob returns the id of the job a blob key belongs to:
-// uploads/<id><ext> or evidence/<id>/<name>.
+// uploads/<id><ext>, evidence/<id>/<name> or generator/<id>/<path>.
 func blobJob(key string) string {
 	switch dir, rest, _ := strings.Cut(key, "/"); dir {
 	case "uploads":
 		return strings.TrimSuffix(rest, filepath.Ext(rest))
-	case "evidence":
+	case "evidence", "generator":
 		id, _, _ := strings.Cut(rest, "/")
 		return id
 	}

@@ -216,6 +216,9 @@ func (n *node) openLedger(ctx context.Context, lf *ledgerFlags, readOnly bool) (
 func (n *node) analyses(hooks *webhook.Client, l api.Ledger, opts jobs.Options) *jobs.Runner {
 	opts.Workers, opts.MaxAttempts, opts.JobTimeout = n.flags.workers, n.flags.attempts, n.flags.jobTimeout
 	opts.Provenance = api.ProvenanceCheck(l, n.log)
+	// A node with a ledger can also verify files (POST /v1/verify), in
+	// the same pool (runJobs decides whether it does).
+	opts.Verify = api.VerifyWith(l, n.log)
 	opts.Files = &jobs.Files{Blobs: n.blobs, CacheDir: filepath.Join(n.dataDir, "cache")}
 	return jobs.New(n.store, n.analyzer, hooks, n.metrics, n.log, opts)
 }
@@ -231,6 +234,13 @@ func (n *node) runJobs(ctx context.Context, analyses, generator *jobs.Runner, se
 		Generator: generator, Webhooks: analyses}
 	if n.flags.workers > 0 {
 		opts.Analyses = analyses
+	}
+	// Verifications (when the node has a ledger) go where analyses go: to
+	// the worker nodes of a shared database, so that an API node with
+	// --workers 0 serves HTTP only. Alone, a node verifies whatever its
+	// --workers, in its small pool, as it always did.
+	if n.flags.workers > 0 || !n.flags.distributed() {
+		opts.Verify = analyses
 	}
 	queue, err := jobs.NewQueue(ctx, n.store, opts)
 	if err != nil {
