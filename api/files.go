@@ -62,8 +62,8 @@ func containerExt(container string) string {
 	return ""
 }
 
-// sweepBlobs removes the uploads and evidence of analyses, and the files
-// of generator jobs, that no longer exist: left by a crash between a job's
+// sweepBlobs removes the uploads and evidence of analyses, the uploads of
+// verifications, and the files of generator jobs, that no longer exist: left by a crash between a job's
 // deletion and its files', or by a node that died between storing an
 // upload and queueing its job. Only blobs older than Options.OrphanAge are
 // considered.
@@ -93,7 +93,7 @@ func (s *Server) sweepBlobs(ctx context.Context) error {
 			if !nested {
 				id = strings.TrimSuffix(id, path.Ext(id))
 			}
-			valid := jobIDPattern.MatchString(id)
+			valid := jobIDPattern.MatchString(id) || prefix == "uploads/" && verifyIDPattern.MatchString(id)
 			if prefix == "generator/" {
 				valid = nested && generatorIDPattern.MatchString(id)
 			}
