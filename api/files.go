@@ -62,10 +62,11 @@ func containerExt(container string) string {
 	return ""
 }
 
-// sweepBlobs removes the uploads and evidence of analyses that no longer
-// exist: left by a crash between a job's deletion and its files', or by a
-// node that died between storing an upload and queueing its job. Only
-// blobs older than Options.OrphanAge are considered.
+// sweepBlobs removes the uploads and evidence of analyses, the uploads of
+// verifications, and the files of generator jobs, that no longer exist: left by a crash between a job's
+// deletion and its files', or by a node that died between storing an
+// upload and queueing its job. Only blobs older than Options.OrphanAge are
+// considered.
 func (s *Server) sweepBlobs(ctx context.Context) error {
 	cutoff := time.Now().Add(-s.opts.OrphanAge)
 	gone := map[string]bool{} // by job id: no such job
@@ -80,19 +81,23 @@ func (s *Server) sweepBlobs(ctx context.Context) error {
 		gone[id] = err != nil
 		return gone[id], nil
 	}
-	for _, prefix := range []string{"uploads/", "evidence/"} {
+	for _, prefix := range []string{"uploads/", "evidence/", "generator/"} {
 		objs, err := s.blobs.List(ctx, prefix)
 		if err != nil {
 			return fmt.Errorf("sweeping orphan files: %w", err)
 		}
 		swept := map[string]bool{}
 		for _, o := range objs {
-			// uploads/<id>.<ext> or evidence/<id>/<name>
+			// uploads/<id>.<ext>, evidence/<id>/<name> or generator/<id>/<path>
 			id, _, nested := strings.Cut(strings.TrimPrefix(o.Key, prefix), "/")
 			if !nested {
 				id = strings.TrimSuffix(id, path.Ext(id))
 			}
-			if !jobIDPattern.MatchString(id) || o.ModTime.After(cutoff) || swept[id] {
+			valid := jobIDPattern.MatchString(id) || prefix == "uploads/" && verifyIDPattern.MatchString(id)
+			if prefix == "generator/" {
+				valid = nested && generatorIDPattern.MatchString(id)
+			}
+			if !valid || o.ModTime.After(cutoff) || swept[id] {
 				continue
 			}
 			if g, err := orphan(id); err != nil {

@@ -92,8 +92,12 @@ func TestOrphanBlobsSwept(t *testing.T) {
 	s.expect(s.upload(s.admin, "", "kept.mpg", gridClip(t, "bbaf2n.mpg"), nil), 202, &a)
 	b := s.server.blobs
 	orphan, recent := newJobID(), newJobID()
+	// A generator job's and a verification's files, of no job.
+	genOrphan, verifyOrphan := newGeneratorID(), newVerifyID()
 	for _, k := range []string{"uploads/" + orphan + ".mp4", "evidence/" + orphan + "/heatmap.png", "evidence/" + orphan + "/face_track_0.jpg",
-		"uploads/" + recent + ".mp4", "evidence/" + a.ID + "/heatmap.png", "uploads/not-a-job.txt"} {
+		"uploads/" + recent + ".mp4", "evidence/" + a.ID + "/heatmap.png", "uploads/not-a-job.txt",
+		"generator/" + genOrphan + "/inputs/a/00-a.mpg", "generator/" + genOrphan + "/artifacts/model/meta.json",
+		"uploads/" + verifyOrphan + ".mpg", "models/versions/x/entry.json"} {
 		if _, _, err := b.Put(ctx, k, strings.NewReader("x"), nil); err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +122,8 @@ func TestOrphanBlobsSwept(t *testing.T) {
 	for _, o := range objs {
 		keys = append(keys, o.Key)
 	}
-	want := []string{"evidence/" + a.ID + "/heatmap.png", "uploads/" + a.ID + ".mpg", "uploads/" + recent + ".mp4", "uploads/not-a-job.txt"}
+	want := []string{"evidence/" + a.ID + "/heatmap.png", "uploads/" + a.ID + ".mpg", "uploads/" + recent + ".mp4", "uploads/not-a-job.txt",
+		"models/versions/x/entry.json"}
 	slices.Sort(want)
 	if strings.Join(keys, " ") != strings.Join(want, " ") {
 		t.Errorf("after the sweep:\n%s\nwant\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))

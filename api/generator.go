@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,6 +19,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/trueframe/trueframe/api/blobs"
+	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	genjobs "github.com/trueframe/trueframe/generator/jobs"
 )
@@ -62,9 +64,12 @@ const ProgressFile = genjobs.ProgressFile
 
 var generatorIDPattern = regexp.MustCompile(`^gen_[0-9a-f]{24}$`)
 
-func (s *Server) generatorDir() string { return filepath.Join(s.opts.DataDir, "generator") }
+// A generator job's files are in the blob store under generator/<id>/ (its
+// EvidenceDir; see jobs.GeneratorFiles), where any generator node reaches
+// them: the API node stores its inputs there, the node that runs it its
+// artifacts and what it resumes from.
 
-func (s *Server) generatorView(j store.Job, withResult bool) GeneratorJob {
+func (s *Server) generatorView(ctx context.Context, j store.Job, withResult bool) GeneratorJob {
 	var p GeneratorParams
 	json.Unmarshal(j.Params, &p)
 	g := GeneratorJob{ID: j.ID, URL: "/v1/generator/jobs/" + j.ID, Type: p.Type, Status: j.State, Progress: j.Progress,
@@ -75,20 +80,24 @@ func (s *Server) generatorView(j store.Job, withResult bool) GeneratorJob {
 	if j.State == store.Failed {
 		g.Error = &ErrorDetail{Code: j.ErrorCode, Message: j.ErrorMessage}
 	}
-	if b, err := os.ReadFile(filepath.Join(j.EvidenceDir, ProgressFile)); err == nil && json.Valid(b) {
-		g.Detail = b
+	// A list reads the detail of the running jobs only: one request to the
+	// store per job.
+	if withResult || j.State == store.Running {
+		if b := jobs.GeneratorProgress(ctx, s.blobs, j.EvidenceDir); json.Valid(b) {
+			g.Detail = b
+		}
 	}
 	if withResult && j.State == store.Done {
 		g.Result = j.Result
-		out := filepath.Join(j.EvidenceDir, "out")
-		filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || len(g.Artifacts) >= 1000 {
-				return nil
-			}
-			rel, _ := filepath.Rel(out, path)
-			g.Artifacts = append(g.Artifacts, EvidenceFile{Name: filepath.ToSlash(rel), URL: g.URL + "/artifacts/" + filepath.ToSlash(rel)})
-			return nil
-		})
+		prefix := j.EvidenceDir + jobs.GeneratorArtifacts
+		objs, err := s.blobs.List(ctx, prefix)
+		if err != nil {
+			s.log.Warn("listing a generator job's artifacts", "job_id", j.ID, "err", err)
+		}
+		for _, o := range objs[:min(len(objs), 1000)] {
+			name := strings.TrimPrefix(o.Key, prefix)
+			g.Artifacts = append(g.Artifacts, EvidenceFile{Name: name, URL: g.URL + "/artifacts/" + name})
+		}
 	}
 	return g
 }
@@ -111,28 +120,26 @@ func (s *Server) createGeneratorJob(c *gin.Context) (*result, error) {
 	}
 	defer f.discard()
 	id := newGeneratorID()
-	dir := filepath.Join(s.generatorDir(), id)
+	prefix := jobs.GeneratorPrefix(id)
+	// Not the request's context: a client leaving at this instant must not
+	// interrupt the insert after its commit and make us delete the inputs.
+	ctx := context.WithoutCancel(c)
 	keep := false
 	defer func() {
 		if !keep {
-			os.RemoveAll(dir)
+			s.blobs.DeleteAll(ctx, prefix)
 		}
 	}()
-	p := GeneratorParams{Inputs: map[string][]string{}, WorkDir: dir}
+	p := GeneratorParams{Inputs: map[string][]string{}}
 	for _, field := range slices.Sorted(maps.Keys(f.files)) {
 		for i, up := range f.files[field] {
 			// The stored name gains a prefix (the client may send one name
 			// twice): the client's part is shortened to keep it a valid name.
-			dst := filepath.Join(dir, "inputs", field, fmt.Sprintf("%02d-%s", i, shorten(up.name, 200)))
-			err := os.MkdirAll(filepath.Dir(dst), 0o750)
-			if err == nil {
-				err = os.Rename(up.path, dst)
-			}
-			if err != nil {
+			rel := jobs.GeneratorInputs + field + "/" + fmt.Sprintf("%02d-%s", i, inputName(shorten(up.name, 200)))
+			if _, _, err := s.blobs.PutFile(ctx, prefix+rel, up.path, nil); err != nil {
 				return nil, fmt.Errorf("storing an input: %w", err)
 			}
-			up.path = "" // moved into the job's directory
-			p.Inputs[field] = append(p.Inputs[field], dst)
+			p.Inputs[field] = append(p.Inputs[field], rel)
 		}
 	}
 	kind, msg := s.checkGeneratorParams(c, &p, f.fields)
@@ -140,19 +147,28 @@ func (s *Server) createGeneratorJob(c *gin.Context) (*result, error) {
 		return nil, badRequest("%s", msg)
 	}
 	params, _ := json.Marshal(p)
-	job := store.Job{ID: id, KeyID: key.ID, Kind: kind, Params: params, FileName: p.Type, EvidenceDir: dir}
-	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("storing the inputs: %w", err)
-	}
-	// Not the request's context: a client leaving at this instant must not
-	// interrupt the insert after its commit and make us delete the upload.
-	if err := s.store.CreateJob(context.WithoutCancel(c), &job); err != nil {
+	job := store.Job{ID: id, KeyID: key.ID, Kind: kind, Params: params, FileName: p.Type, EvidenceDir: prefix}
+	if err := s.store.CreateJob(ctx, &job); err != nil {
 		return nil, fmt.Errorf("queueing the job: %w", err)
 	}
 	keep = true
 	c.Set("job_id", id)
 	c.Header("Location", "/v1/generator/jobs/"+id)
-	return accepted(s.generatorView(job, false)), nil
+	return accepted(s.generatorView(c, job, false)), nil
+}
+
+// inputName makes a client's file name a valid last segment of a blob key.
+func inputName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '\\' || r == '/' {
+			return '_'
+		}
+		return r
+	}, strings.ToValidUTF8(name, "_"))
+	if strings.HasSuffix(name, ".attrs") { // a suffix blob stores refuse
+		name += "_"
+	}
+	return name
 }
 
 // generatorQueueRoom refuses a generator job when too many wait, in all
@@ -201,7 +217,7 @@ func (s *Server) checkGeneratorParams(c *gin.Context, p *GeneratorParams, fields
 		if err != nil || j.Kind != KindTrain || j.State != store.Done || (j.KeyID != key.ID && key.Role != store.RoleAdmin) {
 			return "model must be the id of one of your finished train jobs"
 		}
-		p.Model, p.ModelDir = id, filepath.Join(j.EvidenceDir, "out", "model")
+		p.Model = id
 		return ""
 	}
 	switch p.Type {
@@ -259,20 +275,6 @@ func newGeneratorID() string {
 	return "gen_" + hex.EncodeToString(b)
 }
 
-func syncDir(dir string) error {
-	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return f.Sync()
-	})
-}
-
 // ownGeneratorJob loads the generator job named by the :id parameter, if
 // the caller may see it.
 func (s *Server) ownGeneratorJob(c *gin.Context) (store.Job, error) {
@@ -285,7 +287,7 @@ func (s *Server) getGeneratorJob(c *gin.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ok200(s.generatorView(j, true)), nil
+	return ok200(s.generatorView(c, j, true)), nil
 }
 
 // GET /v1/generator/jobs/{id}/artifacts/{name...}
@@ -295,17 +297,24 @@ func (s *Server) getArtifact(c *gin.Context) (*result, error) {
 		return nil, err
 	}
 	name := strings.TrimPrefix(c.Param("name"), "/")
-	out := filepath.Join(j.EvidenceDir, "out")
-	path := filepath.Join(out, filepath.FromSlash(name))
-	rel, err := filepath.Rel(out, path)
-	st, statErr := os.Stat(path)
-	if j.State != store.Done || name == "" || err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) ||
-		statErr != nil || !st.Mode().IsRegular() {
-		return nil, notFound("no artifact with this name")
+	missing := notFound("no artifact with this name")
+	if j.State != store.Done || name == "" {
+		return nil, missing
+	}
+	// The key's checks refuse names that climb out of the job's artifacts.
+	r, err := s.blobs.NewReader(c, j.EvidenceDir+jobs.GeneratorArtifacts+name)
+	if errors.Is(err, blobs.ErrNotFound) || errors.Is(err, blobs.ErrInvalidKey) {
+		return nil, missing
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading an artifact: %w", err)
 	}
 	return written(func(c *gin.Context) {
+		defer r.Close()
 		c.Header("X-Content-Type-Options", "nosniff")
-		c.FileAttachment(path, filepath.Base(path))
+		base := path.Base(name)
+		c.Header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": base}))
+		http.ServeContent(c.Writer, c.Request, base, r.ModTime(), r)
 	}), nil
 }
 
@@ -322,7 +331,7 @@ func (s *Server) listGeneratorJobs(c *gin.Context) (*result, error) {
 	}
 	out := make([]GeneratorJob, 0, len(jobs))
 	for _, j := range jobs {
-		out = append(out, s.generatorView(j, false))
+		out = append(out, s.generatorView(c, j, false))
 	}
 	return ok200(gin.H{"jobs": out}), nil
 }
@@ -346,6 +355,10 @@ func (s *Server) deleteGeneratorJob(c *gin.Context) (*result, error) {
 			}
 		}
 	}
-	os.RemoveAll(j.EvidenceDir)
+	// A node running it elsewhere stops at its next heartbeat and removes
+	// what it stored meanwhile.
+	if _, err := s.blobs.DeleteAll(context.WithoutCancel(c), j.EvidenceDir); err != nil {
+		return nil, fmt.Errorf("deleting the job's files: %w", err)
+	}
 	return noContent(), nil
 }

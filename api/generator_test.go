@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/trueframe/trueframe/api/store"
+	genjobs "github.com/trueframe/trueframe/generator/jobs"
 )
 
 // recordingGenerator stands in for the worker processes (the generator
@@ -18,7 +19,7 @@ import (
 // writes outputs the way the real one does.
 type recordingGenerator struct{ t *testing.T }
 
-func (g recordingGenerator) Generate(ctx context.Context, job store.Job, progress func(float64)) (json.RawMessage, error) {
+func (g recordingGenerator) Generate(ctx context.Context, job store.Job, h genjobs.Hooks) (json.RawMessage, error) {
 	var p GeneratorParams
 	if err := json.Unmarshal(job.Params, &p); err != nil {
 		return nil, err
@@ -44,7 +45,7 @@ func (g recordingGenerator) Generate(ctx context.Context, job store.Job, progres
 		os.MkdirAll(out, 0o755)
 		os.WriteFile(filepath.Join(out, "fake.mp4"), []byte("video"), 0o644)
 	}
-	progress(1)
+	h.Progress(1)
 	return json.RawMessage(`{"type":"` + p.Type + `"}`), nil
 }
 
@@ -121,9 +122,22 @@ func TestGeneratorJobs(t *testing.T) {
 	}
 	// Generator jobs are not analyses, and the reverse.
 	s.expect(s.do("GET", "/v1/analyses/"+swap.ID, s.admin, "", nil), 404, nil)
+	// The inputs and artifacts are in the blob store, not in a local
+	// directory of the node; the attempts' local directories are gone.
+	for _, want := range []string{"generator/" + swap.ID + "/inputs/target/00-target.mpg", "generator/" + swap.ID + "/artifacts/fake.mp4",
+		"generator/" + train.ID + "/artifacts/model/meta.json", "generator/" + train.ID + "/state/progress.json"} {
+		if _, err := os.Stat(filepath.Join(s.data, "blobs", filepath.FromSlash(want))); err != nil {
+			t.Errorf("blob %s: %v", want, err)
+		}
+	}
+	// (Removed just after the job's end is recorded.)
+	waitFor(t, "the attempts' directories to be removed", func() bool {
+		left, _ := filepath.Glob(filepath.Join(s.data, "cache", "generator-*"))
+		return len(left) == 0
+	})
 	s.expect(s.do("DELETE", swap.URL, registrar, "", nil), 204, nil)
 	s.expect(s.do("GET", swap.URL, registrar, "", nil), 404, nil)
-	if _, err := os.Stat(filepath.Join(s.data, "generator", swap.ID)); !os.IsNotExist(err) {
-		t.Errorf("the deleted job's directory is still there (%v)", err)
+	if _, err := os.Stat(filepath.Join(s.data, "blobs", "generator", swap.ID)); !os.IsNotExist(err) {
+		t.Errorf("the deleted job's files are still there (%v)", err)
 	}
 }

@@ -132,16 +132,22 @@ func startService(t *testing.T, so serviceOptions) *service {
 		t.Cleanup(func() { files.Close() })
 	}
 	so.jobs.Files = &jobs.Files{Blobs: files, CacheDir: filepath.Join(so.data, "cache")}
+	if so.api.Ledger != nil {
+		so.jobs.Verify = VerifyWith(so.api.Ledger, log)
+	}
 	runner := jobs.New(st, iso, hooks, m, log, so.jobs)
 	var genRunner *jobs.Runner
 	if so.generator != nil {
-		genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: GeneratorKinds, Generator: so.generator})
+		genRunner = jobs.New(st, nil, hooks, m, log, jobs.Options{Workers: 1, Kinds: GeneratorKinds, Generator: so.generator,
+			GeneratorFiles: &jobs.GeneratorFiles{Blobs: files, CacheDir: filepath.Join(so.data, "cache")}})
 		so.api.Generator = genRunner
 	}
 	qopts := jobs.QueueOptions{Log: log, MaxAttempts: so.jobs.MaxAttempts, PollInterval: 100 * time.Millisecond}
 	if !so.noRunner {
 		qopts.Analyses, qopts.Generator, qopts.Webhooks = runner, genRunner, runner
 	}
+	// Verifications run even when analyses do not: the route answers them.
+	qopts.Verify = runner
 	queue, err := jobs.NewQueue(ctx, st, qopts)
 	if err != nil {
 		t.Fatal(err)
@@ -159,13 +165,14 @@ func startService(t *testing.T, so serviceOptions) *service {
 
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	// The queue runs verifications even when analyses do not.
+	wg.Go(func() { runner.Run(rctx) })
+	wg.Go(func() {
+		if err := queue.Run(rctx); err != nil {
+			t.Errorf("queue: %v", err)
+		}
+	})
 	if !so.noRunner {
-		wg.Go(func() { runner.Run(rctx) })
-		wg.Go(func() {
-			if err := queue.Run(rctx); err != nil {
-				t.Errorf("queue: %v", err)
-			}
-		})
 		if genRunner != nil {
 			wg.Go(func() { genRunner.Run(rctx) })
 		}

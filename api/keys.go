@@ -143,23 +143,8 @@ func (s *Server) Prepare(ctx context.Context) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
-	for _, d := range []string{tmp, s.generatorDir()} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			return err
-		}
-	}
-	entries, err := os.ReadDir(s.generatorDir())
-	if err != nil {
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return err
-	}
-	for _, e := range entries {
-		if !jobIDPattern.MatchString(e.Name()) && !generatorIDPattern.MatchString(e.Name()) {
-			continue
-		}
-		if _, err := s.store.Job(ctx, e.Name()); errors.Is(err, store.ErrNotFound) {
-			s.log.Info("removing files of a deleted job", "path", filepath.Join(s.generatorDir(), e.Name()))
-			os.RemoveAll(filepath.Join(s.generatorDir(), e.Name()))
-		}
 	}
 	return s.sweepBlobs(ctx)
 }

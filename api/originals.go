@@ -184,23 +184,6 @@ func (s *Server) mayRevoke(c *gin.Context, sha [32]byte) error {
 	return refuse(errForbidden, "only the key that registered this original, or an admin key, may revoke it")
 }
 
-// POST /v1/verify: check a file against the registered originals.
-func (s *Server) verifyFile(c *gin.Context) (*result, error) {
-	f, err := s.receiveForm(c, provenanceForm())
-	if err != nil {
-		return nil, err
-	}
-	defer f.discard()
-	f.release()
-	up := f.file("file")
-	f.rc.SetWriteDeadline(time.Now().Add(s.opts.UploadTimeout))
-	v, err := s.ledger.Verify(c, up.path)
-	if err != nil {
-		return nil, s.forClient(err, up)
-	}
-	return ok200(v), nil
-}
-
 // ProvenanceCheck returns the job runner's provenance hook: a finished
 // job's file verified against the ledger, or why it could not be. l may be
 // nil (no ledger on this server). What went wrong with the ledger is

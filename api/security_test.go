@@ -20,6 +20,7 @@ import (
 
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
+	genjobs "github.com/trueframe/trueframe/generator/jobs"
 	"github.com/trueframe/trueframe/internal/videofix"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/ledger/chain"
@@ -91,7 +92,7 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 // failingGenerator fails every job with a message of its own.
 type failingGenerator struct{}
 
-func (failingGenerator) Generate(context.Context, store.Job, func(float64)) (json.RawMessage, error) {
+func (failingGenerator) Generate(context.Context, store.Job, genjobs.Hooks) (json.RawMessage, error) {
 	return nil, &scan.AnalysisError{Code: "generator_failed", Message: "training diverged at step 12"}
 }
 
@@ -147,7 +148,8 @@ func TestGeneratorInputWithLongName(t *testing.T) {
 	var p GeneratorParams
 	json.Unmarshal(job.Params, &p)
 	for _, f := range append(p.Inputs["a"], p.Inputs["b"]...) {
-		if st, err := os.Stat(f); err != nil || st.Size() != int64(len(clip)) || !strings.HasSuffix(f, ".mpg") {
+		// Stored in the blob store (a directory here), under the job's prefix.
+		if st, err := os.Stat(filepath.Join(s.data, "blobs", job.EvidenceDir, f)); err != nil || st.Size() != int64(len(clip)) || !strings.HasSuffix(f, ".mpg") {
 			t.Errorf("input %s: %v", f, err)
 		}
 	}

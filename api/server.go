@@ -57,9 +57,11 @@ type Options struct {
 	Version          string
 	// Ledger serves the provenance routes; nil answers them 503.
 	Ledger Ledger
-	// Generator runs the generator's jobs (kinds GeneratorKinds); nil
-	// answers the generator routes 503.
-	Generator *jobs.Runner
+	// Generator runs the generator's jobs (kinds GeneratorKinds) on this
+	// node; nil answers the generator routes 503, unless
+	// GeneratorElsewhere: other nodes of a shared database run them.
+	Generator          *jobs.Runner
+	GeneratorElsewhere bool
 	// Models serves the model routes; nil answers them 503.
 	Models ModelRegistry
 	// Blobs keeps the analyses' uploads and evidence. Nil: the directory
@@ -242,6 +244,7 @@ func (s *Server) routes() *gin.Engine {
 	ledgerEnabled := s.guard(s.ledgerEnabled)
 	v1.GET("/originals/:sha256", ledgerEnabled, s.handle(s.getOriginal))
 	v1.POST("/verify", ledgerEnabled, s.handle(s.verifyFile))
+	v1.GET("/verify/:id", ledgerEnabled, s.handle(s.getVerification))
 	registrar := v1.Group("", s.requireRole(store.RoleRegistrar), ledgerEnabled)
 	registrar.POST("/originals", s.handle(s.registerOriginal))
 	registrar.DELETE("/originals/:sha256", s.handle(s.revokeOriginal))
@@ -267,7 +270,7 @@ func (s *Server) routes() *gin.Engine {
 }
 
 func (s *Server) generatorEnabled(*gin.Context) error {
-	if s.generatorCancel == nil {
+	if s.generatorCancel == nil && !s.opts.GeneratorElsewhere {
 		return errGeneratorUnavailable
 	}
 	return nil

@@ -51,7 +51,7 @@ func (f *Files) Local(ctx context.Context, job store.Job) (local store.Job, clea
 	if root == "" {
 		root = os.TempDir()
 	} else {
-		f.swept.Do(func() { sweep(root) })
+		f.swept.Do(func() { sweepPrefix(root, workPrefix) })
 	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return job, func() {}, err
@@ -106,11 +106,13 @@ func (f *Files) SaveEvidence(ctx context.Context, job store.Job, localDir string
 	return os.RemoveAll(localDir)
 }
 
-// sweep removes the attempt directories under root.
-func sweep(root string) {
+// sweepPrefix removes the attempt directories under root whose names
+// start with prefix: each kind of attempt sweeps its own, so that one
+// never removes the directory of another kind's attempt in progress.
+func sweepPrefix(root, prefix string) {
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), workPrefix) {
+		if e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
 			os.RemoveAll(filepath.Join(root, e.Name()))
 		}
 	}
@@ -124,4 +126,14 @@ func (f *Files) DropEvidence(ctx context.Context, prefix string) {
 		return
 	}
 	f.Blobs.DeleteAll(ctx, prefix)
+}
+
+// DropUpload removes a job's upload from the blob store once the job no
+// longer needs it (a verification that ended); a failure leaves a blob
+// that the API nodes' orphan sweep removes once the job is deleted.
+func (f *Files) DropUpload(ctx context.Context, key string) {
+	if f == nil || f.Blobs == nil || key == "" {
+		return
+	}
+	f.Blobs.Delete(ctx, key)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -43,21 +42,34 @@ type GeneratorArgs struct {
 func (GeneratorArgs) Kind() string    { return "trueframe.generator" }
 func (a GeneratorArgs) jobID() string { return a.JobID }
 
+// VerifyArgs is the River job of a verification.
+type VerifyArgs struct {
+	JobID string `json:"job_id" river:"unique"`
+}
+
+// Kind names the River job kind.
+func (VerifyArgs) Kind() string    { return "trueframe.verify" }
+func (a VerifyArgs) jobID() string { return a.JobID }
+
 // River queues: analyses are short and many; generator jobs are long and
-// take the whole machine, so only nodes that ask for them work them.
+// take the whole machine, so only nodes that ask for them work them;
+// verifications need the provenance ledger, so only nodes that have one
+// work them.
 const (
 	QueueAnalyses  = "analyses"
 	QueueGenerator = "generator"
+	QueueVerify    = "verify"
 	QueueWebhooks  = "webhooks"
 )
 
 // QueueOptions configure a Queue. The zero value inserts jobs and works none.
 type QueueOptions struct {
 	// Analyses and Generator are the runners whose jobs this process
-	// works; nil means it leaves them to other nodes. Webhooks is the
-	// runner that delivers webhooks (it renders their bodies: an API
-	// node's).
-	Analyses, Generator, Webhooks *Runner
+	// works; nil means it leaves them to other nodes. Verify is the runner
+	// of verifications, worked only when it has a ledger
+	// (Options.Verify). Webhooks is the runner that delivers webhooks (it
+	// renders their bodies: an API node's).
+	Analyses, Generator, Verify, Webhooks *Runner
 	// WebhookAttempts caps the attempts of a webhook delivery this process
 	// queues (default 8: the last about 4 minutes after the first).
 	WebhookAttempts int
@@ -170,9 +182,16 @@ func NewQueue(ctx context.Context, st *store.Store, opts QueueOptions) (*Queue, 
 	}
 	if r := opts.Generator; r != nil {
 		river.AddWorker(workers, &riverWorker[GeneratorArgs]{r: r})
-		queues[generatorQueue(st, opts.Node)] = river.QueueConfig{MaxWorkers: r.opts.Workers}
+		queues[QueueGenerator] = river.QueueConfig{MaxWorkers: r.opts.Workers}
 	} else {
 		river.AddWorker(workers, &elsewhere[GeneratorArgs]{timeout: GeneratorTimeout + timeoutGrace})
+	}
+	if r := opts.Verify; r != nil && r.opts.Verify != nil {
+		river.AddWorker(workers, &riverWorker[VerifyArgs]{r: r})
+		queues[QueueVerify] = river.QueueConfig{MaxWorkers: r.opts.Workers}
+	} else {
+		opts.Verify = nil
+		river.AddWorker(workers, &elsewhere[VerifyArgs]{timeout: analysisTimeout})
 	}
 	if r := opts.Webhooks; r != nil && r.opts.Payload != nil {
 		river.AddWorker(workers, &webhookWorker{r: r, perHost: map[string]int{}})
@@ -234,8 +253,12 @@ func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, j store.Job) error {
 	opts := &river.InsertOpts{MaxAttempts: q.opts.MaxAttempts + 1, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 	var args river.JobArgs = AnalysisArgs{JobID: j.ID}
 	opts.Queue = QueueAnalyses
-	if j.Kind != store.KindAnalysis && j.Kind != "" {
-		args, opts.Queue = GeneratorArgs{JobID: j.ID}, generatorQueue(q.store, q.opts.Node)
+	if j.Kind == store.KindVerify {
+		args, opts.Queue = VerifyArgs{JobID: j.ID}, QueueVerify
+	} else if j.Kind != store.KindAnalysis && j.Kind != "" {
+		// Any generator node takes any generator job: its files are in
+		// the blob store.
+		args, opts.Queue = GeneratorArgs{JobID: j.ID}, QueueGenerator
 	}
 	_, err := q.client.InsertTx(ctx, tx, args, opts)
 	return err
@@ -246,7 +269,7 @@ func (q *Queue) Enqueue(ctx context.Context, tx *sql.Tx, j store.Job) error {
 // them). In the embedded SQLite database, which only this process uses,
 // the jobs a killed predecessor left running are first given back.
 func (q *Queue) Run(ctx context.Context) error {
-	if q.opts.Analyses == nil && q.opts.Generator == nil && q.opts.Webhooks == nil {
+	if q.opts.Analyses == nil && q.opts.Generator == nil && q.opts.Verify == nil && q.opts.Webhooks == nil {
 		// Inserting needs no start: a node that works no jobs (an API
 		// node with --workers 0) leaves River's upkeep to those that do.
 		<-ctx.Done()
@@ -283,7 +306,7 @@ func (q *Queue) requeueOrphans(ctx context.Context) error {
 		return err
 	}
 	var kinds []string
-	for _, r := range []*Runner{q.opts.Analyses, q.opts.Generator} {
+	for _, r := range []*Runner{q.opts.Analyses, q.opts.Generator, q.opts.Verify} {
 		if r != nil {
 			kinds = append(kinds, r.opts.Kinds...)
 		}
@@ -296,33 +319,6 @@ func (q *Queue) requeueOrphans(ctx context.Context) error {
 		q.opts.Log.Info("requeued jobs left running by the previous run", "jobs", n)
 	}
 	return nil
-}
-
-// generatorQueue is the queue of the generator jobs a node receives. A
-// generator job's inputs and working files are on the disk of the node
-// that received it, so with a shared database each generator node works a
-// queue of its own, named after it (its --node must then stay the same
-// across restarts); the embedded database has one node and one queue.
-func generatorQueue(st *store.Store, node string) string {
-	if !st.Postgres() {
-		return QueueGenerator
-	}
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(node) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	name := strings.TrimRight(QueueGenerator+"_"+b.String(), "-_")
-	if len(name) > 64 { // River's limit
-		name = strings.TrimRight(name[:64], "-_")
-	}
-	return name
 }
 
 // GeneratorTimeout is the limit of one generator or training job:

@@ -8,16 +8,20 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/metrics"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
+	genjobs "github.com/trueframe/trueframe/generator/jobs"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/worker"
 )
@@ -355,65 +359,168 @@ func TestQueueAPINodeRescuesADeadWorkersJob(t *testing.T) {
 	}
 }
 
-type generatorFunc func(ctx context.Context, job store.Job) (json.RawMessage, error)
+type generatorFunc func(ctx context.Context, job store.Job, h genjobs.Hooks) (json.RawMessage, error)
 
-func (f generatorFunc) Generate(ctx context.Context, job store.Job, _ func(float64)) (json.RawMessage, error) {
-	return f(ctx, job)
+func (f generatorFunc) Generate(ctx context.Context, job store.Job, h genjobs.Hooks) (json.RawMessage, error) {
+	return f(ctx, job, h)
 }
 
-// With a shared database, a generator job is worked by the node that
-// received it, whose disk holds its files, never by another generator node:
-// jobs queued through node A wait for A while B, running, idles.
-func TestQueueGeneratorJobsStayOnTheirNode(t *testing.T) {
+// With a shared database and blob store, any generator node takes any
+// generator job: jobs whose inputs were stored through node A, which runs
+// none, are run by node B from its local copies, and what B made is in
+// the blob store for A to serve. A job whose node stops mid-stage resumes
+// on the other node from what the first stored.
+func TestQueueGeneratorJobsRunOnAnyNode(t *testing.T) {
 	dsn := testutil.Postgres(t)
+	b, err := blobs.Open(t.Context(), testutil.S3(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
 	log := slog.New(slog.DiscardHandler)
 	var mu sync.Mutex
-	ranOn := map[string]string{} // job id → node
-	ran := func() map[string]string {
+	ranOn := map[string][]string{} // job id → nodes, in order
+	ran := func() map[string][]string {
 		mu.Lock()
 		defer mu.Unlock()
 		return maps.Clone(ranOn)
 	}
-	stores, queues := map[string]*store.Store{}, map[string]*Queue{}
-	for _, node := range []string{"gen-a", "Gen.B"} {
+	// A two-stage job: the first stage writes state and an artifact, the
+	// second waits for the test, then finishes. One started with a state
+	// file stored skips the first stage.
+	release := make(chan struct{})
+	stages := func(name string) generatorFunc {
+		return func(ctx context.Context, j store.Job, h genjobs.Hooks) (json.RawMessage, error) {
+			var p genjobs.Params
+			json.Unmarshal(j.Params, &p)
+			in, err := os.ReadFile(p.Inputs["real"][0])
+			if err != nil {
+				return nil, err
+			}
+			node := string(in)
+			mu.Lock()
+			ranOn[j.ID] = append(ranOn[j.ID], name)
+			mu.Unlock()
+			state := filepath.Join(p.WorkDir, "dataset-fit", "manifest.json")
+			resumed := "no"
+			if _, err := os.Stat(state); err == nil {
+				resumed = "yes"
+			} else {
+				os.MkdirAll(filepath.Dir(state), 0o700)
+				os.WriteFile(state, []byte(node), 0o600)
+				os.WriteFile(filepath.Join(p.WorkDir, "out", "first.txt"), []byte("stage 1 of "+node), 0o600)
+				if err := h.StageDone(ctx); err != nil {
+					return nil, err
+				}
+			}
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			os.WriteFile(filepath.Join(p.WorkDir, "out", "second.txt"), []byte("resumed "+resumed), 0o600)
+			return json.RawMessage(`{}`), nil
+		}
+	}
+	type node struct {
+		st     *store.Store
+		q      *Queue
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	nodes := map[string]*node{}
+	for _, name := range []string{"gen-a", "gen-b", "gen-c"} {
 		st, err := store.Open(t.Context(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		gen := generatorFunc(func(_ context.Context, j store.Job) (json.RawMessage, error) {
-			mu.Lock()
-			ranOn[j.ID] = node
-			mu.Unlock()
-			return json.RawMessage(`{}`), nil
-		})
-		r := New(st, nil, nil, metrics.New("test", noCounts{}, log), log, Options{Workers: 1, Kinds: []string{"generate.train"}, Generator: gen})
-		q, err := NewQueue(t.Context(), st, QueueOptions{Generator: r, Node: node, PollInterval: 50 * time.Millisecond, Log: log})
+		var opts QueueOptions
+		if name != "gen-a" { // A only receives
+			r := New(st, nil, nil, metrics.New("test", noCounts{}, log), log, Options{Workers: 1, Kinds: []string{"generate.train"},
+				Generator:      stages(name),
+				GeneratorFiles: &GeneratorFiles{Blobs: b, CacheDir: t.TempDir()}, Lease: 2 * time.Second})
+			opts.Generator = r
+		}
+		opts.Node, opts.PollInterval, opts.Log = name, 50*time.Millisecond, log
+		q, err := NewQueue(t.Context(), st, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		stores[node], queues[node] = st, q
+		nodes[name] = &node{st: st, q: q, done: make(chan struct{})}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
-	wg.Go(func() { queues["Gen.B"].Run(ctx) })
-	want := map[string]string{}
-	for i := range 4 {
-		id := fmt.Sprintf("a-%d", i)
-		if err := stores["gen-a"].CreateJob(t.Context(), &store.Job{ID: id, KeyID: "k", Kind: "generate.train"}); err != nil {
-			t.Fatal(err)
+	start := func(name string) {
+		n := nodes[name]
+		ctx, cancel := context.WithCancel(context.Background())
+		n.cancel = cancel
+		go func() { defer close(n.done); n.q.Run(ctx) }()
+	}
+	stop := func(name string) { nodes[name].cancel(); <-nodes[name].done }
+	defer func() {
+		for name, n := range nodes {
+			if n.cancel != nil {
+				select {
+				case <-n.done:
+				default:
+					stop(name)
+				}
+			}
 		}
-		want[id] = "gen-a"
+	}()
+
+	// A stores the inputs and queues the job, as the API does.
+	id := fmt.Sprintf("gen_%024x", time.Now().UnixNano())
+	prefix := GeneratorPrefix(id)
+	if _, _, err := b.Put(t.Context(), prefix+GeneratorInputs+"real/00-a.mpg", strings.NewReader("input stored through gen-a"), nil); err != nil {
+		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // B polls every 50 ms
-	if got := ran(); len(got) > 0 {
-		t.Fatalf("node B ran node A's generator jobs: %v", got)
+	params, _ := json.Marshal(genjobs.Params{Type: "retrain", Inputs: map[string][]string{"real": {GeneratorInputs + "real/00-a.mpg"}}})
+	if err := nodes["gen-a"].st.CreateJob(t.Context(), &store.Job{ID: id, KeyID: "k", Kind: "generate.train", Params: params, EvidenceDir: prefix}); err != nil {
+		t.Fatal(err)
 	}
-	wg.Go(func() { queues["gen-a"].Run(ctx) })
-	for deadline := time.Now().Add(30 * time.Second); len(ran()) < len(want) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	start("gen-a")
+	start("gen-b")
+	waitUntil(t, "B to finish the first stage", func() bool {
+		ok, _ := b.Exists(t.Context(), prefix+"state/dataset-fit/manifest.json")
+		return ok
+	})
+	// B stops mid-job (the job goes back to the queue), C takes it and
+	// resumes after the first stage.
+	stop("gen-b")
+	start("gen-c")
+	close(release)
+	waitUntil(t, "the job to end", func() bool {
+		j, err := nodes["gen-a"].st.Job(t.Context(), id)
+		return err == nil && (j.State == store.Done || j.State == store.Failed)
+	})
+	if j, _ := nodes["gen-a"].st.Job(t.Context(), id); j.State != store.Done {
+		t.Fatalf("job %s: %s %s", id, j.ErrorCode, j.ErrorMessage)
 	}
-	if got := ran(); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("jobs ran on %v, want each on the node that received it %v", got, want)
+	if got := ran()[id]; fmt.Sprint(got) != "[gen-b gen-c]" {
+		t.Errorf("the job ran on %v, want gen-b then gen-c", got)
+	}
+	for key, want := range map[string]string{
+		prefix + GeneratorArtifacts + "first.txt":  "stage 1 of input stored through gen-a",
+		prefix + GeneratorArtifacts + "second.txt": "resumed yes",
+	} {
+		r, err := b.NewReader(t.Context(), key)
+		if err != nil {
+			t.Errorf("%s: %v", key, err)
+			continue
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		if string(got) != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }

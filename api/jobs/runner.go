@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +47,7 @@ func (p *Pooled) Analyze(ctx context.Context, job store.Job, progress func(float
 // Generator runs the jobs of kinds other than analyses (the face-swap
 // generator's train, swap and dataset jobs) and returns their result.
 type Generator interface {
-	Generate(ctx context.Context, job store.Job, progress func(float64)) (json.RawMessage, error)
+	Generate(ctx context.Context, job store.Job, h genjobs.Hooks) (json.RawMessage, error)
 }
 
 // Options tune a Runner. The zero value is usable.
@@ -75,6 +76,15 @@ type Options struct {
 	// Files fetches an analysis's upload from the blob store and stores
 	// its evidence there; nil: the job's paths are local.
 	Files *Files
+	// GeneratorFiles does the same for generator jobs: their inputs,
+	// artifacts and what they resume from.
+	GeneratorFiles *GeneratorFiles
+	// Verify, when set, runs verifications (kind store.KindVerify): the
+	// upload at path fingerprinted and checked against the provenance
+	// ledger, the result being the ledger's verification. A failure to
+	// fingerprint the file is a *scan.AnalysisError; any other error is
+	// retried, and its message is shown to the client.
+	Verify func(ctx context.Context, path string) (json.RawMessage, error)
 }
 
 // Runner owns the analysis goroutines and the webhook sender.
@@ -120,6 +130,12 @@ func New(st *store.Store, a Analyzer, hooks *webhook.Client, m *metrics.Metrics,
 	}
 	if opts.WebhooksPerHost <= 0 {
 		opts.WebhooksPerHost = 4
+	}
+	if opts.Verify != nil && !slices.Contains(opts.Kinds, store.KindVerify) {
+		if len(opts.Kinds) == 0 {
+			opts.Kinds = []string{store.KindAnalysis}
+		}
+		opts.Kinds = append(slices.Clone(opts.Kinds), store.KindVerify)
 	}
 	return &Runner{opts: opts, store: st, analyzer: a, hooks: hooks, metrics: m, log: log,
 		running: map[string]runningJob{}, finished: make(chan struct{})}
@@ -212,6 +228,9 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 		if err := r.store.Fail(bg, job.ID, code, message); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if job.Kind == store.KindVerify {
+			r.opts.Files.DropUpload(bg, job.FilePath)
+		}
 		r.metrics.JobSeconds.WithLabelValues(job.Kind, "failed").Observe(0)
 		r.announce()
 		return nil
@@ -249,7 +268,18 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 	var rep *scan.Report
 	var generated json.RawMessage
 	evidence := job.EvidenceDir // the stored evidence's prefix, before job names local copies
-	if job.Kind == store.KindAnalysis {
+	upload := job.FilePath      // the stored upload's key
+	if job.Kind == store.KindVerify {
+		// Like an analysis, from a local copy of the upload; the result is
+		// the ledger's verification.
+		var cleanup func()
+		if r.opts.Verify == nil {
+			err = errors.New("no provenance ledger on this node")
+		} else if job, cleanup, err = r.opts.Files.Local(jctx, job); err == nil {
+			defer cleanup()
+			generated, err = r.opts.Verify(jctx, job.FilePath)
+		}
+	} else if job.Kind == store.KindAnalysis {
 		// Blobs: from here on job names a local copy of the upload and a
 		// local evidence directory, stored once the analysis succeeds.
 		remote := job
@@ -268,7 +298,29 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 	} else if r.opts.Generator == nil {
 		err = fmt.Errorf("no runner for %s jobs", job.Kind)
 	} else {
-		generated, err = r.opts.Generator.Generate(jctx, job, progress)
+		// Blobs: job names the local directory of this attempt from here
+		// on, and what it made is stored as its stages end and when it
+		// ends, whatever the end, so that the next attempt (here or on
+		// another node) resumes from it; unless the job was deleted.
+		var attempt *generatorAttempt
+		if job, attempt, err = r.opts.GeneratorFiles.Local(jctx, job); err == nil {
+			defer attempt.cleanup()
+			hooks := genjobs.Hooks{
+				Progress:  func(p float64) { progress(p); attempt.progress(jctx) },
+				StageDone: attempt.Save,
+			}
+			generated, err = r.opts.Generator.Generate(jctx, job, hooks)
+			saveCtx, cancel := context.WithTimeout(bg, 5*time.Minute)
+			if context.Cause(jctx) == errDeleted {
+				attempt.drop(saveCtx)
+			} else if serr := attempt.Save(saveCtx); serr != nil {
+				log.Warn("storing the job's files", "err", serr)
+				if err == nil {
+					err = serr
+				}
+			}
+			cancel()
+		}
 	}
 	elapsed := time.Since(started)
 
@@ -278,6 +330,10 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 	case err == nil && rep == nil:
 		outcome = "done"
 		recordErr = r.store.Complete(bg, job.ID, generated)
+		if errors.Is(recordErr, store.ErrNotFound) {
+			// Deleted while its files were being stored.
+			r.opts.GeneratorFiles.Drop(bg, evidence)
+		}
 	case err == nil:
 		outcome = "done"
 		rep.File = job.FileName // not the server's path
@@ -304,6 +360,11 @@ func (r *Runner) process(ctx context.Context, id string, last bool) error {
 	if recordErr != nil && !errors.Is(recordErr, store.ErrNotFound) {
 		log.Error("recording job outcome", "err", recordErr)
 		next = recordErr
+	}
+	if outcome != "" && job.Kind == store.KindVerify {
+		// Verified (or never to be): the file has served its purpose, and
+		// a verification keeps only what the ledger said.
+		r.opts.Files.DropUpload(bg, upload)
 	}
 	if outcome != "" {
 		r.metrics.JobSeconds.WithLabelValues(job.Kind, outcome).Observe(elapsed.Seconds())

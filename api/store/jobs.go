@@ -36,6 +36,11 @@ const (
 // are named by their runner.
 const KindAnalysis = "analysis"
 
+// KindVerify is the kind of verifications (POST /v1/verify): an upload
+// fingerprinted and checked against the provenance ledger; the result is
+// the ledger's verification.
+const KindVerify = "verify"
+
 // Job is one piece of queued work: an analysis, or a generator job.
 type Job struct {
 	Seq          int64 // insertion order; pagination cursor

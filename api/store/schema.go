@@ -15,7 +15,7 @@ import (
 // Both databases share the numbering: migration n of one is migration n
 // of the other in its own spelling, so "schema 4" means the same tables
 // wherever it is.
-const schemaVersion = 7
+const schemaVersion = 8
 
 // sqliteMigrations are SQLite's steps, numbered as the databases made by
 // earlier versions of the service know them: never renumber or edit one,
@@ -117,6 +117,15 @@ CREATE TABLE uploads (
 );
 CREATE INDEX uploads_by_key ON uploads(key_id, touched_at);
 `,
+	// The active version of each kind of model, when the model registry's
+	// files are in a blob store every node shares (ActiveModels).
+	8: `
+CREATE TABLE models_active (
+	kind       TEXT PRIMARY KEY,
+	version    TEXT NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+`,
 }
 
 // postgresMigrations are the same steps for PostgreSQL. Times stay
@@ -208,6 +217,13 @@ CREATE TABLE uploads (
 	touched_at BIGINT NOT NULL
 );
 CREATE INDEX uploads_by_key ON uploads(key_id, touched_at);
+`,
+	8: `
+CREATE TABLE models_active (
+	kind       TEXT PRIMARY KEY,
+	version    TEXT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
 `,
 }
 

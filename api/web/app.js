@@ -316,7 +316,17 @@ async function verify() {
     form.append("file", file);
     out.replaceChildren();
     setStatus(status, `Fingerprinting ${file.name} and comparing it with the registered originals…`);
-    const v = await send("POST", "/v1/verify", form);
+    let v = await send("POST", "/v1/verify", form);
+    // One that takes longer than the service waits comes back as a job
+    // (202): follow it until the ledger's answer is there.
+    while (v && v.url && String(v.id).startsWith("vf_")) {
+      if (v.status === "done") {
+        v = v.result;
+        break;
+      }
+      if (v.status === "failed") throw new APIError(422, v.error.code, v.error.message);
+      v = await call("GET", v.url + "?wait=30");
+    }
     setStatus(status, `${file.name}: ${words(v.status)}.`, "ok");
     show(out, renderVerification(v, 3, `Verification of ${file.name}`));
   } catch (err) {

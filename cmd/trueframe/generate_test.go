@@ -172,7 +172,7 @@ func TestServeTrainingSurvivesRestart(t *testing.T) {
 		t.Fatalf("serve did not stop cleanly: %v\n%s", err, first.out)
 	}
 	var meta struct{ Step int64 }
-	b, err := os.ReadFile(filepath.Join(data, "generator", job.ID, "out", "model", model.MetaFile))
+	b, err := os.ReadFile(filepath.Join(data, "blobs", "generator", job.ID, "artifacts", "model", model.MetaFile))
 	if err != nil || json.Unmarshal(b, &meta) != nil || meta.Step < 3 {
 		t.Fatalf("no checkpoint on stop: %s (%v)", b, err)
 	}
@@ -188,7 +188,7 @@ func TestServeTrainingSurvivesRestart(t *testing.T) {
 			t.Fatalf("after the restart: %+v %+v\n%s", j, j.Error, second.out)
 		}
 	}
-	b, _ = os.ReadFile(filepath.Join(data, "generator", job.ID, "out", "model", model.MetaFile))
+	b, _ = os.ReadFile(filepath.Join(data, "blobs", "generator", job.ID, "artifacts", "model", model.MetaFile))
 	if json.Unmarshal(b, &meta) != nil || meta.Step != 40 {
 		t.Errorf("final model at step %d, want 40", meta.Step)
 	}

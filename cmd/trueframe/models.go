@@ -12,12 +12,17 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/trueframe/trueframe/api/blobs"
+	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/models/registry"
 )
 
 const modelsHelp = `
 The registry lives in DATA/models (--data, default ./data); the models
-embedded in the binary are its first versions.`
+embedded in the binary are its first versions. The nodes of a service with
+a shared --database share one registry: pass the nodes' --database and
+--blobs, and the versions are read from and added to the blob store, the
+active ones kept in the database.`
 
 // registryDir is where the data directory keeps the model registry.
 func registryDir(data string) string { return filepath.Join(data, "models") }
@@ -32,15 +37,41 @@ func existingRegistry(data string) (*registry.Registry, error) {
 	return registry.Open(registryDir(data))
 }
 
-// modelsCommand declares --data, checks that the command got want
-// arguments, and runs do on the opened registry.
+// modelsCommand declares --data, --database and --blobs, checks that the
+// command got want arguments, and runs do on the opened registry: the
+// data directory's, or a shared database's.
 func modelsCommand(fs *flag.FlagSet, want int, do func(r *registry.Registry, args []string) error) action {
-	data := dataFlag(fs)
-	return func(_ context.Context, args []string) error {
+	db := registerDatabaseFlags(fs)
+	blobURL := fs.String("blobs", "", "with a shared --database: the nodes' blob store (as serve's --blobs)")
+	return func(ctx context.Context, args []string) error {
 		if len(args) != want {
 			return usageError{fmt.Errorf("%s takes %d argument(s), got %d", commandName(fs), want, len(args))}
 		}
-		r, err := registry.Open(registryDir(*data))
+		if !store.IsPostgres(*db.database) {
+			r, err := registry.Open(registryDir(*db.data))
+			if err != nil {
+				return err
+			}
+			return do(r, args)
+		}
+		if *blobURL == "" {
+			return usageError{errors.New("with a shared --database, --blobs names the blob store of the nodes' models")}
+		}
+		st, err := db.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		b, err := blobs.Open(ctx, *blobURL)
+		if err != nil {
+			return fmt.Errorf("--blobs: %w", err)
+		}
+		defer b.Close()
+		data, err := filepath.Abs(*db.data)
+		if err != nil {
+			return err
+		}
+		r, err := openRegistry(data, st, b)
 		if err != nil {
 			return err
 		}

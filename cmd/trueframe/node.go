@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,7 +167,7 @@ func (n *node) open(ctx context.Context) error {
 	// Each analysis runs the model versions active in the registry when it
 	// starts (trueframe models activate switches them without a restart);
 	// --fusion, when set, overrides the registry's fusion.
-	if n.models, err = registry.Open(registryDir(n.dataDir)); err != nil {
+	if n.models, err = openRegistry(n.dataDir, n.store, n.blobs); err != nil {
 		return err
 	}
 	// Warm workers (none start until asked): the models stay loaded
@@ -215,6 +216,9 @@ func (n *node) openLedger(ctx context.Context, lf *ledgerFlags, readOnly bool) (
 func (n *node) analyses(hooks *webhook.Client, l api.Ledger, opts jobs.Options) *jobs.Runner {
 	opts.Workers, opts.MaxAttempts, opts.JobTimeout = n.flags.workers, n.flags.attempts, n.flags.jobTimeout
 	opts.Provenance = api.ProvenanceCheck(l, n.log)
+	// A node with a ledger can also verify files (POST /v1/verify), in
+	// the same pool (runJobs decides whether it does).
+	opts.Verify = api.VerifyWith(l, n.log)
 	opts.Files = &jobs.Files{Blobs: n.blobs, CacheDir: filepath.Join(n.dataDir, "cache")}
 	return jobs.New(n.store, n.analyzer, hooks, n.metrics, n.log, opts)
 }
@@ -230,6 +234,13 @@ func (n *node) runJobs(ctx context.Context, analyses, generator *jobs.Runner, se
 		Generator: generator, Webhooks: analyses}
 	if n.flags.workers > 0 {
 		opts.Analyses = analyses
+	}
+	// Verifications (when the node has a ledger) go where analyses go: to
+	// the worker nodes of a shared database, so that an API node with
+	// --workers 0 serves HTTP only. Alone, a node verifies whatever its
+	// --workers, in its small pool, as it always did.
+	if n.flags.workers > 0 || !n.flags.distributed() {
+		opts.Verify = analyses
 	}
 	queue, err := jobs.NewQueue(ctx, n.store, opts)
 	if err != nil {
@@ -296,17 +307,26 @@ func (nf *nodeFlags) ledgerCluster(st *store.Store, b *blobs.Store, readOnly boo
 	if !nf.distributed() {
 		return nil
 	}
-	return &ledgerCluster{Node: nf.nodeName(), Files: ledgerFiles{b}, Signers: st, Contracts: st, ReadOnly: readOnly}
+	return &ledgerCluster{Node: nf.nodeName(), Files: blobFiles{b, ledgerPrefix}, Signers: st, Contracts: st, ReadOnly: readOnly}
 }
 
-// ledgerFiles keeps the ledger's off-chain files (full fingerprints, batch
-// manifests) in the blob store under ledger/, where every node reads them.
-type ledgerFiles struct{ b *blobs.Store }
+// blobFiles is a directory of small files in the blob store, under prefix:
+// the ledger's off-chain files (full fingerprints, batch manifests) under
+// ledger/, the model registry's under models/, where every node reads them.
+type blobFiles struct {
+	b      *blobs.Store
+	prefix string
+}
 
-const ledgerPrefix = "ledger/"
+const (
+	ledgerPrefix = "ledger/"
+	modelsPrefix = "models/"
+)
 
-func (f ledgerFiles) ReadFile(ctx context.Context, name string) ([]byte, error) {
-	r, err := f.b.NewReader(ctx, ledgerPrefix+name)
+func (f blobFiles) String() string { return f.b.String() + " " + f.prefix }
+
+func (f blobFiles) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	r, err := f.b.NewReader(ctx, f.prefix+name)
 	if errors.Is(err, blobs.ErrNotFound) {
 		return nil, fmt.Errorf("%s: %w", name, fs.ErrNotExist)
 	}
@@ -319,7 +339,31 @@ func (f ledgerFiles) ReadFile(ctx context.Context, name string) ([]byte, error) 
 
 // WriteFile stores data under name; a blob store's write is all or
 // nothing, and a name's contents never change, so rewriting is harmless.
-func (f ledgerFiles) WriteFile(ctx context.Context, name string, data []byte) error {
-	_, _, err := f.b.Put(ctx, ledgerPrefix+name, bytes.NewReader(data), nil)
+func (f blobFiles) WriteFile(ctx context.Context, name string, data []byte) error {
+	_, _, err := f.b.Put(ctx, f.prefix+name, bytes.NewReader(data), nil)
 	return err
+}
+
+// List returns the names under prefix, relative to the files' own prefix.
+func (f blobFiles) List(ctx context.Context, prefix string) ([]string, error) {
+	objs, err := f.b.List(ctx, f.prefix+prefix)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(objs))
+	for i, o := range objs {
+		names[i] = strings.TrimPrefix(o.Key, f.prefix)
+	}
+	return names, nil
+}
+
+// openRegistry opens the model registry: the data directory's, or with a
+// shared database the one every node shares (files in the blob store, the
+// active pointer in the database), copied to the data directory's cache
+// as analyses need its versions.
+func openRegistry(dataDir string, st *store.Store, b *blobs.Store) (*registry.Registry, error) {
+	if !st.Postgres() {
+		return registry.Open(registryDir(dataDir))
+	}
+	return registry.OpenShared(registry.Shared{Files: blobFiles{b, modelsPrefix}, Pointer: st}, filepath.Join(dataDir, "cache", "models"))
 }

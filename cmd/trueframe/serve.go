@@ -16,7 +16,6 @@ import (
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
-	genjobs "github.com/trueframe/trueframe/generator/jobs"
 )
 
 func cmdServe(fs *flag.FlagSet) action {
@@ -36,7 +35,7 @@ func cmdServe(fs *flag.FlagSet) action {
 	orphanAge := fs.Duration("orphan-age", time.Hour, "at start, remove stored files of no job that are older than this (a node that died between storing an upload and queueing it)")
 	example := fs.String("example-file", "", "video named in the printed curl example")
 	useLedger := fs.Bool("ledger", true, "serve the provenance ledger")
-	useGenerator := fs.Bool("generator", true, "run face-swap generator jobs, one at a time")
+	useGenerator := fs.Bool("generator", true, "run generator and training jobs, one at a time (with a shared --database, any such node takes any of them)")
 	var lf ledgerFlags
 	lf.registerChain(fs)
 	return func(ctx context.Context, args []string) error {
@@ -53,12 +52,6 @@ func cmdServe(fs *flag.FlagSet) action {
 		}
 		if err := nf.check(); err != nil {
 			return err
-		}
-		// A generator node's jobs keep their files on its disk and wait in a
-		// queue named after it: with a shared database the name must outlive
-		// a restart.
-		if nf.distributed() && *useGenerator && nf.node == "" {
-			return usageError{errors.New("with a shared --database, a node that runs generator jobs needs a --node name that stays the same across restarts (or --generator=false)")}
 		}
 		if *maxWaiting < 1 || *ratePerS <= 0 || *burst < 1 || *keyUploads < 1 || *keyQueued < 1 {
 			return usageError{errors.New("--max-waiting, --burst, --max-uploads-per-key, --max-queued-per-key must be ≥ 1 and --rate positive")}
@@ -96,20 +89,19 @@ func cmdServe(fs *flag.FlagSet) action {
 		}
 		var genRunner *jobs.Runner
 		if *useGenerator {
-			exe, err := os.Executable()
-			if err != nil {
+			if genRunner, err = n.generatorRunner(hooks); err != nil {
 				return err
 			}
-			// One generator job at a time: training takes every core for hours.
-			genRunner = jobs.New(n.store, nil, hooks, n.metrics, n.log, jobs.Options{Workers: 1, Kinds: api.GeneratorKinds,
-				JobTimeout: jobs.GeneratorTimeout, Generator: generatorJobs{genjobs.Executor{Exe: exe, Deps: n.deps, Data: n.dataDir}}})
 		}
 		var srv *api.Server
 		runner := n.analyses(hooks, apiLedger, jobs.Options{Payload: func(j store.Job) ([]byte, error) { return srv.WebhookBody(j) }})
 		srv = api.New(n.store, runner, hooks, n.metrics, n.log, api.Options{DataDir: n.dataDir, Blobs: n.blobs, Models: n.models,
 			MaxUploadBytes: uploadLimit, MaxWaiting: *maxWaiting, RatePerSecond: *ratePerS, RateBurst: *burst, TrustedProxies: trustedProxies,
 			MinUploadRate: uploadRate, UploadRateWindow: *rateWindow, MaxUploadsPerKey: *keyUploads, MaxQueuedPerKey: *keyQueued,
-			Version: n.version, Ledger: apiLedger, OrphanAge: *orphanAge, Generator: genRunner})
+			Version: n.version, Ledger: apiLedger, OrphanAge: *orphanAge, Generator: genRunner,
+			// With a shared database, other nodes may run the generator
+			// jobs this one receives.
+			GeneratorElsewhere: nf.distributed()})
 		if err := n.runJobs(ctx, runner, genRunner, srv.SetReady); err != nil {
 			return err
 		}

@@ -260,13 +260,3 @@ func postForm(t *testing.T, url, key string, fields map[string]string, files []f
 	}
 	return resp.StatusCode
 }
-
-// With a shared database, a generator node's jobs wait in a queue named
-// after it: serve refuses to run generator jobs under a name that a
-// restart would change, before it touches the database.
-func TestServeGeneratorNodeNeedsAName(t *testing.T) {
-	r := trueframe(t, "serve", "--database", "postgres://nobody@127.0.0.1:1/none", "--data", t.TempDir())
-	if r.code != 2 || !strings.Contains(r.stderr, "--node") {
-		t.Fatalf("exit %d, stderr %q; want 2 naming --node", r.code, r.stderr)
-	}
-}

@@ -88,7 +88,9 @@ func TestServeTrainingJob(t *testing.T) {
 	}
 	srv.cmd.Process.Kill()
 	srv.cmd.Wait()
-	manifest := filepath.Join(data, "generator", job.ID, "dataset-fit", "manifest.json")
+	// The datasets were stored as their stage ended, where any node can
+	// resume from them.
+	manifest := filepath.Join(data, "blobs", "generator", job.ID, "state", "dataset-fit", "manifest.json")
 	before, err := os.Stat(manifest)
 	if err != nil {
 		t.Fatalf("the fit dataset was not made before the fit stage: %v", err)

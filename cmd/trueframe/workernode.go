@@ -16,7 +16,8 @@ import (
 	"github.com/trueframe/trueframe/api/jobs"
 )
 
-const workerHelp = `A worker node analyses the jobs of a shared database and does nothing
+const workerHelp = `A worker node analyses the jobs of a shared database (and, with
+--generator, runs its generator and training jobs) and does nothing
 else: no API, no keys. Start any number beside any number of
 'trueframe serve --database … --workers 0' API nodes:
 
@@ -33,6 +34,7 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 	var nf nodeFlags
 	nf.register(fs, "local `directory`: the model registry and a cache of inputs")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address of /healthz, /readyz and /metrics")
+	useGenerator := fs.Bool("generator", false, "also run generator and training jobs, one at a time (their files are in the blob store: any such node takes any of them)")
 	var lf ledgerFlags
 	lf.registerChain(fs)
 	return func(ctx context.Context, args []string) error {
@@ -64,7 +66,13 @@ func cmdWorkerNode(fs *flag.FlagSet) action {
 		var notReady atomic.Pointer[error]
 		setReady := func(err error) { notReady.Store(&err) }
 		setReady(errors.New("loading the models"))
-		if err := n.runJobs(ctx, n.analyses(nil, apiLedger, jobs.Options{}), nil, setReady); err != nil {
+		var genRunner *jobs.Runner
+		if *useGenerator {
+			if genRunner, err = n.generatorRunner(nil); err != nil {
+				return err
+			}
+		}
+		if err := n.runJobs(ctx, n.analyses(nil, apiLedger, jobs.Options{}), genRunner, setReady); err != nil {
 			return err
 		}
 		mux := http.NewServeMux()

@@ -19,10 +19,14 @@ import (
 
 	"github.com/trueframe/trueframe/generator/model"
 	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/models/registry"
 )
 
-// Params are a generator job's parameters, stored with it and
-// given to the worker. Paths are absolute, inside the job's directory.
+// Params are a generator job's parameters, stored with it and given to
+// the runner. As stored, Inputs name files relative to the job's place in
+// the blob store ("inputs/a/00-a.mp4") and WorkDir and ModelDir are empty;
+// the runner fetches the files to a local directory and gives Run the
+// local absolute paths.
 type Params struct {
 	Type      string              `json:"type"`                // train, swap or dataset
 	Steps     int                 `json:"steps,omitempty"`     // train
@@ -32,7 +36,37 @@ type Params struct {
 	Inputs    map[string][]string `json:"inputs"`              // by field: a, b (train), target (swap), real (dataset, retrain)
 	Activate  bool                `json:"activate,omitempty"`  // retrain: activate the child if admitted
 	Tolerance float64             `json:"tolerance,omitempty"` // retrain: largest AUC drop admitted
-	WorkDir   string              `json:"work_dir"`            // outputs go to WorkDir/out
+	WorkDir   string              `json:"work_dir,omitempty"`  // outputs go to WorkDir/out
+}
+
+// A job's directory holds its inputs, its outputs (out/, the artifacts
+// clients download) and what it resumes from. StateFiles are the latter,
+// beside out/ (a training checkpoint is out/model itself): a runner that
+// keeps them, and out/, where another node can fetch them lets any node
+// resume the job. They are in the order a runner stores them: the progress
+// file last, so that whoever reads a stage there finds the outputs of the
+// stages before it stored.
+var StateFiles = []string{"dataset-fit", "dataset-held", ProgressFile}
+
+// Hooks are how Run reports on a job. The zero value is usable.
+type Hooks struct {
+	// Progress receives the job's progress, from 0 to 1.
+	Progress func(float64)
+	// StageDone is called when a stage of a job that has several has
+	// ended and the next one begins (its progress file says which): the
+	// directory holds the finished stages' outputs, to be kept where
+	// another node can resume from them. An error ends the attempt.
+	StageDone func(context.Context) error
+}
+
+// Models is a model registry the nodes of a service share, which the
+// children (reading models from a directory, with no access to the
+// shared store) see through a local export. *registry.Registry is one.
+type Models interface {
+	// Export writes a local registry of the active versions in dir.
+	Export(dir string) error
+	AddFusion(path string, opts registry.AddOptions) (registry.Entry, error)
+	Activate(id string) (registry.Entry, error)
 }
 
 // ProgressFile is where a generator job writes its detailed progress (in
@@ -60,11 +94,25 @@ type Executor struct {
 	Exe  string // the trueframe binary
 	Deps string // its installation directory (TRUEFRAME_DEPS)
 	Data string // the service's data directory: the model registry and the analysis cache (training jobs)
+	// Models, when set, is the registry training jobs measure against and
+	// add to, shared with other nodes; nil: the registry in Data, which
+	// the children use directly.
+	Models Models
 }
 
-// Run runs the job p describes, reporting progress from 0 to 1, and
-// returns its result.
-func (g Executor) Run(ctx context.Context, p Params, progress func(float64)) (json.RawMessage, error) {
+// Run runs the job p describes, reporting through h, and returns its
+// result.
+func (g Executor) Run(ctx context.Context, p Params, h Hooks) (json.RawMessage, error) {
+	progress := h.Progress
+	if progress == nil {
+		progress = func(float64) {}
+	}
+	stageDone := func() error {
+		if h.StageDone == nil {
+			return nil
+		}
+		return h.StageDone(ctx)
+	}
 	// The children run in the job's directory with paths relative to it,
 	// so that what they write (model metadata, sidecars, manifests, face
 	// indexes) and the results shown to API clients name files inside the
@@ -145,7 +193,7 @@ func (g Executor) Run(ctx context.Context, p Params, progress func(float64)) (js
 		}
 		return json.Marshal(map[string]any{"type": "dataset", "manifest": "dataset/manifest.json"})
 	case "retrain":
-		return g.retrain(wd, filepath.Base(wd), p, run, progress)
+		return g.retrain(wd, filepath.Base(wd), p, run, progress, stageDone)
 	}
 	return nil, fmt.Errorf("unknown generator job type %q", p.Type)
 }
@@ -161,11 +209,18 @@ func (g Executor) Run(ctx context.Context, p Params, progress func(float64)) (js
 //  3. measure: the new fusion against the active one on the held-apart
 //     part (models promote), registered (and activated when asked) only if
 //     no figure dropped by more than the tolerance; a ROC plot of both.
-func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) error, progress func(float64)) (json.RawMessage, error) {
+//
+// Each stage's start is reported to stageDone, which keeps what the
+// finished ones made where another node can resume from it. With a shared
+// registry (Executor.Models) the children measure against a local export
+// of it, and the runner, not the child, adds (and activates) the admitted
+// version, from the measure stage's report: again when the job resumes
+// after that stage, which changes nothing the second time.
+func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) error,
+	progress func(float64), stageDone func() error) (json.RawMessage, error) {
 	started := time.Now()
-	stage := func(n int, name string) {
+	stage := func(n int, name string) error {
 		p := float64(n) / 4
-		progress(p)
 		detail := map[string]any{"stage": name, "stage_number": n + 1, "stages": 3}
 		if elapsed := time.Since(started).Seconds(); p > 0 && elapsed > 1 {
 			// A rough guess: the stages' shares of progress are not their
@@ -174,6 +229,26 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 		}
 		b, _ := json.Marshal(detail)
 		os.WriteFile(filepath.Join(wd, ProgressFile), b, 0o644)
+		if err := stageDone(); err != nil {
+			return err
+		}
+		progress(p)
+		return nil
+	}
+	// data is the data directory the children take (--data): the model
+	// registry's, the service's own or a local export of a shared one.
+	data := g.Data
+	export := func() error { return nil }
+	if g.Models != nil {
+		data = filepath.Join(wd, "registry")
+		defer os.RemoveAll(data)
+		export = func() error {
+			os.RemoveAll(data)
+			if err := g.Models.Export(filepath.Join(data, "models")); err != nil {
+				return fmt.Errorf("exporting the active models: %w", err)
+			}
+			return nil
+		}
 	}
 	exists := func(rel string) bool { _, err := os.Stat(filepath.Join(wd, rel)); return err == nil }
 	reals := slices.Clone(p.Inputs["real"])
@@ -186,12 +261,12 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 		}
 		parts[part] = append(parts[part], r)
 	}
-	stage(0, "dataset")
+	if err := stage(0, "dataset"); err != nil {
+		return nil, err
+	}
 	for _, part := range []string{"fit", "held"} {
-		manifest := filepath.Join("dataset-"+part, "manifest.json")
-		if exists(manifest) {
-			continue
-		}
+		// The manifests name the real clips in real-<part>: made again for
+		// a job resumed in another directory (links to the inputs).
 		dir := filepath.Join(wd, "real-"+part)
 		os.RemoveAll(dir)
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -202,6 +277,10 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 				return nil, err
 			}
 		}
+		manifest := filepath.Join("dataset-"+part, "manifest.json")
+		if exists(manifest) {
+			continue
+		}
 		if err := run([]string{"generate", "dataset", "--real", "real-" + part, "--out", "dataset-" + part}, nil); err != nil {
 			return nil, fmt.Errorf("making the %s dataset: %w", part, err)
 		}
@@ -209,10 +288,15 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 	cache := filepath.Join(g.Data, "eval-cache")
 	child := filepath.Join("out", "fusion.json")
 	version := "fusion-" + strings.TrimPrefix(id, "gen_")
-	stage(1, "fit")
+	if err := stage(1, "fit"); err != nil {
+		return nil, err
+	}
 	if !exists(child) {
+		if err := export(); err != nil {
+			return nil, err
+		}
 		tmp := filepath.Join("out", "fusion.json.new")
-		if err := run([]string{"detectors", "train", "fusion", "--from", "active", "--skip-missing-parent-data", "--data", g.Data,
+		if err := run([]string{"detectors", "train", "fusion", "--from", "active", "--skip-missing-parent-data", "--data", data,
 			"--cache", cache, "--out", tmp, "--version", version, filepath.Join("dataset-fit", "manifest.json")}, nil); err != nil {
 			return nil, fmt.Errorf("fitting: %w", err)
 		}
@@ -220,11 +304,16 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 			return nil, err
 		}
 	}
-	stage(2, "measure")
+	if err := stage(2, "measure"); err != nil {
+		return nil, err
+	}
 	gatePath := filepath.Join("out", "gate.json")
 	if !exists(gatePath) {
+		if err := export(); err != nil {
+			return nil, err
+		}
 		held := filepath.Join("dataset-held", "manifest.json")
-		args := []string{"models", "promote", "--data", g.Data, "--cache", cache, "--report", gatePath,
+		args := []string{"models", "promote", "--data", data, "--cache", cache, "--report", gatePath,
 			"--tolerance", strconv.FormatFloat(p.Tolerance, 'g', -1, 64)}
 		if p.Activate {
 			args = append(args, "--activate")
@@ -235,6 +324,11 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 		}
 		if err := run([]string{"eval", "--cache", cache, "--fusion", child, "--plot", filepath.Join("out", "roc.png"), held}, nil); err != nil {
 			return nil, fmt.Errorf("plotting: %w", err)
+		}
+		// Kept before the shared registry learns of the version: a job
+		// resumed from here adds it without measuring it again.
+		if err := stageDone(); err != nil {
+			return nil, err
 		}
 	}
 	raw, err := os.ReadFile(filepath.Join(wd, gatePath))
@@ -253,15 +347,50 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 		} `json:"child"`
 		Regressions []json.RawMessage `json:"regressions"`
 		Registered  bool              `json:"registered"`
+		Forced      string            `json:"forced"`
 		Active      bool              `json:"active"`
 	}
 	if err := json.Unmarshal(raw, &gate); err != nil {
 		return nil, err
 	}
+	if g.Models != nil && gate.Registered {
+		if err := g.publish(filepath.Join(wd, child), raw, gate.Parent.ID, gate.Forced, gate.Active); err != nil {
+			return nil, err
+		}
+	}
 	progress(1)
 	return json.Marshal(map[string]any{"type": "retrain", "version": version, "parent": gate.Parent.ID,
 		"registered": gate.Registered, "active": gate.Active, "regressions": gate.Regressions,
 		"held_apart_clips": gate.Clips, "auc": map[string]any{"parent": gate.Parent.AUC, "child": gate.Child.AUC}})
+}
+
+// publish adds the fusion a training job admitted to the shared registry,
+// with the comparison that admitted it as promote records it (its report
+// without the outcome), and activates it when promote did in the export.
+// Adding the same files again returns the version already there, so a
+// resumed job publishes harmlessly twice.
+func (g Executor) publish(fusion string, report []byte, parent, forced string, activate bool) error {
+	var gate map[string]json.RawMessage
+	if err := json.Unmarshal(report, &gate); err != nil {
+		return err
+	}
+	for _, outcome := range []string{"registered", "forced", "active"} {
+		delete(gate, outcome)
+	}
+	raw, err := json.Marshal(gate)
+	if err != nil {
+		return err
+	}
+	e, err := g.Models.AddFusion(fusion, registry.AddOptions{Parent: parent, Gate: raw, Forced: forced})
+	if err != nil {
+		return fmt.Errorf("registering the new fusion: %w", err)
+	}
+	if activate {
+		if _, err := g.Models.Activate(e.ID); err != nil {
+			return fmt.Errorf("activating the new fusion: %w", err)
+		}
+	}
+	return nil
 }
 
 // TrainProgress is what `trueframe generate train --progress-file` writes

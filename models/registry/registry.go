@@ -1,8 +1,10 @@
 // Package registry keeps the versions of the models a scan can run — the
-// learned detectors and the fusion — in the data directory, with which one
-// of each kind is active.
+// learned detectors and the fusion — with which one of each kind is active.
 //
-// Layout, under the registry's directory:
+// The registry reads and writes through a Storage: a directory (Dir, the
+// data directory's, for a service on one machine) or a store every node
+// of a larger service shares (Shared: the files in a blob store, the
+// active pointer in the database). Either way the layout is the same:
 //
 //	versions/<id>/entry.json   the Entry
 //	versions/<id>/<files>      the model card and model file (a detector), or fusion.json
@@ -14,22 +16,29 @@
 // pointer. Versions are immutable: a scan that started on one keeps reading
 // the same files while another is activated.
 //
+// (Shared keeps the files under the same names, and the pointer in the
+// database instead of active.json.)
+//
 // The models embedded in the binary are the first versions: Open adds any
 // embedded version the registry lacks and activates it for a kind that has
 // no active version yet.
 package registry
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/trueframe/trueframe/models"
@@ -78,34 +87,91 @@ var (
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$`)
 
-// Registry is a directory of model versions.
+// Registry is a set of model versions in a Storage. All methods are safe
+// for concurrent use.
+//
+// Its methods take no context: they predate the shared storage, and its
+// callers (the model routes, each analysis choosing its models) are short.
+// Each call to a shared storage is bounded by storageTimeout instead.
 type Registry struct {
-	dir string
+	store Storage
+	// local is the directory of a Dir storage, where scans read the
+	// versions' files; "" for a shared one, whose files are copied to
+	// cache first.
+	local string
+	cache string
+	// entries caches the entries of a shared storage: versions never
+	// change, and each analysis reads the active ones.
+	entries sync.Map // id -> Entry
 }
+
+// storageTimeout bounds one call of the registry to a shared storage.
+const storageTimeout = 2 * time.Minute
 
 // Open opens (creating it if needed) the registry in dir and adds the
 // binary's embedded models to it.
 func Open(dir string) (*Registry, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "versions"), 0o750); err != nil {
+	d, err := NewDir(dir)
+	if err != nil {
 		return nil, err
 	}
-	r := &Registry{dir: dir}
+	r := &Registry{store: d, local: dir}
 	if err := r.seed(); err != nil {
 		return nil, fmt.Errorf("registry: adding the embedded models: %w", err)
 	}
 	return r, nil
 }
 
-// Dir is the registry's directory.
-func (r *Registry) Dir() string { return r.dir }
+// OpenShared opens the registry kept in a shared storage, adding the
+// binary's embedded models to it when they are missing (the first node of
+// a service to start adds them). Scans load models from files, so the
+// versions they run are copied to cacheDir (this node's own) first; a
+// version never changes, so a copy is good for as long as it is there.
+func OpenShared(s Storage, cacheDir string) (*Registry, error) {
+	if cacheDir == "" {
+		return nil, errors.New("registry: a shared registry needs a local cache directory")
+	}
+	if err := os.MkdirAll(filepath.Join(cacheDir, "versions"), 0o750); err != nil {
+		return nil, err
+	}
+	r := &Registry{store: s, cache: cacheDir}
+	if err := r.seed(); err != nil {
+		return nil, fmt.Errorf("registry: adding the embedded models: %w", err)
+	}
+	return r, nil
+}
 
-// seed adds the embedded models the registry lacks.
+// Dir is the registry's directory: a local one's, or a shared one's cache.
+func (r *Registry) Dir() string {
+	if r.local != "" {
+		return r.local
+	}
+	return r.cache
+}
+
+// String describes where the registry is.
+func (r *Registry) String() string {
+	if r.local != "" {
+		return r.local
+	}
+	return fmt.Sprint(r.store)
+}
+
+// ctx returns the context of one call to the storage.
+func (r *Registry) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storageTimeout)
+}
+
+// seed adds the embedded models the registry lacks, and activates them for
+// the kinds that have no active version. Nodes starting together each do
+// it: a version added twice with the same files is the same version, and
+// an activation only fills a kind that has none.
 func (r *Registry) seed() error {
 	active, err := r.Active()
 	if err != nil {
 		return err
 	}
-	changed := false
+	initial := map[string]string{}
 	names, err := models.TrainedNames()
 	if err != nil {
 		return err
@@ -125,7 +191,7 @@ func (r *Registry) seed() error {
 			return err
 		}
 		if active[card.Name] == "" {
-			active[card.Name], changed = card.Version, true
+			initial[card.Name] = card.Version
 		}
 	}
 	raw := models.DefaultFusionJSON()
@@ -138,12 +204,16 @@ func (r *Registry) seed() error {
 		return err
 	}
 	if active[KindFusion] == "" {
-		active[KindFusion], changed = f.Version, true
+		initial[KindFusion] = f.Version
 	}
-	if !changed {
-		return nil
+	ctx, cancel := r.ctx()
+	defer cancel()
+	for _, kind := range slices.Sorted(maps.Keys(initial)) {
+		if err := r.store.SetActiveModel(ctx, kind, initial[kind], true); err != nil {
+			return err
+		}
 	}
-	return r.writeActive(active)
+	return nil
 }
 
 // addIfMissing adds e unless a version of its id exists with the same
@@ -246,27 +316,16 @@ func (r *Registry) add(e Entry, files map[string][]byte) (Entry, error) {
 	if e.Created.IsZero() {
 		e.Created = time.Now().UTC()
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(r.dir, "versions"), ".new-")
-	if err != nil {
-		return Entry{}, err
-	}
-	defer os.RemoveAll(tmp) // a no-op once renamed
-	for name, data := range files {
-		if err := writeSynced(filepath.Join(tmp, name), data); err != nil {
-			return Entry{}, err
-		}
-	}
 	raw, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := writeSynced(filepath.Join(tmp, "entry.json"), append(raw, '\n')); err != nil {
-		return Entry{}, err
+	ctx, cancel := r.ctx()
+	defer cancel()
+	if err := r.store.PutVersion(ctx, e.ID, files, append(raw, '\n')); err != nil {
+		return Entry{}, fmt.Errorf("registry: storing version %q: %w", e.ID, err)
 	}
-	if err := os.Rename(tmp, r.versionDir(e.ID)); err != nil {
-		return Entry{}, err
-	}
-	return e, syncDir(filepath.Join(r.dir, "versions"))
+	return e, nil
 }
 
 func sameFiles(a, b map[string]string) bool {
@@ -281,14 +340,17 @@ func sameFiles(a, b map[string]string) bool {
 	return true
 }
 
-func (r *Registry) versionDir(id string) string { return filepath.Join(r.dir, "versions", id) }
-
 // Get returns the version id.
 func (r *Registry) Get(id string) (Entry, error) {
 	if !idPattern.MatchString(id) {
 		return Entry{}, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
-	raw, err := os.ReadFile(filepath.Join(r.versionDir(id), "entry.json"))
+	if e, ok := r.entries.Load(id); ok {
+		return e.(Entry), nil
+	}
+	ctx, cancel := r.ctx()
+	defer cancel()
+	raw, err := r.store.ReadFile(ctx, id, entryFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{}, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
@@ -299,21 +361,30 @@ func (r *Registry) Get(id string) (Entry, error) {
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return Entry{}, fmt.Errorf("registry: version %q: %w", id, err)
 	}
+	if r.local == "" {
+		r.entries.Store(id, e)
+	}
 	return e, nil
 }
 
+// entryFile is the file of a version that holds its Entry; a storage
+// writes it last, so that a version with one is complete.
+const entryFile = "entry.json"
+
 // List returns every version, by kind and then by creation time.
 func (r *Registry) List() ([]Entry, error) {
-	ents, err := os.ReadDir(filepath.Join(r.dir, "versions"))
+	ctx, cancel := r.ctx()
+	ids, err := r.store.Versions(ctx)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
 	var out []Entry
-	for _, d := range ents {
-		if !d.IsDir() || !idPattern.MatchString(d.Name()) {
+	for _, id := range ids {
+		if !idPattern.MatchString(id) {
 			continue // a temporary directory a crash left
 		}
-		e, err := r.Get(d.Name())
+		e, err := r.Get(id)
 		if err != nil {
 			return nil, err
 		}
@@ -333,18 +404,9 @@ func (r *Registry) List() ([]Entry, error) {
 
 // Active returns the active version of each kind.
 func (r *Registry) Active() (map[string]string, error) {
-	raw, err := os.ReadFile(filepath.Join(r.dir, "active.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	active := map[string]string{}
-	if err := json.Unmarshal(raw, &active); err != nil {
-		return nil, fmt.Errorf("registry: active.json: %w", err)
-	}
-	return active, nil
+	ctx, cancel := r.ctx()
+	defer cancel()
+	return r.store.ActiveModels(ctx)
 }
 
 // Activate makes version id the active one of its kind. Scans started
@@ -358,44 +420,26 @@ func (r *Registry) Activate(id string) (Entry, error) {
 	if err := r.checkFiles(e); err != nil {
 		return Entry{}, err
 	}
-	active, err := r.Active()
-	if err != nil {
-		return Entry{}, err
-	}
-	active[e.Kind] = e.ID
-	return e, r.writeActive(active)
-}
-
-func (r *Registry) writeActive(active map[string]string) error {
-	raw, err := json.MarshalIndent(active, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(r.dir, ".active-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(append(raw, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(r.dir, "active.json")); err != nil {
-		return err
-	}
-	return syncDir(r.dir)
+	ctx, cancel := r.ctx()
+	defer cancel()
+	return e, r.store.SetActiveModel(ctx, e.Kind, e.ID, false)
 }
 
 // Path returns the file a scan loads for version id: a detector's model
-// card or the fusion model.
-func (r *Registry) Path(e Entry) string { return filepath.Join(r.versionDir(e.ID), e.File) }
+// card or the fusion model. Of a shared registry it is where the version's
+// local copy is, which LocalPath makes.
+func (r *Registry) Path(e Entry) string { return filepath.Join(r.Dir(), "versions", e.ID, e.File) }
+
+// LocalPath returns Path(e), first copying the version's files there from
+// a shared storage when they are not there yet.
+func (r *Registry) LocalPath(e Entry) (string, error) {
+	if r.local == "" {
+		if err := r.fetch(e); err != nil {
+			return "", err
+		}
+	}
+	return r.Path(e), nil
+}
 
 // Selection is what a scan runs: the model card of each learned detector
 // and the fusion model, by path.
@@ -416,10 +460,14 @@ func (r *Registry) ActiveSelection() (Selection, error) {
 		if err != nil {
 			return Selection{}, fmt.Errorf("active %s: %w", kind, err)
 		}
+		path, err := r.LocalPath(e)
+		if err != nil {
+			return Selection{}, fmt.Errorf("active %s: %w", kind, err)
+		}
 		if kind == KindFusion {
-			sel.Fusion = r.Path(e)
+			sel.Fusion = path
 		} else {
-			sel.Cards[kind] = r.Path(e)
+			sel.Cards[kind] = path
 		}
 	}
 	return sel, nil
@@ -457,48 +505,29 @@ func (r *Registry) Verify() ([]error, error) {
 }
 
 func (r *Registry) checkFiles(e Entry) error {
-	names := make([]string, 0, len(e.SHA256))
-	for name := range e.SHA256 {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		data, err := os.ReadFile(filepath.Join(r.versionDir(e.ID), name))
+	_, err := r.readFiles(e)
+	return err
+}
+
+// readFiles reads the files of version e, checked against their recorded
+// hashes.
+func (r *Registry) readFiles(e Entry) (map[string][]byte, error) {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	files := map[string][]byte{}
+	for _, name := range slices.Sorted(maps.Keys(e.SHA256)) {
+		data, err := r.store.ReadFile(ctx, e.ID, name)
 		if errors.Is(err, fs.ErrNotExist) {
-			return &ChecksumError{ID: e.ID, File: name, Want: e.SHA256[name]}
+			return nil, &ChecksumError{ID: e.ID, File: name, Want: e.SHA256[name]}
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sum := sha256.Sum256(data)
 		if got := hex.EncodeToString(sum[:]); got != e.SHA256[name] {
-			return &ChecksumError{ID: e.ID, File: name, Want: e.SHA256[name], Got: got}
+			return nil, &ChecksumError{ID: e.ID, File: name, Want: e.SHA256[name], Got: got}
 		}
+		files[name] = data
 	}
-	return nil
-}
-
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return files, nil
 }

@@ -1,10 +1,18 @@
 package registry
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/trueframe/trueframe/models"
@@ -268,4 +276,151 @@ func mustGet(t *testing.T, r *Registry, id string) Entry {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// memFiles is an in-memory Files, as a blob store shared by nodes.
+type memFiles struct {
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func (m *memFiles) ReadFile(_ context.Context, name string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.files[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", name, fs.ErrNotExist)
+	}
+	return bytes.Clone(b), nil
+}
+
+func (m *memFiles) WriteFile(_ context.Context, name string, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.files == nil {
+		m.files = map[string][]byte{}
+	}
+	m.files[name] = bytes.Clone(data)
+	return nil
+}
+
+func (m *memFiles) List(_ context.Context, prefix string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for k := range m.files {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// memPointer is an in-memory Pointer, as the shared database.
+type memPointer struct {
+	mu     sync.Mutex
+	active map[string]string
+}
+
+func (p *memPointer) ActiveModels(context.Context) (map[string]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.active), nil
+}
+
+func (p *memPointer) SetActiveModel(_ context.Context, kind, id string, ifUnset bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active == nil {
+		p.active = map[string]string{}
+	}
+	if !ifUnset || p.active[kind] == "" {
+		p.active[kind] = id
+	}
+	return nil
+}
+
+// Two nodes share a registry: what one adds and activates, the other
+// lists and runs, from its own local copy of the files; a version
+// damaged in the shared store is not copied.
+func TestSharedRegistry(t *testing.T) {
+	shared := Shared{Files: &memFiles{}, Pointer: &memPointer{}}
+	a, err := OpenShared(shared, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenShared(shared, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := b.Active()
+	f, err := models.DefaultFusion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before[KindFusion] != f.Version {
+		t.Fatalf("seeded active %v", before)
+	}
+	f.Version = "fusion-child"
+	f.Bias += 0.5
+	raw, _ := json.Marshal(f)
+	path := filepath.Join(t.TempDir(), "fusion.json")
+	os.WriteFile(path, raw, 0o644)
+	if _, err := a.AddFusion(path, AddOptions{Parent: before[KindFusion]}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := b.List()
+	if err != nil || !slices.ContainsFunc(list, func(e Entry) bool { return e.ID == "fusion-child" }) {
+		t.Fatalf("b lists %v (%v), without a's version", list, err)
+	}
+	if _, err := b.Activate("fusion-child"); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*Registry{"a": a, "b": b} {
+		sel, err := r.ActiveSelection()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := models.LoadFusion(sel.Fusion)
+		if err != nil || got.Version != "fusion-child" || !strings.HasPrefix(sel.Fusion, r.Dir()) {
+			t.Errorf("%s: active fusion %s: %v, %v", name, sel.Fusion, got, err)
+		}
+		if len(sel.Cards) != len(before)-1 {
+			t.Errorf("%s: selection %v", name, sel)
+		}
+	}
+	// Another kind activated meanwhile is not lost.
+	if after, _ := a.Active(); after[KindFusion] != "fusion-child" || after["motion"] != before["motion"] {
+		t.Errorf("active after: %v", after)
+	}
+
+	// A child process reads a local export of the active versions.
+	dir := t.TempDir()
+	if err := b.Export(dir); err != nil {
+		t.Fatal(err)
+	}
+	local, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if act, _ := local.Active(); act[KindFusion] != "fusion-child" {
+		t.Errorf("export's active %v", act)
+	}
+	if e, err := local.Get("fusion-child"); err != nil || e.Parent != before[KindFusion] {
+		t.Errorf("exported entry %+v, %v", e, err)
+	}
+
+	// Damaged in the store: not copied, not activated.
+	shared.Files.WriteFile(t.Context(), "versions/"+before["motion"]+"/card.json", []byte("{}"))
+	c, err := OpenShared(shared, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *ChecksumError
+	if _, err := c.ActiveSelection(); !errors.As(err, &ce) {
+		t.Errorf("selection of a damaged version: %v", err)
+	}
+	if _, err := c.Activate(before["motion"]); !errors.As(err, &ce) {
+		t.Errorf("activating a damaged version: %v", err)
+	}
 }
