@@ -110,7 +110,7 @@ func (s *Server) createGeneratorJob(c *gin.Context) (*result, error) {
 		hint:     "send a multipart/form-data body: type, parameters, and the videos as files",
 		overhead: 1 << 20,
 		files:    map[string]int{"a": 64, "b": 64, "target": 64, "real": 64},
-		fields: map[string]int{"type": 256, "steps": 256, "model": 256, "direction": 256,
+		fields: map[string]int{"type": 256, "steps": 256, "checkpoint_every": 256, "model": 256, "direction": 256,
 			"activate": 256, "tolerance": 256},
 		strict: true,
 		check:  func() error { return s.generatorQueueRoom(c, key.ID) },
@@ -229,6 +229,13 @@ func (s *Server) checkGeneratorParams(c *gin.Context, p *GeneratorParams, fields
 				return "", "steps must be an integer from 1 to 10,000,000"
 			}
 			p.Steps = n
+		}
+		if v := fields["checkpoint_every"]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10_000_000 {
+				return "", "checkpoint_every must be an integer from 1 to 10,000,000"
+			}
+			p.CheckpointEvery = n
 		}
 		if m := need("a", 1) + need("b", 1); m != "" {
 			return "", m

@@ -86,7 +86,7 @@ func TestGeneratorJobs(t *testing.T) {
 	}
 
 	post(analyst, map[string]string{"type": "train"}, map[string][]byte{"a": clip, "b": clip}, 403, nil)
-	for _, bad := range []map[string]string{{"type": "bogus"}, {"type": "train", "steps": "-3"}, {"type": "swap"}, {"type": "swap", "model": "gen_000000000000000000000000"}} {
+	for _, bad := range []map[string]string{{"type": "bogus"}, {"type": "train", "steps": "-3"}, {"type": "train", "checkpoint_every": "0"}, {"type": "swap"}, {"type": "swap", "model": "gen_000000000000000000000000"}} {
 		if b := post(registrar, bad, map[string][]byte{"a": clip, "b": clip}, 400, nil); errorCode(t, b) != codeBadRequest {
 			t.Errorf("%v: %s", bad, b)
 		}

@@ -68,6 +68,16 @@ type generatorAttempt struct {
 	mu           sync.Mutex
 	progressAt   time.Time // when progress.json was last looked at
 	progressTime time.Time // its modification time when last stored
+	// The training checkpoint last seen, and the one last stored (see
+	// shipCheckpoint).
+	seenCheckpoint, storedCheckpoint checkpointState
+}
+
+// checkpointState identifies the newest training checkpoint in out/model:
+// its file name and the total size of the model directory.
+type checkpointState struct {
+	newest string
+	size   int64
 }
 
 // Local prepares an attempt of job on this node: its inputs, and what an
@@ -260,6 +270,43 @@ func (a *generatorAttempt) progress(ctx context.Context) {
 	}
 	if _, _, err := a.f.Blobs.PutFile(ctx, a.prefix+generatorState+genjobs.ProgressFile, local, nil); err == nil {
 		a.progressTime = st.ModTime()
+	}
+	a.shipCheckpoint(ctx)
+}
+
+// shipCheckpoint stores the job's files when the trainer has written a
+// new checkpoint, so that a node killed mid-training (kill -9, a lost
+// machine: no graceful Save) costs the next attempt, here or elsewhere,
+// at most one checkpoint interval. A checkpoint is stored once it has
+// stayed the same between two looks (progressEvery apart), not while it
+// is being written; were a half-written one stored all the same, the
+// model loader sets it aside and resumes from the one before. Errors are
+// ignored: the next new checkpoint, or the attempt's end, stores again.
+func (a *generatorAttempt) shipCheckpoint(ctx context.Context) {
+	dir := filepath.Join(a.wd, "out", "model")
+	jsons, _ := filepath.Glob(filepath.Join(dir, "checkpoint-*.json"))
+	if len(jsons) == 0 {
+		return
+	}
+	var cur checkpointState
+	for _, j := range jsons {
+		cur.newest = max(cur.newest, filepath.Base(j))
+	}
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				cur.size += info.Size()
+			}
+		}
+		return nil
+	})
+	settled := cur == a.seenCheckpoint
+	a.seenCheckpoint = cur
+	if !settled || cur == a.storedCheckpoint {
+		return
+	}
+	if err := a.Save(ctx); err == nil {
+		a.storedCheckpoint = cur
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -193,6 +194,78 @@ func TestServeTrainingSurvivesRestart(t *testing.T) {
 		t.Errorf("final model at step %d, want 40", meta.Step)
 	}
 	t.Logf("checkpointed at step %d on stop, finished at %d after the restart", checkpointed, meta.Step)
+}
+
+// TestServeTrainingSurvivesKill9 kills the service with SIGKILL mid
+// training: nothing checkpoints on the way out, so what the restarted
+// service resumes from is the checkpoint the attempt stored as soon as the
+// trainer wrote it — the job loses at most one checkpoint interval, not
+// everything since it started.
+func TestServeTrainingSurvivesKill9(t *testing.T) {
+	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
+	data := t.TempDir()
+	r := trueframe(t, "keys", "create", "--role", "registrar", "--data", data)
+	key := strings.TrimSpace(r.stdout)
+	first := startServer(t, data, "--workers", "1", "--ledger=false")
+	const steps, every = 40, 4
+	var job genJob
+	if code := postForm(t, first.url+"/v1/generator/jobs", key,
+		map[string]string{"type": "train", "steps": fmt.Sprint(steps), "checkpoint_every": fmt.Sprint(every)},
+		[]formFile{{"a", filepath.Join(grid, "bbaf2n.mpg")}, {"b", filepath.Join(grid, "swiz3n.mpg")}}, &job); code != http.StatusAccepted {
+		t.Fatalf("submit: status %d", code)
+	}
+	stored := func() model.Meta {
+		var meta model.Meta
+		b, err := os.ReadFile(filepath.Join(data, "blobs", "generator", job.ID, "artifacts", "model", model.MetaFile))
+		if err != nil || json.Unmarshal(b, &meta) != nil {
+			return model.Meta{}
+		}
+		return meta
+	}
+	// Wait until a checkpoint past the first is stored, then kill.
+	for deadline := time.Now().Add(5 * time.Minute); stored().Step < 2*every; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint stored while training ran:\n%s", first.out)
+		}
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.cmd.Wait()
+	killed := stored()
+	if killed.Step >= steps {
+		t.Fatalf("the first checkpoint stored was the finished model (step %d): nothing was stored while training ran", killed.Step)
+	}
+
+	second := startServer(t, data, "--workers", "1", "--ledger=false")
+	for deadline := time.Now().Add(15 * time.Minute); ; time.Sleep(300 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", second.url+job.URL, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var j genJob
+		json.NewDecoder(resp.Body).Decode(&j)
+		resp.Body.Close()
+		if j.Status == "done" {
+			break
+		}
+		if j.Status == "failed" || time.Now().After(deadline) {
+			t.Fatalf("after kill -9 and restart: %+v %+v\n%s", j, j.Error, second.out)
+		}
+	}
+	final := stored()
+	if final.Step != steps {
+		t.Errorf("final model at step %d, want %d", final.Step, steps)
+	}
+	// A model made afresh gets a new id: the same id means the restart
+	// went on from the stored checkpoint, in a cache directory it rebuilt
+	// from the blob store.
+	if final.ID != killed.ID {
+		t.Errorf("the restarted training began a new model (%s), not the stored one (%s at step %d)", final.ID, killed.ID, killed.Step)
+	}
+	t.Logf("checkpoint at step %d stored before kill -9; the restart finished it at step %d", killed.Step, final.Step)
 }
 
 // Training resumes in its model directory with the architecture it began

@@ -28,15 +28,18 @@ import (
 // the runner fetches the files to a local directory and gives Run the
 // local absolute paths.
 type Params struct {
-	Type      string              `json:"type"`                // train, swap or dataset
-	Steps     int                 `json:"steps,omitempty"`     // train
-	Model     string              `json:"model,omitempty"`     // swap, dataset: a finished train job's id
-	ModelDir  string              `json:"model_dir,omitempty"` // its model directory
-	Direction string              `json:"direction,omitempty"` // swap: a2b or b2a
-	Inputs    map[string][]string `json:"inputs"`              // by field: a, b (train), target (swap), real (dataset, retrain)
-	Activate  bool                `json:"activate,omitempty"`  // retrain: activate the child if admitted
-	Tolerance float64             `json:"tolerance,omitempty"` // retrain: largest AUC drop admitted
-	WorkDir   string              `json:"work_dir,omitempty"`  // outputs go to WorkDir/out
+	Type  string `json:"type"`            // train, swap or dataset
+	Steps int    `json:"steps,omitempty"` // train
+	// CheckpointEvery is the steps between a training's checkpoints (0:
+	// the trainer's default): what a killed node's training loses at most.
+	CheckpointEvery int                 `json:"checkpoint_every,omitempty"` // train
+	Model           string              `json:"model,omitempty"`            // swap, dataset: a finished train job's id
+	ModelDir        string              `json:"model_dir,omitempty"`        // its model directory
+	Direction       string              `json:"direction,omitempty"`        // swap: a2b or b2a
+	Inputs          map[string][]string `json:"inputs"`                     // by field: a, b (train), target (swap), real (dataset, retrain)
+	Activate        bool                `json:"activate,omitempty"`         // retrain: activate the child if admitted
+	Tolerance       float64             `json:"tolerance,omitempty"`        // retrain: largest AUC drop admitted
+	WorkDir         string              `json:"work_dir,omitempty"`         // outputs go to WorkDir/out
 }
 
 // A job's directory holds its inputs, its outputs (out/, the artifacts
@@ -159,6 +162,9 @@ func (g Executor) Run(ctx context.Context, p Params, h Hooks) (json.RawMessage, 
 		modelDir := filepath.Join("out", "model")
 		args := []string{"generate", "train", "--a", filepath.Join("faces", "a"), "--b", filepath.Join("faces", "b"),
 			"--out", modelDir, "--steps", strconv.Itoa(p.Steps), "--progress-file", ProgressFile}
+		if p.CheckpointEvery > 0 {
+			args = append(args, "--checkpoint-every", strconv.Itoa(p.CheckpointEvery))
+		}
 		progressFile := filepath.Join(wd, ProgressFile)
 		if err := run(args, func() { readTrainProgress(progressFile, progress) }); err != nil {
 			return nil, err
