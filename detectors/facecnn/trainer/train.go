@@ -42,7 +42,9 @@ type Options struct {
 	// Samples is the number of training samples made (16000), half real,
 	// half fake; each is degraded once, at random.
 	Samples int
-	// Steps of Adam (3000), of BatchSize samples (64).
+	// Steps of Adam (3000), of BatchSize samples (64). Negative: none, so
+	// that the result is From's weights as they are, measured on the
+	// validation split.
 	Steps     int
 	BatchSize int
 	// LearningRate at the start (1e-3); it falls along a cosine to a tenth
@@ -66,6 +68,10 @@ type Options struct {
 	// are) and Strong makes every self-blend clearly visible (SelfBlend):
 	// for small experiments and tests, not for a shipped model.
 	Clean, Strong bool
+	// From, when set, are the weights training starts from (a parent
+	// version's, read with nn.ReadONNX) instead of random ones: the head is
+	// fine-tuned. Config must be the architecture they were trained with.
+	From map[string]nn.Tensor
 	// Progress, when set, is called after every step; Validation is set
 	// on the steps it was measured. Stage says what runs ("samples",
 	// "train").
@@ -77,7 +83,7 @@ func (o Options) withDefaults() Options {
 	if o.Samples <= 0 {
 		o.Samples = 16000
 	}
-	if o.Steps <= 0 {
+	if o.Steps == 0 {
 		o.Steps = 3000
 	}
 	if o.BatchSize <= 0 {
@@ -133,8 +139,12 @@ type Result struct {
 	Steps      int
 	Loss       float64 // mean training loss over the last 100 steps
 	Validation Validation
-	Train      SplitCounts
-	Seconds    float64
+	// Before are the figures of From's weights on the same validation
+	// samples, measured before the first step (nil without From): how much
+	// fine-tuning changed them.
+	Before  *Validation
+	Train   SplitCounts
+	Seconds float64
 }
 
 // SplitCounts says how many crops, groups and samples trained.
@@ -163,6 +173,9 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	opts = opts.withDefaults()
 	if err := opts.Config.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.Steps < 0 && opts.From == nil {
+		return nil, errors.New("trainer: no steps and no starting weights")
 	}
 	cut, _ := facecnn.CutNamed(opts.Config.Cut)
 	var trReal, trFake, vaReal, vaFake []Crop
@@ -225,6 +238,11 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	store := mlmodel.NewStore()
 	store.SetParam(mlmodel.ParamInitialSeed, int64(opts.Seed))
 	plan := opts.Config.Plan()
+	if opts.From != nil {
+		if err := nn.SetWeights(store, plan, opts.From); err != nil {
+			return nil, fmt.Errorf("trainer: the starting weights: %w", err)
+		}
+	}
 	g := facecnn.GridSize * facecnn.GridSize
 	modelFn := func(scope *mlmodel.Scope, _ any, inputs []*graph.Node) []*graph.Node {
 		patches := nn.Apply(scope, plan, inputs[0])
@@ -251,6 +269,13 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	defer predict.Finalize()
 
 	res = &Result{Config: opts.Config, Train: SplitCounts{Reals: len(trReal), Fakes: len(trFake), Groups: len(groups), Samples: trainSet.len()}}
+	if opts.From != nil {
+		v, err := val.measure(predict, cut)
+		if err != nil {
+			return nil, err
+		}
+		res.Before, res.Validation = &v, v
+	}
 	bs := opts.BatchSize
 	var recent []float64
 	trainStart := time.Now()
@@ -310,7 +335,7 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	for _, l := range recent {
 		res.Loss += l / float64(len(recent))
 	}
-	res.Steps, res.Seconds = opts.Steps, time.Since(start).Seconds()
+	res.Steps, res.Seconds = max(0, opts.Steps), time.Since(start).Seconds()
 	res.Weights, err = nn.Weights(store, plan)
 	return res, err
 }
