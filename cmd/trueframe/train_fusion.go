@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/trueframe/trueframe/detectors/eval"
@@ -38,10 +40,15 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 	from := fs.String("from", "", `refit a registered fusion: "active" or a version id; the clips it was fitted on are added to SOURCE...`)
 	data := fs.String("data", "data", "data directory holding the model registry (for --from)")
 	skipMissing := fs.Bool("skip-missing-parent-data", false, "with --from: fit without the parent's sources that are not here (they are listed in the fit record) instead of failing")
+	var rf retrainFlags
+	rf.registerGenerator(fs)
 	cards := ef.registerAnalysis(fs)
 	return func(ctx context.Context, args []string) error {
 		if *out == "" {
 			return usageError{errors.New("detectors train fusion needs --out FILE")}
+		}
+		if err := rf.check(); err != nil {
+			return err
 		}
 		if ef.split == "test" || ef.split == "all" {
 			return usageError{errors.New("the fusion is never fitted on the dev test split")}
@@ -77,6 +84,32 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		}
 		if len(sources) == 0 {
 			sources = []string{defaultDevManifest()}
+		}
+		// The generator's swaps are one more source: a folder of fakes (its
+		// real/ is empty: the reals come from the other sources), which a
+		// refit from this fusion finds again among its sources.
+		var gen *models.CardGenerator
+		if rf.genModel != "" {
+			deps, err := initGeneratorORT(ef.deps)
+			if err != nil {
+				return err
+			}
+			genDir, err := filepath.Abs(strings.TrimSuffix(*out, filepath.Ext(*out)) + "." + methodGeneratorSwap)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Join(genDir, eval.Real), 0o755); err != nil {
+				return err
+			}
+			videos, g, err := generatorSwaps(ctx, filepath.Join(deps, "models"), rf, filepath.Join(genDir, eval.Fake, methodGeneratorSwap))
+			if err != nil {
+				return err
+			}
+			if len(videos) == 0 {
+				return fmt.Errorf("the generator made no swap of the clips in %s", rf.genReal)
+			}
+			gen = g
+			sources = append(sources, genDir)
 		}
 		var clips []eval.Clip
 		for _, src := range sources {
@@ -149,6 +182,9 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		}
 		if len(missing) > 0 {
 			fit["parent_sources_missing"] = missing
+		}
+		if gen != nil {
+			fit["generator_model"] = gen
 		}
 		fit["split"] = ef.split
 		fit["permissive_only"] = *permissive
