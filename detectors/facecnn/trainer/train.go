@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -180,8 +181,28 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	cut, _ := facecnn.CutNamed(opts.Config.Cut)
 	var trReal, trFake, vaReal, vaFake []Crop
 	groups := map[string]bool{}
+	// A set of few groups may see none drawn for validation: then the real
+	// group of the lowest draw is, so that a small set (a retraining round
+	// on a few clips) still gets figures instead of failing.
+	realGroups := map[string]bool{}
+	anyHeld := false
 	for _, c := range set.Crops {
-		val := heldOut(c.Group, opts.Seed, opts.ValidationShare)
+		if !c.Fake {
+			realGroups[c.Group] = true
+			anyHeld = anyHeld || heldOut(c.Group, opts.Seed, opts.ValidationShare)
+		}
+	}
+	forced := ""
+	if !anyHeld && len(realGroups) >= 3 {
+		best := uint64(math.MaxUint64)
+		for g := range realGroups {
+			if d := groupDraw(g, opts.Seed); d < best || d == best && g < forced {
+				best, forced = d, g
+			}
+		}
+	}
+	for _, c := range set.Crops {
+		val := heldOut(c.Group, opts.Seed, opts.ValidationShare) || c.Group == forced
 		switch {
 		case val && c.Fake:
 			vaFake = append(vaFake, c)
@@ -560,7 +581,11 @@ func frameLogit(patches *graph.Node) *graph.Node {
 // the seed and the group's name: repeatable, and independent of the order
 // and number of crops.
 func heldOut(group string, seed uint64, share float64) bool {
+	return float64(groupDraw(group, seed)%10000)/10000 < share
+}
+
+func groupDraw(group string, seed uint64) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%s", seed, group)
-	return float64(h.Sum64()%10000)/10000 < share
+	return h.Sum64()
 }
