@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/trueframe/trueframe/detectors/facecnn"
+	"github.com/trueframe/trueframe/detectors/motion"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/models"
 	"github.com/trueframe/trueframe/models/nn"
@@ -161,6 +162,25 @@ func TestRetrainFaceCNNRound(t *testing.T) {
 		t.Fatalf("scan after activation runs face_cnn %q, want face_cnn-ci-child", rep.Models.Detectors[facecnn.Name])
 	}
 
+	// The fusion takes the generator's swaps as one more source of fakes,
+	// and records the model that made them.
+	fusionOut := filepath.Join(work, "fusion.json")
+	run("train fusion with the generator", "detectors", "train", "fusion", "--cache", cache, "--generator-model", gen,
+		"--generator-real", two, "--generator-max-frames", "40", "--out", fusionOut, "--version", "fusion-ci-gen", heldManifest)
+	var fitted struct {
+		Fit struct {
+			Sources   []string              `json:"sources"`
+			Generator *models.CardGenerator `json:"generator_model"`
+		} `json:"fit"`
+	}
+	raw, _ := os.ReadFile(fusionOut)
+	if err := json.Unmarshal(raw, &fitted); err != nil || fitted.Fit.Generator == nil || fitted.Fit.Generator.SHA256 != card.Generator.SHA256 ||
+		len(fitted.Fit.Sources) != 2 || !strings.HasSuffix(fitted.Fit.Sources[1], "."+methodGeneratorSwap) {
+		t.Errorf("fusion fit: %v, sources %v, generator %+v", err, fitted.Fit.Sources, fitted.Fit.Generator)
+	} else if swaps, _ := filepath.Glob(filepath.Join(fitted.Fit.Sources[1], "fake", methodGeneratorSwap, "*.mp4")); len(swaps) != 2 {
+		t.Errorf("%d swaps in the fusion's generator source, want 2", len(swaps))
+	}
+
 	// A child of the active child with no step and no new data: its
 	// parent's weights, trained on its parent's sets.
 	same := filepath.Join(work, "same")
@@ -225,4 +245,82 @@ func TestRetrainFaceCNNRound(t *testing.T) {
 
 func sameWeights(a, b map[string]nn.Tensor) bool {
 	return maps.EqualFunc(a, b, func(x, y nn.Tensor) bool { return slices.Equal(x.Dims, y.Dims) && slices.Equal(x.Data, y.Data) })
+}
+
+// TestTrainMotionFrom fine-tunes the shipped motion network on sequences
+// of shared clips: with no step it keeps its parent's weights and input
+// scaling, a few steps move them, and the card names the parent, the data
+// and the parent's figures on the child's held-out clips.
+func TestTrainMotionFrom(t *testing.T) {
+	portrait := testutil.SharedDir(t, "data", "videos", "real", "portrait")
+	work, data := t.TempDir(), t.TempDir()
+	seqs := filepath.Join(work, "new.seqs")
+	if r := trueframe(t, "detectors", "sequences", "--out", seqs, "real:"+linkClips(t, portrait, "d0.mp4", "d10.mp4", "d11.mp4", "d12.mp4", "d13.mp4")); r.code != 0 {
+		t.Fatalf("sequences: exit %d: %s", r.code, r.stderr)
+	}
+	shipped, shippedModel, err := models.Trained("motion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := func(name string, steps string) (*models.Card, []byte) {
+		t.Helper()
+		out := filepath.Join(work, name)
+		r := trueframe(t, "detectors", "train", "motion", "--data", data, "--from", "active", "--skip-missing-parent-data",
+			"--sequences", seqs, "--out", out, "--version", "motion-ci-"+name, "--steps", steps, "--seed", "2")
+		if r.code != 0 {
+			t.Fatalf("train motion --steps %s: exit %d\n%s%s", steps, r.code, r.stdout, r.stderr)
+		}
+		t.Logf("train motion --steps %s:\n%s", steps, r.stdout)
+		card, model, err := models.LoadCard(filepath.Join(out, "motion.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return card, model
+	}
+	var cfg struct {
+		Width int
+		Norm  json.RawMessage
+	}
+	json.Unmarshal(shipped.Config, &cfg)
+	plan := func(c *models.Card) []nn.Layer {
+		var mc struct{ Width int }
+		json.Unmarshal(c.Config, &mc)
+		if mc.Width != cfg.Width {
+			t.Fatalf("the child's width is %d, its parent's %d", mc.Width, cfg.Width)
+		}
+		return motionPlan(t, c)
+	}
+	sameCard, sameModel := train("same", "0")
+	parentW, err1 := nn.ReadONNX(shippedModel, plan(shipped))
+	sameW, err2 := nn.ReadONNX(sameModel, plan(sameCard))
+	if err1 != nil || err2 != nil || !sameWeights(parentW, sameW) {
+		t.Errorf("a child of no step has other weights than its parent (%v, %v)", err1, err2)
+	}
+	var childCfg struct{ Norm json.RawMessage }
+	json.Unmarshal(sameCard.Config, &childCfg)
+	if string(childCfg.Norm) != string(cfg.Norm) {
+		t.Error("the child's input scaling is not its parent's")
+	}
+	tunedCard, tunedModel := train("tuned", "5")
+	tunedW, err := nn.ReadONNX(tunedModel, plan(tunedCard))
+	if err != nil || sameWeights(parentW, tunedW) {
+		t.Errorf("5 steps left the weights as they were (%v)", err)
+	}
+	var tr struct {
+		ParentValidation *struct{ AUC map[string]float64 } `json:"parent_validation"`
+	}
+	json.Unmarshal(tunedCard.Training, &tr)
+	if tunedCard.Parent != shipped.Version || len(tunedCard.Sets) != 1 || tunedCard.Sets[0].Origin != models.SetNew ||
+		len(tunedCard.ParentDataMissing) == 0 || tr.ParentValidation == nil || len(tr.ParentValidation.AUC) == 0 {
+		t.Errorf("card: parent %q, sets %+v, missing %v, parent figures %+v", tunedCard.Parent, tunedCard.Sets, tunedCard.ParentDataMissing, tr.ParentValidation)
+	}
+}
+
+func motionPlan(t *testing.T, c *models.Card) []nn.Layer {
+	t.Helper()
+	var mc motion.Config
+	if err := json.Unmarshal(c.Config, &mc); err != nil {
+		t.Fatal(err)
+	}
+	return mc.WithDefaults().Plan()
 }

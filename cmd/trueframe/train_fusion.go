@@ -168,8 +168,14 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 			}
 		}
 		var cv *eval.CVResult
+		noCV := "none: one fake method"
 		if len(methods) > 1 {
-			if cv, err = eval.CrossValidateByMethod(clips, r.reports, minFrames, opts); err != nil {
+			cv, err = eval.CrossValidateByMethod(clips, r.reports, minFrames, opts)
+			// Too few clips for a fold is no reason to refuse the fit itself:
+			// the card says there are no such figures, and why.
+			if errors.Is(err, fusion.ErrFitData) {
+				cv, noCV = nil, "none: "+err.Error()
+			} else if err != nil {
 				return err
 			}
 		}
@@ -193,7 +199,7 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		if cv != nil {
 			fit["cv_method_mean_auc"], fit["cv_worst_method"], fit["cv_worst_auc"] = cv.MeanAUC, cv.Worst, cv.WorstAUC
 		} else {
-			fit["cv"] = "none: one fake method"
+			fit["cv"] = noCV
 		}
 		m.Fit, _ = json.Marshal(fit)
 		b, err := json.MarshalIndent(m, "", "  ")
@@ -220,7 +226,7 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		if cv != nil {
 			printCV(os.Stdout, cv)
 		} else {
-			fmt.Println("no leave-one-method-out figures: the fakes are of one method")
+			fmt.Println("no leave-one-method-out figures:", strings.TrimPrefix(noCV, "none: "))
 		}
 		fmt.Printf("wrote %s\n", *out)
 		return nil
