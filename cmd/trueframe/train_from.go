@@ -183,7 +183,11 @@ func generatorSwaps(ctx context.Context, faceModels string, rf retrainFlags, out
 	for _, it := range man.Items {
 		videos = append(videos, filepath.Join(out, it.File))
 	}
-	gen.Real, gen.Swaps = rf.genReal, len(videos)
+	real, err := filepath.Abs(rf.genReal)
+	if err != nil {
+		return nil, nil, err
+	}
+	gen.Real, gen.Swaps = real, len(videos)
 	fmt.Fprintf(os.Stderr, "%d swaps by generator model %s in %s\n", len(videos), gen.ID, out)
 	return videos, gen, nil
 }
