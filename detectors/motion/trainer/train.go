@@ -178,14 +178,38 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 	for _, m := range opts.ExcludeMethods {
 		excluded[m] = true
 	}
+	draw := func(source string) uint64 {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%s", opts.Seed, source)
+		return h.Sum64()
+	}
+	held := func(source string) bool { return float64(draw(source)%10000)/10000 < opts.ValidationShare }
+	// A set of few clips may see none of its real ones drawn for
+	// validation: then the real clip of the lowest draw is, so that a small
+	// set (a retraining round on a few clips) still gets figures.
+	realSources := map[string]bool{} // those with windows enough to measure
+	anyHeld := false
+	for _, s := range set.Sequences {
+		if !s.Fake && len(windows([]Sequence{s}, opts.WindowStride)) >= 2 {
+			realSources[s.Source] = true
+			anyHeld = anyHeld || held(s.Source)
+		}
+	}
+	forced := ""
+	if !anyHeld && len(realSources) >= 3 {
+		best := uint64(math.MaxUint64)
+		for src := range realSources {
+			if d := draw(src); d < best || d == best && src < forced {
+				best, forced = d, src
+			}
+		}
+	}
 	var trSeq, vaSeq []Sequence
 	for _, s := range set.Sequences {
 		if s.Fake && excluded[s.Method] {
 			continue
 		}
-		h := fnv.New64a()
-		fmt.Fprintf(h, "%d/%s", opts.Seed, s.Source)
-		if float64(h.Sum64()%10000)/10000 < opts.ValidationShare {
+		if held(s.Source) || s.Source == forced {
 			vaSeq = append(vaSeq, s)
 		} else {
 			trSeq = append(trSeq, s)
