@@ -35,6 +35,21 @@ type Card struct {
 	Config json.RawMessage `json:"config"`
 	// Data lists every source of training material and what it gave.
 	Data []CardSource `json:"data"`
+	// Parent is the registered version the model was fine-tuned from
+	// (trueframe detectors train --from); empty for one trained from
+	// scratch.
+	Parent string `json:"parent,omitempty"`
+	// Sets are the prepared training sets (crop or sequence set files)
+	// the model was trained on, with their hashes: what a child fine-tuned
+	// from it trains on again. Cards without them record their data only
+	// as Data's descriptions.
+	Sets []CardSet `json:"sets,omitempty"`
+	// ParentDataMissing lists the parent's training data that was not
+	// found and was trained without (--skip-missing-parent-data).
+	ParentDataMissing []string `json:"parent_data_missing,omitempty"`
+	// Generator is the face-swap generator model whose swaps were among
+	// the fakes (--generator-model).
+	Generator *CardGenerator `json:"generator,omitempty"`
 	// Training holds the training figures (steps, loss, time, validation).
 	Training json.RawMessage `json:"training"`
 	// Eval holds figures measured after training with trueframe eval, with
@@ -49,6 +64,39 @@ type CardSource struct {
 	Spec    string `json:"spec"`
 	Items   int    `json:"items"`
 	Licence string `json:"licence,omitempty"`
+	// Origin is that of the set it came in (CardSet.Origin), when the
+	// card records sets.
+	Origin string `json:"origin,omitempty"`
+}
+
+// Origins of a CardSet.
+const (
+	SetNew       = "new"       // given to the command that trained the model
+	SetParent    = "parent"    // inherited from the parent version
+	SetGenerator = "generator" // made by the command from a generator's swaps
+)
+
+// CardSet is one prepared training set file.
+type CardSet struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Items  int    `json:"items"`
+	// Origin is SetNew, SetParent or SetGenerator.
+	Origin string `json:"origin"`
+}
+
+// CardGenerator identifies a generator model directory by its id and the
+// hashes of the files a swap reads.
+type CardGenerator struct {
+	Dir string `json:"dir"`
+	ID  string `json:"id"`
+	// SHA256 is the hash of the sorted "name hash" lines of Files.
+	SHA256 string            `json:"sha256"`
+	Files  map[string]string `json:"files"`
+	// Real is the folder of real clips the swaps were made over, and
+	// Swaps how many were made.
+	Real  string `json:"real"`
+	Swaps int    `json:"swaps"`
 }
 
 // ErrNoTrainedModel is returned when the binary embeds no model of a name.

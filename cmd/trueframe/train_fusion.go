@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -41,10 +42,15 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 	skipMissing := fs.Bool("skip-missing-parent-data", false, "with --from: fit without the parent's sources that are not here (they are listed in the fit record) instead of failing")
 	trainedOn := trainedOnFlag{}
 	fs.Var(trainedOn, "trained-on", "DETECTOR=METHOD,...: fake methods the learned detector was trained on; the fit ignores its opinion on those fakes (repeatable)")
+	var rf retrainFlags
+	rf.registerGenerator(fs)
 	cards := ef.registerAnalysis(fs)
 	return func(ctx context.Context, args []string) error {
 		if *out == "" {
 			return usageError{errors.New("detectors train fusion needs --out FILE")}
+		}
+		if err := rf.check(); err != nil {
+			return err
 		}
 		if ef.split == "test" || ef.split == "all" {
 			return usageError{errors.New("the fusion is never fitted on the dev test split")}
@@ -80,6 +86,32 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		}
 		if len(sources) == 0 {
 			sources = []string{defaultDevManifest()}
+		}
+		// The generator's swaps are one more source: a folder of fakes (its
+		// real/ is empty: the reals come from the other sources), which a
+		// refit from this fusion finds again among its sources.
+		var gen *models.CardGenerator
+		if rf.genModel != "" {
+			deps, err := initGeneratorORT(ef.deps)
+			if err != nil {
+				return err
+			}
+			genDir, err := filepath.Abs(strings.TrimSuffix(*out, filepath.Ext(*out)) + "." + methodGeneratorSwap)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Join(genDir, eval.Real), 0o755); err != nil {
+				return err
+			}
+			videos, g, err := generatorSwaps(ctx, filepath.Join(deps, "models"), rf, filepath.Join(genDir, eval.Fake, methodGeneratorSwap))
+			if err != nil {
+				return err
+			}
+			if len(videos) == 0 {
+				return fmt.Errorf("the generator made no swap of the clips in %s", rf.genReal)
+			}
+			gen = g
+			sources = append(sources, genDir)
 		}
 		var clips []eval.Clip
 		for _, src := range sources {
@@ -138,8 +170,14 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 			}
 		}
 		var cv *eval.CVResult
+		noCV := "none: one fake method"
 		if len(methods) > 1 {
-			if cv, err = eval.CrossValidateByMethod(clips, r.reports, minFrames, opts); err != nil {
+			cv, err = eval.CrossValidateByMethod(clips, r.reports, minFrames, opts)
+			// Too few clips for a fold is no reason to refuse the fit itself:
+			// the card says there are no such figures, and why.
+			if errors.Is(err, fusion.ErrFitData) {
+				cv, noCV = nil, "none: "+err.Error()
+			} else if err != nil {
 				return err
 			}
 		}
@@ -153,6 +191,9 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		if len(missing) > 0 {
 			fit["parent_sources_missing"] = missing
 		}
+		if gen != nil {
+			fit["generator_model"] = gen
+		}
 		fit["split"] = ef.split
 		fit["permissive_only"] = *permissive
 		fit["detector_versions"] = r.models.Detectors
@@ -160,7 +201,7 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		if cv != nil {
 			fit["cv_method_mean_auc"], fit["cv_worst_method"], fit["cv_worst_auc"] = cv.MeanAUC, cv.Worst, cv.WorstAUC
 		} else {
-			fit["cv"] = "none: one fake method"
+			fit["cv"] = noCV
 		}
 		m.Fit, _ = json.Marshal(fit)
 		b, err := json.MarshalIndent(m, "", "  ")
@@ -187,7 +228,7 @@ func cmdTrainFusion(fs *flag.FlagSet) action {
 		if cv != nil {
 			printCV(os.Stdout, cv)
 		} else {
-			fmt.Println("no leave-one-method-out figures: the fakes are of one method")
+			fmt.Println("no leave-one-method-out figures:", strings.TrimPrefix(noCV, "none: "))
 		}
 		fmt.Printf("wrote %s\n", *out)
 		return nil

@@ -103,29 +103,125 @@ func videoFiles(dir string) ([]string, error) {
 
 func cmdTrainMotion(fs *flag.FlagSet) action {
 	deps := fs.String("deps", "", depsUsage)
-	seqs := fs.String("sequences", "", "comma-separated sequence set files (from detectors sequences; required)")
+	seqs := fs.String("sequences", "", "comma-separated sequence set files (from detectors sequences; required unless --from or --generator-model gives data)")
 	out := fs.String("out", "", "directory for motion.onnx and its card motion.json (required)")
-	steps := fs.Int("steps", 2000, "training steps")
+	steps := fs.Int("steps", 2000, "training steps (with --from, 0 trains none: the parent's weights measured on this data)")
+	lr := fs.Float64("lr", 1e-3, "initial Adam learning rate (cosine decay to a tenth)")
 	seed := fs.Uint64("seed", 1, "seed of the split, the weights and the samples")
-	width := fs.Int("width", 24, "channels of the temporal convolutions")
+	width := fs.Int("width", 24, "channels of the temporal convolutions (with --from: the parent's)")
 	synth := fs.Float64("synthetic-share", 0.5, "share of fakes made from real windows rather than taken from fake clips")
 	exclude := fs.String("exclude-methods", "", "comma-separated fake methods left out of training")
 	licences := fs.String("licences", "", "file of 'path-fragment<TAB>licence' lines: each source's licence, recorded in the model card")
+	var rf retrainFlags
+	rf.register(fs, motion.Name)
 	return func(ctx context.Context, args []string) error {
-		if *seqs == "" || *out == "" || len(args) != 0 {
-			return usageError{errors.New("detectors train motion needs --sequences FILE and --out DIR")}
+		if *out == "" || len(args) != 0 || (*seqs == "" && rf.from == "" && rf.genModel == "") {
+			return usageError{errors.New("detectors train motion needs --out DIR and --sequences FILE (or --from, --generator-model)")}
 		}
-		if _, err := initGeneratorORT(*deps); err != nil {
+		if err := rf.check(); err != nil {
 			return err
 		}
+		if *steps == 0 && rf.from == "" {
+			return usageError{errors.New("--steps 0 needs --from: there are no weights to keep")}
+		}
+		dir, err := initGeneratorORT(*deps)
+		if err != nil {
+			return err
+		}
+		// The parent: its architecture, input scaling and weights are the start.
+		var parent *models.Card
+		var parentID string
+		var from map[string]nn.Tensor
+		var norm motion.Norm
+		if rf.from != "" {
+			e, card, model, err := detectorParent(rf.data, motion.Name, rf.from)
+			if err != nil {
+				return err
+			}
+			parent, parentID = card, e.ID
+			var pcfg motion.Config
+			if err := json.Unmarshal(card.Config, &pcfg); err != nil {
+				return fmt.Errorf("%s: its configuration: %w", e.ID, err)
+			}
+			pcfg = pcfg.WithDefaults()
+			if err := pcfg.Validate(); err != nil {
+				return fmt.Errorf("%s: %w", e.ID, err)
+			}
+			if setFlags(fs)["width"] && *width != pcfg.Width {
+				return usageError{fmt.Errorf("%s has width %d: a fine-tuned network keeps its parent's architecture", e.ID, pcfg.Width)}
+			}
+			*width, norm = pcfg.Width, pcfg.Norm
+			if from, err = nn.ReadONNX(model, pcfg.Plan()); err != nil {
+				return fmt.Errorf("%s: %w", e.ID, err)
+			}
+		}
+
+		// The data: the sets given, the generator's swaps, the parent's sets.
+		newSets, err := absPaths(*seqs)
+		if err != nil {
+			return err
+		}
+		type setFile struct{ path, origin string }
+		var files []setFile
+		for _, p := range newSets {
+			files = append(files, setFile{p, models.SetNew})
+		}
+		var gen *models.CardGenerator
+		if rf.genModel != "" {
+			swapDir, err := filepath.Abs(filepath.Join(*out, methodGeneratorSwap))
+			if err != nil {
+				return err
+			}
+			var videos []string
+			if videos, gen, err = generatorSwaps(ctx, filepath.Join(dir, "models"), rf, swapDir); err != nil {
+				return err
+			}
+			var clips []motiontrainer.Clip
+			for _, v := range videos {
+				clips = append(clips, motiontrainer.Clip{Path: v, Fake: true, Method: methodGeneratorSwap})
+			}
+			open := func(rec detectors.Detector) (*scan.Analyzer, error) {
+				return scan.New(scan.Options{ModelDir: filepath.Join(dir, "models"), Detectors: []detectors.Detector{rec}})
+			}
+			gs, err := motiontrainer.Extract(ctx, open, clips, "fake:"+methodGeneratorSwap+":"+swapDir, nil)
+			if err != nil {
+				return fmt.Errorf("sequences of the generator's swaps: %w", err)
+			}
+			path := swapDir + ".seqs"
+			if err := gs.Save(path); err != nil {
+				return err
+			}
+			files = append(files, setFile{path, models.SetGenerator})
+		}
+		var missing []string
+		if parent != nil {
+			var found []models.CardSet
+			found, missing = parentSets(parentID, parent, newSets)
+			if err := checkParentData(parentID, missing, rf.skipMissing); err != nil {
+				return err
+			}
+			for _, s := range found {
+				files = append(files, setFile{s.Path, models.SetParent})
+			}
+		}
 		set := &motiontrainer.Set{}
-		for _, f := range strings.Split(*seqs, ",") {
-			s, err := motiontrainer.LoadSet(f)
+		var cardSets []models.CardSet
+		var sources []models.CardSource
+		lic := readLicences(*licences)
+		for _, f := range files {
+			s, err := motiontrainer.LoadSet(f.path)
 			if err != nil {
 				return err
 			}
 			set.Sequences = append(set.Sequences, s.Sequences...)
-			set.Sources = append(set.Sources, s.Sources...)
+			cs, err := cardSet(f.path, len(s.Sequences), f.origin)
+			if err != nil {
+				return err
+			}
+			cardSets = append(cardSets, cs)
+			for _, src := range s.Sources {
+				sources = append(sources, models.CardSource{Spec: src.Spec, Items: src.Sequences, Licence: licenceOf(lic, src.Spec), Origin: f.origin})
+			}
 		}
 		be, err := nn.NewBackend(nn.BackendONNX)
 		if err != nil {
@@ -136,8 +232,12 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 		if *exclude != "" {
 			excl = strings.Split(*exclude, ",")
 		}
-		res, err := motiontrainer.Train(ctx, be, set, motiontrainer.Options{Width: *width, Steps: *steps, Seed: *seed, SyntheticShare: *synth,
-			ExcludeMethods: excl,
+		trainSteps := *steps
+		if trainSteps == 0 {
+			trainSteps = -1 // the trainer's "none"
+		}
+		res, err := motiontrainer.Train(ctx, be, set, motiontrainer.Options{Width: *width, Steps: trainSteps, LearningRate: *lr, Seed: *seed,
+			SyntheticShare: *synth, ExcludeMethods: excl, Norm: norm, From: from,
 			Progress: func(step, total int, loss float64) {
 				fmt.Fprintf(os.Stderr, "\r\033[Kstep %d/%d loss %.4f", step, total, loss)
 			}})
@@ -146,29 +246,40 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 			return err
 		}
 		created := time.Now().UTC()
-		version := fmt.Sprintf("%s-%s-s%d", motion.Name, created.Format("20060102T1504"), *seed)
+		version := rf.version
+		if version == "" {
+			version = fmt.Sprintf("%s-%s-s%d", motion.Name, created.Format("20060102T1504"), *seed)
+		}
 		data, err := motiontrainer.ONNX(res, version)
 		if err != nil {
 			return err
 		}
 		cfgJSON, _ := json.Marshal(res.Config)
-		training, _ := json.Marshal(map[string]any{"steps": res.Steps, "final_loss": res.Loss, "seconds": res.Seconds,
-			"synthetic_share": *synth, "excluded_methods": excl, "train_windows": res.Train, "validation": res.Validation})
+		record := map[string]any{"steps": res.Steps, "learning_rate": *lr, "final_loss": res.Loss, "seconds": res.Seconds,
+			"synthetic_share": *synth, "excluded_methods": excl, "train_windows": res.Train, "validation": res.Validation}
+		if res.Before != nil {
+			record["parent_validation"] = res.Before
+		}
+		training, _ := json.Marshal(record)
 		card := models.Card{Name: motion.Name, Version: version,
 			Created: created, Seed: *seed, Command: commandLine(),
 			Input:  fmt.Sprintf("window [N,1,%d,%d]: %d samples at %.0f/s of 14 landmark and eye measurements (motion.Measure), deviation from the window mean and change, scaled by config.norm", motion.WindowLen, motion.InputChannels, motion.WindowLen, motion.Rate),
 			Output: "logit [N,1,1,1]; sigmoid → P(the face moves as a generated one does)",
-			Config: cfgJSON, Training: training}
-		lic := readLicences(*licences)
-		for _, s := range set.Sources {
-			card.Data = append(card.Data, models.CardSource{Spec: s.Spec, Items: s.Sequences, Licence: licenceOf(lic, s.Spec)})
-		}
+			Config: cfgJSON, Training: training, Data: sources, Sets: cardSets, Parent: parentID, ParentDataMissing: missing, Generator: gen}
 		cardPath, err := models.WriteTrained(*out, &card, data)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%s: %d steps in %.0f s, final loss %.4f, training windows %v\n", version, res.Steps, res.Seconds, res.Loss, res.Train)
+		if parentID != "" {
+			fmt.Printf("%s: fine-tuned from %s, %d steps in %.0f s, final loss %.4f, training windows %v\n", version, parentID, res.Steps, res.Seconds, res.Loss, res.Train)
+			fmt.Printf("parent on the same held-out clips: window AUC %v\n", round3(res.Before.AUC))
+		} else {
+			fmt.Printf("%s: %d steps in %.0f s, final loss %.4f, training windows %v\n", version, res.Steps, res.Seconds, res.Loss, res.Train)
+		}
 		fmt.Printf("held-out clips (%d real windows): window AUC %v (windows %v)\n", res.Validation.RealWindows, round3(res.Validation.AUC), res.Validation.Windows)
+		for _, s := range cardSets {
+			fmt.Printf("  %-9s %6d sequences  %s\n", s.Origin, s.Items, s.Path)
+		}
 		fmt.Printf("wrote %s and %s\n", filepath.Join(*out, card.File), cardPath)
 		return nil
 	}

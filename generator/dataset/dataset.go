@@ -88,6 +88,10 @@ type Options struct {
 	MaxFrames int
 	// Seed varies the self-blend parameters (1).
 	Seed uint64
+	// SwapsOnly makes only the autoencoder swaps (ModelDir is then
+	// required): detector retraining takes the generator's fakes from
+	// here and makes its own self-blends.
+	SwapsOnly bool
 }
 
 // Build writes the dataset and its manifest. A clip that fails is recorded
@@ -96,6 +100,9 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 	man := Manifest{Created: time.Now().UTC(), Real: opts.Real, Failed: map[string]string{}}
 	if opts.Seed == 0 {
 		opts.Seed = 1
+	}
+	if opts.SwapsOnly && opts.ModelDir == "" {
+		return man, errors.New("dataset: swaps only, but no generator model")
 	}
 	ents, err := os.ReadDir(opts.Real)
 	if err != nil {
@@ -132,26 +139,28 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 			return man, err
 		}
 		base := strings.TrimSuffix(filepath.Base(clip), filepath.Ext(clip))
-		rng := rand.New(rand.NewPCG(opts.Seed, uint64(i)))
-		bo := blend.DefaultOptions()
-		bo.HueShift = (rng.Float64()*2 - 1) * 6
-		bo.Gain = [3]float64{0.92 + 0.16*rng.Float64(), 0.92 + 0.16*rng.Float64(), 0.92 + 0.16*rng.Float64()}
-		bo.Resample = 0.4 + 0.4*rng.Float64()
-		bo.Feather = 1 + 3*rng.Float64()
-		name := base + "_" + MethodSelfBlend + ".mp4"
-		it, err := selfBlendVideo(ctx, det, mesher, clip, filepath.Join(opts.Out, name), bo, opts.MaxFrames)
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return man, err
-		}
-		if err != nil {
-			var de *video.DecodeError
-			if errors.As(err, &de) && errors.Is(err, video.ErrNotVideo) {
-				continue
+		if !opts.SwapsOnly {
+			rng := rand.New(rand.NewPCG(opts.Seed, uint64(i)))
+			bo := blend.DefaultOptions()
+			bo.HueShift = (rng.Float64()*2 - 1) * 6
+			bo.Gain = [3]float64{0.92 + 0.16*rng.Float64(), 0.92 + 0.16*rng.Float64(), 0.92 + 0.16*rng.Float64()}
+			bo.Resample = 0.4 + 0.4*rng.Float64()
+			bo.Feather = 1 + 3*rng.Float64()
+			name := base + "_" + MethodSelfBlend + ".mp4"
+			it, err := selfBlendVideo(ctx, det, mesher, clip, filepath.Join(opts.Out, name), bo, opts.MaxFrames)
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return man, err
 			}
-			man.Failed[clip] = err.Error()
-		} else {
-			it.File = name
-			man.Items = append(man.Items, it)
+			if err != nil {
+				var de *video.DecodeError
+				if errors.As(err, &de) && errors.Is(err, video.ErrNotVideo) {
+					continue
+				}
+				man.Failed[clip] = err.Error()
+			} else {
+				it.File = name
+				man.Items = append(man.Items, it)
+			}
 		}
 		if picker != nil {
 			name := base + "_" + MethodAESwap + ".mp4"

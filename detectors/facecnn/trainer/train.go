@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -42,7 +43,9 @@ type Options struct {
 	// Samples is the number of training samples made (16000), half real,
 	// half fake; each is degraded once, at random.
 	Samples int
-	// Steps of Adam (3000), of BatchSize samples (64).
+	// Steps of Adam (3000), of BatchSize samples (64). Negative: none, so
+	// that the result is From's weights as they are, measured on the
+	// validation split.
 	Steps     int
 	BatchSize int
 	// LearningRate at the start (1e-3); it falls along a cosine to a tenth
@@ -66,6 +69,10 @@ type Options struct {
 	// are) and Strong makes every self-blend clearly visible (SelfBlend):
 	// for small experiments and tests, not for a shipped model.
 	Clean, Strong bool
+	// From, when set, are the weights training starts from (a parent
+	// version's, read with nn.ReadONNX) instead of random ones: the head is
+	// fine-tuned. Config must be the architecture they were trained with.
+	From map[string]nn.Tensor
 	// Progress, when set, is called after every step; Validation is set
 	// on the steps it was measured. Stage says what runs ("samples",
 	// "train").
@@ -77,7 +84,7 @@ func (o Options) withDefaults() Options {
 	if o.Samples <= 0 {
 		o.Samples = 16000
 	}
-	if o.Steps <= 0 {
+	if o.Steps == 0 {
 		o.Steps = 3000
 	}
 	if o.BatchSize <= 0 {
@@ -133,8 +140,12 @@ type Result struct {
 	Steps      int
 	Loss       float64 // mean training loss over the last 100 steps
 	Validation Validation
-	Train      SplitCounts
-	Seconds    float64
+	// Before are the figures of From's weights on the same validation
+	// samples, measured before the first step (nil without From): how much
+	// fine-tuning changed them.
+	Before  *Validation
+	Train   SplitCounts
+	Seconds float64
 }
 
 // SplitCounts says how many crops, groups and samples trained.
@@ -164,11 +175,34 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	if err := opts.Config.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.Steps < 0 && opts.From == nil {
+		return nil, errors.New("trainer: no steps and no starting weights")
+	}
 	cut, _ := facecnn.CutNamed(opts.Config.Cut)
 	var trReal, trFake, vaReal, vaFake []Crop
 	groups := map[string]bool{}
+	// A set of few groups may see none drawn for validation: then the real
+	// group of the lowest draw is, so that a small set (a retraining round
+	// on a few clips) still gets figures instead of failing.
+	realGroups := map[string]bool{}
+	anyHeld := false
 	for _, c := range set.Crops {
-		val := heldOut(c.Group, opts.Seed, opts.ValidationShare)
+		if !c.Fake {
+			realGroups[c.Group] = true
+			anyHeld = anyHeld || heldOut(c.Group, opts.Seed, opts.ValidationShare)
+		}
+	}
+	forced := ""
+	if !anyHeld && len(realGroups) >= 3 {
+		best := uint64(math.MaxUint64)
+		for g := range realGroups {
+			if d := groupDraw(g, opts.Seed); d < best || d == best && g < forced {
+				best, forced = d, g
+			}
+		}
+	}
+	for _, c := range set.Crops {
+		val := heldOut(c.Group, opts.Seed, opts.ValidationShare) || c.Group == forced
 		switch {
 		case val && c.Fake:
 			vaFake = append(vaFake, c)
@@ -225,6 +259,11 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	store := mlmodel.NewStore()
 	store.SetParam(mlmodel.ParamInitialSeed, int64(opts.Seed))
 	plan := opts.Config.Plan()
+	if opts.From != nil {
+		if err := nn.SetWeights(store, plan, opts.From); err != nil {
+			return nil, fmt.Errorf("trainer: the starting weights: %w", err)
+		}
+	}
 	g := facecnn.GridSize * facecnn.GridSize
 	modelFn := func(scope *mlmodel.Scope, _ any, inputs []*graph.Node) []*graph.Node {
 		patches := nn.Apply(scope, plan, inputs[0])
@@ -251,6 +290,13 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	defer predict.Finalize()
 
 	res = &Result{Config: opts.Config, Train: SplitCounts{Reals: len(trReal), Fakes: len(trFake), Groups: len(groups), Samples: trainSet.len()}}
+	if opts.From != nil {
+		v, err := val.measure(predict, cut)
+		if err != nil {
+			return nil, err
+		}
+		res.Before, res.Validation = &v, v
+	}
 	bs := opts.BatchSize
 	var recent []float64
 	trainStart := time.Now()
@@ -310,7 +356,7 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	for _, l := range recent {
 		res.Loss += l / float64(len(recent))
 	}
-	res.Steps, res.Seconds = opts.Steps, time.Since(start).Seconds()
+	res.Steps, res.Seconds = max(0, opts.Steps), time.Since(start).Seconds()
 	res.Weights, err = nn.Weights(store, plan)
 	return res, err
 }
@@ -535,7 +581,11 @@ func frameLogit(patches *graph.Node) *graph.Node {
 // the seed and the group's name: repeatable, and independent of the order
 // and number of crops.
 func heldOut(group string, seed uint64, share float64) bool {
+	return float64(groupDraw(group, seed)%10000)/10000 < share
+}
+
+func groupDraw(group string, seed uint64) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%s", seed, group)
-	return float64(h.Sum64()%10000)/10000 < share
+	return h.Sum64()
 }

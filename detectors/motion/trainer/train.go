@@ -26,6 +26,8 @@ import (
 type Options struct {
 	Width int // of the network (motion.Config's default)
 	// Steps of Adam (2000) of BatchSize windows (64), half real, half fake.
+	// Negative: none, so that the result is From's weights as they are,
+	// measured on the validation split.
 	Steps     int
 	BatchSize int
 	// LearningRate at the start (1e-3), falling along a cosine to a tenth.
@@ -41,11 +43,19 @@ type Options struct {
 	// ExcludeMethods are fake methods left out of training (for
 	// leave-one-method-out figures).
 	ExcludeMethods []string
-	Progress       func(step, total int, loss float64)
+	// Norm scales the network's input (default: measured on the training
+	// reals). A fine-tuned network keeps its parent's: its weights were
+	// learnt on inputs scaled that way.
+	Norm motion.Norm
+	// From, when set, are the weights training starts from (a parent
+	// version's, read with nn.ReadONNX) instead of random ones; Width and
+	// Norm must be the parent's.
+	From     map[string]nn.Tensor
+	Progress func(step, total int, loss float64)
 }
 
 func (o Options) withDefaults() Options {
-	if o.Steps <= 0 {
+	if o.Steps == 0 {
 		o.Steps = 2000
 	}
 	if o.BatchSize <= 0 {
@@ -94,8 +104,11 @@ type Result struct {
 	Loss       float64
 	Steps      int
 	Validation Validation
-	Train      map[string]int // training windows by kind
-	Seconds    float64
+	// Before are the figures of From's weights on the same validation
+	// windows (nil without From): how much fine-tuning changed them.
+	Before  *Validation
+	Train   map[string]int // training windows by kind
+	Seconds float64
 }
 
 // ErrTooFewWindows is returned when a side of the split has no real window.
@@ -158,18 +171,45 @@ func synthesize(rng *rand.Rand, kind string, w, donor [][motion.NumChannels]floa
 // Train fits the network to set's sequences.
 func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options) (res *Result, err error) {
 	opts = opts.withDefaults()
+	if opts.Steps < 0 && opts.From == nil {
+		return nil, errors.New("trainer: no steps and no starting weights")
+	}
 	excluded := map[string]bool{}
 	for _, m := range opts.ExcludeMethods {
 		excluded[m] = true
+	}
+	draw := func(source string) uint64 {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%s", opts.Seed, source)
+		return h.Sum64()
+	}
+	held := func(source string) bool { return float64(draw(source)%10000)/10000 < opts.ValidationShare }
+	// A set of few clips may see none of its real ones drawn for
+	// validation: then the real clip of the lowest draw is, so that a small
+	// set (a retraining round on a few clips) still gets figures.
+	realSources := map[string]bool{} // those with windows enough to measure
+	anyHeld := false
+	for _, s := range set.Sequences {
+		if !s.Fake && len(windows([]Sequence{s}, opts.WindowStride)) >= 2 {
+			realSources[s.Source] = true
+			anyHeld = anyHeld || held(s.Source)
+		}
+	}
+	forced := ""
+	if !anyHeld && len(realSources) >= 3 {
+		best := uint64(math.MaxUint64)
+		for src := range realSources {
+			if d := draw(src); d < best || d == best && src < forced {
+				best, forced = d, src
+			}
+		}
 	}
 	var trSeq, vaSeq []Sequence
 	for _, s := range set.Sequences {
 		if s.Fake && excluded[s.Method] {
 			continue
 		}
-		h := fnv.New64a()
-		fmt.Fprintf(h, "%d/%s", opts.Seed, s.Source)
-		if float64(h.Sum64()%10000)/10000 < opts.ValidationShare {
+		if held(s.Source) || s.Source == forced {
 			vaSeq = append(vaSeq, s)
 		} else {
 			trSeq = append(trSeq, s)
@@ -194,7 +234,11 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 	if len(trReal) < 2 || len(vaReal) < 2 {
 		return nil, fmt.Errorf("%w: %d for training, %d for validation", ErrTooFewWindows, len(trReal), len(vaReal))
 	}
-	cfg := motion.Config{Width: opts.Width, Norm: norm(trReal)}.WithDefaults()
+	n0 := opts.Norm
+	if !n0.Valid() {
+		n0 = norm(trReal)
+	}
+	cfg := motion.Config{Width: opts.Width, Norm: n0}.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -212,6 +256,11 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 	store := mlmodel.NewStore()
 	store.SetParam(mlmodel.ParamInitialSeed, int64(opts.Seed))
 	plan := cfg.Plan()
+	if opts.From != nil {
+		if err := nn.SetWeights(store, plan, opts.From); err != nil {
+			return nil, fmt.Errorf("trainer: the starting weights: %w", err)
+		}
+	}
 	modelFn := func(scope *mlmodel.Scope, _ any, inputs []*graph.Node) []*graph.Node {
 		return []*graph.Node{graph.Reshape(nn.Apply(scope, plan, inputs[0]), -1)}
 	}
@@ -227,9 +276,55 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 	}
 	defer predict.Finalize()
 
-	res = &Result{Config: cfg, Train: map[string]int{"real": len(trReal), "fake_clips": len(trFake)}}
-	bs := opts.BatchSize
 	n := motion.WindowLen * motion.InputChannels
+	// measure gives the validation figures of the network as it stands.
+	measure := func() (Validation, error) {
+		score := func(ws []window) ([]float64, error) {
+			in := make([]float32, len(ws)*n)
+			for i, w := range ws {
+				motion.WindowInput(w.w, cfg.Norm, in[i*n:(i+1)*n])
+			}
+			t, err := predict.Call1(tensors.FromFlatDataAndDimensions(in, len(ws), 1, motion.WindowLen, motion.InputChannels))
+			if err != nil {
+				return nil, err
+			}
+			defer t.FinalizeAll()
+			v, err := tensors.CopyFlatData[float32](t)
+			out := make([]float64, len(v))
+			for i, x := range v {
+				out[i] = float64(x)
+			}
+			return out, err
+		}
+		v := Validation{RealWindows: len(vaReal), AUC: map[string]float64{}, Windows: map[string]int{}}
+		reals, err := score(vaReal)
+		if err != nil {
+			return v, err
+		}
+		var kinds []string
+		for k := range vaFake {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			f, err := score(vaFake[k])
+			if err != nil {
+				return v, err
+			}
+			v.AUC[k], v.Windows[k] = eval.AUC(f, reals), len(f)
+		}
+		return v, nil
+	}
+
+	res = &Result{Config: cfg, Train: map[string]int{"real": len(trReal), "fake_clips": len(trFake)}}
+	if opts.From != nil {
+		v, err := measure()
+		if err != nil {
+			return nil, err
+		}
+		res.Before = &v
+	}
+	bs := opts.BatchSize
 	var recent []float64
 	for step := 1; step <= opts.Steps; step++ {
 		if err := ctx.Err(); err != nil {
@@ -279,42 +374,10 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 	for _, l := range recent {
 		res.Loss += l / float64(len(recent))
 	}
-	// Validation figures.
-	score := func(ws []window) ([]float64, error) {
-		in := make([]float32, len(ws)*n)
-		for i, w := range ws {
-			motion.WindowInput(w.w, cfg.Norm, in[i*n:(i+1)*n])
-		}
-		t, err := predict.Call1(tensors.FromFlatDataAndDimensions(in, len(ws), 1, motion.WindowLen, motion.InputChannels))
-		if err != nil {
-			return nil, err
-		}
-		defer t.FinalizeAll()
-		v, err := tensors.CopyFlatData[float32](t)
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out, err
-	}
-	reals, err := score(vaReal)
-	if err != nil {
+	if res.Validation, err = measure(); err != nil {
 		return nil, err
 	}
-	res.Validation = Validation{RealWindows: len(vaReal), AUC: map[string]float64{}, Windows: map[string]int{}}
-	var kinds []string
-	for k := range vaFake {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
-		f, err := score(vaFake[k])
-		if err != nil {
-			return nil, err
-		}
-		res.Validation.AUC[k], res.Validation.Windows[k] = eval.AUC(f, reals), len(f)
-	}
-	res.Steps, res.Seconds = opts.Steps, time.Since(start).Seconds()
+	res.Steps, res.Seconds = max(0, opts.Steps), time.Since(start).Seconds()
 	res.Weights, err = nn.Weights(store, plan)
 	return res, err
 }

@@ -1,0 +1,141 @@
+package trainer
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/trueframe/trueframe/detectors"
+	"github.com/trueframe/trueframe/detectors/motion"
+	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/models/nn"
+)
+
+// TestFineTuneStartsFromParent: a network trained on from a parent's
+// exported weights, with its input scaling, starts where the parent is.
+// With no step it gives the parent's outputs on fixed windows, through
+// ONNX Runtime; a few steps move them, less far than a fresh network's.
+func TestFineTuneStartsFromParent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	dir := testutil.SharedDir(t, "data", "videos", "real", "portrait")
+	testutil.InitORT(t)
+	models := filepath.Join(testutil.DepsDir(t), "models")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	var clips []Clip
+	for _, n := range names[:6] {
+		clips = append(clips, Clip{Path: filepath.Join(dir, n), Method: "real"})
+	}
+	open := func(rec detectors.Detector) (*scan.Analyzer, error) {
+		return scan.New(scan.Options{ModelDir: models, Detectors: []detectors.Detector{rec}})
+	}
+	ctx := context.Background()
+	set, err := Extract(ctx, open, clips, "portrait", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", filepath.Join(testutil.DepsDir(t), "lib", "libonnxruntime.so.1.30.0"))
+	be, err := nn.NewBackend(nn.BackendONNX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Finalize()
+	opts := Options{Width: 8, Steps: 30, BatchSize: 16, Seed: 3, ValidationShare: 0.4}
+	parent, err := Train(ctx, be, set, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parentONNX, err := ONNX(parent, "parent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, err := nn.ReadONNX(parentONNX, parent.Config.Plan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixed [][][motion.NumChannels]float64
+	for _, s := range set.Sequences {
+		for _, run := range motion.Resample(s.Frames) {
+			if len(run.Samples) >= motion.WindowLen {
+				fixed = append(fixed, run.Samples[:motion.WindowLen])
+			}
+		}
+	}
+	if len(fixed) < 3 {
+		t.Fatalf("%d windows from %d clips", len(fixed), len(clips))
+	}
+	want := windowLogits(t, parent, fixed)
+
+	child := func(steps int, from map[string]nn.Tensor) *Result {
+		t.Helper()
+		o := opts
+		o.Steps, o.Seed, o.From, o.Norm = steps, 4, from, parent.Config.Norm
+		res, err := Train(ctx, be, set, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	same := child(-1, from)
+	if same.Config.Norm != parent.Config.Norm {
+		t.Error("the child's input scaling is not its parent's")
+	}
+	if same.Steps != 0 || same.Before == nil {
+		t.Errorf("no step: %d steps, before %+v", same.Steps, same.Before)
+	}
+	for i, z := range windowLogits(t, same, fixed) {
+		if math.Abs(z-want[i]) > 1e-5 {
+			t.Fatalf("window %d: a child of no step gives %.6f, its parent %.6f", i, z, want[i])
+		}
+	}
+	distance := func(res *Result) float64 {
+		var d float64
+		for i, z := range windowLogits(t, res, fixed) {
+			d += math.Abs(z - want[i])
+		}
+		return d
+	}
+	tuned, fresh := distance(child(5, from)), distance(child(5, nil))
+	t.Logf("after 5 steps, summed distance from the parent's logits: fine-tuned %.4f, fresh %.4f", tuned, fresh)
+	if tuned < 1e-3 {
+		t.Errorf("5 steps of fine-tuning moved the logits by %.2g in all", tuned)
+	}
+	if tuned >= fresh {
+		t.Errorf("fine-tuned network is %.3f from its parent, a fresh one %.3f", tuned, fresh)
+	}
+}
+
+func windowLogits(t *testing.T, res *Result, ws [][][motion.NumChannels]float64) []float64 {
+	t.Helper()
+	data, err := ONNX(res, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := motion.New(motion.Options{Model: data, Config: res.Config, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var out []float64
+	for _, w := range ws {
+		z, err := d.Logit(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, z)
+	}
+	return out
+}
