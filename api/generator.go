@@ -111,7 +111,7 @@ func (s *Server) createGeneratorJob(c *gin.Context) (*result, error) {
 		overhead: 1 << 20,
 		files:    map[string]int{"a": 64, "b": 64, "target": 64, "real": 64},
 		fields: map[string]int{"type": 256, "steps": 256, "checkpoint_every": 256, "model": 256, "direction": 256,
-			"activate": 256, "tolerance": 256},
+			"activate": 256, "tolerance": 256, "detector": 256},
 		strict: true,
 		check:  func() error { return s.generatorQueueRoom(c, key.ID) },
 	})
@@ -271,7 +271,7 @@ func (s *Server) checkGeneratorParams(c *gin.Context, p *GeneratorParams, fields
 		if c.GetString(ctxJobType) != "retrain" {
 			return "", "training jobs are made at POST /v1/training-jobs (admin)"
 		}
-		return s.checkRetrainParams(c, p, fields)
+		return s.checkRetrainParams(c, p, fields, model)
 	}
 	return "", "type must be train, swap, dataset or retrain"
 }

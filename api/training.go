@@ -13,8 +13,11 @@ const ctxJobType = "job_type"
 
 // POST /v1/training-jobs (admin): a training job — the fusion refitted on
 // the operator's real clips (as self-blends) plus what the active fusion
-// was fitted on, measured against it on a held-apart quarter of the clips,
-// and registered only when it is not worse (activate=true activates it).
+// was fitted on, or (detector=face_cnn) the active face_cnn fine-tuned on
+// them (and on the swaps of a finished generator train job, model=ID),
+// measured against the active version on a held-apart quarter of the
+// clips, and registered only when it is not worse (activate=true
+// activates it).
 // It runs on the generator's runner and is followed, cancelled and its
 // artifacts fetched at /v1/generator/jobs/{id}.
 func (s *Server) createTrainingJob(c *gin.Context) (*result, error) {
@@ -23,7 +26,9 @@ func (s *Server) createTrainingJob(c *gin.Context) (*result, error) {
 }
 
 // checkRetrainParams validates a training job's parameters.
-func (s *Server) checkRetrainParams(c *gin.Context, p *GeneratorParams, fields map[string]string) (string, string) {
+// model checks the field "model", a finished train job whose swaps join
+// face_cnn's training fakes.
+func (s *Server) checkRetrainParams(c *gin.Context, p *GeneratorParams, fields map[string]string, model func() string) (string, string) {
 	if s.opts.Models == nil {
 		return "", "this service runs without a model registry"
 	}
@@ -36,6 +41,27 @@ func (s *Server) checkRetrainParams(c *gin.Context, p *GeneratorParams, fields m
 			return "", "activate must be true or false"
 		}
 		p.Activate = b
+	}
+	switch p.Detector = fields["detector"]; p.Detector {
+	case "", "fusion":
+		p.Detector = ""
+		if fields["steps"] != "" || fields["model"] != "" {
+			return "", "steps and model are for a detector's training (detector=face_cnn); a fusion is fitted, not trained in steps"
+		}
+	case "face_cnn":
+		p.Steps = 300
+		if v := fields["steps"]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100_000 {
+				return "", "steps must be an integer from 0 to 100,000"
+			}
+			p.Steps = n
+		}
+		if m := model(); m != "" {
+			return "", m
+		}
+	default:
+		return "", "detector must be fusion or face_cnn"
 	}
 	p.Tolerance = 0.02
 	if v := fields["tolerance"]; v != "" {

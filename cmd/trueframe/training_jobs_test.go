@@ -143,3 +143,85 @@ func TestServeTrainingJob(t *testing.T) {
 		t.Errorf("models verify after kill -9: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestServeFaceCNNTrainingJob: a training job with detector=face_cnn crops
+// the first part's faces, fine-tunes the active face_cnn on them for a few
+// steps, and measures the child against it on the held-apart part; the
+// version is in /v1/models exactly when the gate admitted it, and the
+// artifacts are the child's card, the gate's report and the ROC plot.
+// Parameters that belong to the other kind are refused up front.
+func TestServeFaceCNNTrainingJob(t *testing.T) {
+	grid := testutil.SharedDir(t, "data", "videos", "real", "grid")
+	data := t.TempDir()
+	r := trueframe(t, "keys", "create", "--role", "admin", "--data", data)
+	if r.code != 0 {
+		t.Fatalf("keys create: %s", r.stderr)
+	}
+	admin := strings.TrimSpace(r.stdout)
+	srv := startServer(t, data, "--workers", "1", "--ledger=false")
+	clips := []formFile{{"real", filepath.Join(grid, "bbaf2n.mpg")}, {"real", filepath.Join(grid, "lbax4n.mpg")},
+		{"real", filepath.Join(grid, "brbk7n.mpg")}, {"real", filepath.Join(grid, "swiz3n.mpg")}}
+	var job struct {
+		ID, URL, Status string
+		Error           *struct{ Code, Message string }
+		Result          json.RawMessage
+		Artifacts       []struct{ Name string }
+	}
+	for _, bad := range []map[string]string{{"detector": "bogus"}, {"steps": "5"}, {"detector": "face_cnn", "steps": "-1"},
+		{"detector": "face_cnn", "model": "gen_000000000000000000000000"}} {
+		if code := postForm(t, srv.url+"/v1/training-jobs", admin, bad, clips, nil); code != http.StatusBadRequest {
+			t.Errorf("%v: status %d, want 400", bad, code)
+		}
+	}
+	if code := postForm(t, srv.url+"/v1/training-jobs", admin, map[string]string{"detector": "face_cnn", "steps": "4", "activate": "true"},
+		clips, &job); code != http.StatusAccepted {
+		t.Fatalf("submit: status %d", code)
+	}
+	get := func(url string, out any) int {
+		req, _ := http.NewRequest("GET", srv.url+url, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(15 * time.Minute); job.Status != "done"; time.Sleep(time.Second) {
+		get(job.URL, &job)
+		if job.Status == "failed" || time.Now().After(deadline) {
+			t.Fatalf("training job: %s %+v\n%s", job.Status, job.Error, srv.out)
+		}
+	}
+	var res struct {
+		Kind, Version, Parent string
+		Registered, Active    bool
+	}
+	if err := json.Unmarshal(job.Result, &res); err != nil || res.Kind != "face_cnn" || !strings.HasPrefix(res.Version, "face_cnn-") || res.Parent == "" {
+		t.Fatalf("result %s (%v)", job.Result, err)
+	}
+	names := map[string]bool{}
+	for _, a := range job.Artifacts {
+		names[a.Name] = true
+	}
+	for _, want := range []string{"face_cnn/face_cnn.json", "face_cnn/face_cnn.onnx", "gate.json", "roc.png"} {
+		if !names[want] {
+			t.Errorf("no artifact %s (have %v)", want, names)
+		}
+	}
+	var mv struct {
+		Kind   string
+		Active bool
+	}
+	status := get("/v1/models/"+res.Version, &mv)
+	switch {
+	case res.Registered && (status != http.StatusOK || mv.Kind != "face_cnn" || !mv.Active):
+		t.Errorf("admitted and activated, but /v1/models/%s answers %d %+v", res.Version, status, mv)
+	case !res.Registered && status != http.StatusNotFound:
+		t.Errorf("refused, but /v1/models/%s answers %d", res.Version, status)
+	}
+	t.Logf("face_cnn training job: %s", job.Result)
+}

@@ -37,6 +37,7 @@ type Params struct {
 	ModelDir        string              `json:"model_dir,omitempty"`        // its model directory
 	Direction       string              `json:"direction,omitempty"`        // swap: a2b or b2a
 	Inputs          map[string][]string `json:"inputs"`                     // by field: a, b (train), target (swap), real (dataset, retrain)
+	Detector        string              `json:"detector,omitempty"`         // retrain: "" (the fusion) or face_cnn
 	Activate        bool                `json:"activate,omitempty"`         // retrain: activate the child if admitted
 	Tolerance       float64             `json:"tolerance,omitempty"`        // retrain: largest AUC drop admitted
 	WorkDir         string              `json:"work_dir,omitempty"`         // outputs go to WorkDir/out
@@ -49,7 +50,7 @@ type Params struct {
 // resume the job. They are in the order a runner stores them: the progress
 // file last, so that whoever reads a stage there finds the outputs of the
 // stages before it stored.
-var StateFiles = []string{"dataset-fit", "dataset-held", ProgressFile}
+var StateFiles = []string{"dataset-fit", "dataset-held", "crops-fit", ProgressFile}
 
 // Hooks are how Run reports on a job. The zero value is usable.
 type Hooks struct {
@@ -69,6 +70,7 @@ type Models interface {
 	// Export writes a local registry of the active versions in dir.
 	Export(dir string) error
 	AddFusion(path string, opts registry.AddOptions) (registry.Entry, error)
+	AddCard(cardPath string, opts registry.AddOptions) (registry.Entry, error)
 	Activate(id string) (registry.Entry, error)
 }
 
@@ -211,7 +213,10 @@ func (g Executor) Run(ctx context.Context, p Params, h Hooks) (json.RawMessage, 
 //  1. dataset: the real clips are split (every fourth, and at least one,
 //     held apart) and each part gets its self-blended fakes;
 //  2. fit: the active fusion is refitted on the first part plus what it was
-//     fitted on (what of that is on this machine);
+//     fitted on (what of that is on this machine) — or, for detector
+//     face_cnn, the active face_cnn fine-tuned on the first part's faces
+//     (self-blended as it trains; a generator model's swaps too) plus the
+//     sets it was trained on that are here;
 //  3. measure: the new fusion against the active one on the held-apart
 //     part (models promote), registered (and activated when asked) only if
 //     no figure dropped by more than the tolerance; a ROC plot of both.
@@ -294,6 +299,10 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 	cache := filepath.Join(g.Data, "eval-cache")
 	child := filepath.Join("out", "fusion.json")
 	version := "fusion-" + strings.TrimPrefix(id, "gen_")
+	if p.Detector == faceCNN {
+		child = filepath.Join("out", faceCNN, faceCNN+".json")
+		version = faceCNN + "-" + strings.TrimPrefix(id, "gen_")
+	}
 	if err := stage(1, "fit"); err != nil {
 		return nil, err
 	}
@@ -301,13 +310,19 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 		if err := export(); err != nil {
 			return nil, err
 		}
-		tmp := filepath.Join("out", "fusion.json.new")
-		if err := run([]string{"detectors", "train", "fusion", "--from", "active", "--skip-missing-parent-data", "--data", data,
-			"--cache", cache, "--out", tmp, "--version", version, filepath.Join("dataset-fit", "manifest.json")}, nil); err != nil {
-			return nil, fmt.Errorf("fitting: %w", err)
-		}
-		if err := os.Rename(filepath.Join(wd, tmp), filepath.Join(wd, child)); err != nil {
-			return nil, err
+		if p.Detector == faceCNN {
+			if err := g.fineTuneFaceCNN(wd, data, version, p, run, exists); err != nil {
+				return nil, err
+			}
+		} else {
+			tmp := filepath.Join("out", "fusion.json.new")
+			if err := run([]string{"detectors", "train", "fusion", "--from", "active", "--skip-missing-parent-data", "--data", data,
+				"--cache", cache, "--out", tmp, "--version", version, filepath.Join("dataset-fit", "manifest.json")}, nil); err != nil {
+				return nil, fmt.Errorf("fitting: %w", err)
+			}
+			if err := os.Rename(filepath.Join(wd, tmp), filepath.Join(wd, child)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := stage(2, "measure"); err != nil {
@@ -328,7 +343,11 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 		if err != nil && !exists(gatePath) { // a refusal writes its report and exits 1
 			return nil, fmt.Errorf("measuring: %w", err)
 		}
-		if err := run([]string{"eval", "--cache", cache, "--fusion", child, "--plot", filepath.Join("out", "roc.png"), held}, nil); err != nil {
+		plot := []string{"eval", "--cache", cache, "--fusion", child, "--plot", filepath.Join("out", "roc.png"), held}
+		if p.Detector == faceCNN {
+			plot = []string{"eval", "--cache", cache, "--model", faceCNN + "=" + child, "--plot", filepath.Join("out", "roc.png"), held}
+		}
+		if err := run(plot, nil); err != nil {
 			return nil, fmt.Errorf("plotting: %w", err)
 		}
 		// Kept before the shared registry learns of the version: a job
@@ -360,22 +379,65 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 		return nil, err
 	}
 	if g.Models != nil && gate.Registered {
-		if err := g.publish(filepath.Join(wd, child), raw, gate.Parent.ID, gate.Forced, gate.Active); err != nil {
+		if err := g.publish(filepath.Join(wd, child), p.Detector == faceCNN, raw, gate.Parent.ID, gate.Forced, gate.Active); err != nil {
 			return nil, err
 		}
 	}
 	progress(1)
-	return json.Marshal(map[string]any{"type": "retrain", "version": version, "parent": gate.Parent.ID,
+	kind := "fusion"
+	if p.Detector != "" {
+		kind = p.Detector
+	}
+	return json.Marshal(map[string]any{"type": "retrain", "kind": kind, "version": version, "parent": gate.Parent.ID,
 		"registered": gate.Registered, "active": gate.Active, "regressions": gate.Regressions,
 		"held_apart_clips": gate.Clips, "auc": map[string]any{"parent": gate.Parent.AUC, "child": gate.Child.AUC}})
 }
 
-// publish adds the fusion a training job admitted to the shared registry,
+// faceCNN names the learned frame detector (detectors/facecnn.Name) that a
+// training job may fine-tune; the job runs it through the trueframe
+// binary, so the generator does not import the detectors.
+const faceCNN = "face_cnn"
+
+// fineTuneFaceCNN is a face_cnn training job's fit stage: crops of the
+// first part's real clips (kept as a state file, so a resumed job does not
+// decode them again), then the active face_cnn fine-tuned on them (and on
+// the swaps of the job's generator model, if it has one) plus the sets it
+// was trained on that this machine has, into out/face_cnn.
+func (g Executor) fineTuneFaceCNN(wd, data, version string, p Params, run func([]string, func()) error, exists func(string) bool) error {
+	crops := "crops-fit"
+	if !exists(crops) {
+		tmp := crops + ".new"
+		if err := run([]string{"detectors", "crops", "--out", tmp, "real:real-fit"}, nil); err != nil {
+			return fmt.Errorf("cropping faces: %w", err)
+		}
+		if err := os.Rename(filepath.Join(wd, tmp), filepath.Join(wd, crops)); err != nil {
+			return err
+		}
+	}
+	tmp := filepath.Join("out", faceCNN+".new")
+	os.RemoveAll(filepath.Join(wd, tmp))
+	args := []string{"detectors", "train", faceCNN, "--data", data, "--from", "active", "--skip-missing-parent-data",
+		"--crops", crops, "--out", tmp, "--version", version, "--steps", strconv.Itoa(p.Steps), "--seed", "1",
+		// Each sample goes through the backbone once, up front: about four
+		// passes over them at the trainer's batch of 64 is enough for a
+		// fine-tune, and keeps a short job short.
+		"--samples", strconv.Itoa(min(max(16*p.Steps, 256), 16000))}
+	if p.ModelDir != "" {
+		args = append(args, "--generator-model", p.ModelDir, "--generator-real", "real-fit")
+	}
+	if err := run(args, nil); err != nil {
+		return fmt.Errorf("fine-tuning face_cnn: %w", err)
+	}
+	return os.Rename(filepath.Join(wd, tmp), filepath.Join(wd, "out", faceCNN))
+}
+
+// publish adds the version (a fusion, or a detector's card) a training
+// job admitted to the shared registry,
 // with the comparison that admitted it as promote records it (its report
 // without the outcome), and activates it when promote did in the export.
 // Adding the same files again returns the version already there, so a
 // resumed job publishes harmlessly twice.
-func (g Executor) publish(fusion string, report []byte, parent, forced string, activate bool) error {
+func (g Executor) publish(path string, card bool, report []byte, parent, forced string, activate bool) error {
 	var gate map[string]json.RawMessage
 	if err := json.Unmarshal(report, &gate); err != nil {
 		return err
@@ -387,13 +449,17 @@ func (g Executor) publish(fusion string, report []byte, parent, forced string, a
 	if err != nil {
 		return err
 	}
-	e, err := g.Models.AddFusion(fusion, registry.AddOptions{Parent: parent, Gate: raw, Forced: forced})
+	add := g.Models.AddFusion
+	if card {
+		add = g.Models.AddCard
+	}
+	e, err := add(path, registry.AddOptions{Parent: parent, Gate: raw, Forced: forced})
 	if err != nil {
-		return fmt.Errorf("registering the new fusion: %w", err)
+		return fmt.Errorf("registering the new version: %w", err)
 	}
 	if activate {
 		if _, err := g.Models.Activate(e.ID); err != nil {
-			return fmt.Errorf("activating the new fusion: %w", err)
+			return fmt.Errorf("activating the new version: %w", err)
 		}
 	}
 	return nil
