@@ -157,49 +157,25 @@ func cmdTrainFaceCNN(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		type setFile struct{ path, origin string }
-		var files []setFile
-		for _, p := range newSets {
-			files = append(files, setFile{p, models.SetNew})
-		}
-		var gen *models.CardGenerator
-		if rf.genModel != "" {
-			swapDir, err := filepath.Abs(filepath.Join(*out, methodGeneratorSwap))
-			if err != nil {
-				return err
-			}
-			var videos []string
-			if videos, gen, err = generatorSwaps(ctx, filepath.Join(dir, "models"), rf, swapDir); err != nil {
-				return err
-			}
-			if len(videos) == 0 {
-				return fmt.Errorf("the generator made no swap of the clips in %s", rf.genReal)
-			}
-			e, err := trainer.NewExtractor(filepath.Join(dir, "models"), trainer.ExtractOptions{})
-			if err != nil {
-				return err
-			}
-			gs, err := e.Extract(ctx, []trainer.Source{{Path: swapDir, Fake: true, Method: methodGeneratorSwap}})
-			e.Close()
-			if err != nil {
-				return fmt.Errorf("crops of the generator's swaps: %w", err)
-			}
-			path := swapDir + ".crops"
-			if err := gs.Save(path); err != nil {
-				return err
-			}
-			files = append(files, setFile{path, models.SetGenerator})
-		}
-		var missing []string
-		if parent != nil {
-			var found []models.CardSet
-			found, missing = parentSets(parentID, parent, newSets)
-			if err := checkParentData(parentID, missing, rf.skipMissing); err != nil {
-				return err
-			}
-			for _, s := range found {
-				files = append(files, setFile{s.Path, models.SetParent})
-			}
+		files, gen, missing, err := trainingSets(ctx, filepath.Join(dir, "models"), rf, *out, newSets, parentID, parent,
+			func(videos []string, swapDir string) (string, error) {
+				if len(videos) == 0 {
+					return "", fmt.Errorf("the generator made no swap of the clips in %s", rf.genReal)
+				}
+				e, err := trainer.NewExtractor(filepath.Join(dir, "models"), trainer.ExtractOptions{})
+				if err != nil {
+					return "", err
+				}
+				gs, err := e.Extract(ctx, []trainer.Source{{Path: swapDir, Fake: true, Method: methodGeneratorSwap}})
+				e.Close()
+				if err != nil {
+					return "", fmt.Errorf("crops of the generator's swaps: %w", err)
+				}
+				path := swapDir + ".crops"
+				return path, gs.Save(path)
+			})
+		if err != nil {
+			return err
 		}
 		set := &trainer.Set{Canvas: facecnn.Canvas}
 		var cardSets []models.CardSet

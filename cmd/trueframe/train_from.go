@@ -237,3 +237,46 @@ func setFlags(fs *flag.FlagSet) map[string]bool {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	return set
 }
+
+// setFile is one set file a training run reads, and where it came from
+// (models.SetNew, SetGenerator, SetParent).
+type setFile struct{ path, origin string }
+
+// trainingSets lists the set files a detector's training reads: the ones
+// given (newSets), the one of the generator's swaps when rf names a
+// generator model (genSet makes it from the swap videos in swapDir and
+// returns its path), and the parent's sets that are here — failing on
+// missing ones unless rf says to skip them, which are then returned.
+func trainingSets(ctx context.Context, faceModels string, rf retrainFlags, out string, newSets []string,
+	parentID string, parent *models.Card, genSet func(videos []string, swapDir string) (string, error),
+) (files []setFile, gen *models.CardGenerator, missing []string, err error) {
+	for _, p := range newSets {
+		files = append(files, setFile{p, models.SetNew})
+	}
+	if rf.genModel != "" {
+		swapDir, err := filepath.Abs(filepath.Join(out, methodGeneratorSwap))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		var videos []string
+		if videos, gen, err = generatorSwaps(ctx, faceModels, rf, swapDir); err != nil {
+			return nil, nil, nil, err
+		}
+		path, err := genSet(videos, swapDir)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		files = append(files, setFile{path, models.SetGenerator})
+	}
+	if parent != nil {
+		var found []models.CardSet
+		found, missing = parentSets(parentID, parent, newSets)
+		if err := checkParentData(parentID, missing, rf.skipMissing); err != nil {
+			return nil, nil, nil, err
+		}
+		for _, s := range found {
+			files = append(files, setFile{s.Path, models.SetParent})
+		}
+	}
+	return files, gen, missing, nil
+}

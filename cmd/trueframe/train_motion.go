@@ -161,48 +161,24 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		type setFile struct{ path, origin string }
-		var files []setFile
-		for _, p := range newSets {
-			files = append(files, setFile{p, models.SetNew})
-		}
-		var gen *models.CardGenerator
-		if rf.genModel != "" {
-			swapDir, err := filepath.Abs(filepath.Join(*out, methodGeneratorSwap))
-			if err != nil {
-				return err
-			}
-			var videos []string
-			if videos, gen, err = generatorSwaps(ctx, filepath.Join(dir, "models"), rf, swapDir); err != nil {
-				return err
-			}
-			var clips []motiontrainer.Clip
-			for _, v := range videos {
-				clips = append(clips, motiontrainer.Clip{Path: v, Fake: true, Method: methodGeneratorSwap})
-			}
-			open := func(rec detectors.Detector) (*scan.Analyzer, error) {
-				return scan.New(scan.Options{ModelDir: filepath.Join(dir, "models"), Detectors: []detectors.Detector{rec}})
-			}
-			gs, err := motiontrainer.Extract(ctx, open, clips, "fake:"+methodGeneratorSwap+":"+swapDir, nil)
-			if err != nil {
-				return fmt.Errorf("sequences of the generator's swaps: %w", err)
-			}
-			path := swapDir + ".seqs"
-			if err := gs.Save(path); err != nil {
-				return err
-			}
-			files = append(files, setFile{path, models.SetGenerator})
-		}
-		var missing []string
-		if parent != nil {
-			var found []models.CardSet
-			found, missing = parentSets(parentID, parent, newSets)
-			if err := checkParentData(parentID, missing, rf.skipMissing); err != nil {
-				return err
-			}
-			for _, s := range found {
-				files = append(files, setFile{s.Path, models.SetParent})
-			}
+		files, gen, missing, err := trainingSets(ctx, filepath.Join(dir, "models"), rf, *out, newSets, parentID, parent,
+			func(videos []string, swapDir string) (string, error) {
+				var clips []motiontrainer.Clip
+				for _, v := range videos {
+					clips = append(clips, motiontrainer.Clip{Path: v, Fake: true, Method: methodGeneratorSwap})
+				}
+				open := func(rec detectors.Detector) (*scan.Analyzer, error) {
+					return scan.New(scan.Options{ModelDir: filepath.Join(dir, "models"), Detectors: []detectors.Detector{rec}})
+				}
+				gs, err := motiontrainer.Extract(ctx, open, clips, "fake:"+methodGeneratorSwap+":"+swapDir, nil)
+				if err != nil {
+					return "", fmt.Errorf("sequences of the generator's swaps: %w", err)
+				}
+				path := swapDir + ".seqs"
+				return path, gs.Save(path)
+			})
+		if err != nil {
+			return err
 		}
 		set := &motiontrainer.Set{}
 		var cardSets []models.CardSet
