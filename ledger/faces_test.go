@@ -209,3 +209,55 @@ func TestVerifyVersion1Registration(t *testing.T) {
 		t.Errorf("copy of a v1 registration: %s, faces compared %v (%s)", v.Status, v.Match != nil && v.Match.FacesCompared, v.Explanation)
 	}
 }
+
+// TestVerifyVersion2Registration checks that an original registered with
+// a version 2 fingerprint (faces, no lips detail) still verifies once the
+// registry fingerprints version 3: a copy matches with its faces compared
+// (the explanation says the lips were compared only coarsely), and a face
+// swap is still altered_original.
+func TestVerifyVersion2Registration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fingerprints a clip four times")
+	}
+	m := faceModels(t)
+	fm := videofix.LoadFaceModels(t, filepath.Join(testutil.DepsDir(t), "models"))
+	dir := t.TempDir()
+	src := realClip(t, "portrait", "d20.mp4")
+	copied := filepath.Join(t.TempDir(), "copy.mp4")
+	videofix.FFmpeg(t, src, copied, videofix.Platforms(25)[1].Args...)
+	swapped := filepath.Join(t.TempDir(), "swap.mp4")
+	videofix.Transcode(t, src, swapped, videofix.Options{Edit: fm.SwapFrom(t, realClip(t, "portrait", "d9.mp4"), nil, time.Second, 4*time.Second, nil)})
+
+	ctx := t.Context()
+	c, err := devchain.Open(ctx, filepath.Join(dir, "chain"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	old, err := Open(ctx, c.Client(), dir, Options{Fingerprinter: InProcess{Options: &fingerprint.Options{Faces: m, Version: fingerprint.Version2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := old.Register(ctx, src, "v2")
+	old.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, c.Client(), dir, Options{Fingerprinter: InProcess{Options: &fingerprint.Options{Faces: m}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	v := verify(t, r, copied)
+	if v.Status != MatchesOriginal || v.Original.SHA256 != rec.SHA256 || !v.Match.FacesCompared || !strings.Contains(v.Explanation, "compared only coarsely") {
+		t.Errorf("copy of a v2 registration: %s, faces compared %v (%s)", v.Status, v.Match != nil && v.Match.FacesCompared, v.Explanation)
+	}
+	if v := verify(t, r, swapped); v.Status != AlteredOriginal || len(v.Match.Faces) == 0 {
+		t.Errorf("swap in a v2 registration: %s (%s)", v.Status, v.Explanation)
+	}
+	// What is registered now is version 3.
+	fp, err := fingerprint.Compute(ctx, realClip(t, "portrait", "d0.mp4"), &fingerprint.Options{Faces: m})
+	if err != nil || fp.Version != fingerprint.Version3 {
+		t.Errorf("default fingerprint: version %v, %v", fp.Version, err)
+	}
+}

@@ -10,11 +10,13 @@ import (
 
 // Measures of the face comparison: one per region (faceDistance), then
 // the skin's chroma and the openness of mouth and eyes (|Δ| of
-// Descriptor.Mouth and Descriptor.Eyes).
+// Descriptor.Mouth and Descriptor.Eyes), then, between version 3 faces,
+// the lips' detail (lipsDetail).
 const (
 	MeasureChroma = NumRegions + iota
 	MeasureMouthOpen
 	MeasureEyesOpen
+	MeasureMouthDetail
 	NumMeasures
 )
 
@@ -50,7 +52,14 @@ var Thresholds = [NumMeasures]float64{
 	MeasureChroma:    5,  // levels of Cr plus Cb
 	MeasureMouthOpen: 30, // 1/255 of the mouth's width
 	MeasureEyesOpen:  25, // 1/510 of the eye's width
+	// See DetailThreshold.
+	MeasureMouthDetail: DetailThreshold,
 }
+
+// DetailThreshold is the threshold of the 9-sample median of lipsDetail
+// (version 3), chosen by TestMeasureMouth (TRUEFRAME_MEASURE=1) from the
+// largest median any platform copy reached, with a margin.
+const DetailThreshold = 0.13
 
 // measureBit is the bit of FaceSample.Differs a measure sets: its region's
 // for the regions, the mouth's and eyes' for their openness, ColourBit for
@@ -59,7 +68,7 @@ func measureBit(i int) uint8 {
 	switch i {
 	case MeasureChroma:
 		return ColourBit
-	case MeasureMouthOpen:
+	case MeasureMouthOpen, MeasureMouthDetail:
 		return 1 << RegionMouth
 	case MeasureEyesOpen:
 		return 1 << RegionEyes
@@ -67,9 +76,26 @@ func measureBit(i int) uint8 {
 	return 1 << i
 }
 
-// measure returns measure i between two descriptors.
+// faceMeasure returns measure i between two faces, NaN when it cannot be
+// measured (the lips' detail of a version 2 face, or of a face whose
+// mouth, nose or cheeks the frame cuts).
+func faceMeasure(a, b *Face, i int) float64 {
+	if i != MeasureMouthDetail {
+		return measure(&a.Desc, &b.Desc, i)
+	}
+	const need = 1<<RegionMouth | 1<<RegionNose | 1<<RegionRightCheek | 1<<RegionLeftCheek
+	if a.Detail == nil || b.Detail == nil || a.Inside&b.Inside&need != need {
+		return math.NaN()
+	}
+	return lipsDetail(a.Detail, b.Detail)
+}
+
+// measure returns measure i between two descriptors (NaN for
+// MeasureMouthDetail, which needs the faces' Detail: see faceMeasure).
 func measure(a, b *Descriptor, i int) float64 {
 	switch i {
+	case MeasureMouthDetail:
+		return math.NaN()
 	case MeasureChroma:
 		return chromaDistance(a, b)
 	case MeasureMouthOpen:
@@ -88,7 +114,7 @@ func measure(a, b *Descriptor, i int) float64 {
 // lip-sync.
 var Windows = [NumMeasures]int{
 	RegionFace: 5, RegionEyes: 5, RegionNose: 5, RegionMouth: 9, RegionRightCheek: 5, RegionLeftCheek: 5,
-	MeasureChroma: 5, MeasureMouthOpen: 9, MeasureEyesOpen: 5,
+	MeasureChroma: 5, MeasureMouthOpen: 9, MeasureEyesOpen: 5, MeasureMouthDetail: 9,
 }
 
 const (
@@ -240,7 +266,9 @@ func compareFaces(original, candidate *Fingerprint, off int, shift time.Duration
 					if i < NumRegions && cf.Inside&of.Inside&(1<<i) == 0 {
 						continue
 					}
-					s.Distances[i] = min(s.Distances[i], measure(&cf.Desc, &of.Desc, i))
+					if d := faceMeasure(&cf, of, i); !math.IsNaN(d) {
+						s.Distances[i] = min(s.Distances[i], d)
+					}
 				}
 			}
 			if !found {
