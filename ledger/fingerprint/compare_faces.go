@@ -57,8 +57,30 @@ var Thresholds = [NumMeasures]float64{
 }
 
 // DetailThreshold is the threshold of the 9-sample median of lipsDetail
-// (version 3), chosen by TestMeasureMouth (TRUEFRAME_MEASURE=1) from the
-// largest median any platform copy reached, with a margin.
+// (version 3). TestMeasureMouth (TRUEFRAME_MEASURE=1 TRUEFRAME_MOUTH_DIR=…,
+// after TestMeasureMouthCollect) measured, as Verify compares (candidate at
+// 3 times the rate, crops re-fingerprinted in the original's layout, faces
+// 100 px or wider), the largest value two samples in a row reach:
+//
+//	platform copies of the 26 clips of TestMeasureVerify   ≤ 0.097 (GRID
+//	  (182: CRF 23 0.03, CRF 30 0.07, CRF 35 0.10, half      sbwe5n, CRF 35)
+//	  0.04, 5% crop 0.03, 2 s trimmed 0.03, 25↔30 fps 0.04)
+//	platform copies of the dev set's 7 lip-sync sources    ≤ 0.082
+//	the dev set's lip-syncs of videoretalking_face_1       0.134–0.225
+//	  (VideoReTalking 0.225, SadTalker-Video-Lip-Sync 0.215, 0.204, 0.193,
+//	  0.134, Wav2Lip 0.162; SadTalker 0.091, whose identity differs anyway)
+//	HyperLips ×4, Wav2Lip-HQ                                0.242–0.380
+//	the mouth of another take of the same speaker           0.37–0.41 (GRID 0.085)
+//	the mouth from 1.5 s later in the same clip             0.20–0.55 in 13
+//	                                                        of 25 (the GRID
+//	                                                        takes and the 3-s
+//	                                                        d0: ≤ 0.031)
+//
+// 0.13 is a third above the largest copy. Version 2's mouth measures did
+// not separate these: the lip-syncs' 9-sample mouth distance (0.13–0.28)
+// and opening (9–25) lay among the copies' (up to 0.21 and 21). The
+// weakest caught lip-sync (0.134, DAIN-interpolated with the whole face
+// enhanced) is within 3% of the threshold: a milder lip-sync would pass.
 const DetailThreshold = 0.13
 
 // measureBit is the bit of FaceSample.Differs a measure sets: its region's

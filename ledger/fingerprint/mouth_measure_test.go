@@ -469,6 +469,28 @@ var (
 	noseBandWin  = faceRect{0.25, 0.42, 0.75, 0.60}
 )
 
+// mouthCandidates are the descriptors TestMeasureMouth compares. What it
+// found (run scores over 9 samples; the dev lip-syncs are the seven of
+// videoretalking_face_1 that version 2 called matches_original but one):
+//
+//   - A fixed window, whatever its resolution (mouth 8x8 to 48x28 DCT,
+//     lips 24x12, lower face 32x24): copies reach 0.26–0.45 (the 25 fps
+//     copy of d6, whose mouth moves a lot between frames, and landmark
+//     fits a pixel or two off), as much as the lip-syncs (0.20–0.42).
+//   - The same windows searched over shifts of up to ±0.012 of the face
+//     side: copies fall to 0.17–0.27, now bounded by CRF 35 (a softened
+//     mouth), the lip-syncs to 0.22–0.33: no margin.
+//   - Grids stored with a margin and resampled at the shift (what an
+//     encoding can carry): as good as the exact shift when stored at twice
+//     the resolution and resampled half way on each side ("symstored
+//     fine"); copies 0.19 (held-out copies 0.23), lip-syncs from 0.20.
+//   - The lips' distance less the nose band's, measured alike ("diff
+//     lips-noseband", version 3's MeasureMouthDetail): copies ≤ 0.10, the
+//     lip-syncs 0.14–0.22 but SadTalker (0.08; its identity differs).
+//   - Mouth shape from the landmarks (inner and outer lip gaps, lip
+//     points): copies up to 1.8 against lip-syncs from 1.0: no use.
+//   - Centring the window on the lips' dark mass instead of the landmarks:
+//     worse than the shift search.
 func mouthCandidates() []mouthCandidate {
 	cs := []mouthCandidate{
 		dctCandidate("mouth 8x8 k20-ish (v2)", mouthWin, 8, 8, 5, 5, false),
@@ -723,7 +745,7 @@ func TestMeasureMouth(t *testing.T) {
 			if os.Getenv("TRUEFRAME_MOUTH_VERBOSE") != "" {
 				all := slices.Concat(byGroup["copies"], byGroup["copies, dev lip-sync sources"], byGroup["dev lip-syncs"], byGroup["mouth-other-take"], byGroup["mouth-shifted"])
 				slices.SortFunc(all, func(a, b scored) int { return cmpFloat(b.score[w][ni], a.score[w][ni]) })
-				for _, c := range all[:min(len(all), 60)] {
+				for _, c := range all[:min(len(all), 400)] {
 					fmt.Fprintf(&b, "\n    %.3f %4.0fpx %s %s", c.score[w][ni], c.px, c.pc.Clip, c.pc.Kind)
 				}
 			}
