@@ -92,7 +92,8 @@ func TestVerifyPlatformCopies(t *testing.T) {
 // 2–5 s (media/blend), and the mouth replaced over 1–4 s from another
 // clip of the same speaker (a lip-sync stand-in; the two Obama takes of
 // the dev set's train split, whose faces are wide enough to compare, unlike
-// the GRID speaker's two takes).
+// the GRID speaker's two takes), and from 1.5 s later in the same clip (a
+// lip-sync that keeps the speaker's own lips, seen by version 3 only).
 func TestVerifyManipulatedFaces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("edits and fingerprints three clips")
@@ -125,6 +126,12 @@ func TestVerifyManipulatedFaces(t *testing.T) {
 		}, 2 * time.Second, 5 * time.Second, []string{"skin colour"}},
 		{"mouth from another take of the speaker", obama, func(n *int) videofix.Edit {
 			return fm.MouthFrom(t, filepath.Join(takes, "styletalk_src_Obama_clip2.mp4"), 0, time.Second, 4*time.Second, n)
+		}, time.Second, 4 * time.Second, []string{"mouth"}},
+		// The same speaker's own mouth 1.5 s later: the lips' texture is
+		// his, only their shape is out of place. Version 2 called this
+		// matches_original; version 3 sees it in the lips' detail.
+		{"mouth from 1.5 s later", d20, func(n *int) videofix.Edit {
+			return fm.MouthFrom(t, d20, 1500*time.Millisecond, time.Second, 4*time.Second, n)
 		}, time.Second, 4 * time.Second, []string{"mouth"}},
 	}
 	for _, c := range cases {
