@@ -49,7 +49,7 @@ func TestDevSetProvenance(t *testing.T) {
 		t.Skip("set TRUEFRAME_DEVSET=1 to measure the dev set")
 	}
 	dev := testutil.SharedDir(t, "data", "videos", "dev")
-	r := faceRegistry(t, faceModels(t))
+	r := measureRegistry(t)
 	registered := map[string]bool{}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

@@ -92,7 +92,8 @@ func TestVerifyPlatformCopies(t *testing.T) {
 // 2–5 s (media/blend), and the mouth replaced over 1–4 s from another
 // clip of the same speaker (a lip-sync stand-in; the two Obama takes of
 // the dev set's train split, whose faces are wide enough to compare, unlike
-// the GRID speaker's two takes).
+// the GRID speaker's two takes), and from 1.5 s later in the same clip (a
+// lip-sync that keeps the speaker's own lips, seen by version 3 only).
 func TestVerifyManipulatedFaces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("edits and fingerprints three clips")
@@ -125,6 +126,12 @@ func TestVerifyManipulatedFaces(t *testing.T) {
 		}, 2 * time.Second, 5 * time.Second, []string{"skin colour"}},
 		{"mouth from another take of the speaker", obama, func(n *int) videofix.Edit {
 			return fm.MouthFrom(t, filepath.Join(takes, "styletalk_src_Obama_clip2.mp4"), 0, time.Second, 4*time.Second, n)
+		}, time.Second, 4 * time.Second, []string{"mouth"}},
+		// The same speaker's own mouth 1.5 s later: the lips' texture is
+		// his, only their shape is out of place. Version 2 called this
+		// matches_original; version 3 sees it in the lips' detail.
+		{"mouth from 1.5 s later", d20, func(n *int) videofix.Edit {
+			return fm.MouthFrom(t, d20, 1500*time.Millisecond, time.Second, 4*time.Second, n)
 		}, time.Second, 4 * time.Second, []string{"mouth"}},
 	}
 	for _, c := range cases {
@@ -207,5 +214,57 @@ func TestVerifyVersion1Registration(t *testing.T) {
 	v := verify(t, r, copied)
 	if v.Status != MatchesOriginal || v.Original.SHA256 != rec.SHA256 || v.Match.FacesCompared || !strings.Contains(v.Explanation, "faces were not compared") {
 		t.Errorf("copy of a v1 registration: %s, faces compared %v (%s)", v.Status, v.Match != nil && v.Match.FacesCompared, v.Explanation)
+	}
+}
+
+// TestVerifyVersion2Registration checks that an original registered with
+// a version 2 fingerprint (faces, no lips detail) still verifies once the
+// registry fingerprints version 3: a copy matches with its faces compared
+// (the explanation says the lips were compared only coarsely), and a face
+// swap is still altered_original.
+func TestVerifyVersion2Registration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fingerprints a clip four times")
+	}
+	m := faceModels(t)
+	fm := videofix.LoadFaceModels(t, filepath.Join(testutil.DepsDir(t), "models"))
+	dir := t.TempDir()
+	src := realClip(t, "portrait", "d20.mp4")
+	copied := filepath.Join(t.TempDir(), "copy.mp4")
+	videofix.FFmpeg(t, src, copied, videofix.Platforms(25)[1].Args...)
+	swapped := filepath.Join(t.TempDir(), "swap.mp4")
+	videofix.Transcode(t, src, swapped, videofix.Options{Edit: fm.SwapFrom(t, realClip(t, "portrait", "d9.mp4"), nil, time.Second, 4*time.Second, nil)})
+
+	ctx := t.Context()
+	c, err := devchain.Open(ctx, filepath.Join(dir, "chain"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	old, err := Open(ctx, c.Client(), dir, Options{Fingerprinter: InProcess{Options: &fingerprint.Options{Faces: m, Version: fingerprint.Version2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := old.Register(ctx, src, "v2")
+	old.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, c.Client(), dir, Options{Fingerprinter: InProcess{Options: &fingerprint.Options{Faces: m}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	v := verify(t, r, copied)
+	if v.Status != MatchesOriginal || v.Original.SHA256 != rec.SHA256 || !v.Match.FacesCompared || !strings.Contains(v.Explanation, "compared only coarsely") {
+		t.Errorf("copy of a v2 registration: %s, faces compared %v (%s)", v.Status, v.Match != nil && v.Match.FacesCompared, v.Explanation)
+	}
+	if v := verify(t, r, swapped); v.Status != AlteredOriginal || len(v.Match.Faces) == 0 {
+		t.Errorf("swap in a v2 registration: %s (%s)", v.Status, v.Explanation)
+	}
+	// What is registered now is version 3.
+	fp, err := fingerprint.Compute(ctx, realClip(t, "portrait", "d0.mp4"), &fingerprint.Options{Faces: m})
+	if err != nil || fp.Version != fingerprint.Version3 {
+		t.Errorf("default fingerprint: version %v, %v", fp.Version, err)
 	}
 }

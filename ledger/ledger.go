@@ -47,18 +47,19 @@ type Fingerprinter interface {
 }
 
 // CheckFingerprinter is a Fingerprinter that also fingerprints files to
-// check against the registered originals as Verify wants them: version 2
-// at fingerprint.CheckRateFactor times the rate, a thumbnail with every
-// face, and, when geometry is not the identity, laid out like the
-// original (fingerprint.Options.Geometry). Verify falls back on
+// check against the registered originals as Verify wants them: the latest
+// version with faces at fingerprint.CheckRateFactor times the rate, a
+// thumbnail with every face, and, when geometry is not the identity, laid
+// out like the original (fingerprint.Options.Geometry). Verify falls back on
 // Fingerprint when the Fingerprinter lacks it.
 type CheckFingerprinter interface {
 	Fingerprinter
 	FingerprintToCheck(ctx context.Context, path string, geometry fingerprint.Geometry) (*fingerprint.Fingerprint, error)
 }
 
-// InProcess fingerprints in the calling process with Options: version 2
-// when Options.Faces holds the face models, version 1 without them.
+// InProcess fingerprints in the calling process with Options: version 3
+// (or Options.Version) when Options.Faces holds the face models, version 1
+// without them.
 type InProcess struct{ Options *fingerprint.Options }
 
 // Fingerprint computes the fingerprint of the video at path.

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/videofix"
+	"github.com/trueframe/trueframe/ledger/fingerprint"
 	"github.com/trueframe/trueframe/media/video"
 )
 
@@ -37,7 +39,7 @@ func TestMeasureVerify(t *testing.T) {
 	if os.Getenv("TRUEFRAME_MEASURE") == "" {
 		t.Skip("set TRUEFRAME_MEASURE=1 to measure")
 	}
-	r := faceRegistry(t, faceModels(t))
+	r := measureRegistry(t)
 	fm := videofix.LoadFaceModels(t, filepath.Join(testutil.DepsDir(t), "models"))
 	videos := testutil.SharedDir(t, "data", "videos")
 	var clips []string
@@ -130,6 +132,16 @@ func TestMeasureVerify(t *testing.T) {
 	}
 	t.Logf("as wanted (copies matches_original; manipulations altered_original with a face over the manipulated span ± 1 s):\n%s", b.String())
 	t.Logf("not as wanted:\n%s", strings.Join(wrong, "\n"))
+}
+
+// measureRegistry opens a registry with faces for a measurement, of the
+// fingerprint version TRUEFRAME_FP_VERSION (default: the latest), so that
+// a measurement can be repeated as an older version registered and checked.
+func measureRegistry(t *testing.T) *Registry {
+	t.Helper()
+	v, _ := strconv.Atoi(os.Getenv("TRUEFRAME_FP_VERSION"))
+	t.Logf("fingerprint version %d (0: the latest)", v)
+	return openRegistry(t, t.TempDir(), Options{Fingerprinter: InProcess{Options: &fingerprint.Options{Faces: faceModels(t), Version: v}}})
 }
 
 // clipDuration returns the duration of a clip as its container states it.

@@ -251,6 +251,9 @@ func (r *Registry) Verify(ctx context.Context, path string) (Verification, error
 			v.Explanation += "; the original was registered without faces (a version 1 fingerprint), so faces were not compared"
 		case m.FaceSamples > 0:
 			v.Explanation += fmt.Sprintf(", with the same faces (%d face samples compared)", m.FaceSamples)
+			if !best.DetailCompared {
+				v.Explanation += "; the original was registered before version 3 fingerprints, so the lips were compared only coarsely (a lip-sync may pass)"
+			}
 		case m.FaceSamplesTooSmall > 0:
 			v.Explanation += fmt.Sprintf("; its faces are too small to compare (under %d px wide)", fingerprint.MinCompareFace)
 		default:

@@ -129,9 +129,10 @@ func cmdLedgerBench(fs *flag.FlagSet) action {
 }
 
 // benchFingerprint times the fingerprints of clip: version 1 (frame and
-// grid hashes), version 2 as registered (with faces; thumbnails thinned to
-// one a second) and as a checked file is fingerprinted (3 times the rate,
-// every thumbnail), and prints their speed and size per minute of video.
+// grid hashes), versions 2 and 3 as registered (with faces; thumbnails
+// thinned to one a second) and as a checked file is fingerprinted (version
+// 3 at 3 times the rate, every thumbnail), and prints their speed and size
+// per minute of video.
 func benchFingerprint(ctx context.Context, clip, deps string) error {
 	size, err := video720(ctx, clip)
 	if err != nil {
@@ -155,8 +156,9 @@ func benchFingerprint(ctx context.Context, clip, deps string) error {
 		thin bool
 	}{
 		{"fingerprint v1", nil, false},
-		{"fingerprint v2", &fingerprint.Options{Faces: faces}, true},
-		{"check (v2, 3x)", ledger.CheckOptions(&fingerprint.Options{Faces: faces}, fingerprint.Geometry{}), false},
+		{"fingerprint v2", &fingerprint.Options{Faces: faces, Version: fingerprint.Version2}, true},
+		{"fingerprint v3", &fingerprint.Options{Faces: faces}, true},
+		{"check (v3, 3x)", ledger.CheckOptions(&fingerprint.Options{Faces: faces}, fingerprint.Geometry{}), false},
 	} {
 		start := time.Now()
 		fp, err := fingerprint.Compute(ctx, clip, run.opts)

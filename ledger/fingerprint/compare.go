@@ -165,6 +165,9 @@ type Match struct {
 	// compare with the original's.
 	FacesCompared bool
 	Faces         []FaceMatch
+	// DetailCompared is true when both fingerprints are version 3: the
+	// lips were compared in detail too (see Detail).
+	DetailCompared bool
 
 	off, phase int // the alignment, in samples of the original's rate
 }
@@ -311,6 +314,7 @@ func Compare(original, candidate *Fingerprint, opts *CompareOptions) (Match, err
 	m.Unmatched, m.Altered = spans(original, candidate, off, shift, m.Frames)
 	if original.Version >= Version2 && candidate.Version >= Version2 {
 		m.FacesCompared = true
+		m.DetailCompared = original.Version >= Version3 && candidate.Version >= Version3
 		m.Faces = compareFaces(original, candidate, off, shift, fine > 1, m.Frames)
 	}
 	return m, nil

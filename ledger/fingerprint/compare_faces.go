@@ -10,11 +10,13 @@ import (
 
 // Measures of the face comparison: one per region (faceDistance), then
 // the skin's chroma and the openness of mouth and eyes (|Δ| of
-// Descriptor.Mouth and Descriptor.Eyes).
+// Descriptor.Mouth and Descriptor.Eyes), then, between version 3 faces,
+// the lips' detail (lipsDetail).
 const (
 	MeasureChroma = NumRegions + iota
 	MeasureMouthOpen
 	MeasureEyesOpen
+	MeasureMouthDetail
 	NumMeasures
 )
 
@@ -50,7 +52,36 @@ var Thresholds = [NumMeasures]float64{
 	MeasureChroma:    5,  // levels of Cr plus Cb
 	MeasureMouthOpen: 30, // 1/255 of the mouth's width
 	MeasureEyesOpen:  25, // 1/510 of the eye's width
+	// See DetailThreshold.
+	MeasureMouthDetail: DetailThreshold,
 }
+
+// DetailThreshold is the threshold of the 9-sample median of lipsDetail
+// (version 3). TestMeasureMouth (TRUEFRAME_MEASURE=1 TRUEFRAME_MOUTH_DIR=…,
+// after TestMeasureMouthCollect) measured, as Verify compares (candidate at
+// 3 times the rate, crops re-fingerprinted in the original's layout, faces
+// 100 px or wider), the largest value two samples in a row reach:
+//
+//	platform copies of the 26 clips of TestMeasureVerify   ≤ 0.097 (GRID
+//	  (182: CRF 23 0.03, CRF 30 0.07, CRF 35 0.10, half      sbwe5n, CRF 35)
+//	  0.04, 5% crop 0.03, 2 s trimmed 0.03, 25↔30 fps 0.04)
+//	platform copies of the dev set's 7 lip-sync sources    ≤ 0.082
+//	the dev set's lip-syncs of videoretalking_face_1       0.134–0.225
+//	  (VideoReTalking 0.225, SadTalker-Video-Lip-Sync 0.215, 0.204, 0.193,
+//	  0.134, Wav2Lip 0.162; SadTalker 0.091, whose identity differs anyway)
+//	HyperLips ×4, Wav2Lip-HQ                                0.242–0.380
+//	the mouth of another take of the same speaker           0.37–0.41 (GRID 0.085)
+//	the mouth from 1.5 s later in the same clip             0.20–0.55 in 13
+//	                                                        of 25 (the GRID
+//	                                                        takes and the 3-s
+//	                                                        d0: ≤ 0.031)
+//
+// 0.13 is a third above the largest copy. Version 2's mouth measures did
+// not separate these: the lip-syncs' 9-sample mouth distance (0.13–0.28)
+// and opening (9–25) lay among the copies' (up to 0.21 and 21). The
+// weakest caught lip-sync (0.134, DAIN-interpolated with the whole face
+// enhanced) is within 3% of the threshold: a milder lip-sync would pass.
+const DetailThreshold = 0.13
 
 // measureBit is the bit of FaceSample.Differs a measure sets: its region's
 // for the regions, the mouth's and eyes' for their openness, ColourBit for
@@ -59,7 +90,7 @@ func measureBit(i int) uint8 {
 	switch i {
 	case MeasureChroma:
 		return ColourBit
-	case MeasureMouthOpen:
+	case MeasureMouthOpen, MeasureMouthDetail:
 		return 1 << RegionMouth
 	case MeasureEyesOpen:
 		return 1 << RegionEyes
@@ -67,9 +98,26 @@ func measureBit(i int) uint8 {
 	return 1 << i
 }
 
-// measure returns measure i between two descriptors.
+// faceMeasure returns measure i between two faces, NaN when it cannot be
+// measured (the lips' detail of a version 2 face, or of a face whose
+// mouth, nose or cheeks the frame cuts).
+func faceMeasure(a, b *Face, i int) float64 {
+	if i != MeasureMouthDetail {
+		return measure(&a.Desc, &b.Desc, i)
+	}
+	const need = 1<<RegionMouth | 1<<RegionNose | 1<<RegionRightCheek | 1<<RegionLeftCheek
+	if a.Detail == nil || b.Detail == nil || a.Inside&b.Inside&need != need {
+		return math.NaN()
+	}
+	return lipsDetail(a.Detail, b.Detail)
+}
+
+// measure returns measure i between two descriptors (NaN for
+// MeasureMouthDetail, which needs the faces' Detail: see faceMeasure).
 func measure(a, b *Descriptor, i int) float64 {
 	switch i {
+	case MeasureMouthDetail:
+		return math.NaN()
 	case MeasureChroma:
 		return chromaDistance(a, b)
 	case MeasureMouthOpen:
@@ -88,7 +136,7 @@ func measure(a, b *Descriptor, i int) float64 {
 // lip-sync.
 var Windows = [NumMeasures]int{
 	RegionFace: 5, RegionEyes: 5, RegionNose: 5, RegionMouth: 9, RegionRightCheek: 5, RegionLeftCheek: 5,
-	MeasureChroma: 5, MeasureMouthOpen: 9, MeasureEyesOpen: 5,
+	MeasureChroma: 5, MeasureMouthOpen: 9, MeasureEyesOpen: 5, MeasureMouthDetail: 9,
 }
 
 const (
@@ -240,7 +288,9 @@ func compareFaces(original, candidate *Fingerprint, off int, shift time.Duration
 					if i < NumRegions && cf.Inside&of.Inside&(1<<i) == 0 {
 						continue
 					}
-					s.Distances[i] = min(s.Distances[i], measure(&cf.Desc, &of.Desc, i))
+					if d := faceMeasure(&cf, of, i); !math.IsNaN(d) {
+						s.Distances[i] = min(s.Distances[i], d)
+					}
 				}
 			}
 			if !found {

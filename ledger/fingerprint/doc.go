@@ -3,10 +3,13 @@
 // localises what was changed in it, such as a replaced face.
 //
 // Version 1 hashes each sampled frame and a grid of cells over it (below).
-// Version 2, what Compute makes when given face models, adds the faces of
-// each sample (see "Version 2: faces"): a face swap keeps the pose,
-// lighting and background, so no cell of version 1 changes enough to see
-// it, and a face swap of a registered original came back as the original.
+// Version 2 adds the faces of each sample (see "Version 2: faces"): a face
+// swap keeps the pose, lighting and background, so no cell of version 1
+// changes enough to see it, and a face swap of a registered original came
+// back as the original. Version 3, what Compute makes when given face
+// models, adds the lips of each face at higher resolution (see "Version
+// 3: the lips"): a lip-sync keeps the mouth's coarse texture, and six
+// lip-syncs of a registered original came back as the original.
 //
 // # Fingerprint
 //
@@ -159,7 +162,14 @@
 // self-blends (the misses: the stage clip, whose faces are under 100 px),
 // 3 of 3 mouths pasted from another take of the same speaker, and 7 of 26
 // mouths pasted from 1.5 s later in the same clip (the same mouth's
-// texture, often a similar shape: this is where it is weakest).
+// texture, often a similar shape: this is where it is weakest). Version 3
+// (the same command, December 2026): all 182 copies matches_original,
+// the same swaps, self-blends and other takes caught, and 13 of 26 mouths
+// from 1.5 s later (missed: the 11 GRID takes and the 3-s d0, whose
+// lips' detail stays at or under 0.031, and the stage clip's small
+// faces); the dev set's lip-syncs of registered sources (ledger's
+// TestDevSetProvenance): 19 of the 21 real pairs altered_original against
+// 13 with version 2.
 //
 // Limits of version 2: faces under 100 px are not compared, so a swap in
 // a wide shot, or in a half-size copy of a small face, is not seen; the
@@ -169,4 +179,27 @@
 // texture close to the original's passes); profile faces align poorly;
 // two takes of one static shot by the same person still look like an edit
 // of one another.
+//
+// # Version 3: the lips
+//
+// Each face of version 3 also carries a Detail: the lips and the skin
+// round them (0.36 x 0.18 of the face side, 24 x 12 cells) and the band
+// across the nostrils (0.48 x 0.16, 24 x 8 cells), each grown by a cell on
+// every side, as grey pixels of the aligned face (624 bytes a face). The
+// measure MeasureMouthDetail compares two faces' grids averaged 2 x 2,
+// patterns at their own contrast as faceDistance does, at the relative
+// shift of up to 0.012 of the face side that fits best, each grid
+// resampled half way (a copy's landmarks fit a pixel or two off, which
+// moves a fixed window over the lips by as much as a lip-sync changes
+// them), and subtracts the nose band's distance measured alike from the
+// lips' (a strong re-encoding softens both; a lip-sync changes the lips
+// only). Its median over 9 samples reaching DetailThreshold marks the
+// mouth as differing. See DetailThreshold for the figures.
+//
+// Limits of version 3: the lips' threshold is a third above the largest
+// copy, and the weakest lip-sync it caught is 3% above it, so a milder
+// lip-sync (or one of a mouth that barely moves) passes; a lip-sync that
+// also regenerates the nose band reads as a re-encoding; faces under 100 px
+// are still not compared (TestMeasureSmallFaces); a registration costs
+// 282 KB per minute of one-face video (624 bytes more per face sample).
 package fingerprint

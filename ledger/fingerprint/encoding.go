@@ -27,6 +27,15 @@ const (
 	faceSize   = 2 + 4*2 + 1 + NumRegions + NumRegions*RegionCoefs + 2 + 2 + 1
 )
 
+// faceSizeOf is the size of a face without its thumbnail in a fingerprint
+// of version v.
+func faceSizeOf(v int) int {
+	if v >= Version3 {
+		return faceSize + detailSize
+	}
+	return faceSize
+}
+
 // MaxDuration bounds the duration a fingerprint may state (a week), so that
 // every field converts to time.Duration without overflow.
 const MaxDuration = 7 * 24 * time.Hour
@@ -43,8 +52,8 @@ func formatErr(format string, args ...any) error {
 // same bytes.
 func (fp *Fingerprint) validate() error {
 	switch {
-	case fp.Version != Version1 && fp.Version != Version2:
-		return formatErr("version %d, want %d or %d", fp.Version, Version1, Version2)
+	case fp.Version < Version1 || fp.Version > Version3:
+		return formatErr("version %d, want %d to %d", fp.Version, Version1, Version3)
 	case fp.Grid < 1 || fp.Grid > MaxGrid:
 		return formatErr("grid %d", fp.Grid)
 	case math.IsNaN(fp.SampleRate) || fp.SampleRate <= 0 || fp.SampleRate > MaxSampleRate:
@@ -79,7 +88,8 @@ func (fp *Fingerprint) validate() error {
 }
 
 // validateFaces checks the faces of one sample: none in version 1; in
-// version 2 at most maxFaces, in increasing track order, each canonical.
+// versions 2 and 3 at most maxFaces, in increasing track order, each
+// canonical, with a Detail in version 3 and none in version 2.
 func validateFaces(version int, faces []Face) error {
 	if version == Version1 && len(faces) > 0 {
 		return fmt.Errorf("%d faces in a version 1 fingerprint", len(faces))
@@ -98,6 +108,8 @@ func validateFaces(version int, faces []Face) error {
 			return fmt.Errorf("face %d: inside %#x", i, fc.Inside)
 		case fc.Thumb != nil && len(fc.Thumb) != ThumbSide*ThumbSide:
 			return fmt.Errorf("face %d: thumbnail of %d bytes, want %d", i, len(fc.Thumb), ThumbSide*ThumbSide)
+		case (fc.Detail != nil) != (version >= Version3):
+			return fmt.Errorf("face %d: detail %v in a version %d fingerprint", i, fc.Detail != nil, version)
 		}
 		for r := range NumRegions {
 			for _, c := range fc.Desc.Coefs[r] {
@@ -118,10 +130,12 @@ func validateFaces(version int, faces []Face) error {
 //	"TFFP" | version u8 | grid u8 | 0 u16 | sample rate float64 bits |
 //	duration ms u64 | width u32 | height u32 | frame count u32 |
 //	frames: time ms u64 | global u64 | grid*grid cell hashes u64
-//	        [version 2: face count u8 | faces]
+//	        [versions 2 and 3: face count u8 | faces]
 //	face:   track u16 | box x, y, w, h u16 | inside u8 |
 //	        energy u8 per region | coefficients i8, region by region |
-//	        Cr u8 | Cb u8 | mouth u8 | eyes u8 | thumbnail flag u8 (0 or 1) |
+//	        Cr u8 | Cb u8 | mouth u8 | eyes u8 |
+//	        [version 3: Detail.Lips bytes | Detail.Band bytes, row by row] |
+//	        thumbnail flag u8 (0 or 1) |
 //	        [flag 1: ThumbSide*ThumbSide grey bytes, row by row]
 //
 // It returns an error wrapping ErrFormat for an invalid fingerprint (wrong
@@ -135,11 +149,11 @@ func (fp *Fingerprint) Encode() ([]byte, error) {
 	}
 	cells := fp.Grid * fp.Grid
 	size := headerSize + len(fp.Frames)*(frameFixed+8*cells)
-	if fp.Version == Version2 {
+	if fp.Version >= Version2 {
 		for _, f := range fp.Frames {
 			size++
 			for _, fc := range f.Faces {
-				size += faceSize + len(fc.Thumb)
+				size += faceSizeOf(fp.Version) + len(fc.Thumb)
 			}
 		}
 	}
@@ -157,7 +171,7 @@ func (fp *Fingerprint) Encode() ([]byte, error) {
 		for _, c := range f.Cells {
 			b = binary.BigEndian.AppendUint64(b, c)
 		}
-		if fp.Version == Version2 {
+		if fp.Version >= Version2 {
 			b = append(b, byte(len(f.Faces)))
 			for _, fc := range f.Faces {
 				b = appendFace(b, fc)
@@ -180,6 +194,9 @@ func appendFace(b []byte, fc Face) []byte {
 		}
 	}
 	b = append(b, fc.Desc.Cr, fc.Desc.Cb, fc.Desc.Mouth, fc.Desc.Eyes)
+	if fc.Detail != nil {
+		b = append(append(b, fc.Detail.Lips[:]...), fc.Detail.Band[:]...)
+	}
 	if fc.Thumb == nil {
 		return append(b, 0)
 	}
@@ -198,8 +215,8 @@ func Decode(b []byte) (*Fingerprint, error) {
 		return nil, formatErr("magic %q", b[:4])
 	}
 	fp := &Fingerprint{Version: int(b[4]), Grid: int(b[5])}
-	if fp.Version != Version1 && fp.Version != Version2 {
-		return nil, formatErr("version %d, want %d or %d", fp.Version, Version1, Version2)
+	if fp.Version < Version1 || fp.Version > Version3 {
+		return nil, formatErr("version %d, want %d to %d", fp.Version, Version1, Version3)
 	}
 	if fp.Grid < 1 || fp.Grid > MaxGrid || b[6] != 0 || b[7] != 0 {
 		return nil, formatErr("grid %d, reserved %#x %#x", fp.Grid, b[6], b[7])
@@ -215,7 +232,7 @@ func Decode(b []byte) (*Fingerprint, error) {
 	n := int(binary.BigEndian.Uint32(b[32:]))
 	cells := fp.Grid * fp.Grid
 	size := frameFixed + 8*cells
-	if fp.Version == Version2 {
+	if fp.Version >= Version2 {
 		size++ // the face count
 	}
 	rest := b[headerSize:]
@@ -238,9 +255,9 @@ func Decode(b []byte) (*Fingerprint, error) {
 		}
 		fp.Frames[i] = Frame{T: time.Duration(t) * time.Millisecond, Global: binary.BigEndian.Uint64(rest[8:]), Cells: c}
 		rest = rest[frameFixed+8*cells:]
-		if fp.Version == Version2 {
+		if fp.Version >= Version2 {
 			var err error
-			if fp.Frames[i].Faces, rest, err = decodeFaces(rest); err != nil {
+			if fp.Frames[i].Faces, rest, err = decodeFaces(rest, fp.Version); err != nil {
 				return nil, formatErr("frame %d: %v", i, err)
 			}
 		}
@@ -254,9 +271,10 @@ func Decode(b []byte) (*Fingerprint, error) {
 	return fp, nil
 }
 
-// decodeFaces reads the face count and faces of one frame and returns the
-// bytes after them.
-func decodeFaces(b []byte) ([]Face, []byte, error) {
+// decodeFaces reads the face count and faces of one frame of a
+// fingerprint of version and returns the bytes after them.
+func decodeFaces(b []byte, version int) ([]Face, []byte, error) {
+	size := faceSizeOf(version)
 	if len(b) < 1 {
 		return nil, nil, errors.New("face count missing")
 	}
@@ -270,7 +288,7 @@ func decodeFaces(b []byte) ([]Face, []byte, error) {
 	}
 	faces := make([]Face, n)
 	for i := range faces {
-		if len(b) < faceSize {
+		if len(b) < size {
 			return nil, nil, fmt.Errorf("face %d cut short", i)
 		}
 		fc := &faces[i]
@@ -287,8 +305,14 @@ func decodeFaces(b []byte) ([]Face, []byte, error) {
 			}
 		}
 		fc.Desc.Cr, fc.Desc.Cb, fc.Desc.Mouth, fc.Desc.Eyes = b[p], b[p+1], b[p+2], b[p+3]
-		flag := b[p+4]
-		b = b[faceSize:]
+		p += 4
+		if version >= Version3 {
+			fc.Detail = &Detail{}
+			p += copy(fc.Detail.Lips[:], b[p:])
+			p += copy(fc.Detail.Band[:], b[p:])
+		}
+		flag := b[p]
+		b = b[size:]
 		switch flag {
 		case 0:
 		case 1:
@@ -381,7 +405,10 @@ type jsonFace struct {
 	Cb     uint8                         `json:"cb"`
 	Mouth  uint8                         `json:"mouth"`
 	Eyes   uint8                         `json:"eyes"`
-	Thumb  []byte                        `json:"thumb,omitempty"`
+	// Lips and Band are the Detail grids (version 3), in base64.
+	Lips  []byte `json:"lips,omitempty"`
+	Band  []byte `json:"band,omitempty"`
+	Thumb []byte `json:"thumb,omitempty"`
 }
 
 // MarshalJSON writes the fingerprint for people and other programs; the
@@ -401,9 +428,13 @@ func (fp *Fingerprint) MarshalJSON() ([]byte, error) {
 			jf.Cells[k] = Hash(c)
 		}
 		for _, fc := range f.Faces {
-			jf.Faces = append(jf.Faces, jsonFace{Track: fc.Track, Box: [4]uint16{fc.Box.X, fc.Box.Y, fc.Box.W, fc.Box.H},
+			jfc := jsonFace{Track: fc.Track, Box: [4]uint16{fc.Box.X, fc.Box.Y, fc.Box.W, fc.Box.H},
 				Inside: fc.Inside, Energy: fc.Desc.Energy, Coefs: fc.Desc.Coefs, Cr: fc.Desc.Cr, Cb: fc.Desc.Cb,
-				Mouth: fc.Desc.Mouth, Eyes: fc.Desc.Eyes, Thumb: fc.Thumb})
+				Mouth: fc.Desc.Mouth, Eyes: fc.Desc.Eyes, Thumb: fc.Thumb}
+			if fc.Detail != nil {
+				jfc.Lips, jfc.Band = fc.Detail.Lips[:], fc.Detail.Band[:]
+			}
+			jf.Faces = append(jf.Faces, jfc)
 		}
 		j.Frames[i] = jf
 	}
@@ -434,9 +465,18 @@ func (fp *Fingerprint) UnmarshalJSON(b []byte) error {
 		for k, c := range jf.Cells {
 			f.Cells[k] = uint64(c)
 		}
-		for _, j := range jf.Faces {
-			f.Faces = append(f.Faces, Face{Track: j.Track, Box: Box{X: j.Box[0], Y: j.Box[1], W: j.Box[2], H: j.Box[3]},
-				Inside: j.Inside, Desc: Descriptor{Energy: j.Energy, Coefs: j.Coefs, Cr: j.Cr, Cb: j.Cb, Mouth: j.Mouth, Eyes: j.Eyes}, Thumb: j.Thumb})
+		for k, j := range jf.Faces {
+			fc := Face{Track: j.Track, Box: Box{X: j.Box[0], Y: j.Box[1], W: j.Box[2], H: j.Box[3]},
+				Inside: j.Inside, Desc: Descriptor{Energy: j.Energy, Coefs: j.Coefs, Cr: j.Cr, Cb: j.Cb, Mouth: j.Mouth, Eyes: j.Eyes}, Thumb: j.Thumb}
+			switch {
+			case len(j.Lips) == len(Detail{}.Lips) && len(j.Band) == len(Detail{}.Band):
+				fc.Detail = &Detail{}
+				copy(fc.Detail.Lips[:], j.Lips)
+				copy(fc.Detail.Band[:], j.Band)
+			case j.Lips != nil || j.Band != nil:
+				return formatErr("frame %d face %d: detail of %d and %d bytes", i, k, len(j.Lips), len(j.Band))
+			}
+			f.Faces = append(f.Faces, fc)
 		}
 		out.Frames[i] = f
 	}

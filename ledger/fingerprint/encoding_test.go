@@ -61,6 +61,27 @@ func syntheticV2(n int, seed uint64) *Fingerprint {
 	return fp
 }
 
+// syntheticV3 is syntheticV2 as version 3: every face with a Detail of
+// pseudo-random grids.
+func syntheticV3(n int, seed uint64) *Fingerprint {
+	fp := syntheticV2(n, seed)
+	fp.Version = Version3
+	r := rand.New(rand.NewPCG(seed, 0x6433))
+	for k := range fp.Frames {
+		for i := range fp.Frames[k].Faces {
+			d := &Detail{}
+			for j := range d.Lips {
+				d.Lips[j] = byte(r.IntN(256))
+			}
+			for j := range d.Band {
+				d.Band[j] = byte(r.IntN(256))
+			}
+			fp.Frames[k].Faces[i].Detail = d
+		}
+	}
+	return fp
+}
+
 func mustEncode(tb testing.TB, fp *Fingerprint) []byte {
 	tb.Helper()
 	b, err := fp.Encode()
@@ -142,7 +163,7 @@ func TestDigest(t *testing.T) {
 
 func TestEncodeInvalid(t *testing.T) {
 	cases := map[string]func(*Fingerprint){
-		"version":              func(f *Fingerprint) { f.Version = 3 },
+		"version":              func(f *Fingerprint) { f.Version = 4 },
 		"faces in version 1":   func(f *Fingerprint) { f.Frames[1].Faces = []Face{{Track: 1}} },
 		"grid 0":               func(f *Fingerprint) { f.Grid = 0 },
 		"grid too large":       func(f *Fingerprint) { f.Grid = MaxGrid + 1 },
@@ -187,8 +208,9 @@ func TestDecodeInvalid(t *testing.T) {
 		"frames cut":      good[:len(good)-1],
 		"trailing byte":   append(bytes.Clone(good), 0),
 		"magic":           edit(func(b []byte) []byte { b[0] = 'X'; return b }),
-		"version":         edit(func(b []byte) []byte { b[4] = 3; return b }),
+		"version":         edit(func(b []byte) []byte { b[4] = 4; return b }),
 		"version 2 of v1": edit(func(b []byte) []byte { b[4] = 2; return b }),
+		"version 3 of v1": edit(func(b []byte) []byte { b[4] = 3; return b }),
 		"grid 0":          edit(func(b []byte) []byte { b[5] = 0; return b }),
 		"grid 9":          edit(func(b []byte) []byte { b[5] = 9; return b }),
 		"reserved":        edit(func(b []byte) []byte { b[7] = 1; return b }),
@@ -258,6 +280,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(mustEncode(f, one))
 	f.Add(mustEncode(f, syntheticV2(1, 8)))
 	f.Add(mustEncode(f, syntheticV2(4, 9)))
+	f.Add(mustEncode(f, syntheticV3(1, 13)))
+	f.Add(mustEncode(f, syntheticV3(3, 14)))
 	f.Add([]byte("TFFP"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -372,5 +396,97 @@ func TestEncodeInvalidV2(t *testing.T) {
 				t.Errorf("Decode error = %v, want ErrFormat", err)
 			}
 		})
+	}
+}
+
+func TestEncodeRoundTripV3(t *testing.T) {
+	fp := syntheticV3(12, 15)
+	b := mustEncode(t, fp)
+	want := headerSize + 12*(16+8*16+1)
+	for _, f := range fp.Frames {
+		for _, fc := range f.Faces {
+			want += faceSize + detailSize + len(fc.Thumb)
+		}
+	}
+	if len(b) != want {
+		t.Errorf("encoding is %d bytes, want %d", len(b), want)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, fp) {
+		t.Error("Decode(Encode(fp)) differs from fp")
+	}
+	j, err := json.Marshal(fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Fingerprint
+	if err := json.Unmarshal(j, &back); err != nil || !reflect.DeepEqual(&back, fp) {
+		t.Errorf("JSON round trip: %v", err)
+	}
+	// The detail is part of the commitment.
+	d1, _ := fp.Digest()
+	fp.Frames[3].Faces[0].Detail.Lips[100]++
+	if d2, _ := fp.Digest(); d1 == d2 {
+		t.Error("changing a lips cell leaves the digest unchanged")
+	}
+}
+
+func TestEncodeInvalidV3(t *testing.T) {
+	cases := map[string]func(*Fingerprint){
+		"no detail in version 3": func(f *Fingerprint) { f.Frames[1].Faces[0].Detail = nil },
+		"detail in version 2": func(f *Fingerprint) {
+			f.Version = Version2
+			for k := range f.Frames {
+				for i := range f.Frames[k].Faces {
+					if k != 2 || i != 0 {
+						f.Frames[k].Faces[i].Detail = nil
+					}
+				}
+			}
+		},
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := syntheticV3(6, 16)
+			mutate(f)
+			if _, err := f.Encode(); !errors.Is(err, ErrFormat) {
+				t.Errorf("Encode error = %v, want ErrFormat", err)
+			}
+			if _, err := json.Marshal(f); !errors.Is(err, ErrFormat) {
+				t.Errorf("MarshalJSON error = %v, want ErrFormat", err)
+			}
+		})
+	}
+	good := mustEncode(t, syntheticV3(3, 17))
+	face0 := headerSize + frameFixed + 8*16 + 1
+	edit := func(f func(b []byte)) []byte { b := bytes.Clone(good); f(b); return b }
+	bad := map[string][]byte{
+		"thumb flag 2":     edit(func(b []byte) { b[face0+faceSize+detailSize-1] = 2 }),
+		"cut in a detail":  good[:face0+faceSize+10],
+		"version 2 header": edit(func(b []byte) { b[4] = 2 }),
+		"trailing byte":    append(bytes.Clone(good), 0),
+	}
+	for name, b := range bad {
+		t.Run("decode "+name, func(t *testing.T) {
+			if _, err := Decode(b); !errors.Is(err, ErrFormat) {
+				t.Errorf("Decode error = %v, want ErrFormat", err)
+			}
+		})
+	}
+	// A version 2 encoding read as version 3 (or the reverse) must not
+	// decode: the faces are of another size.
+	v2 := mustEncode(t, syntheticV2(3, 17))
+	v2[4] = 3
+	if _, err := Decode(v2); !errors.Is(err, ErrFormat) {
+		t.Errorf("version 2 faces under a version 3 header: error %v, want ErrFormat", err)
+	}
+	var j Fingerprint
+	raw, _ := json.Marshal(syntheticV3(2, 18))
+	raw = bytes.Replace(raw, []byte(`"lips":"`), []byte(`"lips":"AAAA`), 1)
+	if err := json.Unmarshal(raw, &j); !errors.Is(err, ErrFormat) {
+		t.Errorf("JSON with a short lips grid: error %v, want ErrFormat", err)
 	}
 }

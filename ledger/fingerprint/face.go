@@ -19,12 +19,16 @@ type Face struct {
 	Inside uint8
 	// Desc describes the aligned face, region by region.
 	Desc Descriptor
+	// Detail holds the lips and the nose band at higher resolution
+	// (version 3 only; nil in versions 1 and 2).
+	Detail *Detail
 	// Thumb is a ThumbSide x ThumbSide 8-bit grey image of the aligned face,
 	// row by row, to show what was registered; nil in samples without one
 	// (see ThinThumbs).
 	Thumb []byte
 
-	crop *alignedFace // kept only for measurements (Options.keepCrops)
+	crop  *alignedFace // kept only for measurements (Options.keepCrops)
+	probe any          // set only by measurements (Options.probe)
 }
 
 // Box is a rectangle in units of 1/65535 of the frame's width (X, W) and

@@ -46,7 +46,7 @@ func alignFace(img gocv.Mat, f landmark.Face) (alignedFace, error) {
 	if !ok {
 		return alignedFace{}, fmt.Errorf("fingerprint: singular face alignment")
 	}
-	warped, err := warpAligned(img, m, inv, scale)
+	warped, err := warpAligned(img, m, inv, scale, cropSide, cropSide)
 	if err != nil {
 		return alignedFace{}, err
 	}
@@ -82,20 +82,21 @@ func alignFace(img gocv.Mat, f landmark.Face) (alignedFace, error) {
 	return a, nil
 }
 
-// warpAligned warps img to the cropSide x cropSide aligned crop of the map
-// m (inv its inverse, scale its scale). A face larger than the crop is
-// first area-averaged down, within the bounding box of the crop in the
-// frame, to twice the crop's scale, warped to a crop twice the size, and
-// area-averaged again: the crop is a low-pass image of the face, not a
-// sparse sampling of its pixels that would change with every re-encoding,
-// at a fraction of the cost of warping the face at its own scale.
-func warpAligned(img gocv.Mat, m, inv media.Affine, scale float64) (gocv.Mat, error) {
+// warpAligned warps img to the w x h image of the map m (inv its inverse,
+// scale its scale): an aligned crop, or a window of one. A face larger than
+// the output is first area-averaged down, within the bounding box of the
+// output in the frame, to twice the output's scale, warped to an output
+// twice the size, and area-averaged again: the output is a low-pass image
+// of the face, not a sparse sampling of its pixels that would change with
+// every re-encoding, at a fraction of the cost of warping the face at its
+// own scale.
+func warpAligned(img gocv.Mat, m, inv media.Affine, scale float64, w, h int) (gocv.Mat, error) {
 	const over = 2 // oversampling of the warp
 	if scale*over >= 1 {
-		return media.Warp(img, m, cropSide, cropSide)
+		return media.Warp(img, m, w, h)
 	}
 	var b media.Rect
-	for i, c := range [4]media.Point{{}, {X: cropSide}, {Y: cropSide}, {X: cropSide, Y: cropSide}} {
+	for i, c := range [4]media.Point{{}, {X: float64(w)}, {Y: float64(h)}, {X: float64(w), Y: float64(h)}} {
 		p := inv.Apply(c)
 		if i == 0 {
 			b = media.Rect{X: p.X, Y: p.Y}
@@ -107,7 +108,7 @@ func warpAligned(img gocv.Mat, m, inv media.Affine, scale float64) (gocv.Mat, er
 	r := image.Rect(int(math.Floor(b.X))-2, int(math.Floor(b.Y))-2, int(math.Ceil(b.X+b.W))+2, int(math.Ceil(b.Y+b.H))+2).
 		Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
 	if r.Dx() < 2 || r.Dy() < 2 {
-		return media.Warp(img, m, cropSide, cropSide) // the face lies outside the frame: a black crop
+		return media.Warp(img, m, w, h) // the face lies outside the frame: a black crop
 	}
 	region := img.Region(r)
 	defer region.Close()
@@ -117,15 +118,15 @@ func warpAligned(img gocv.Mat, m, inv media.Affine, scale float64) (gocv.Mat, er
 	gocv.Resize(region, &small, image.Pt(sw, sh), 0, 0, gocv.InterpolationArea)
 	// The map from the small image's pixels to the frame's (pixel centres
 	// at whole coordinates, as OpenCV resizes): p = q/f + origin + 0.5/f -
-	// 0.5 per axis; then m, scaled to the oversampled crop.
+	// 0.5 per axis; then m, scaled to the oversampled output.
 	fx, fy := float64(sw)/float64(r.Dx()), float64(sh)/float64(r.Dy())
 	ox, oy := float64(r.Min.X)+0.5/fx-0.5, float64(r.Min.Y)+0.5/fy-0.5
 	ms := media.Affine{A: over * m.A / fx, B: over * m.B / fy, C: over * (m.A*ox + m.B*oy + m.C),
 		D: over * m.D / fx, E: over * m.E / fy, F: over * (m.D*ox + m.E*oy + m.F)}
-	w, err := media.Warp(small, ms, over*cropSide, over*cropSide)
+	out, err := media.Warp(small, ms, over*w, over*h)
 	if err != nil {
 		return gocv.Mat{}, err
 	}
-	gocv.Resize(w, &w, image.Pt(cropSide, cropSide), 0, 0, gocv.InterpolationArea)
-	return w, nil
+	gocv.Resize(out, &out, image.Pt(w, h), 0, 0, gocv.InterpolationArea)
+	return out, nil
 }

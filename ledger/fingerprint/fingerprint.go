@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/landmark"
 	"github.com/trueframe/trueframe/media/track"
 	"github.com/trueframe/trueframe/media/video"
 )
@@ -20,10 +21,14 @@ const (
 	// Version1 has the frame and grid hashes of every sample.
 	Version1 = 1
 	// Version2 adds, to every sample, the faces tracked in it: position and
-	// descriptor (see Face). Compute makes it when given face models.
+	// descriptor (see Face).
 	Version2 = 2
+	// Version3 adds, to every face, its lips and nose band at higher
+	// resolution (see Detail), to see a lip-sync. Compute makes it when
+	// given face models.
+	Version3 = 3
 	// Version is the latest version, the one registrations use.
-	Version = Version2
+	Version = Version3
 )
 
 // Defaults for Options; see Options.
@@ -49,11 +54,15 @@ type Options struct {
 	// Video is passed to video.Open (its Stride is ignored); nil means
 	// video.DefaultLimits, the right choice for untrusted files.
 	Video *video.Options
-	// Faces, when set, makes a version 2 fingerprint: every sample also
-	// carries the faces tracked in it, each with its position and a
-	// descriptor of its aligned crop. Nil makes a version 1 fingerprint
-	// (frame and grid hashes only).
+	// Faces, when set, makes a version 3 fingerprint: every sample also
+	// carries the faces tracked in it, each with its position, a
+	// descriptor of its aligned crop and its lips' Detail. Nil makes a
+	// version 1 fingerprint (frame and grid hashes only).
 	Faces *FaceModels
+	// Version, when Faces is set, may ask for an older version with faces
+	// (Version2: without Detail), to fingerprint a file as an older
+	// registration was; 0 means the latest.
+	Version int
 	// Geometry, when not the identity, fingerprints a copy as if laid out
 	// like its original (see Geometry and EstimateGeometry): the frame and
 	// grid hashes are of the frame reframed to the original's extent, and
@@ -62,6 +71,8 @@ type Options struct {
 
 	keepCrops bool // keep the aligned crops on each Face (measurements)
 	noRefit   bool // measurements: no second mesh fit
+	// probe, when set, is called with each described face (measurements).
+	probe func(img gocv.Mat, lms landmark.Face, fc *Face)
 }
 
 func (o *Options) resolve() (Options, error) {
@@ -75,14 +86,20 @@ func (o *Options) resolve() (Options, error) {
 		}
 		r.Video = o.Video
 		r.Faces = o.Faces
+		r.Version = o.Version
 		r.Geometry = o.Geometry
-		r.keepCrops, r.noRefit = o.keepCrops, o.noRefit
+		r.keepCrops, r.noRefit, r.probe = o.keepCrops, o.noRefit, o.probe
 	}
 	if math.IsNaN(r.SampleRate) || r.SampleRate <= 0 || r.SampleRate > MaxSampleRate {
 		return r, fmt.Errorf("fingerprint: invalid sample rate %v (want (0, %v])", r.SampleRate, MaxSampleRate)
 	}
 	if r.Grid < 1 || r.Grid > MaxGrid {
 		return r, fmt.Errorf("fingerprint: invalid grid %d (want [1, %d])", r.Grid, MaxGrid)
+	}
+	switch {
+	case r.Version == 0:
+	case r.Faces == nil && r.Version != Version1, r.Faces != nil && r.Version != Version2 && r.Version != Version3:
+		return r, fmt.Errorf("fingerprint: version %d cannot be made with face models %v", r.Version, r.Faces != nil)
 	}
 	if !r.Geometry.identity() && !r.Geometry.valid() {
 		return r, fmt.Errorf("fingerprint: invalid geometry %+v", r.Geometry)
@@ -162,7 +179,10 @@ func Compute(ctx context.Context, path string, opts *Options) (*Fingerprint, err
 	version := Version1
 	var tracker *track.Tracker
 	if o.Faces != nil {
-		version = Version2
+		version = Version3
+		if o.Version != 0 {
+			version = o.Version
+		}
 		long := float64(max(cfg.Width, cfg.Height))
 		tracker = track.New(o.Faces.Finder, o.Faces.Fitter, &track.Options{
 			DetectEvery: max(1, int(math.Round(detectInterval*o.SampleRate))), MinFaceSize: max(minFacePixels, minFaceFraction*long), MaxFaces: maxFaces})
@@ -197,7 +217,7 @@ func Compute(ctx context.Context, path string, opts *Options) (*Fingerprint, err
 		global, cells, err := hashFrame(h, f.img, o.Geometry)
 		var faces []Face
 		if err == nil && tracker != nil {
-			faces, err = trackFaces(tracker, o.Faces.Fitter, f.img, o)
+			faces, err = trackFaces(tracker, o.Faces.Fitter, f.img, o, version >= Version3)
 		}
 		f.img.Close()
 		if err != nil {
@@ -280,7 +300,7 @@ const (
 // When the fit's own region differs from the one it was fitted in, the
 // face is fitted once more there, so the landmarks converge to the same
 // place in both.
-func trackFaces(tr *track.Tracker, fitter track.MeshFitter, img gocv.Mat, o Options) ([]Face, error) {
+func trackFaces(tr *track.Tracker, fitter track.MeshFitter, img gocv.Mat, o Options, detail bool) ([]Face, error) {
 	obs, err := tr.Update(img)
 	if err != nil {
 		return nil, err
@@ -298,11 +318,19 @@ func trackFaces(tr *track.Tracker, fitter track.MeshFitter, img gocv.Mat, o Opti
 			continue
 		}
 		fc := describe(a, lms, ob.ID, img.Cols(), img.Rows())
+		if detail {
+			if fc.Detail, err = detailOf(img, lms); err != nil {
+				continue
+			}
+		}
 		if !o.Geometry.identity() {
 			fc.Box = o.Geometry.toOriginal(fc.Box)
 		}
 		if o.keepCrops {
 			fc.crop = &a
+		}
+		if o.probe != nil {
+			o.probe(img, lms, &fc)
 		}
 		faces = append(faces, fc)
 	}

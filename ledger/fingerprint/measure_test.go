@@ -74,7 +74,7 @@ func computeFacesAt(tb testing.TB, path string, m *FaceModels, rate float64) *Fi
 	return fp
 }
 
-var measureNames = [NumMeasures]string{"0identity", "1eyes", "2nose", "3mouth", "4cheek", "5cheek", "6chroma", "7mouthopen", "8eyesopen"}
+var measureNames = [NumMeasures]string{"0identity", "1eyes", "2nose", "3mouth", "4cheek", "5cheek", "6chroma", "7mouthopen", "8eyesopen", "9mouthdetail"}
 
 // videoPath resolves a clip named as folder/name under the shared real
 // clips, or dev/... under the shared videos.
