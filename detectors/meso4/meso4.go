@@ -27,12 +27,12 @@ type Weights struct {
 	Name    string // the detector's name in results
 	File    string // the installed model (models/manifest.json)
 	Version string // names the weights and the code around them (sampling)
-	Label   string // the weights in explanations
+	Label   string // the weights in explanations ("" for the usual DF ones)
 }
 
 // The two weight sets.
 var (
-	DF  = Weights{Name: Name, File: "meso4_DF.onnx", Version: "meso4-DF-2018+code2", Label: "face-swap (DF) weights"}
+	DF  = Weights{Name: Name, File: "meso4_DF.onnx", Version: "meso4-DF-2018+code2"}
 	F2F = Weights{Name: Name + "_f2f", File: "meso4_F2F.onnx", Version: "meso4-F2F-2018+code2", Label: "reenactment (F2F) weights"}
 )
 
@@ -138,6 +138,10 @@ func (t *trackDetector) Result(context.Context, detectors.TrackInfo) (detectors.
 		mean += p / float64(len(t.probs))
 	}
 	r.Score, r.Confidence = mean, math.Min(1, float64(len(t.probs))/8)
-	r.Explanation = fmt.Sprintf("Meso4 with its %s (2018 baseline) gives a mean manipulation probability of %.2f over %d frames", t.d.w.Label, mean, len(t.probs))
+	name := "Meso4"
+	if t.d.w.Label != "" {
+		name += " with its " + t.d.w.Label
+	}
+	r.Explanation = fmt.Sprintf("%s (2018 baseline) gives a mean manipulation probability of %.2f over %d frames", name, mean, len(t.probs))
 	return r, nil
 }
