@@ -115,3 +115,41 @@ func TestReadONNXRejects(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReadONNX: a model file is read from the registry and from files an
+// operator names, so a damaged or hostile one must give an error, never a
+// panic, and whatever it accepts has the plan's shapes.
+func FuzzReadONNX(f *testing.F) {
+	plan := testPlan()
+	var buf bytes.Buffer
+	if err := WriteONNX(&buf, plan, randomWeights(plan, 3), ExportOptions{InputShape: [3]int{8, 8, 3}, OutputShape: [3]int{1, 1, 1}}); err != nil {
+		f.Fatal(err)
+	}
+	good := buf.Bytes()
+	shapes, err := ReadONNX(good, plan)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{})
+	f.Add([]byte("not a model"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := ReadONNX(data, plan)
+		if err != nil {
+			return
+		}
+		if len(got) != len(shapes) {
+			t.Fatalf("accepted %d tensors, the plan has %d", len(got), len(shapes))
+		}
+		for name, tns := range got {
+			n := 1
+			for _, d := range tns.Dims {
+				n *= d
+			}
+			if !slices.Equal(tns.Dims, shapes[name].Dims) || n != len(tns.Data) {
+				t.Fatalf("%s: dims %v with %d values, the plan's are %v", name, tns.Dims, len(tns.Data), shapes[name].Dims)
+			}
+		}
+	})
+}
