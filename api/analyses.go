@@ -365,15 +365,24 @@ func (s *Server) getAnalysis(c *gin.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if j, err = s.awaitEnd(c, j); err != nil {
+		return nil, err
+	}
+	return ok200(s.analysisView(c, j, true)), nil
+}
+
+// awaitEnd long-polls: with ?wait=, a job still queued or running is
+// answered when it ends or the wait runs out, as it is then.
+func (s *Server) awaitEnd(c *gin.Context, j store.Job) (store.Job, error) {
 	wait, err := s.parseWait(c.Query("wait"))
 	if err != nil {
-		return nil, err
+		return j, err
 	}
 	if wait > 0 && j.State != store.Done && j.State != store.Failed {
 		http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
 		j, _ = s.waitFor(c, j.ID, wait)
 	}
-	return ok200(s.analysisView(c, j, true)), nil
+	return j, nil
 }
 
 // GET /v1/analyses/{id}/evidence/{name}

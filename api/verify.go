@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"time"
 
@@ -142,13 +141,8 @@ func (s *Server) getVerification(c *gin.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	wait, err := s.parseWait(c.Query("wait"))
-	if err != nil {
+	if j, err = s.awaitEnd(c, j); err != nil {
 		return nil, err
-	}
-	if wait > 0 && j.State != store.Done && j.State != store.Failed {
-		http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
-		j, _ = s.waitFor(c, j.ID, wait)
 	}
 	return ok200(verifyView(j)), nil
 }

@@ -239,15 +239,8 @@ func TestServeTrainingSurvivesKill9(t *testing.T) {
 
 	second := startServer(t, data, "--workers", "1", "--ledger=false")
 	for deadline := time.Now().Add(15 * time.Minute); ; time.Sleep(300 * time.Millisecond) {
-		req, _ := http.NewRequest("GET", second.url+job.URL, nil)
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var j genJob
-		json.NewDecoder(resp.Body).Decode(&j)
-		resp.Body.Close()
+		getJSON(t, second.url+job.URL, key, &j)
 		if j.Status == "done" {
 			break
 		}

@@ -260,3 +260,20 @@ func postForm(t *testing.T, url, key string, fields map[string]string, files []f
 	}
 	return resp.StatusCode
 }
+
+// getJSON GETs url with key, decodes the body into out (when not nil) and
+// returns the status.
+func getJSON(t *testing.T, url, key string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}

@@ -49,20 +49,7 @@ func TestServeTrainingJob(t *testing.T) {
 		var j trainingJob
 		return postForm(t, srv.url+"/v1/training-jobs", key, map[string]string{"activate": "true"}, files, &j), j
 	}
-	get := func(s *server, url string, out any) int {
-		t.Helper()
-		req, _ := http.NewRequest("GET", s.url+url, nil)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if out != nil {
-			json.NewDecoder(resp.Body).Decode(out)
-		}
-		return resp.StatusCode
-	}
+	get := func(s *server, url string, out any) int { return getJSON(t, s.url+url, admin, out) }
 
 	if code, _ := submit(registrar, "bbaf2n.mpg", "lbax4n.mpg"); code != http.StatusForbidden {
 		t.Errorf("a registrar's training job: status %d, want 403", code)
@@ -177,19 +164,7 @@ func TestServeFaceCNNTrainingJob(t *testing.T) {
 		clips, &job); code != http.StatusAccepted {
 		t.Fatalf("submit: status %d", code)
 	}
-	get := func(url string, out any) int {
-		req, _ := http.NewRequest("GET", srv.url+url, nil)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if out != nil {
-			json.NewDecoder(resp.Body).Decode(out)
-		}
-		return resp.StatusCode
-	}
+	get := func(url string, out any) int { return getJSON(t, srv.url+url, admin, out) }
 	for deadline := time.Now().Add(15 * time.Minute); job.Status != "done"; time.Sleep(time.Second) {
 		get(job.URL, &job)
 		if job.Status == "failed" || time.Now().After(deadline) {

@@ -320,24 +320,7 @@ type faceRect struct{ x0, y0, x1, y1 float64 }
 // returns its orthonormal DCT coefficients with horizontal frequency
 // below ku and vertical below kv, DC left out.
 func gridDCT(p *mouthProbe, r faceRect, gw, gh, ku, kv int) []float64 {
-	px := func(u, o float64) int { return int(math.Round((u - o) * probeSide)) }
-	x0, x1 := max(0, px(r.x0, probeX0)), min(probeW, px(r.x1, probeX0))
-	y0, y1 := max(0, px(r.y0, probeY0)), min(probeH, px(r.y1, probeY0))
-	g := make([]float64, gw*gh)
-	for i := range gh {
-		ya, yb := y0+i*(y1-y0)/gh, y0+(i+1)*(y1-y0)/gh
-		for j := range gw {
-			xa, xb := x0+j*(x1-x0)/gw, x0+(j+1)*(x1-x0)/gw
-			s, n := 0, 0
-			for y := ya; y < max(yb, ya+1); y++ {
-				for x := xa; x < max(xb, xa+1); x++ {
-					s += int(p.Patch[y*probeW+x])
-					n++
-				}
-			}
-			g[i*gw+j] = float64(s) / float64(n)
-		}
-	}
+	g := boxGrid(p, r, gw, gh)
 	basis := func(k, n, x int) float64 {
 		c := math.Sqrt(2 / float64(n))
 		if k == 0 {
@@ -372,18 +355,6 @@ func gridDCT(p *mouthProbe, r faceRect, gw, gh, ku, kv int) []float64 {
 	return out
 }
 
-// patternDist is faceDistance for any coefficient vectors: |a-b| over the
-// root sum of squares of both norms and the noise floor.
-func patternDist(a, b []float64, noise float64) float64 {
-	var d, na, nb float64
-	for i := range a {
-		d += (a[i] - b[i]) * (a[i] - b[i])
-		na += a[i] * a[i]
-		nb += b[i] * b[i]
-	}
-	return math.Sqrt(d / (na + nb + noise*noise))
-}
-
 // quantised returns v as the encoding would keep it: the pattern scaled
 // so its largest coefficient is ±127 and rounded, the scale in 1/16 steps
 // of log2.
@@ -410,7 +381,7 @@ func dctCandidate(name string, r faceRect, gw, gh, ku, kv int, q bool) mouthCand
 		if q {
 			a, b = quantised(a), quantised(b)
 		}
-		return patternDist(a, b, noise)
+		return vectorDistance(a, b, noise)
 	}}
 }
 
@@ -785,14 +756,27 @@ func dumpPairs(t *testing.T, pc probeCase, name string, d []float64) {
 }
 
 // pixelGrid averages the window r of a probe's patch to gw x gh cells and
-// removes the mean: with every DCT coefficient kept, patternDist of the
+// removes the mean: with every DCT coefficient kept, vectorDistance of the
 // grids is that of their DCTs (the transform is orthonormal).
 func pixelGrid(p *mouthProbe, r faceRect, gw, gh int) []float64 {
+	g := boxGrid(p, r, gw, gh)
+	var mean float64
+	for _, v := range g {
+		mean += v
+	}
+	mean /= float64(len(g))
+	for i := range g {
+		g[i] -= mean
+	}
+	return g
+}
+
+// boxGrid averages the probe's pixels in window r over a gw x gh grid.
+func boxGrid(p *mouthProbe, r faceRect, gw, gh int) []float64 {
 	px := func(u, o float64) int { return int(math.Round((u - o) * probeSide)) }
 	x0, x1 := max(0, px(r.x0, probeX0)), min(probeW, px(r.x1, probeX0))
 	y0, y1 := max(0, px(r.y0, probeY0)), min(probeH, px(r.y1, probeY0))
 	g := make([]float64, gw*gh)
-	var mean float64
 	for i := range gh {
 		ya, yb := y0+i*(y1-y0)/gh, y0+(i+1)*(y1-y0)/gh
 		for j := range gw {
@@ -805,12 +789,7 @@ func pixelGrid(p *mouthProbe, r faceRect, gw, gh int) []float64 {
 				}
 			}
 			g[i*gw+j] = float64(s) / float64(n)
-			mean += g[i*gw+j]
 		}
-	}
-	mean /= float64(len(g))
-	for i := range g {
-		g[i] -= mean
 	}
 	return g
 }
@@ -843,7 +822,7 @@ func shiftCandidate(name string, r faceRect, gw, gh, steps int, step float64, ce
 		best := math.Inf(1)
 		for i := -steps; i <= steps; i++ {
 			for j := -steps; j <= steps; j++ {
-				best = min(best, patternDist(a, pixelGrid(c, rc.shifted(float64(i)*step, float64(j)*step), gw, gh), noise))
+				best = min(best, vectorDistance(a, pixelGrid(c, rc.shifted(float64(i)*step, float64(j)*step), gw, gh), noise))
 			}
 		}
 		return best
@@ -934,7 +913,7 @@ func storedCandidate(name string, r faceRect, gw, gh, steps int, step float64, b
 			a := sampleGrid(blurGrid(og, sw, sh, b), sw, sh, gw, gh, m, 0, 0)
 			for i := -steps; i <= steps; i++ {
 				for j := -steps; j <= steps; j++ {
-					best = min(best, patternDist(a, sampleGrid(cg, sw, sh, gw, gh, m, float64(i)*step, float64(j)*step), noise))
+					best = min(best, vectorDistance(a, sampleGrid(cg, sw, sh, gw, gh, m, float64(i)*step, float64(j)*step), noise))
 				}
 			}
 		}
@@ -986,7 +965,7 @@ func centroidCandidate(name string, r faceRect, gw, gh, iters, steps int, step f
 		best := math.Inf(1)
 		for i := -steps; i <= steps; i++ {
 			for j := -steps; j <= steps; j++ {
-				best = min(best, patternDist(a, pixelGrid(c, rc.shifted(float64(i)*step, float64(j)*step), gw, gh), noise))
+				best = min(best, vectorDistance(a, pixelGrid(c, rc.shifted(float64(i)*step, float64(j)*step), gw, gh), noise))
 			}
 		}
 		return best
@@ -1024,7 +1003,7 @@ func symStoredCandidate(name string, r faceRect, gw, gh, steps int, step float64
 		for i := -steps; i <= steps; i++ {
 			for j := -steps; j <= steps; j++ {
 				dx, dy := float64(i)*step, float64(j)*step
-				best = min(best, patternDist(sample(og, -dx/2, -dy/2), sample(cg, dx/2, dy/2), noise))
+				best = min(best, vectorDistance(sample(og, -dx/2, -dy/2), sample(cg, dx/2, dy/2), noise))
 			}
 		}
 		return best
