@@ -9,7 +9,7 @@ import (
 
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
-	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/ledger/chain"
 	"github.com/trueframe/trueframe/models/registry"
@@ -177,7 +177,7 @@ func replyTo(err error) reply {
 func classify(err error) reply {
 	var (
 		revert   *chain.RevertError
-		analysis *scan.AnalysisError
+		reported *isolate.Error
 		checksum *registry.ChecksumError
 		maxBytes *http.MaxBytesError
 		lf       *ledgerFailure
@@ -240,9 +240,9 @@ func classify(err error) reply {
 			message: fmt.Sprintf("the request body is larger than the limit of %d bytes", maxBytes.Limit)}
 	case errors.Is(err, errUnsupportedMedia):
 		return reply{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMedia, message: "unsupported media type"}
-	case errors.As(err, &analysis):
+	case errors.As(err, &reported) && reported.Kind == isolate.KindFingerprint:
 		return reply{status: http.StatusUnprocessableEntity, code: codeUnprocessable,
-			message: "the video could not be fingerprinted (" + analysis.Code + "): " + analysis.Message}
+			message: "the video could not be fingerprinted (" + reported.Code + "): " + reported.Message}
 
 	case errors.Is(err, errQueueFull):
 		return reply{status: http.StatusTooManyRequests, code: codeQueueFull, message: "the queue is full; try again later", retryAfter: 30 * time.Second}

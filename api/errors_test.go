@@ -15,6 +15,7 @@ import (
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/ledger/chain"
 	"github.com/trueframe/trueframe/models/registry"
@@ -85,7 +86,9 @@ func TestReplyTo(t *testing.T) {
 		{"account lacks the right", fromLedger(fmt.Errorf("%w (node %s)", chain.ErrNotRegistrar, secret)), 503, codeLedgerUnavailable, "not allowed", 0, true},
 		{"node down", fromLedger(rpc), 503, codeLedgerUnavailable, "did not answer", 10 * time.Second, true},
 		{"ledger corrupt", fromLedger(ledger.ErrCorrupt), 500, codeInternal, "reindex", 0, true},
-		{"fingerprint refused", &scan.AnalysisError{Code: "truncated", Message: "decode mine.mpg: truncated"}, 422, codeUnprocessable, "(truncated): decode mine.mpg", 0, false},
+		{"fingerprint refused", scan.ErrorCodes.Error(isolate.KindFingerprint, "truncated", "decode mine.mpg: truncated"), 422, codeUnprocessable, "(truncated): decode mine.mpg", 0, false},
+		{"verification refused, as stored", verifyFailure(store.Job{ErrorCode: "not_video", ErrorMessage: "not a video"}), 422, codeUnprocessable, "(not_video): not a video", 0, false},
+		{"verification cut short, as stored", verifyFailure(store.Job{ErrorCode: "worker_lost", ErrorMessage: "the node stopped"}), 503, codeLedgerUnavailable, "the node stopped", 0, false},
 
 		// The client left; anything else is the service's fault.
 		{"client gone", fmt.Errorf("counting: %w", context.Canceled), statusClientClosed, codeCanceled, "", 0, false},
@@ -123,7 +126,7 @@ func TestOneStatusPerCode(t *testing.T) {
 		errRateLimited, errTooManyUploads, errNotReady, errLedgerUnavailable, errGeneratorUnavailable,
 		store.ErrNotFound, store.ErrBadToken, registry.ErrNotFound, &registry.ChecksumError{}, ledger.ErrNotRegistered,
 		ledger.ErrAlreadyRegistered, ledger.ErrAlreadyRevoked, ledger.ErrCorrupt, chain.ErrMetaTooLong,
-		chain.ErrNotRegistrar, chain.ErrNotOwner, chain.ErrNotAuthorized, &chain.RevertError{}, &scan.AnalysisError{},
+		chain.ErrNotRegistrar, chain.ErrNotOwner, chain.ErrNotAuthorized, &chain.RevertError{}, &isolate.Error{Kind: isolate.KindFingerprint},
 		webhook.ErrURL, &http.MaxBytesError{}, context.Canceled, fromLedger(errors.New("x")), errors.New("x")}
 	status := map[string]int{}
 	for _, err := range errs {

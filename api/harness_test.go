@@ -24,8 +24,8 @@ import (
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/internal/testutil"
-	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/models/registry"
 )
@@ -103,8 +103,8 @@ func startService(t *testing.T, so serviceOptions) *service {
 	}
 	hooks := webhook.New(webhook.Options{AllowedHosts: append([]string{"127.0.0.1"}, so.hookHosts...)})
 	m := metrics.New("test", countsAdapter{st}, log)
-	pool := worker.NewPool(worker.PoolOptions{MaxIdle: 2,
-		Worker: worker.Options{Executable: os.Args[0], Env: []string{workerEnv + "=1", "TRUEFRAME_DEPS=" + deps}, MaxMemory: 6 << 30}})
+	pool := isolate.NewPool(isolate.PoolOptions{MaxIdle: 2,
+		Worker: isolate.Options{Executable: os.Args[0], Env: []string{workerEnv + "=1", "TRUEFRAME_DEPS=" + deps}, MaxMemory: 6 << 30, Codes: scan.ErrorCodes}})
 	iso := &jobs.Pooled{Pooled: scan.Pooled{Pool: pool}}
 	if so.models != nil {
 		iso.Models, so.api.Models = so.models, so.models

@@ -18,6 +18,7 @@ import (
 	"github.com/trueframe/trueframe/api/jobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/ledger"
 )
 
@@ -55,10 +56,10 @@ func provenanceForm(fields ...string) uploadForm {
 // server's. What else the error says (a node's RPC URL often carries a
 // provider's API key) replyTo does not show.
 func (s *Server) forClient(err error, up *upload) error {
-	var analysis *scan.AnalysisError
-	if errors.As(err, &analysis) {
-		scrubbed := *analysis
-		scrubbed.Message = s.clientMessage(analysis.Message, up)
+	var reported *isolate.Error
+	if errors.As(err, &reported) {
+		scrubbed := *reported
+		scrubbed.Message = s.clientMessage(reported.Message, up)
 		return &scrubbed
 	}
 	return fromLedger(err)
@@ -194,13 +195,13 @@ func ProvenanceCheck(l Ledger, log *slog.Logger) func(context.Context, store.Job
 			return scan.ProvenanceUnavailable("the provenance ledger is not enabled on this server")
 		}
 		res, err := l.Verify(ctx, j.FilePath)
-		var analysis *scan.AnalysisError
+		var reported *isolate.Error
 		switch {
 		case err == nil:
 			b, _ := json.Marshal(res)
 			return b
-		case errors.As(err, &analysis):
-			return scan.ProvenanceUnavailable("the file could not be fingerprinted (" + analysis.Code + "): " + jobs.ClientMessage(analysis.Message, j))
+		case errors.As(err, &reported):
+			return scan.ProvenanceUnavailable("the file could not be fingerprinted (" + reported.Code + "): " + jobs.ClientMessage(reported.Message, j))
 		case ctx.Err() != nil:
 			return scan.ProvenanceUnavailable("the check was interrupted")
 		}

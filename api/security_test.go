@@ -21,6 +21,7 @@ import (
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
 	genjobs "github.com/trueframe/trueframe/generator/jobs"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/internal/videofix"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/ledger/chain"
@@ -93,7 +94,7 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 type failingGenerator struct{}
 
 func (failingGenerator) Generate(context.Context, store.Job, genjobs.Hooks) (json.RawMessage, error) {
-	return nil, &scan.AnalysisError{Code: "generator_failed", Message: "training diverged at step 12"}
+	return nil, &isolate.Error{Kind: isolate.KindGenerate, Code: genjobs.CodeFailed, Message: "training diverged at step 12"}
 }
 
 // A generator job has no upload path: replacing the (empty) path by the
@@ -226,7 +227,7 @@ func TestErrorsDoNotLeakServerDetails(t *testing.T) {
 
 	// A file the fingerprinter refused: the message names the client's file.
 	fl.fail = func(path string) error {
-		return &scan.AnalysisError{Code: "truncated", Message: "decode " + path + ": video: truncated or corrupt file"}
+		return scan.ErrorCodes.Error(isolate.KindFingerprint, "truncated", "decode "+path+": video: truncated or corrupt file")
 	}
 	answer := post("/v1/verify", 422)
 	check("refused file", answer)
@@ -255,7 +256,7 @@ func TestErrorsDoNotLeakServerDetails(t *testing.T) {
 	fl.fail = func(string) error { return rpc }
 	check("provenance check", string(ProvenanceCheck(fl, s.server.log)(t.Context(), job)))
 	fl.fail = func(path string) error {
-		return &scan.AnalysisError{Code: "truncated", Message: "decode " + path + ": video: truncated or corrupt file"}
+		return scan.ErrorCodes.Error(isolate.KindFingerprint, "truncated", "decode "+path+": video: truncated or corrupt file")
 	}
 	if got := string(ProvenanceCheck(fl, s.server.log)(t.Context(), job)); strings.Contains(got, s.data) || !strings.Contains(got, "unavailable") {
 		t.Errorf("provenance check of a refused file: %s", got)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/isolate"
 )
 
 // A verification (POST /v1/verify) is a job like an analysis: the upload
@@ -115,7 +116,7 @@ func verifyFailure(j store.Job) error {
 	case "internal", "timeout", "worker_lost":
 		return refuse(errLedgerUnavailable, j.ErrorMessage)
 	}
-	return &scan.AnalysisError{Code: j.ErrorCode, Message: j.ErrorMessage}
+	return scan.ErrorCodes.Error(isolate.KindFingerprint, j.ErrorCode, j.ErrorMessage)
 }
 
 // verifyQueueRoom refuses a verification when too many wait, in all or
@@ -149,7 +150,7 @@ func (s *Server) getVerification(c *gin.Context) (*result, error) {
 
 // VerifyWith returns the job runner's verification hook (jobs.Options.
 // Verify) for the ledger l, nil without one. A file that cannot be
-// fingerprinted is the client's answer (*scan.AnalysisError); what else
+// fingerprinted is the client's answer (*isolate.Error); what else
 // went wrong with the ledger is logged, not shown: a node's RPC URL often
 // carries a provider's API key.
 func VerifyWith(l Ledger, log *slog.Logger) func(context.Context, string) (json.RawMessage, error) {
@@ -158,11 +159,11 @@ func VerifyWith(l Ledger, log *slog.Logger) func(context.Context, string) (json.
 	}
 	return func(ctx context.Context, path string) (json.RawMessage, error) {
 		v, err := l.Verify(ctx, path)
-		var analysis *scan.AnalysisError
+		var reported *isolate.Error
 		switch {
 		case err == nil:
 			return json.Marshal(v)
-		case errors.As(err, &analysis), ctx.Err() != nil:
+		case errors.As(err, &reported), ctx.Err() != nil:
 			return nil, err
 		}
 		log.Error("verification: the ledger failed", "err", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/store"
 	genjobs "github.com/trueframe/trueframe/generator/jobs"
+	"github.com/trueframe/trueframe/internal/isolate"
 )
 
 // A generator job's files live in the blob store under
@@ -85,8 +86,8 @@ type checkpointState struct {
 // the returned job's parameters name them by their local paths (WorkDir
 // the directory; ModelDir, for a job that uses another's model, that
 // job's model next to it, as "../<id>/out/model"). On error it returns
-// job itself; an input or model no longer stored is a
-// *genjobs.FailedError, which no retry would mend.
+// job itself; an input or model no longer stored is an *isolate.Error of
+// code genjobs.CodeFailed, which no retry would mend.
 func (f *GeneratorFiles) Local(ctx context.Context, job store.Job) (store.Job, *generatorAttempt, error) {
 	if f == nil {
 		return job, nil, nil
@@ -134,7 +135,7 @@ func (a *generatorAttempt) fetch(ctx context.Context, job store.Job) (store.Job,
 		for i, in := range inputs {
 			local := filepath.Join(a.wd, filepath.FromSlash(in))
 			if _, err := os.Stat(local); err != nil {
-				return job, &genjobs.FailedError{Message: fmt.Sprintf("the input %s is no longer stored", path.Base(in))}
+				return job, &isolate.Error{Kind: isolate.KindGenerate, Code: genjobs.CodeFailed, Message: fmt.Sprintf("the input %s is no longer stored", path.Base(in))}
 			}
 			p.Inputs[field][i] = local
 		}
@@ -146,7 +147,7 @@ func (a *generatorAttempt) fetch(ctx context.Context, job store.Job) (store.Job,
 			return job, fmt.Errorf("fetching the model of %s: %w", p.Model, err)
 		}
 		if n == 0 {
-			return job, &genjobs.FailedError{Message: fmt.Sprintf("the model of job %s is no longer stored (the job was deleted)", p.Model)}
+			return job, &isolate.Error{Kind: isolate.KindGenerate, Code: genjobs.CodeFailed, Message: fmt.Sprintf("the model of job %s is no longer stored (the job was deleted)", p.Model)}
 		}
 		p.ModelDir = dir
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/isolate"
 )
 
 // Files gives a worker node the files of its analyses. A job's upload and
@@ -41,8 +42,8 @@ const workPrefix = "analysis-"
 // and checked against the job's SHA-256, and whose EvidenceDir is a fresh
 // empty local directory; cleanup removes both. On error it returns job
 // itself and a no-op cleanup, so that the failure is reported about the
-// job; a missing upload is a *scan.AnalysisError (not_found), which no
-// retry would mend.
+// job; a missing upload is an *isolate.Error (not_found), as if the worker
+// had found it missing, which no retry would mend.
 func (f *Files) Local(ctx context.Context, job store.Job) (local store.Job, cleanup func(), err error) {
 	if f == nil {
 		return job, func() {}, nil
@@ -73,7 +74,11 @@ func (f *Files) Local(ctx context.Context, job store.Job) (local store.Job, clea
 	_, sum, err := f.Blobs.Fetch(ctx, job.FilePath, local.FilePath)
 	switch {
 	case errors.Is(err, blobs.ErrNotFound):
-		err = &scan.AnalysisError{Code: "not_found", Message: "the uploaded file is no longer stored"}
+		kind := isolate.KindScan
+		if job.Kind == store.KindVerify {
+			kind = isolate.KindFingerprint
+		}
+		err = scan.ErrorCodes.Error(kind, "not_found", "the uploaded file is no longer stored")
 	case err != nil:
 		err = fmt.Errorf("fetching the upload: %w", err)
 	case job.SHA256 != "" && sum != job.SHA256:

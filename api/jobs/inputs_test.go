@@ -11,7 +11,7 @@ import (
 
 	"github.com/trueframe/trueframe/api/blobs"
 	"github.com/trueframe/trueframe/api/store"
-	"github.com/trueframe/trueframe/detectors/scan"
+	"github.com/trueframe/trueframe/internal/isolate"
 )
 
 func TestFilesLocal(t *testing.T) {
@@ -79,8 +79,8 @@ func TestFilesLocal(t *testing.T) {
 	} {
 		got, cleanup, err := f.Local(ctx, tc.job)
 		cleanup()
-		var analysis *scan.AnalysisError
-		if err == nil || errors.As(err, &analysis) != (tc.code != "") || (tc.code != "" && analysis.Code != tc.code) {
+		var reported *isolate.Error
+		if err == nil || errors.As(err, &reported) != (tc.code != "") || (tc.code != "" && reported.Code != tc.code) {
 			t.Errorf("%s: %v", name, err)
 		}
 		if got.FilePath != tc.job.FilePath {

@@ -22,8 +22,8 @@ import (
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/detectors/scan"
 	genjobs "github.com/trueframe/trueframe/generator/jobs"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/internal/testutil"
-	"github.com/trueframe/trueframe/internal/worker"
 )
 
 // scripted is an Analyzer whose answer the test chooses per call.
@@ -145,13 +145,13 @@ func TestQueueRetriesCrashesThenFails(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			a := &scripted{answer: func(call int64, j store.Job) (*scan.Report, error) {
 				if j.ID == "flaky" && call == 1 {
-					return nil, &worker.CrashError{}
+					return nil, &isolate.CrashError{}
 				}
 				if j.ID == "doomed" {
-					return nil, &worker.CrashError{}
+					return nil, &isolate.CrashError{}
 				}
 				if j.ID == "bad" {
-					return nil, &scan.AnalysisError{Code: "not_video", Message: "not a video"}
+					return nil, &isolate.Error{Kind: isolate.KindScan, Code: "not_video", Message: "not a video"}
 				}
 				return &scan.Report{}, nil
 			}}

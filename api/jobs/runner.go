@@ -24,7 +24,7 @@ import (
 	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
 	genjobs "github.com/trueframe/trueframe/generator/jobs"
-	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/internal/isolate"
 )
 
 // Analyzer analyses a job's upload. *Pooled (warm worker subprocesses) is
@@ -82,7 +82,7 @@ type Options struct {
 	// Verify, when set, runs verifications (kind store.KindVerify): the
 	// upload at path fingerprinted and checked against the provenance
 	// ledger, the result being the ledger's verification. A failure to
-	// fingerprint the file is a *scan.AnalysisError; any other error is
+	// fingerprint the file is an *isolate.Error; any other error is
 	// retried, and its message is shown to the client.
 	Verify func(ctx context.Context, path string) (json.RawMessage, error)
 }
@@ -422,9 +422,8 @@ func (r *Runner) complete(ctx context.Context, job store.Job, rep *scan.Report) 
 // outcome for metrics ("" when the job was retried) and River's next step.
 func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jctx context.Context, err error) (string, error) {
 	code, message, retry := "internal", ClientMessage(err.Error(), job), true
-	var crash *worker.CrashError
-	var analysis *scan.AnalysisError
-	var generator *genjobs.FailedError
+	var crash *isolate.CrashError
+	var reported *isolate.Error
 	switch {
 	case errors.Is(jctx.Err(), context.DeadlineExceeded):
 		code, message, retry = "timeout", fmt.Sprintf("analysis took longer than %s", r.opts.JobTimeout), false
@@ -434,12 +433,10 @@ func (r *Runner) failed(ctx context.Context, log *slog.Logger, job store.Job, jc
 		if crash.OutOfMemory {
 			code = "out_of_memory"
 		}
-	case errors.As(err, &analysis):
-		// The worker judged the file itself: another try would say the same.
-		code, retry = analysis.Code, false
-	case errors.As(err, &generator):
-		// A generator command failed and said why: so would another try.
-		code, retry = generator.Code(), false
+	case errors.As(err, &reported):
+		// The worker judged the file itself, or a generator command failed
+		// and said why: another try would say the same.
+		code, retry = reported.Code, false
 	}
 	log.Warn("job attempt failed", "code", code, "err", message)
 	if retry && job.Attempts < r.opts.MaxAttempts {

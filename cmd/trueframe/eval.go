@@ -17,7 +17,7 @@ import (
 	"github.com/trueframe/trueframe/detectors/eval"
 	"github.com/trueframe/trueframe/detectors/fusion"
 	"github.com/trueframe/trueframe/detectors/scan"
-	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/models"
 )
 
@@ -191,8 +191,7 @@ func newEvalRunner(ctx context.Context, ef evalFlags, cards map[string]string, f
 	if ef.detectors != "" {
 		names = strings.Split(ef.detectors, ",")
 	}
-	pool := worker.NewPool(worker.PoolOptions{Worker: worker.Options{Args: []string{isolateCommand}, MaxMemory: maxMem,
-		Env: []string{"TRUEFRAME_DEPS=" + deps}}})
+	pool := isolate.NewPool(isolate.PoolOptions{Worker: workerOptions(deps, maxMem)})
 	r := &evalRunner{pool: pool, pooled: &scan.Pooled{Pool: pool, Base: scan.Request{Detectors: names, ModelCards: cards}},
 		fuser: fuser, cacheRoot: ef.cache, fresh: ef.fresh, timeout: ef.timeout, log: os.Stderr}
 	if err := r.start(ctx); err != nil {
@@ -210,7 +209,7 @@ func (r *evalRunner) Close() error { return r.pool.Close() }
 // models that made it; the fusion is applied afresh to each, so a new
 // fusion model is evaluated without analysing anything again.
 type evalRunner struct {
-	pool      *worker.Pool
+	pool      *isolate.Pool
 	pooled    *scan.Pooled
 	fuser     *fusion.Fuser
 	cacheRoot string
@@ -229,7 +228,7 @@ type evalRunner struct {
 func (r *evalRunner) start(ctx context.Context) error {
 	info, err := r.pooled.Probe(ctx)
 	if err != nil {
-		return fmt.Errorf("loading the models: %w", scan.RemoteError(err))
+		return fmt.Errorf("loading the models: %w", err)
 	}
 	r.models = info
 	key := info

@@ -15,7 +15,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/ledger/chain"
 	"github.com/trueframe/trueframe/ledger/devchain"
@@ -121,8 +120,7 @@ func (lf *ledgerFlags) open(ctx context.Context, fp ledger.Fingerprinter, log *s
 		if err != nil {
 			return nil, usageError{fmt.Errorf("--max-memory: %w", err)}
 		}
-		fp = isolatedFingerprinter{run: oneShot(worker.Options{Args: []string{isolateCommand}, MaxMemory: mem,
-			Env: []string{"TRUEFRAME_DEPS=" + deps}})}
+		fp = ledger.Isolated{Run: oneShot(workerOptions(deps, mem))}
 	}
 	opts.Fingerprinter, opts.Log = fp, log
 	if c := lf.cluster; c != nil {

@@ -23,7 +23,7 @@ import (
 	"github.com/trueframe/trueframe/api/store"
 	"github.com/trueframe/trueframe/api/webhook"
 	"github.com/trueframe/trueframe/detectors/scan"
-	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/video"
@@ -132,7 +132,7 @@ type node struct {
 	store    *store.Store
 	blobs    *blobs.Store
 	models   *registry.Registry
-	pool     *worker.Pool
+	pool     *isolate.Pool
 	analyzer *jobs.Pooled
 	metrics  *metrics.Metrics
 }
@@ -176,8 +176,8 @@ func (n *node) open(ctx context.Context) error {
 	// for the provenance routes' fingerprinting.
 	memLimit, _ := parseBytes(nf.maxMemory) // checked by check
 	size := max(nf.workers, 1)
-	n.pool = worker.NewPool(worker.PoolOptions{
-		Worker:  worker.Options{Args: []string{isolateCommand}, MaxMemory: memLimit, Env: []string{"TRUEFRAME_DEPS=" + n.deps}},
+	n.pool = isolate.NewPool(isolate.PoolOptions{
+		Worker:  workerOptions(n.deps, memLimit),
 		MaxIdle: size, MaxUses: 300,
 		// Analyses use at most --workers processes; the rest serve the
 		// provenance routes' fingerprinting, so neither starves the other
@@ -199,7 +199,7 @@ func (n *node) open(ctx context.Context) error {
 func (n *node) openLedger(ctx context.Context, lf *ledgerFlags, readOnly bool) (*openedLedger, error) {
 	lf.data = n.dataDir
 	lf.cluster = n.flags.ledgerCluster(n.store, n.blobs, readOnly)
-	reg, err := lf.open(ctx, isolatedFingerprinter{run: n.pool.Run}, n.log, ledger.Options{})
+	reg, err := lf.open(ctx, ledger.Isolated{Run: n.pool.Run}, n.log, ledger.Options{})
 	if err != nil {
 		return nil, err
 	}

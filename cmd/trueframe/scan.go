@@ -21,7 +21,7 @@ import (
 
 	"github.com/trueframe/trueframe/detectors/fusion"
 	"github.com/trueframe/trueframe/detectors/scan"
-	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/ledger"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/video"
@@ -242,8 +242,7 @@ func (s *scanner) analyse(ctx context.Context, file string) (*scan.Report, error
 	if sf.inProcess {
 		rep, err = scanInProcess(fileCtx, s.deps, file, req, progress)
 	} else {
-		iso := &scan.Isolated{Worker: worker.Options{Args: []string{isolateCommand}, MaxMemory: s.maxMemory,
-			Env: []string{"TRUEFRAME_DEPS=" + s.deps}}, Base: req}
+		iso := &scan.Isolated{Worker: workerOptions(s.deps, s.maxMemory), Base: req}
 		rep, err = iso.Analyze(fileCtx, file, progress)
 	}
 	if err != nil {
@@ -358,14 +357,14 @@ func failureRecord(file string, err error) scanFailure {
 // too_large, ...), worker_crashed, or unreadable for a file that could not
 // be opened while looking for videos.
 func failureCode(err error) string {
-	var ce *worker.CrashError
+	var ce *isolate.CrashError
 	switch {
 	case errors.As(err, &ce):
 		return "worker_crashed"
 	case errors.Is(err, iofs.ErrPermission):
 		return "unreadable"
 	}
-	return scan.ErrorCode(err)
+	return scan.ErrorCodes.Of(err)
 }
 
 // scanTally counts a batch's outcomes for its summary.
@@ -429,7 +428,7 @@ func scanInProcess(ctx context.Context, deps, file string, req scan.Request, pro
 
 // describeError words an analysis failure for a person.
 func describeError(err error) string {
-	var ce *worker.CrashError
+	var ce *isolate.CrashError
 	switch {
 	case errors.As(err, &ce):
 		return err.Error() + " — the file was not analysed; the worker process died on it"

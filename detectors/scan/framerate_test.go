@@ -70,7 +70,7 @@ func TestMaxAnalysedFrames(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "long.avi")
 	writeClip2(t, p, 96, 96, 60, 25) // 30 frames analysed at every 2nd
 	a := newAnalyzer(t, Options{MaxAnalysedFrames: 10})
-	if _, err := a.Analyze(t.Context(), p, nil); !errors.Is(err, video.ErrTooLarge) || ErrorCode(err) != "too_large" {
+	if _, err := a.Analyze(t.Context(), p, nil); !errors.Is(err, video.ErrTooLarge) || ErrorCodes.Of(err) != "too_large" {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
 	b := newAnalyzer(t, Options{MaxAnalysedFrames: 30})

@@ -3,7 +3,6 @@ package scan
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -11,15 +10,15 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/internal/ortutil"
-	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/video"
 	"github.com/trueframe/trueframe/models"
 	"github.com/trueframe/trueframe/models/registry"
 )
 
-// Request is what a parent asks of a worker process.
+// Request is what a parent asks of a worker process (isolate.KindScan).
 type Request struct {
 	Path        string        `json:"path"`
 	FaceModel   string        `json:"face_model,omitempty"`
@@ -38,51 +37,21 @@ type Request struct {
 	Probe bool `json:"probe,omitempty"`
 }
 
-// errorCodes maps the failures a worker reports to the errors the parent
-// re-creates, so that callers can use errors.Is across the process boundary.
-var errorCodes = []struct {
-	code string
-	err  error
-}{
-	{"not_video", video.ErrNotVideo},
-	{"no_video_stream", video.ErrNoVideoStream},
-	{"unsupported_codec", video.ErrUnsupportedCodec},
-	{"truncated", video.ErrTruncated},
-	{"too_large", video.ErrTooLarge},
-	{"bad_frame_rate", video.ErrBadFrameRate},
-	{"not_found", os.ErrNotExist},
-	{"bad_image", media.ErrBadImage},
-	{"canceled", context.Canceled},
-	{"deadline", context.DeadlineExceeded},
-}
-
-// ErrorCode classifies an analysis error for the wire ("internal" when
-// nothing more specific applies).
-func ErrorCode(err error) string {
-	for _, c := range errorCodes {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return "internal"
-}
-
-// AnalysisError is a failure a worker reported. It unwraps to the sentinel
-// its code stands for (video.ErrNotVideo, ...), if any.
-type AnalysisError struct {
-	Code    string
-	Message string
-}
-
-func (e *AnalysisError) Error() string { return e.Message }
-
-func (e *AnalysisError) Unwrap() error {
-	for _, c := range errorCodes {
-		if c.code == e.Code {
-			return c.err
-		}
-	}
-	return nil
+// ErrorCodes are the codes of the failures of media work a worker reports
+// (isolate.Codes), scans' and fingerprints' alike: the parent's
+// *isolate.Error unwraps to their sentinels, so that callers can use
+// errors.Is across the process boundary.
+var ErrorCodes = isolate.Codes{
+	{Code: "not_video", Err: video.ErrNotVideo},
+	{Code: "no_video_stream", Err: video.ErrNoVideoStream},
+	{Code: "unsupported_codec", Err: video.ErrUnsupportedCodec},
+	{Code: "truncated", Err: video.ErrTruncated},
+	{Code: "too_large", Err: video.ErrTooLarge},
+	{Code: "bad_frame_rate", Err: video.ErrBadFrameRate},
+	{Code: "not_found", Err: os.ErrNotExist},
+	{Code: "bad_image", Err: media.ErrBadImage},
+	{Code: "canceled", Err: context.Canceled},
+	{Code: "deadline", Err: context.DeadlineExceeded},
 }
 
 // ServeWorker is the worker process's side: it reads Requests from in one
@@ -91,7 +60,7 @@ func (e *AnalysisError) Unwrap() error {
 func ServeWorker(ctx context.Context, in io.Reader, open func(Request) (*Analyzer, error)) error {
 	h := &WorkerHandler{Open: open}
 	defer h.Close()
-	return worker.Serve(ctx, in, h.Handle, ErrorCode)
+	return isolate.Serve(ctx, in, isolate.Mux{isolate.KindScan: h.Handle}, ErrorCodes)
 }
 
 // WorkerHandler serves scan Requests in a worker process. The Analyzer
@@ -104,7 +73,7 @@ type WorkerHandler struct {
 	loaded Request // the request a was opened for
 }
 
-// Handle serves one request (a worker.Func).
+// Handle serves one request (the isolate.Func of isolate.KindScan).
 func (h *WorkerHandler) Handle(ctx context.Context, raw json.RawMessage, progress func(float64)) (any, error) {
 	var req Request
 	if err := json.Unmarshal(raw, &req); err != nil {
@@ -142,12 +111,12 @@ func sameModels(a, b Request) bool {
 }
 
 // runner runs one request in some worker process.
-type runner func(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error)
+type runner func(ctx context.Context, kind isolate.Kind, request any, progress func(float64)) (json.RawMessage, error)
 
 func analyze(ctx context.Context, run runner, req Request, progress func(float64)) (*Report, error) {
-	raw, err := run(ctx, req, progress)
+	raw, err := run(ctx, isolate.KindScan, req, progress)
 	if err != nil {
-		return nil, RemoteError(err)
+		return nil, err
 	}
 	var rep Report
 	if err := json.Unmarshal(raw, &rep); err != nil {
@@ -159,38 +128,27 @@ func analyze(ctx context.Context, run runner, req Request, progress func(float64
 func probe(ctx context.Context, run runner, req Request) (ModelInfo, error) {
 	req.Probe = true
 	var info ModelInfo
-	raw, err := run(ctx, req, nil)
+	raw, err := run(ctx, isolate.KindScan, req, nil)
 	if err != nil {
-		return info, RemoteError(err)
+		return info, err
 	}
 	err = json.Unmarshal(raw, &info)
 	return info, err
 }
 
-// RemoteError turns a failure a worker reported (a *worker.Error) into an
-// *AnalysisError, which unwraps to the sentinel of its code; other errors
-// are returned as they are.
-func RemoteError(err error) error {
-	var we *worker.Error
-	if errors.As(err, &we) {
-		return &AnalysisError{Code: we.Code, Message: we.Message}
-	}
-	return err
-}
-
 // Isolated analyses files in worker subprocesses, one new process per file.
 type Isolated struct {
-	Worker worker.Options // how to start the worker (binary, args, memory cap)
-	Base   Request        // options copied into every request
+	Worker isolate.Options // how to start the worker (binary, args, memory cap, ErrorCodes)
+	Base   Request         // options copied into every request
 }
 
-func (iso *Isolated) run(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error) {
-	return worker.Run(ctx, iso.Worker, request, progress)
+func (iso *Isolated) run(ctx context.Context, kind isolate.Kind, request any, progress func(float64)) (json.RawMessage, error) {
+	return isolate.Run(ctx, iso.Worker, kind, request, progress)
 }
 
 // Analyze runs the analysis of path in a new worker process. A crash of the
-// worker is returned as a *worker.CrashError; a failure it reported as an
-// *AnalysisError.
+// worker is returned as an *isolate.CrashError; a failure it reported as an
+// *isolate.Error of isolate.KindScan.
 func (iso *Isolated) Analyze(ctx context.Context, path string, progress func(float64)) (*Report, error) {
 	req := iso.Base
 	req.Path = path
@@ -206,8 +164,8 @@ func (iso *Isolated) Probe(ctx context.Context) (ModelInfo, error) {
 // Pooled analyses files in warm worker processes from a pool: the same
 // isolation as Isolated without loading the models for every file.
 type Pooled struct {
-	Pool *worker.Pool
-	Base Request // options copied into every request
+	Pool *isolate.Pool // its workers' Options.Codes: ErrorCodes
+	Base Request       // options copied into every request
 	// Models, when set, chooses the model versions of each analysis as it
 	// starts (the model registry's active ones), so activating a version
 	// needs no restart and an analysis finishes on the version it started

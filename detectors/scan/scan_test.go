@@ -13,9 +13,9 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/trueframe/trueframe/detectors/fusion"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/videofix"
-	"github.com/trueframe/trueframe/internal/worker"
 	"github.com/trueframe/trueframe/media/video"
 )
 
@@ -58,7 +58,7 @@ func isolated(t *testing.T, maxMemory int64, limits *video.Limits) *Isolated {
 		t.Fatal(err)
 	}
 	return &Isolated{
-		Worker: worker.Options{Executable: exe, MaxMemory: maxMemory, Env: []string{
+		Worker: isolate.Options{Executable: exe, MaxMemory: maxMemory, Codes: ErrorCodes, Env: []string{
 			"TRUEFRAME_SCAN_TEST_WORKER=1",
 			"TRUEFRAME_TEST_MODELS=" + filepath.Join(deps, "models"),
 			"TRUEFRAME_TEST_ORT=" + filepath.Join(deps, "lib", "libonnxruntime.so.1.30.0"),
@@ -139,7 +139,7 @@ func TestWorkerCrashIsIsolated(t *testing.T) {
 	noLimits := &video.Limits{}
 	iso := isolated(t, 3<<30, noLimits)
 	_, err := iso.Analyze(t.Context(), huge, nil)
-	var ce *worker.CrashError
+	var ce *isolate.CrashError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want the worker to crash", err)
 	}
@@ -175,9 +175,9 @@ func TestIsolatedErrorsKeepTheirKind(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := iso.Analyze(t.Context(), tc.path, nil)
-			var ae *AnalysisError
-			if !errors.As(err, &ae) || !errors.Is(err, tc.want) {
-				t.Fatalf("err = %v (%T), want AnalysisError wrapping %v", err, err, tc.want)
+			var reported *isolate.Error
+			if !errors.As(err, &reported) || reported.Kind != isolate.KindScan || !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v (%T), want a scan's isolate.Error wrapping %v", err, err, tc.want)
 			}
 		})
 	}

@@ -6,19 +6,16 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/trueframe/trueframe/generator/model"
-	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/internal/isolate"
 	"github.com/trueframe/trueframe/models/registry"
 )
 
@@ -79,16 +76,11 @@ type Models interface {
 // its own, and a restarted job can pick it up.
 const ProgressFile = "progress.json"
 
-// FailedError is a job whose command failed cleanly (exit status 1, having
-// said why): another try would fail the same way, so it is not retried.
-type FailedError struct {
-	Message string
-}
-
-func (e *FailedError) Error() string { return e.Message }
-
-// Code is the job's error code as clients see it.
-func (e *FailedError) Code() string { return "generator_failed" }
+// CodeFailed is the error code, as clients see it, of a job whose command
+// failed cleanly (exit status 1, having said why): an *isolate.Error of
+// isolate.KindGenerate, not retried, since another try would fail the same
+// way.
+const CodeFailed = "generator_failed"
 
 // Executor runs the service's generator and training jobs by running the
 // trueframe binary's own commands in child processes, in the job's
@@ -501,68 +493,14 @@ func readTrainProgress(path string, progress func(float64)) {
 	}
 }
 
-// run runs this binary with args in dir, calling poll every second while
-// it runs. On ctx's end the child gets SIGINT (training checkpoints and
-// exports on it), then SIGKILL if it has not ended 2 minutes later.
+// run runs this binary with args in dir (isolate.RunCommand), calling
+// poll every second while it runs. On ctx's end the child gets SIGINT
+// (training checkpoints and exports on it), then SIGKILL if it has not
+// ended 2 minutes later.
 func (g Executor) run(ctx context.Context, dir string, args []string, poll func()) error {
-	cmd := exec.Command(g.Exe, args...)
-	cmd.Dir = dir
 	// The child reads untrusted videos: it gets a minimal environment, not
 	// the service's, which can hold the ledger's key.
-	cmd.Env = worker.ChildEnv("TRUEFRAME_DEPS="+g.Deps, "GOMLX_NO_AUTO_INSTALL=1")
-	tail := worker.NewTail(4 << 10)
-	cmd.Stdout, cmd.Stderr = tail, tail
-	if err := worker.StartChild(cmd); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			if poll != nil {
-				poll()
-			}
-			return childError(err, cmd.ProcessState, tail)
-		case <-tick.C:
-			if poll != nil {
-				poll()
-			}
-		case <-ctx.Done():
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-			select {
-			case <-done:
-			case <-time.After(2 * time.Minute):
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-done
-			}
-			return ctx.Err()
-		}
-	}
-}
-
-// childError turns a child's end into the runner's errors: a clean failure
-// (exit status 1, the command said why) is not retried; a crash is.
-func childError(err error, ps *os.ProcessState, tail *worker.Tail) error {
-	if err == nil {
-		return nil
-	}
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && ps != nil && ps.ExitCode() == 1 {
-		return &FailedError{Message: lastLines(tail.String(), 3)}
-	}
-	if ps != nil {
-		return worker.CrashOf(ps, tail)
-	}
-	return err
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
+	return isolate.RunCommand(ctx, isolate.CommandOptions{Executable: g.Exe, Args: args, Dir: dir,
+		Env:  []string{"TRUEFRAME_DEPS=" + g.Deps, "GOMLX_NO_AUTO_INSTALL=1"},
+		Kind: isolate.KindGenerate, Code: CodeFailed, Poll: poll})
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/trueframe/trueframe/generator/model"
-	"github.com/trueframe/trueframe/internal/worker"
+	"github.com/trueframe/trueframe/internal/isolate"
 )
 
 // The generator's children read untrusted videos: they inherited the
@@ -36,12 +36,13 @@ func TestGeneratorChildEnvironment(t *testing.T) {
 func TestChildFailures(t *testing.T) {
 	g := Executor{Exe: "/bin/sh", Deps: t.TempDir()}
 	err := g.run(t.Context(), t.TempDir(), []string{"-c", "echo starting; echo 'no faces in a.mp4' >&2; exit 1"}, nil)
-	var failed *FailedError
-	if !errors.As(err, &failed) || failed.Code() != "generator_failed" || !strings.Contains(failed.Message, "no faces in a.mp4") {
+	var failed *isolate.Error
+	if !errors.As(err, &failed) || failed.Kind != isolate.KindGenerate || failed.Code != "generator_failed" ||
+		!strings.Contains(failed.Message, "no faces in a.mp4") {
 		t.Errorf("exit 1: %v", err)
 	}
 	err = g.run(t.Context(), t.TempDir(), []string{"-c", "kill -9 $$"}, nil)
-	var crash *worker.CrashError
+	var crash *isolate.CrashError
 	if !errors.As(err, &crash) || crash.Signal == "" {
 		t.Errorf("killed: %#v", err)
 	}

@@ -1,4 +1,4 @@
-package worker
+package isolate
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // ("" answers, "error" reports an error, "abort" crashes, "hang" hangs).
 func poolRun(t *testing.T, ctx context.Context, p *Pool, do string) (pid int, err error) {
 	t.Helper()
-	res, err := p.Run(ctx, map[string]any{"N": 1, "Do": do}, nil)
+	res, err := p.Run(ctx, KindScan, map[string]any{"N": 1, "Do": do}, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -88,7 +88,7 @@ func TestPoolClose(t *testing.T) {
 	p.Close()
 	// Reaped processes are gone; a slow exit takes a moment.
 	waitFor(t, fmt.Sprintf("idle worker %d to be gone after Close", pid), func() bool { return syscall.Kill(pid, 0) != nil })
-	if _, err := p.Run(t.Context(), map[string]int{"N": 1}, nil); !errors.Is(err, ErrPoolClosed) {
+	if _, err := p.Run(t.Context(), KindScan, map[string]int{"N": 1}, nil); !errors.Is(err, ErrPoolClosed) {
 		t.Errorf("Run after Close: %v", err)
 	}
 }
@@ -99,13 +99,13 @@ func TestPoolMaxBusy(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	hung := make(chan error, 1)
 	go func() {
-		_, err := p.Run(ctx, map[string]any{"N": 1, "Do": "hang"}, nil)
+		_, err := p.Run(ctx, KindScan, map[string]any{"N": 1, "Do": "hang"}, nil)
 		hung <- err
 	}()
 	waitFor(t, "the hanging request to hold the only slot", func() bool { return len(p.slots) == 1 })
 	short, cancelShort := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancelShort()
-	if _, err := p.Run(short, map[string]any{"N": 1}, nil); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := p.Run(short, KindScan, map[string]any{"N": 1}, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("second request with the slot taken: err = %v, want to wait and time out", err)
 	}
 	cancel()

@@ -1,4 +1,4 @@
-package worker
+package isolate
 
 import (
 	"context"
@@ -16,18 +16,19 @@ import (
 )
 
 // The test binary doubles as the child: with TRUEFRAME_WORKER_TEST set it
-// serves one request and exits instead of running tests.
+// serves requests (KindScan as the mode says, KindFingerprint in testMux)
+// until stdin closes instead of running tests.
 func TestMain(m *testing.M) {
 	if os.Getenv("TRUEFRAME_WORKER_TEST_PARENT") == "1" {
 		// A parent that starts a hanging worker and waits on it forever;
 		// the test kills this process and watches the worker.
 		os.Unsetenv("TRUEFRAME_WORKER_TEST_PARENT")
 		Run(context.Background(), Options{Env: []string{"TRUEFRAME_WORKER_TEST=hang",
-			"TRUEFRAME_WORKER_TEST_PIDFILE=" + os.Getenv("TRUEFRAME_WORKER_TEST_PIDFILE")}}, map[string]int{"N": 1}, nil)
+			"TRUEFRAME_WORKER_TEST_PIDFILE=" + os.Getenv("TRUEFRAME_WORKER_TEST_PIDFILE")}}, KindScan, map[string]int{"N": 1}, nil)
 		os.Exit(0)
 	}
 	if mode := os.Getenv("TRUEFRAME_WORKER_TEST"); mode != "" {
-		err := Serve(context.Background(), os.Stdin, childFunc(mode), func(err error) string { return "bad_input" })
+		err := Serve(context.Background(), os.Stdin, testMux(mode), testCodes)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -35,6 +36,29 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// errBadInput is the sentinel of the test children's clean failures.
+var errBadInput = errors.New("bad input")
+
+// testCodes is the test children's code table.
+var testCodes = Codes{{Code: "bad_input", Err: errBadInput}}
+
+// testMux is the test children's work: two kinds of it, and no KindGenerate.
+func testMux(mode string) Mux {
+	return Mux{
+		KindScan: childFunc(mode),
+		KindFingerprint: func(_ context.Context, req json.RawMessage, _ func(float64)) (any, error) {
+			var in struct{ Fail bool }
+			if err := json.Unmarshal(req, &in); err != nil {
+				return nil, err
+			}
+			if in.Fail {
+				return nil, fmt.Errorf("fingerprinting: %w", errBadInput)
+			}
+			return "fingerprinted", nil
+		},
+	}
 }
 
 func childFunc(mode string) Func {
@@ -54,7 +78,7 @@ func childFunc(mode string) Func {
 		progress(0.5)
 		switch mode {
 		case "error":
-			return nil, errors.New("that file is not a video")
+			return nil, fmt.Errorf("that file is not a video: %w", errBadInput)
 		case "abort":
 			syscall.Kill(os.Getpid(), syscall.SIGABRT)
 			time.Sleep(time.Minute)
@@ -91,8 +115,8 @@ func childFunc(mode string) Func {
 func run(t *testing.T, ctx context.Context, mode string, maxMem int64) (json.RawMessage, []float64, error) {
 	t.Helper()
 	var seen []float64
-	res, err := Run(ctx, Options{Env: []string{"TRUEFRAME_WORKER_TEST=" + mode}, MaxMemory: maxMem},
-		map[string]int{"N": 21}, func(p float64) { seen = append(seen, p) })
+	res, err := Run(ctx, Options{Env: []string{"TRUEFRAME_WORKER_TEST=" + mode}, MaxMemory: maxMem, Codes: testCodes},
+		KindScan, map[string]int{"N": 21}, func(p float64) { seen = append(seen, p) })
 	return res, seen, err
 }
 
@@ -109,11 +133,60 @@ func TestRunResult(t *testing.T) {
 	}
 }
 
+// The child picks the work by the request's kind; a kind it does not do
+// is a reported ErrUnknownKind, never a scan by default.
+func TestRunDispatchesByKind(t *testing.T) {
+	opts := Options{Env: []string{"TRUEFRAME_WORKER_TEST=ok"}, Codes: testCodes}
+	for name, tc := range map[string]struct {
+		kind    Kind
+		result  string // its prefix
+		unknown bool
+	}{
+		"scan":        {kind: KindScan, result: `{"double":2,`},
+		"fingerprint": {kind: KindFingerprint, result: `"fingerprinted"`},
+		"generate":    {kind: KindGenerate, unknown: true},
+		"no kind":     {kind: "", unknown: true},
+		"made up":     {kind: "transcode", unknown: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := Run(t.Context(), opts, tc.kind, map[string]int{"N": 1}, nil)
+			if !tc.unknown {
+				if err != nil || !strings.HasPrefix(string(res), tc.result) {
+					t.Fatalf("result %s (%v), want %s…", res, err, tc.result)
+				}
+				return
+			}
+			var we *Error
+			if !errors.Is(err, ErrUnknownKind) || !errors.As(err, &we) || we.Kind != tc.kind ||
+				!strings.Contains(we.Message, fmt.Sprintf("%q", tc.kind)) {
+				t.Fatalf("err = %v, want ErrUnknownKind of %q", err, tc.kind)
+			}
+		})
+	}
+}
+
+// A failure the child reports comes back saying which kind of work
+// failed, with the child's code, and unwrapping to that code's sentinel.
 func TestRunReportedError(t *testing.T) {
-	_, _, err := run(t, t.Context(), "error", 0)
-	var we *Error
-	if !errors.As(err, &we) || we.Code != "bad_input" || !strings.Contains(we.Message, "not a video") {
-		t.Fatalf("err = %#v", err)
+	for name, tc := range map[string]struct {
+		kind    Kind
+		mode    string
+		request any
+		message string
+	}{
+		"scan":        {KindScan, "error", map[string]int{"N": 1}, "not a video"},
+		"fingerprint": {KindFingerprint, "ok", map[string]bool{"Fail": true}, "fingerprinting"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Run(t.Context(), Options{Env: []string{"TRUEFRAME_WORKER_TEST=" + tc.mode}, Codes: testCodes}, tc.kind, tc.request, nil)
+			var we *Error
+			if !errors.As(err, &we) || we.Kind != tc.kind || we.Code != "bad_input" || !strings.Contains(we.Message, tc.message) {
+				t.Fatalf("err = %#v", err)
+			}
+			if !errors.Is(err, errBadInput) || testCodes.Of(err) != "bad_input" {
+				t.Fatalf("err = %v does not unwrap to its sentinel", err)
+			}
+		})
 	}
 }
 
@@ -147,7 +220,7 @@ func TestRunCrashes(t *testing.T) {
 func TestRunPanic(t *testing.T) {
 	_, _, err := run(t, t.Context(), "panic", 0)
 	var we *Error
-	if !errors.As(err, &we) || !strings.Contains(we.Message, "assignment to entry in nil map") {
+	if !errors.As(err, &we) || we.Code != "internal" || !strings.Contains(we.Message, "assignment to entry in nil map") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -215,7 +288,7 @@ func TestRunCancel(t *testing.T) {
 // A crash dump longer than the kept tail still yields its reason, and an
 // allocation failure reported before it still marks it out of memory.
 func TestTailBufferKeepsFatalLine(t *testing.T) {
-	tb := NewTail(1 << 10)
+	tb := newTail(1 << 10)
 	fmt.Fprint(tb, "some log line\nOpenCV(4.6.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate 576000000 bytes\n")
 	fmt.Fprint(tb, "SIGABRT: ab")
 	fmt.Fprint(tb, "ort\nPC=0x4 m=0 sigcode=18446744073709551610\n")
@@ -225,7 +298,7 @@ func TestTailBufferKeepsFatalLine(t *testing.T) {
 	if strings.Contains(tb.String(), "SIGABRT") {
 		t.Fatal("the test needs the fatal line to fall out of the tail")
 	}
-	ce := crashError(&os.ProcessState{}, tb.String(), tb.Fatal(), tb.OutOfMemory())
+	ce := crashOf(&os.ProcessState{}, tb)
 	if ce.Reason != "SIGABRT: abort" {
 		t.Errorf("Reason = %q, want SIGABRT: abort", ce.Reason)
 	}
@@ -235,7 +308,7 @@ func TestTailBufferKeepsFatalLine(t *testing.T) {
 
 	// Nothing about memory, nothing claimed; a marker in the unfinished
 	// last line still counts.
-	plain := NewTail(1 << 10)
+	plain := newTail(1 << 10)
 	fmt.Fprint(plain, "SIGSEGV: segmentation violation\nPC=0x4\n")
 	if plain.OutOfMemory() {
 		t.Error("a segfault reported as out of memory")
@@ -271,7 +344,7 @@ func TestChildEnvironmentIsMinimal(t *testing.T) {
 	t.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin")
 	t.Setenv("TMPDIR", t.TempDir())
 	t.Setenv("TRUEFRAME_DEPS", "/opt/trueframe/deps")
-	res, err := Run(t.Context(), Options{Env: []string{"TRUEFRAME_WORKER_TEST=env", "TRUEFRAME_EXTRA=given"}}, map[string]int{"N": 1}, nil)
+	res, err := Run(t.Context(), Options{Env: []string{"TRUEFRAME_WORKER_TEST=env", "TRUEFRAME_EXTRA=given"}}, KindScan, map[string]int{"N": 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

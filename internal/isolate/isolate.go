@@ -1,13 +1,4 @@
-// Package worker runs one piece of work in a child process (the same binary,
-// started with a worker subcommand), so that an OpenCV abort, a segfault or an
-// out-of-memory kill ends that work with an error instead of the caller.
-//
-// The parent writes one JSON request on the child's stdin. The child answers
-// on file descriptor 3 — not stdout, which C libraries may write to — with
-// newline-delimited JSON messages: any number of progress messages, then
-// exactly one result or error. The child's stdout and stderr are kept (the
-// last few KiB) to explain a crash.
-package worker
+package isolate
 
 import (
 	"bufio"
@@ -27,14 +18,20 @@ import (
 	"time"
 )
 
-// Error is a failure the child reported itself: the work failed cleanly.
-// Code classifies it (the child's classify function chooses the codes).
+// Error is a failure the child reported itself: the work of kind Kind
+// failed cleanly, and another try would fail the same way. Code
+// classifies it (see Codes), and the error unwraps to the sentinel Code
+// stands for in the parent's Codes, if any.
 type Error struct {
+	Kind    Kind   `json:"-"` // the parent knows what it asked for
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	err     error  // the sentinel of Code
 }
 
 func (e *Error) Error() string { return e.Message }
+
+func (e *Error) Unwrap() error { return e.err }
 
 // CrashError reports a child that died without reporting a result.
 type CrashError struct {
@@ -87,9 +84,14 @@ type Options struct {
 	MaxMemory int64
 	// OutputTail is how many bytes of the child's output to keep (default 8 KiB).
 	OutputTail int
+	// Codes are the sentinels the child's reported failures unwrap to: the
+	// table the child's Serve classifies them with.
+	Codes Codes
 }
 
+// envelope is one request on the wire.
 type envelope struct {
+	Kind      Kind            `json:"kind"`
 	MaxMemory int64           `json:"max_memory,omitempty"`
 	Request   json.RawMessage `json:"request"`
 }
@@ -100,11 +102,13 @@ type message struct {
 	Error    *Error          `json:"error,omitempty"`
 }
 
-// Run starts a child for this one request, sends it and waits for the
-// answer, calling progress (if not nil) with values in [0,1] as the child
-// reports them. On ctx's end the child is killed and ctx.Err() returned.
-func Run(ctx context.Context, opts Options, request any, progress func(float64)) (json.RawMessage, error) {
-	env, err := encodeRequest(opts, request)
+// Run starts a child for this one request of kind kind, sends it and
+// waits for the answer, calling progress (if not nil) with values in [0,1]
+// as the child reports them. A failure the child reports is an *Error, a
+// death a *CrashError. On ctx's end the child is killed and ctx.Err()
+// returned.
+func Run(ctx context.Context, opts Options, kind Kind, request any, progress func(float64)) (json.RawMessage, error) {
+	env, err := encodeRequest(opts, kind, request)
 	if err != nil {
 		return nil, err
 	}
@@ -113,15 +117,15 @@ func Run(ctx context.Context, opts Options, request any, progress func(float64))
 		return nil, err
 	}
 	defer p.stop()
-	return p.do(ctx, env, progress)
+	return p.do(ctx, kind, env, progress)
 }
 
-func encodeRequest(opts Options, request any) ([]byte, error) {
+func encodeRequest(opts Options, kind Kind, request any) ([]byte, error) {
 	req, err := json.Marshal(request)
 	if err != nil {
 		return nil, err
 	}
-	env, err := json.Marshal(envelope{MaxMemory: opts.MaxMemory, Request: req})
+	env, err := json.Marshal(envelope{Kind: kind, MaxMemory: opts.MaxMemory, Request: req})
 	if err != nil {
 		return nil, err
 	}
@@ -135,38 +139,33 @@ type process struct {
 	stdin  io.WriteCloser
 	msgs   *bufio.Scanner
 	msgR   *os.File
-	output *Tail
+	output *tail
+	codes  Codes
 	exited chan struct{} // closed once the child is gone and reaped
 	uses   int
 }
 
-// StartChild starts cmd in its own process group, so that a kill reaches
+// startChild starts cmd in its own process group, so that a kill reaches
 // the child's children too, and with SIGKILL as its death signal, so that a
 // dead service leaves no child running. The death signal is tied to the OS
 // thread that starts the child, so that thread is held for the start.
-// Every child that decodes untrusted input starts here: the analysis
-// workers and the generator's jobs.
-func StartChild(cmd *exec.Cmd) error {
+// Every child that decodes untrusted input starts here: the workers and
+// the commands.
+func startChild(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	return cmd.Start()
 }
 
-// NewTail returns a writer for a child's stdout and stderr that keeps the
+// newTail returns a writer for a child's stdout and stderr that keeps the
 // last max bytes (8 KiB when max <= 0) and the first fatal and
-// out-of-memory lines, for CrashOf.
-func NewTail(max int) *Tail {
+// out-of-memory lines, for crashOf.
+func newTail(max int) *tail {
 	if max <= 0 {
 		max = 8 << 10
 	}
-	return &Tail{max: max}
-}
-
-// CrashOf describes a child that ended badly from its exit status and
-// what its output's tail kept.
-func CrashOf(ps *os.ProcessState, t *Tail) *CrashError {
-	return crashError(ps, t.String(), t.Fatal(), t.OutOfMemory())
+	return &tail{max: max}
 }
 
 func startProcess(opts Options) (*process, error) {
@@ -181,7 +180,7 @@ func startProcess(opts Options) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &process{msgR: msgR, output: NewTail(opts.OutputTail), exited: make(chan struct{})}
+	p := &process{msgR: msgR, output: newTail(opts.OutputTail), codes: opts.Codes, exited: make(chan struct{})}
 	cmd := exec.Command(exe, opts.Args...)
 	cmd.Env = ChildEnv(append(opts.Env, messageFDEnv+"=3")...)
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -192,7 +191,7 @@ func startProcess(opts Options) (*process, error) {
 	cmd.Stdout = p.output
 	cmd.Stderr = p.output
 	cmd.ExtraFiles = []*os.File{msgW}
-	err = StartChild(cmd)
+	err = startChild(cmd)
 	msgW.Close() // the child holds its copy; EOF on msgR means the child is gone
 	if err != nil {
 		msgR.Close()
@@ -233,10 +232,10 @@ func (p *process) stop() {
 	p.msgR.Close()
 }
 
-// do sends one encoded request and reads messages until its answer. A
-// *CrashError means the child died; it must not be used again then, nor
-// after ctx ended (it was killed).
-func (p *process) do(ctx context.Context, env []byte, progress func(float64)) (json.RawMessage, error) {
+// do sends one encoded request of kind kind and reads messages until its
+// answer. A *CrashError means the child died; it must not be used again
+// then, nor after ctx ended (it was killed).
+func (p *process) do(ctx context.Context, kind Kind, env []byte, progress func(float64)) (json.RawMessage, error) {
 	p.uses++
 	// An allocation failure an earlier request survived (a codec refusing a
 	// huge frame, say) says nothing about why this one dies.
@@ -265,7 +264,7 @@ func (p *process) do(ctx context.Context, env []byte, progress func(float64)) (j
 		case m.Result != nil:
 			return m.Result, nil
 		case m.Error != nil:
-			return nil, m.Error
+			return nil, p.codes.Error(kind, m.Error.Code, m.Error.Message)
 		}
 	}
 	<-p.exited
@@ -273,12 +272,14 @@ func (p *process) do(ctx context.Context, env []byte, progress func(float64)) (j
 		// Killed by us (or dying anyway): the cancellation is the answer.
 		return nil, ctx.Err()
 	}
-	return nil, crashError(p.cmd.ProcessState, p.output.String(), p.output.Fatal(), p.output.OutOfMemory())
+	return nil, crashOf(p.cmd.ProcessState, p.output)
 }
 
-// crashError describes a dead child from its exit status, the tail of its
-// output, its first fatal line and whether it reported running out of memory.
-func crashError(ps *os.ProcessState, output, fatal string, oom bool) *CrashError {
+// crashOf describes a dead child from its exit status and what its
+// output's tail kept: the last bytes, its first fatal line and whether it
+// reported running out of memory.
+func crashOf(ps *os.ProcessState, t *tail) *CrashError {
+	output, fatal, oom := t.String(), t.Fatal(), t.OutOfMemory()
 	ce := &CrashError{ExitCode: ps.ExitCode(), Output: output}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		ce.Signal = ws.Signal().String()
@@ -296,21 +297,21 @@ func crashError(ps *os.ProcessState, output, fatal string, oom bool) *CrashError
 	return ce
 }
 
-// Func does the work in the child: it decodes the request, reports progress
-// and returns a JSON-encodable result.
+// Func does one kind of work in the child: it decodes the request, reports
+// progress and returns a JSON-encodable result.
 type Func func(ctx context.Context, request json.RawMessage, progress func(float64)) (any, error)
 
 // Serve is the child's side: it reads requests from in one after another
-// until EOF, applies the memory limit (once: it is process-wide), runs fn
-// for each and writes its messages to fd 3. classify turns a
-// failure into an error code for the parent; nil classifies everything as
-// "internal".
-func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) string) error {
+// until EOF, applies the memory limit (once: it is process-wide), runs the
+// Func mux has for each request's kind and writes its messages to fd 3.
+// codes classify a failure for the parent (see Codes); a kind mux lacks is
+// reported as ErrUnknownKind.
+func Serve(ctx context.Context, in io.Reader, mux Mux, codes Codes) error {
 	// Only a child started by Run has the message pipe on fd 3; run by hand,
 	// fd 3 may be anything, and writing to it would corrupt it.
 	var st syscall.Stat_t
 	if os.Getenv(messageFDEnv) != "3" || syscall.Fstat(3, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
-		return errors.New("worker: no message pipe on fd 3 (the worker is started by trueframe, not by hand)")
+		return errors.New("isolate: no message pipe on fd 3 (the worker is started by trueframe, not by hand)")
 	}
 	out := os.NewFile(3, "worker-messages")
 	defer out.Close()
@@ -328,12 +329,12 @@ func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) stri
 		if err := dec.Decode(&env); err == io.EOF {
 			return nil // the parent closed stdin: no more work
 		} else if err != nil {
-			return fmt.Errorf("worker: reading request: %w", err)
+			return fmt.Errorf("isolate: reading request: %w", err)
 		}
 		if env.MaxMemory > 0 && !limited {
 			lim := syscall.Rlimit{Cur: uint64(env.MaxMemory), Max: uint64(env.MaxMemory)}
 			if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
-				return fmt.Errorf("worker: memory limit: %w", err)
+				return fmt.Errorf("isolate: memory limit: %w", err)
 			}
 			limited = true
 		}
@@ -345,24 +346,24 @@ func Serve(ctx context.Context, in io.Reader, fn Func, classify func(error) stri
 				send(message{Progress: &p})
 			}
 		}
-		if err := send(answer(ctx, fn, classify, env.Request, progress)); err != nil {
+		if err := send(answer(ctx, mux, codes, env, progress)); err != nil {
 			return err
 		}
 	}
 }
 
-func answer(ctx context.Context, fn Func, classify func(error) string, req json.RawMessage, progress func(float64)) message {
-	res, err := runRecovered(ctx, fn, req, progress)
+func answer(ctx context.Context, mux Mux, codes Codes, env envelope, progress func(float64)) message {
+	fn, ok := mux[env.Kind]
+	if !ok {
+		return message{Error: &Error{Code: codeUnknownKind, Message: fmt.Sprintf("%v %q", ErrUnknownKind, env.Kind)}}
+	}
+	res, err := runRecovered(ctx, fn, env.Request, progress)
 	if err != nil {
-		code := "internal"
-		if classify != nil {
-			code = classify(err)
-		}
-		return message{Error: &Error{Code: code, Message: err.Error()}}
+		return message{Error: &Error{Code: codes.Of(err), Message: err.Error()}}
 	}
 	data, err := json.Marshal(res)
 	if err != nil {
-		return message{Error: &Error{Code: "internal", Message: err.Error()}}
+		return message{Error: &Error{Code: codeInternal, Message: err.Error()}}
 	}
 	return message{Result: data}
 }
@@ -381,12 +382,12 @@ func runRecovered(ctx context.Context, fn Func, req json.RawMessage, progress fu
 // messageFDEnv tells a child that Run gave it the message pipe on fd 3.
 const messageFDEnv = "TRUEFRAME_WORKER_FD"
 
-// Tail keeps the last max bytes written to it, the first line that
+// tail keeps the last max bytes written to it, the first line that
 // reports a fatal error, and whether any line reported running out of
 // memory: a crash dump can be far longer than the tail (a goroutine and
 // register dump follow the "SIGABRT: abort" line, and OpenCV's or the C++
 // runtime's allocation failure comes before it).
-type Tail struct {
+type tail struct {
 	mu    sync.Mutex
 	max   int
 	buf   []byte
@@ -395,7 +396,7 @@ type Tail struct {
 	oom   bool
 }
 
-func (t *Tail) Write(p []byte) (int, error) {
+func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, p...)
@@ -420,7 +421,7 @@ func (t *Tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *Tail) scanLine() {
+func (t *tail) scanLine() {
 	if t.fatal == "" {
 		if m := fatalLine.FindSubmatch(t.line); m != nil {
 			t.fatal = string(m[1])
@@ -433,14 +434,14 @@ func (t *Tail) scanLine() {
 
 // forgetMemoryErrors clears what OutOfMemory remembers, at the start of a
 // request.
-func (t *Tail) forgetMemoryErrors() {
+func (t *tail) forgetMemoryErrors() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.oom = false
 }
 
 // Fatal returns the first fatal-error line written, or "".
-func (t *Tail) Fatal() string {
+func (t *tail) Fatal() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.fatal
@@ -448,7 +449,7 @@ func (t *Tail) Fatal() string {
 
 // OutOfMemory reports whether any line, the unfinished last one included,
 // reported an allocation failure.
-func (t *Tail) OutOfMemory() bool {
+func (t *tail) OutOfMemory() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.oom || reportsOutOfMemory(string(t.line))
@@ -466,7 +467,7 @@ func reportsOutOfMemory(s string) bool {
 	return false
 }
 
-func (t *Tail) String() string {
+func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)

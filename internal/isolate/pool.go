@@ -1,4 +1,4 @@
-package worker
+package isolate
 
 import (
 	"context"
@@ -37,7 +37,7 @@ type PoolOptions struct {
 }
 
 // ErrPoolClosed is returned by Run after Close.
-var ErrPoolClosed = errors.New("worker: pool closed")
+var ErrPoolClosed = errors.New("isolate: pool closed")
 
 // NewPool returns an empty pool; processes start on demand.
 func NewPool(opts PoolOptions) *Pool {
@@ -57,8 +57,8 @@ func NewPool(opts PoolOptions) *Pool {
 // Run is like the package's Run, on a warm process when one is idle. It
 // starts a process when none is idle, waiting first for a slot when
 // MaxBusy is set.
-func (p *Pool) Run(ctx context.Context, request any, progress func(float64)) (json.RawMessage, error) {
-	env, err := encodeRequest(p.opts, request)
+func (p *Pool) Run(ctx context.Context, kind Kind, request any, progress func(float64)) (json.RawMessage, error) {
+	env, err := encodeRequest(p.opts, kind, request)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (p *Pool) Run(ctx context.Context, request any, progress func(float64)) (js
 	if err != nil {
 		return nil, err
 	}
-	res, err := proc.do(ctx, env, progress)
+	res, err := proc.do(ctx, kind, env, progress)
 	var reported *Error
 	// A clean answer leaves the process fine, unless ctx ended meanwhile:
 	// the watcher may have killed it just as the answer came.
