@@ -66,7 +66,7 @@ recall at the verdict thresholds, and a per-clip table.`
 // measures it.
 func cmdEval(fs *flag.FlagSet) action {
 	var ef evalFlags
-	fs.StringVar(&ef.split, "split", "test", "dev-manifest split: test, train or all")
+	fs.StringVar(&ef.split, "split", "test", "dev-manifest split: test, train, all, or heldout (the train clips no --permissive fit uses: choose candidates there, not on test)")
 	fs.StringVar(&ef.fusion, "fusion", "", "fusion model file (default: the embedded one)")
 	fs.BoolVar(&ef.json, "json", false, "print the figures as one JSON object")
 	fs.StringVar(&ef.plot, "plot", "", "draw ROC curves (fused and per detector) into this PNG file")
@@ -82,9 +82,9 @@ func cmdEval(fs *flag.FlagSet) action {
 			src = args[0]
 		}
 		switch ef.split {
-		case "test", "train", "all":
+		case "test", "train", "all", eval.SplitHeldOut:
 		default:
-			return usageError{fmt.Errorf("--split %q: want test, train or all", ef.split)}
+			return usageError{fmt.Errorf("--split %q: want test, train, all or %s", ef.split, eval.SplitHeldOut)}
 		}
 		if ef.cv != "" && ef.cv != "method" {
 			return usageError{fmt.Errorf("--cv %q: only \"method\" is known", ef.cv)}

@@ -57,6 +57,12 @@ func (c Clip) Permissive() bool {
 // IsFake reports whether the clip is labelled fake.
 func (c Clip) IsFake() bool { return c.Label == Fake }
 
+// SplitHeldOut selects, in a dev manifest, the train split's clips whose
+// licence keeps them out of every --permissive fit: the shipped models
+// never saw them, so they measure a candidate without touching the test
+// split, which is reported once per model and never used to choose.
+const SplitHeldOut = "heldout"
+
 // ErrNoClips is returned when a source lists no clip of the asked split.
 var ErrNoClips = errors.New("eval: no clips")
 
@@ -107,7 +113,8 @@ func Load(src, split string) ([]Clip, error) {
 
 // LoadDevManifest reads a tab-separated manifest whose header names at
 // least the columns label, method, split and file (file relative to the
-// manifest's folder), keeping the lines of split ("" or "all": every line).
+// manifest's folder), keeping the lines of split ("" or "all": every line;
+// SplitHeldOut: the train split's clips that are not Permissive).
 func LoadDevManifest(path, split string) ([]Clip, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -160,8 +167,16 @@ func parseDevManifest(r io.Reader, path, split string) ([]Clip, error) {
 		if !insideFolder(c.Path) {
 			return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("file %q is not inside the manifest's folder", c.Path)}
 		}
-		if split != "" && c.Split != split {
-			continue
+		switch split {
+		case "":
+		case SplitHeldOut:
+			if c.Split != "train" || c.Permissive() {
+				continue
+			}
+		default:
+			if c.Split != split {
+				continue
+			}
 		}
 		c.Path = filepath.Join(filepath.Dir(path), c.Path)
 		clips = append(clips, c)

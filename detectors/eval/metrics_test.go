@@ -143,6 +143,21 @@ func TestParseDevManifest(t *testing.T) {
 	if clips, err := parseDevManifest(strings.NewReader(good), "/d/manifest.tsv", "all"); err != nil || len(clips) != 2 {
 		t.Fatalf("all: %d, %v", len(clips), err)
 	}
+	// heldout: train clips a --permissive fit never sees — not the
+	// permissive ones, and never a test clip, whatever its licence.
+	licensed := "label\tmethod\tsplit\tfile\tlicence\n" +
+		"real\tr\ttrain\treal/mit.mp4\tMIT (LICENSE)\n" +
+		"fake\tW\ttrain\tfake/nolicence.mp4\tnone found\n" +
+		"fake\tF\ttrain\tfake/nc.mp4\tCC BY-NC 4.0\n" +
+		"real\tr\ttest\treal/t.mp4\tnone found\n"
+	clips, err = parseDevManifest(strings.NewReader(licensed), "/d/manifest.tsv", SplitHeldOut)
+	var got []string
+	for _, c := range clips {
+		got = append(got, c.Path)
+	}
+	if err != nil || strings.Join(got, " ") != "/d/fake/nolicence.mp4 /d/fake/nc.mp4" {
+		t.Fatalf("heldout: %v, %v", got, err)
+	}
 	for name, tc := range map[string]struct{ text, want string }{
 		"no header column": {"label\tmethod\tfile\n", `no "split" column`},
 		"bad label":        {header + "maybe\tx\ttest\ta.mp4\t1\n", "neither"},
