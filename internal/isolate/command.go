@@ -63,7 +63,7 @@ func RunCommand(ctx context.Context, opts CommandOptions) error {
 			case ps.ExitCode() == 1:
 				return &Error{Kind: opts.Kind, Code: opts.Code, Message: lastLines(out.String(), 3)}
 			}
-			return crashOf(ps, out)
+			return crashOf(opts.Kind, ps, out)
 		case <-tick.C:
 			poll()
 		case <-ctx.Done():

@@ -40,8 +40,9 @@ func TestRunCommandEnds(t *testing.T) {
 					t.Fatalf("err = %#v, want a clean failure saying %q", err, tc.failure)
 				}
 			case tc.crash != "":
-				if !errors.As(err, &crash) || errors.As(err, &failed) {
-					t.Fatalf("err = %#v, want a crash", err)
+				if !errors.As(err, &crash) || errors.As(err, &failed) || crash.Kind != KindGenerate ||
+					!strings.HasPrefix(err.Error(), "generator command crashed") {
+					t.Fatalf("err = %#v, want a generator command's crash", err)
 				}
 				if tc.crash == "exit" && (crash.ExitCode != 2 || crash.Reason != "panic: boom") ||
 					tc.crash != "exit" && crash.Signal != tc.crash {

@@ -35,6 +35,7 @@ func (e *Error) Unwrap() error { return e.err }
 
 // CrashError reports a child that died without reporting a result.
 type CrashError struct {
+	Kind     Kind   // the work it was doing
 	ExitCode int    // -1 when killed by a signal
 	Signal   string // e.g. "aborted", "segmentation fault", "killed"
 	// Reason is the runtime's own account of the death when it gave one
@@ -49,7 +50,14 @@ type CrashError struct {
 
 func (e *CrashError) Error() string {
 	var b strings.Builder
-	b.WriteString("analysis worker crashed")
+	switch e.Kind {
+	case KindGenerate:
+		b.WriteString("generator command crashed")
+	case "":
+		b.WriteString("worker crashed")
+	default:
+		b.WriteString(string(e.Kind) + " worker crashed")
+	}
 	if e.Signal != "" {
 		b.WriteString(" (" + e.Signal + ")")
 	} else {
@@ -272,15 +280,15 @@ func (p *process) do(ctx context.Context, kind Kind, env []byte, progress func(f
 		// Killed by us (or dying anyway): the cancellation is the answer.
 		return nil, ctx.Err()
 	}
-	return nil, crashOf(p.cmd.ProcessState, p.output)
+	return nil, crashOf(kind, p.cmd.ProcessState, p.output)
 }
 
 // crashOf describes a dead child from its exit status and what its
 // output's tail kept: the last bytes, its first fatal line and whether it
 // reported running out of memory.
-func crashOf(ps *os.ProcessState, t *tail) *CrashError {
+func crashOf(kind Kind, ps *os.ProcessState, t *tail) *CrashError {
 	output, fatal, oom := t.String(), t.Fatal(), t.OutOfMemory()
-	ce := &CrashError{ExitCode: ps.ExitCode(), Output: output}
+	ce := &CrashError{Kind: kind, ExitCode: ps.ExitCode(), Output: output}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		ce.Signal = ws.Signal().String()
 		// The kernel's OOM killer sends SIGKILL; nobody else here does.

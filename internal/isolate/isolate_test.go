@@ -208,6 +208,9 @@ func TestRunCrashes(t *testing.T) {
 			if !errors.As(err, &ce) || !errors.Is(err, ErrCrashed) {
 				t.Fatalf("err = %v, want a CrashError", err)
 			}
+			if k := ce.Kind; k == "" || !strings.HasPrefix(err.Error(), string(k)+" worker crashed") {
+				t.Fatalf("crash %q of kind %q: the message must name the work", err, k)
+			}
 			if !strings.HasPrefix(ce.Reason, tc.reason) || ce.OutOfMemory != tc.oom {
 				t.Fatalf("crash %v: reason %q oom %v, want %q oom %v", err, ce.Reason, ce.OutOfMemory, tc.reason, tc.oom)
 			}
@@ -298,7 +301,7 @@ func TestTailBufferKeepsFatalLine(t *testing.T) {
 	if strings.Contains(tb.String(), "SIGABRT") {
 		t.Fatal("the test needs the fatal line to fall out of the tail")
 	}
-	ce := crashOf(&os.ProcessState{}, tb)
+	ce := crashOf(KindScan, &os.ProcessState{}, tb)
 	if ce.Reason != "SIGABRT: abort" {
 		t.Errorf("Reason = %q, want SIGABRT: abort", ce.Reason)
 	}
