@@ -91,11 +91,8 @@ func cmdTrainFaceCNN(fs *flag.FlagSet) action {
 		if *out == "" || len(args) != 0 || (*crops == "" && rf.from == "" && rf.genModel == "") {
 			return usageError{errors.New("detectors train face_cnn needs --out DIR and --crops FILE (or --from, --generator-model)")}
 		}
-		if err := rf.check(); err != nil {
+		if err := rf.checkTraining(*steps); err != nil {
 			return err
-		}
-		if *steps == 0 && rf.from == "" {
-			return usageError{errors.New("--steps 0 needs --from: there are no weights to keep")}
 		}
 		dir, err := initGeneratorORT(*deps)
 		if err != nil {

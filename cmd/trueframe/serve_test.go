@@ -248,17 +248,8 @@ func postForm(t *testing.T, url, key string, fields map[string]string, files []f
 	}
 	mw.Close()
 	req, _ := http.NewRequest("POST", url, &buf)
-	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode
+	return doJSON(t, req, key, out)
 }
 
 // getJSON GETs url with key, decodes the body into out (when not nil) and
@@ -266,6 +257,13 @@ func postForm(t *testing.T, url, key string, fields map[string]string, files []f
 func getJSON(t *testing.T, url, key string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
+	return doJSON(t, req, key, out)
+}
+
+// doJSON sends req with key, decodes the JSON answer into out (when not
+// nil) and returns the status.
+func doJSON(t *testing.T, req *http.Request, key string, out any) int {
+	t.Helper()
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -47,6 +47,16 @@ func (rf *retrainFlags) registerGenerator(fs *flag.FlagSet) {
 	fs.IntVar(&rf.genMaxFrames, "generator-max-frames", 0, "at most this many frames per swap (0: all)")
 }
 
+// checkTraining is check for a network trainer, whose --steps 0 keeps
+// the parent's weights and so needs --from.
+func (rf *retrainFlags) checkTraining(steps int) error {
+	if steps == 0 && rf.from == "" {
+		return usageError{errors.New("--steps 0 needs --from: there are no weights to keep")}
+	}
+	return rf.check()
+}
+
+// check refuses flags that do not go together.
 func (rf *retrainFlags) check() error {
 	if (rf.genModel == "") != (rf.genReal == "") {
 		return usageError{errors.New("--generator-model and --generator-real go together")}

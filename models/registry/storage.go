@@ -231,19 +231,29 @@ func (r *Registry) fetch(e Entry) error {
 	if _, err := os.Stat(filepath.Join(r.cache, "versions", e.ID, entryFile)); err == nil {
 		return nil
 	}
-	files, err := r.readFiles(e)
+	files, entry, err := r.versionFiles(e)
 	if err != nil {
 		return err
 	}
-	entry, err := json.MarshalIndent(e, "", "  ")
-	if err != nil {
-		return err
-	}
-	err = writeVersionDir(filepath.Join(r.cache, "versions"), e.ID, files, append(entry, '\n'))
+	err = writeVersionDir(filepath.Join(r.cache, "versions"), e.ID, files, entry)
 	if _, serr := os.Stat(filepath.Join(r.cache, "versions", e.ID, entryFile)); serr == nil {
 		return nil // another fetch of the same version won the rename
 	}
 	return err
+}
+
+// versionFiles returns version e's files, checked against their hashes,
+// and its entry as the version directory stores it.
+func (r *Registry) versionFiles(e Entry) (map[string][]byte, []byte, error) {
+	files, err := r.readFiles(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	entry, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, append(entry, '\n'), nil
 }
 
 // Export writes a registry in the local directory dir (as Open opens it)
@@ -265,16 +275,12 @@ func (r *Registry) Export(dir string) error {
 		if err != nil {
 			return fmt.Errorf("active %s: %w", kind, err)
 		}
-		files, err := r.readFiles(e)
-		if err != nil {
-			return err
-		}
-		entry, err := json.MarshalIndent(e, "", "  ")
+		files, entry, err := r.versionFiles(e)
 		if err != nil {
 			return err
 		}
 		if _, err := os.Stat(d.versionDir(id)); err != nil {
-			if err := d.PutVersion(ctx, id, files, append(entry, '\n')); err != nil {
+			if err := d.PutVersion(ctx, id, files, entry); err != nil {
 				return err
 			}
 		}

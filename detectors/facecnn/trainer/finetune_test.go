@@ -3,12 +3,9 @@ package trainer
 import (
 	"context"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/trueframe/trueframe/detectors/facecnn"
-	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/models/nn"
 )
 
@@ -21,23 +18,8 @@ func TestFineTuneStartsFromParent(t *testing.T) {
 		t.Skip("trains a network")
 	}
 	set := tinyCrops(t, 60)
-	t.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", filepath.Join(testutil.DepsDir(t), "lib", "libonnxruntime.so.1.30.0"))
-	backbone, err := os.ReadFile(testutil.ModelPath(t, facecnn.BackboneFile))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := facecnn.Config{Cut: "stride16", Width: 16}
-	cut, _ := facecnn.CutNamed(cfg.Cut)
-	bb, err := facecnn.NewBackbone(backbone, cut, 16, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bb.Close()
-	be, err := nn.NewBackend(nn.BackendONNX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Finalize()
+	backbone, bb, be := trainingEngines(t, cfg.Cut)
 	ctx := context.Background()
 	opts := Options{Config: cfg, Samples: 128, Steps: 20, BatchSize: 16, LearningRate: 3e-3, ValidationShare: 0.2, Clean: true, Seed: 5}
 	parent, err := Train(ctx, be, bb, set, opts)

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/gomlx/compute"
+
 	"github.com/trueframe/trueframe/detectors/facecnn"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/models/nn"
@@ -59,23 +61,8 @@ func TestTinyDetectorLearnsSelfBlends(t *testing.T) {
 		t.Skip("trains a network")
 	}
 	set := tinyCrops(t, 240)
-	t.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", filepath.Join(testutil.DepsDir(t), "lib", "libonnxruntime.so.1.30.0"))
-	backbone, err := os.ReadFile(testutil.ModelPath(t, facecnn.BackboneFile))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := facecnn.Config{Cut: "stride16", Width: 32}
-	cut, _ := facecnn.CutNamed(cfg.Cut)
-	bb, err := facecnn.NewBackbone(backbone, cut, 16, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bb.Close()
-	be, err := nn.NewBackend(nn.BackendONNX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Finalize()
+	backbone, bb, be := trainingEngines(t, cfg.Cut)
 	res, err := Train(context.Background(), be, bb, set, Options{Config: cfg, Samples: 3000, Steps: 500, BatchSize: 32, LearningRate: 2e-3,
 		ValidationShare: 0.15, EvalEvery: 500, Regions: []Region{WholeFace}, Clean: true, Strong: true, Seed: 3})
 	if err != nil {
@@ -121,4 +108,31 @@ func TestTinyDetectorLearnsSelfBlends(t *testing.T) {
 	if higher < n*7/10 {
 		t.Fatalf("the exported detector ranks a blend above its real face in %d of %d pairs", higher, n)
 	}
+}
+
+// trainingEngines returns the backbone file's bytes, the backbone cut at
+// cut (batches of 16) and GoMLX's ONNX Runtime backend, all closed when
+// the test ends.
+func trainingEngines(t *testing.T, cut string) ([]byte, *facecnn.Backbone, compute.Backend) {
+	t.Helper()
+	t.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", filepath.Join(testutil.DepsDir(t), "lib", "libonnxruntime.so.1.30.0"))
+	backbone, err := os.ReadFile(testutil.ModelPath(t, facecnn.BackboneFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := facecnn.CutNamed(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, err := facecnn.NewBackbone(backbone, c, 16, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bb.Close() })
+	be, err := nn.NewBackend(nn.BackendONNX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(be.Finalize)
+	return backbone, bb, be
 }

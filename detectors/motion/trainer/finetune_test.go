@@ -3,15 +3,9 @@ package trainer
 import (
 	"context"
 	"math"
-	"os"
-	"path/filepath"
-	"sort"
 	"testing"
 
-	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/detectors/motion"
-	"github.com/trueframe/trueframe/detectors/scan"
-	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/models/nn"
 )
 
@@ -23,36 +17,9 @@ func TestFineTuneStartsFromParent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a network")
 	}
-	dir := testutil.SharedDir(t, "data", "videos", "real", "portrait")
-	testutil.InitORT(t)
-	models := filepath.Join(testutil.DepsDir(t), "models")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	var clips []Clip
-	for _, n := range names[:6] {
-		clips = append(clips, Clip{Path: filepath.Join(dir, n), Method: "real"})
-	}
-	open := func(rec detectors.Detector) (*scan.Analyzer, error) {
-		return scan.New(scan.Options{ModelDir: models, Detectors: []detectors.Detector{rec}})
-	}
+	set, clips := portraitSequences(t, 6)
+	be := onnxBackend(t)
 	ctx := context.Background()
-	set, err := Extract(ctx, open, clips, "portrait", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", filepath.Join(testutil.DepsDir(t), "lib", "libonnxruntime.so.1.30.0"))
-	be, err := nn.NewBackend(nn.BackendONNX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Finalize()
 	opts := Options{Width: 8, Steps: 30, BatchSize: 16, Seed: 3, ValidationShare: 0.4}
 	parent, err := Train(ctx, be, set, opts)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gomlx/compute"
+
 	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/detectors/motion"
 	"github.com/trueframe/trueframe/detectors/scan"
@@ -22,24 +24,7 @@ func TestMotionLearnsSyntheticFakes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a network")
 	}
-	dir := testutil.SharedDir(t, "data", "videos", "real", "portrait")
-	testutil.InitORT(t)
-	models := filepath.Join(testutil.DepsDir(t), "models")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var clips []Clip
-	for _, e := range ents {
-		clips = append(clips, Clip{Path: filepath.Join(dir, e.Name()), Method: "real"})
-	}
-	open := func(rec detectors.Detector) (*scan.Analyzer, error) {
-		return scan.New(scan.Options{ModelDir: models, Detectors: []detectors.Detector{rec}})
-	}
-	set, err := Extract(context.Background(), open, clips, "portrait", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, clips := portraitSequences(t, 0)
 	if len(set.Sequences) < 8 {
 		t.Fatalf("%d sequences from %d clips", len(set.Sequences), len(clips))
 	}
@@ -52,12 +37,7 @@ func TestMotionLearnsSyntheticFakes(t *testing.T) {
 			t.Fatalf("%s: the mouth never moves (%v)", s.Source, lo)
 		}
 	}
-	t.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", filepath.Join(testutil.DepsDir(t), "lib", "libonnxruntime.so.1.30.0"))
-	be, err := nn.NewBackend(nn.BackendONNX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Finalize()
+	be := onnxBackend(t)
 	res, err := Train(context.Background(), be, set, Options{Steps: 600, Seed: 2, ValidationShare: 0.3})
 	if err != nil {
 		t.Fatal(err)
@@ -83,4 +63,45 @@ func TestMotionLearnsSyntheticFakes(t *testing.T) {
 	if z, err := d.Logit(run); err != nil || z != z {
 		t.Fatalf("exported network: %v, %v", z, err)
 	}
+}
+
+// portraitSequences measures the first n shared portrait clips (n <= 0:
+// all of them, in name order) with the scan pipeline, as real windows.
+func portraitSequences(t *testing.T, n int) (*Set, []Clip) {
+	t.Helper()
+	dir := testutil.SharedDir(t, "data", "videos", "real", "portrait")
+	testutil.InitORT(t)
+	models := filepath.Join(testutil.DepsDir(t), "models")
+	ents, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n > 0 && n < len(ents) {
+		ents = ents[:n]
+	}
+	var clips []Clip
+	for _, e := range ents {
+		clips = append(clips, Clip{Path: filepath.Join(dir, e.Name()), Method: "real"})
+	}
+	open := func(rec detectors.Detector) (*scan.Analyzer, error) {
+		return scan.New(scan.Options{ModelDir: models, Detectors: []detectors.Detector{rec}})
+	}
+	set, err := Extract(context.Background(), open, clips, "portrait", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set, clips
+}
+
+// onnxBackend returns GoMLX's ONNX Runtime backend, finalised when the
+// test ends.
+func onnxBackend(t *testing.T) compute.Backend {
+	t.Helper()
+	t.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", filepath.Join(testutil.DepsDir(t), "lib", "libonnxruntime.so.1.30.0"))
+	be, err := nn.NewBackend(nn.BackendONNX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(be.Finalize)
+	return be
 }
