@@ -12,6 +12,14 @@ import (
 	"github.com/trueframe/trueframe/detectors/eval"
 )
 
+// interval writes a 95% interval as "[lo–hi]".
+func interval(i eval.Interval) string {
+	if math.IsNaN(float64(i.Lo)) {
+		return ""
+	}
+	return fmt.Sprintf("[%s–%s]", fig(i.Lo), fig(i.Hi))
+}
+
 func fig(v eval.Figure) string {
 	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 		return "–"
@@ -36,7 +44,7 @@ func printEval(w io.Writer, out evalOutput) {
 	fmt.Fprintf(w, "eval: %s, split %s: %d clips (%d real, %d fake, %d failed) in %.0f s\n",
 		out.Source, out.Split, s.Clips, s.Reals, s.Fakes, s.Failed, s.TotalSeconds)
 	fmt.Fprintf(w, "models: %s; fusion %s\n\n", strings.Join(versions, ", "), out.Models.FusionVersion)
-	fmt.Fprintf(w, "fused: AUC %s, EER %s, worst method %s (AUC %s)\n", fig(s.AUC), fig(s.EER), s.WorstMethod, fig(s.WorstMethodAUC))
+	fmt.Fprintf(w, "fused: AUC %s %s, EER %s, worst method %s (AUC %s)\n", fig(s.AUC), interval(s.AUCInterval), fig(s.EER), s.WorstMethod, fig(s.WorstMethodAUC))
 	for _, c := range []struct {
 		name string
 		c    eval.Confusion
@@ -46,19 +54,19 @@ func printEval(w io.Writer, out evalOutput) {
 	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nkind\tmethods\tfakes\tAUC\tmethod-mean AUC")
+	fmt.Fprintln(tw, "\nkind\tmethods\tfakes\tAUC\t95% interval\tmethod-mean AUC")
 	for _, k := range s.Kinds {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", k.Kind, k.Methods, k.N, fig(k.AUC), fig(k.MethodMeanAUC))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", k.Kind, k.Methods, k.N, fig(k.AUC), interval(k.AUCInterval), fig(k.MethodMeanAUC))
 	}
 	tw.Flush()
 
-	header := "\nmethod\tlabel\tn\tAUC\tmean\tsuspicious+\tmanipulated"
+	header := "\nmethod\tlabel\tn\tAUC\t95% interval\tmean\tsuspicious+\tmanipulated"
 	for _, d := range dets {
 		header += "\t" + d
 	}
 	fmt.Fprintln(tw, header)
 	for _, m := range s.Methods {
-		line := fmt.Sprintf("%s\t%s\t%d\t%s\t%.2f\t%.2f\t%.2f", m.Method, m.Label, m.N, fig(m.AUC), m.Mean, m.Called, m.Manipulated)
+		line := fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%.2f\t%.2f\t%.2f", m.Method, m.Label, m.N, fig(m.AUC), interval(m.AUCInterval), m.Mean, m.Called, m.Manipulated)
 		for _, d := range dets {
 			if m.Label == eval.Fake {
 				line += "\t" + fig(m.Detectors[d])
@@ -69,7 +77,7 @@ func printEval(w io.Writer, out evalOutput) {
 		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "(fakes: AUC against every real clip, shares called suspicious or worse and likely_manipulated;\n reals: the same shares are false positives)")
+	fmt.Fprintln(w, "(fakes: AUC against every real clip with its 95% bootstrap interval, shares called suspicious or worse\n and likely_manipulated; reals: the same shares are false positives)")
 
 	fmt.Fprintln(tw, "\ndetector\tAUC\tEER\tmissing")
 	for _, d := range s.Detectors {

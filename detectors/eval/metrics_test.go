@@ -207,3 +207,46 @@ func TestPermissive(t *testing.T) {
 		}
 	}
 }
+
+func TestAUCInterval(t *testing.T) {
+	mixed := struct{ pos, neg []float64 }{
+		[]float64{0.91, 0.4, 0.77, 0.12, 0.55, 0.62, 0.7, 0.35},
+		[]float64{0.3, 0.45, 0.5, 0.2, 0.8, 0.05, 0.6, 0.25, 0.38},
+	}
+	for name, tc := range map[string]struct {
+		pos, neg []float64
+		check    func(lo, hi, auc float64) bool
+	}{
+		// Separated scores stay separated in every resample.
+		"separated": {[]float64{0.9, 0.8, 0.7}, []float64{0.1, 0.2, 0.3}, func(lo, hi, _ float64) bool { return lo == 1 && hi == 1 }},
+		// Overlapping scores: the interval is proper and holds the figure.
+		"overlapping": {mixed.pos, mixed.neg, func(lo, hi, auc float64) bool { return lo < auc && auc < hi && hi-lo > 0.2 }},
+		// One fake between the reals: only the reals vary, and the interval
+		// is still wide.
+		"one fake": {[]float64{0.5}, []float64{0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9}, func(lo, hi, _ float64) bool { return lo <= 0.25 && hi >= 0.75 }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ci := AUCInterval(tc.pos, tc.neg)
+			lo, hi, auc := float64(ci.Lo), float64(ci.Hi), AUC(tc.pos, tc.neg)
+			if !(lo <= hi) || !tc.check(lo, hi, auc) {
+				t.Fatalf("interval [%v, %v] around AUC %v", lo, hi, auc)
+			}
+			if again := AUCInterval(tc.pos, tc.neg); again != ci {
+				t.Fatalf("not repeatable: %v then %v", ci, again)
+			}
+		})
+	}
+	// Four times the clips, same spread of scores: a narrower interval.
+	var pos4, neg4 []float64
+	for range 4 {
+		pos4 = append(pos4, mixed.pos...)
+		neg4 = append(neg4, mixed.neg...)
+	}
+	small, large := AUCInterval(mixed.pos, mixed.neg), AUCInterval(pos4, neg4)
+	if !(large.Hi-large.Lo < 0.7*(small.Hi-small.Lo)) {
+		t.Fatalf("4× the clips: interval %v, vs %v", large, small)
+	}
+	if ci := AUCInterval(nil, []float64{1}); !math.IsNaN(float64(ci.Lo)) || !math.IsNaN(float64(ci.Hi)) {
+		t.Fatalf("no fakes: %v, want NaN", ci)
+	}
+}

@@ -74,6 +74,7 @@ type Summary struct {
 	Fakes         int        `json:"fakes"`
 	Failed        int        `json:"failed"`
 	AUC           Figure     `json:"auc"`
+	AUCInterval   Interval   `json:"auc_ci95"` // see AUCInterval
 	EER           Figure     `json:"eer"`
 	Thresholds    Thresholds `json:"thresholds"`
 	AtSuspicious  Confusion  `json:"at_suspicious"`
@@ -97,12 +98,15 @@ type Summary struct {
 
 // MethodFigures are one method's figures.
 type MethodFigures struct {
-	Method string  `json:"method"`
-	Label  string  `json:"label"`
-	Kind   string  `json:"kind,omitempty"`
-	N      int     `json:"n"`
-	AUC    Figure  `json:"auc"` // fakes of this method against all reals; NaN for reals
-	Mean   float64 `json:"mean_score"`
+	Method string `json:"method"`
+	Label  string `json:"label"`
+	Kind   string `json:"kind,omitempty"`
+	N      int    `json:"n"`
+	AUC    Figure `json:"auc"` // fakes of this method against all reals; NaN for reals
+	// AUCInterval is AUC's 95% bootstrap interval: with a few fakes of a
+	// method it is wide, and says so.
+	AUCInterval Interval `json:"auc_ci95"`
+	Mean        float64  `json:"mean_score"`
 	// Called is the share called suspicious or worse, and Manipulated the
 	// share called likely_manipulated (for reals: false positives).
 	Called      float64           `json:"called"`
@@ -112,11 +116,12 @@ type MethodFigures struct {
 
 // KindFigures pool the methods of one kind.
 type KindFigures struct {
-	Kind          string `json:"kind"`
-	Methods       int    `json:"methods"`
-	N             int    `json:"n"`
-	AUC           Figure `json:"auc"`
-	MethodMeanAUC Figure `json:"method_mean_auc"`
+	Kind          string   `json:"kind"`
+	Methods       int      `json:"methods"`
+	N             int      `json:"n"`
+	AUC           Figure   `json:"auc"`
+	AUCInterval   Interval `json:"auc_ci95"`
+	MethodMeanAUC Figure   `json:"method_mean_auc"`
 }
 
 // DetectorFigures are one detector's video-level figures.
@@ -155,6 +160,7 @@ func Summarize(scored []Scored, th Thresholds) Summary {
 	}
 	s.Reals, s.Fakes = len(neg), len(pos)
 	s.AUC, s.EER = Figure(AUC(pos, neg)), Figure(EER(pos, neg))
+	s.AUCInterval = AUCInterval(pos, neg)
 	s.AtSuspicious, s.AtManipulated = At(pos, neg, th.Suspicious), At(pos, neg, th.LikelyManipulated)
 	s.ROC["fused"] = ROC(pos, neg)
 
@@ -192,7 +198,8 @@ func Summarize(scored []Scored, th Thresholds) Summary {
 	kindPos := map[string][]float64{}
 	for _, m := range sortedKeys(byMethod) {
 		cs := byMethod[m]
-		f := MethodFigures{Method: m, Label: cs[0].Label, N: len(cs), AUC: Figure(math.NaN())}
+		f := MethodFigures{Method: m, Label: cs[0].Label, N: len(cs), AUC: Figure(math.NaN()),
+			AUCInterval: AUCInterval(nil, nil)}
 		var sc []float64
 		for _, c := range cs {
 			sc = append(sc, c.Score)
@@ -203,6 +210,7 @@ func Summarize(scored []Scored, th Thresholds) Summary {
 		if f.Label == Fake {
 			f.Kind = KindOf(m)
 			f.AUC = Figure(AUC(sc, neg))
+			f.AUCInterval = AUCInterval(sc, neg)
 			f.Called, f.Manipulated = cf.Recall, mf.Recall
 			f.Detectors = map[string]Figure{}
 			for _, d := range dets {
@@ -233,6 +241,7 @@ func Summarize(scored []Scored, th Thresholds) Summary {
 		kf := kinds[k]
 		kf.MethodMeanAUC /= Figure(kf.Methods)
 		kf.AUC = Figure(AUC(kindPos[k], neg))
+		kf.AUCInterval = AUCInterval(kindPos[k], neg)
 		s.Kinds = append(s.Kinds, *kf)
 	}
 	return s
