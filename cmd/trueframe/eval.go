@@ -191,8 +191,16 @@ func newEvalRunner(ctx context.Context, ef evalFlags, cards map[string]string, f
 	if ef.detectors != "" {
 		names = strings.Split(ef.detectors, ",")
 	}
+	cardFiles := map[string]string{}
+	for name, path := range cards {
+		c, _, err := models.LoadCard(path)
+		if err != nil {
+			return nil, fmt.Errorf("--model %s: %w", name, err)
+		}
+		cardFiles[name] = c.SHA256
+	}
 	pool := isolate.NewPool(isolate.PoolOptions{Worker: workerOptions(deps, maxMem)})
-	r := &evalRunner{pool: pool, pooled: &scan.Pooled{Pool: pool, Base: scan.Request{Detectors: names, ModelCards: cards}},
+	r := &evalRunner{cardFiles: cardFiles, pool: pool, pooled: &scan.Pooled{Pool: pool, Base: scan.Request{Detectors: names, ModelCards: cards}},
 		fuser: fuser, cacheRoot: ef.cache, fresh: ef.fresh, timeout: ef.timeout, log: os.Stderr}
 	if err := r.start(ctx); err != nil {
 		pool.Close()
@@ -217,11 +225,33 @@ type evalRunner struct {
 	timeout   time.Duration
 	log       io.Writer
 
-	models   scan.ModelInfo
-	cacheDir string
+	// cardFiles are the SHA-256s of the --model files by detector: they key
+	// the cache beside the versions, which two trainings in the same minute
+	// with the same seed share.
+	cardFiles map[string]string
+	models    scan.ModelInfo
+	cacheDir  string
 	// reports keeps the analyses of the unperturbed clips, by path, for
 	// cross-validation.
 	reports map[string]*scan.Report
+}
+
+// evalCacheKey is what names a cache of analyses: the versions of the
+// models that made them and the SHA-256s of the --model files (cardFiles,
+// by detector). The fusion is applied afresh to cached analyses, so its
+// version is no part of it; without --model files the key is that of
+// earlier versions, whose caches stay valid.
+func evalCacheKey(info scan.ModelInfo, cardFiles map[string]string) []byte {
+	info.FusionVersion = ""
+	if len(cardFiles) == 0 {
+		b, _ := json.Marshal(info)
+		return b
+	}
+	b, _ := json.Marshal(struct {
+		scan.ModelInfo
+		ModelFiles map[string]string `json:"model_files"`
+	}{info, cardFiles})
+	return b
 }
 
 // start loads the models once in the worker; their versions name the cache.
@@ -231,9 +261,7 @@ func (r *evalRunner) start(ctx context.Context) error {
 		return fmt.Errorf("loading the models: %w", err)
 	}
 	r.models = info
-	key := info
-	key.FusionVersion = "" // the fusion is applied afresh; it does not key the cache
-	b, _ := json.Marshal(key)
+	b := evalCacheKey(info, r.cardFiles)
 	sum := sha256.Sum256(b)
 	r.cacheDir = filepath.Join(r.cacheRoot, hex.EncodeToString(sum[:6]))
 	r.reports = map[string]*scan.Report{}
