@@ -266,6 +266,7 @@ func cmdGenerateDataset(fs *flag.FlagSet) action {
 	out := fs.String("out", "", "output folder (required)")
 	modelDir := fs.String("model", "", "also make autoencoder swaps with this model (generate train's MODELDIR)")
 	maxFrames := fs.Int("max-frames", 0, "at most this many frames per output clip (0: all)")
+	mouthRetime := fs.Bool("mouth-retime", false, "also make mouth_retime fakes: each frame's lower face from another moment of the clip (a lip-sync stand-in)")
 	return func(ctx context.Context, args []string) error {
 		if *real == "" || *out == "" || len(args) != 0 {
 			return usageError{errors.New("generate dataset needs --real DIR --out DIR")}
@@ -275,7 +276,7 @@ func cmdGenerateDataset(fs *flag.FlagSet) action {
 			return err
 		}
 		man, err := dataset.Build(ctx, dataset.Options{Real: *real, Out: *out, ModelDir: *modelDir,
-			FaceModels: filepath.Join(dir, "models"), MaxFrames: *maxFrames})
+			FaceModels: filepath.Join(dir, "models"), MaxFrames: *maxFrames, MouthRetime: *mouthRetime})
 		if err != nil {
 			return err
 		}

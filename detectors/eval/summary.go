@@ -39,6 +39,7 @@ var methodKinds = map[string]string{
 	"sadtalker-video-lip-sync": KindLipSync,
 	"sadtalker-lipsync":        KindLipSync,
 	"mouth_swap":               KindLipSync,
+	"mouth_retime":             KindLipSync, // generator/dataset's lip-sync stand-in
 }
 
 // KindOf returns the kind of a fake-making method.

@@ -6,6 +6,12 @@
 //     the face oval (media/blend.SelfBlend). No training is needed, and such
 //     fakes teach detectors the blending artefacts that generalise to real
 //     face swaps.
+//   - mouth_retime: in every frame the lower face (from between the eyes and
+//     the nose tip down) is replaced by the same person's lower face from
+//     another moment of the clip, warped onto the landmarks, resampled and
+//     blended: a mouth that moves out of step with the head, seamed and
+//     softened as lip-sync tools leave it (they redraw the lower face at
+//     96–256 pixels). A stand-in for lip-sync made from real clips alone.
 //   - autoencoder_swap: when a trained model is given (generate train's model
 //     directory), each clip's face is decoded as the model's other identity:
 //     the one whose decoder reconstructs the clip's face worse, so a clip of
@@ -33,6 +39,7 @@ import (
 
 	"github.com/trueframe/trueframe/generator/model"
 	"github.com/trueframe/trueframe/generator/swap"
+	"github.com/trueframe/trueframe/media"
 	"github.com/trueframe/trueframe/media/face"
 	"github.com/trueframe/trueframe/media/facepair"
 	"github.com/trueframe/trueframe/media/landmark"
@@ -45,8 +52,9 @@ const ManifestFile = "manifest.json"
 
 // Methods recorded in sidecars and the manifest.
 const (
-	MethodSelfBlend = "self_blend"
-	MethodAESwap    = "autoencoder_swap"
+	MethodSelfBlend   = "self_blend"
+	MethodMouthRetime = "mouth_retime"
+	MethodAESwap      = "autoencoder_swap"
 )
 
 // ErrNoClips is returned when the real folder holds no video.
@@ -92,6 +100,8 @@ type Options struct {
 	// required): detector retraining takes the generator's fakes from
 	// here and makes its own self-blends.
 	SwapsOnly bool
+	// MouthRetime also makes mouth_retime fakes of every clip.
+	MouthRetime bool
 }
 
 // Build writes the dataset and its manifest. A clip that fails is recorded
@@ -158,6 +168,26 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 				}
 				man.Failed[clip] = err.Error()
 			} else {
+				it.File = name
+				man.Items = append(man.Items, it)
+			}
+		}
+		if opts.MouthRetime && !opts.SwapsOnly {
+			rng := rand.New(rand.NewPCG(opts.Seed, uint64(i)+1<<32))
+			bo := blend.Options{LowerFace: true, LowerFaceCut: 0.3 + 0.5*rng.Float64(),
+				Gain:     [3]float64{0.96 + 0.08*rng.Float64(), 0.96 + 0.08*rng.Float64(), 0.96 + 0.08*rng.Float64()},
+				Resample: 0.3 + 0.4*rng.Float64(), Shrink: 0.95 + 0.1*rng.Float64(), Feather: 2 + 4*rng.Float64()}
+			name := base + "_" + MethodMouthRetime + ".mp4"
+			it, err := mouthRetimeVideo(ctx, det, mesher, clip, filepath.Join(opts.Out, name), bo, opts.MaxFrames)
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return man, err
+			}
+			var de *video.DecodeError
+			switch {
+			case err != nil && errors.As(err, &de) && errors.Is(err, video.ErrNotVideo):
+			case err != nil:
+				man.Failed[clip+" ("+MethodMouthRetime+")"] = err.Error()
+			default:
 				it.File = name
 				man.Items = append(man.Items, it)
 			}
@@ -258,6 +288,95 @@ func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mes
 		return it, err
 	}
 	return it, swap.WriteSidecar(SidecarPath(out), swap.Sidecar{Label: "fake", Method: MethodSelfBlend,
+		Source: clip, Target: clip, Output: out, Frames: it.Frames, FramesTouched: it.FramesTouched,
+		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Created: time.Now().UTC()})
+}
+
+// mouthRetimeVideo writes the mouth_retime version of clip to out, with a
+// sidecar: each frame's lower face comes from the frame half the clip
+// later (wrapping round), so the donor moment is seconds away.
+func mouthRetimeVideo(ctx context.Context, det face.Detector, mesher *landmark.Mesher, clip, out string,
+	bo blend.Options, maxFrames int) (Item, error) {
+	it := Item{Label: "fake", Method: MethodMouthRetime, Parent: clip}
+	dec, err := video.Open(clip, nil)
+	if err != nil {
+		return it, err
+	}
+	defer dec.Close()
+	cfg := dec.Config()
+	// The whole clip is held: the donor of a frame may lie after it.
+	var frames []gocv.Mat
+	var faces [][]media.Point
+	defer func() {
+		for _, f := range frames {
+			f.Close()
+		}
+	}()
+	tr := track.New(det, mesher, nil)
+	for dec.Next() {
+		if len(frames)%16 == 0 {
+			if err := ctx.Err(); err != nil {
+				return it, err
+			}
+		}
+		fr := dec.Frame()
+		obs, err := tr.Update(fr.Image)
+		if err != nil {
+			return it, err
+		}
+		var pts []media.Point
+		if best, ok := track.Largest(obs); ok {
+			pts = best.Points
+		}
+		frames = append(frames, fr.Image.Clone())
+		faces = append(faces, pts)
+		if maxFrames > 0 && len(frames) >= maxFrames {
+			break
+		}
+	}
+	if err := dec.Err(); err != nil {
+		return it, err
+	}
+	vw, err := gocv.VideoWriterFile(out, "mp4v", cfg.FPS, cfg.Width, cfg.Height, true)
+	if err != nil {
+		return it, fmt.Errorf("%w: %s: %v", swap.ErrWrite, out, err)
+	}
+	defer vw.Close()
+	if !vw.IsOpened() {
+		return it, fmt.Errorf("%w: %s: the video writer did not open (codec or directory)", swap.ErrWrite, out)
+	}
+	n := len(frames)
+	for t, img := range frames {
+		if t%16 == 0 {
+			if err := ctx.Err(); err != nil {
+				return it, err
+			}
+		}
+		var blended gocv.Mat
+		touched := false // a zero Mat must never reach gocv
+		if faces[t] != nil {
+			for k := 0; k < n/2; k++ { // the nearest frame with a face from half the clip on
+				d := (t + n/2 + k) % n
+				if faces[d] == nil || d == t {
+					continue
+				}
+				if b, err := blend.SwapFace(img, frames[d], faces[t], faces[d], &bo); err == nil {
+					blended, img, touched = b, b, true
+					it.FramesTouched++
+				}
+				break
+			}
+		}
+		err := vw.Write(img)
+		if touched {
+			blended.Close()
+		}
+		if err != nil {
+			return it, fmt.Errorf("%w: %v", swap.ErrWrite, err)
+		}
+		it.Frames++
+	}
+	return it, swap.WriteSidecar(SidecarPath(out), swap.Sidecar{Label: "fake", Method: MethodMouthRetime,
 		Source: clip, Target: clip, Output: out, Frames: it.Frames, FramesTouched: it.FramesTouched,
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Created: time.Now().UTC()})
 }

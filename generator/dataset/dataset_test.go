@@ -72,7 +72,7 @@ func TestBuildDataset(t *testing.T) {
 	out := t.TempDir()
 	const frames = 20
 	man, err := Build(context.Background(), Options{Real: real, Out: out, ModelDir: fakeModelDir(t),
-		FaceModels: filepath.Join(testutil.DepsDir(t), "models"), MaxFrames: frames})
+		FaceModels: filepath.Join(testutil.DepsDir(t), "models"), MaxFrames: frames, MouthRetime: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestBuildDataset(t *testing.T) {
 			t.Errorf("%s: mean difference to its parent %.2f: nothing was changed", it.File, d)
 		}
 	}
-	if methods[MethodSelfBlend] != 2 || methods[MethodAESwap] != 2 {
+	if methods[MethodSelfBlend] != 2 || methods[MethodMouthRetime] != 2 || methods[MethodAESwap] != 2 {
 		t.Errorf("methods %v, want 2 of each", methods)
 	}
 	var back Manifest

@@ -148,3 +148,59 @@ func TestBadInputs(t *testing.T) {
 		}
 	}
 }
+
+// A LowerFace blend changes the face below the line between the eyes and
+// the nose tip, and nothing above it.
+func TestLowerFaceBlendChangesOnlyBelowTheCut(t *testing.T) {
+	img, lms, err := SyntheticFace(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	// The synthetic landmarks put the nose tip on their grid: place it
+	// between the eyes and the mouth, where a face has it.
+	lms = append([]media.Point(nil), lms...)
+	mouth := lms[landmark.MouthRight].Add(lms[landmark.MouthLeft]).Scale(0.5)
+	lms[landmark.NoseTip] = lms[landmark.RightEyeInner].Add(lms[landmark.LeftEyeInner]).Scale(0.5).Add(mouth).Scale(0.5)
+	opts := blend.DefaultOptions()
+	opts.Feather, opts.LowerFace, opts.LowerFaceCut = 0, true, 0.5
+	fake, err := blend.SelfBlend(img, lms, &opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	eyes := (lms[landmark.RightEyeOuter].Y + lms[landmark.RightEyeInner].Y + lms[landmark.LeftEyeOuter].Y + lms[landmark.LeftEyeInner].Y) / 4
+	nose := lms[landmark.NoseTip].Y
+	if nose <= eyes+5 {
+		t.Fatalf("synthetic nose tip at y %.1f, eyes at %.1f: no room for a cut", nose, eyes)
+	}
+	cut := (eyes + nose) / 2
+	chin := lms[152].Y
+	e := DefaultFaceOptions().Face
+	da, _ := img.DataPtrUint8()
+	db, _ := fake.DataPtrUint8()
+	var above, below, nBelow float64
+	for y := 0; y < img.Rows(); y++ {
+		for x := 0; x < img.Cols(); x++ {
+			i := 3 * (y*img.Cols() + x)
+			var d float64
+			for k := range 3 {
+				d += math.Abs(float64(da[i+k]) - float64(db[i+k]))
+			}
+			dx := (float64(x) - e.Center.X) / e.RX
+			switch fy := float64(y); {
+			case fy < cut-1:
+				above += d
+			case fy > cut+3 && fy < chin-0.15*e.RY && math.Abs(dx) < 0.5:
+				below += d
+				nBelow++
+			}
+		}
+	}
+	if above != 0 {
+		t.Errorf("above the cut: changed by %.0f in all", above)
+	}
+	if below/nBelow < 10 {
+		t.Errorf("lower face changed by %.2f per pixel, want ≥ 10", below/nBelow)
+	}
+}

@@ -33,6 +33,11 @@ type Options struct {
 	// Feather is the Gaussian sigma of the mask edge in pixels; 0 is a hard
 	// edge.
 	Feather float64
+	// LowerFace keeps only the part of the mask below a line across the
+	// face between the eyes' level and the nose tip (at LowerFaceCut of the
+	// way down, 0.5 when zero): the part lip-sync tools redraw.
+	LowerFace    bool
+	LowerFaceCut float64
 }
 
 // DefaultOptions returns a visible but modest manipulation: a small
@@ -123,6 +128,11 @@ func Blend(img, donor gocv.Mat, lms []media.Point, opts *Options) (gocv.Mat, err
 	poly, err := scaledOval(img, lms, o.Shrink)
 	if err != nil {
 		return gocv.Mat{}, err
+	}
+	if o.LowerFace {
+		if poly = belowCut(poly, lms, o.LowerFaceCut); len(poly) < 3 {
+			return gocv.Mat{}, fmt.Errorf("%w: no face below the nose line", ErrBadLandmarks)
+		}
 	}
 	margin := int(3*o.Feather) + 2
 	r := polyBounds(poly).Inset(-margin).Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
@@ -290,6 +300,36 @@ func polyMask(r image.Rectangle, poly []media.Point, feather float64) gocv.Mat {
 		gocv.GaussianBlur(mask, &mask, image.Pt(0, 0), feather, feather, gocv.BorderReplicate)
 	}
 	return mask
+}
+
+// belowCut clips poly to the half-plane under the line through the point
+// cut of the way from the eyes' midpoint to the nose tip, square to the
+// eye line (so that a tilted face is cut along its own axes).
+func belowCut(poly []media.Point, lms []media.Point, cut float64) []media.Point {
+	if cut <= 0 {
+		cut = 0.5
+	}
+	eyes := lms[landmark.RightEyeOuter].Add(lms[landmark.RightEyeInner]).Add(lms[landmark.LeftEyeOuter]).Add(lms[landmark.LeftEyeInner]).Scale(0.25)
+	on := eyes.Add(lms[landmark.NoseTip].Sub(eyes).Scale(cut))
+	across := lms[landmark.LeftEyeOuter].Sub(lms[landmark.RightEyeOuter])
+	down := media.Point{X: -across.Y, Y: across.X} // the eye line turned a quarter, pointing chin-wards
+	if down.X*(lms[landmark.NoseTip].X-eyes.X)+down.Y*(lms[landmark.NoseTip].Y-eyes.Y) < 0 {
+		down = down.Scale(-1)
+	}
+	side := func(p media.Point) float64 { d := p.Sub(on); return d.X*down.X + d.Y*down.Y }
+	// One Sutherland–Hodgman pass against the line.
+	var out []media.Point
+	for i, p := range poly {
+		q := poly[(i+1)%len(poly)]
+		sp, sq := side(p), side(q)
+		if sp >= 0 {
+			out = append(out, p)
+		}
+		if (sp >= 0) != (sq >= 0) {
+			out = append(out, p.Add(q.Sub(p).Scale(sp/(sp-sq))))
+		}
+	}
+	return out
 }
 
 // ovalPolygon returns the face-oval points of lms, in order.
