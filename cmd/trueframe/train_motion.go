@@ -109,6 +109,7 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 	lr := fs.Float64("lr", 1e-3, "initial Adam learning rate (cosine decay to a tenth)")
 	seed := fs.Uint64("seed", 1, "seed of the split, the weights and the samples")
 	width := fs.Int("width", 24, "channels of the temporal convolutions (with --from: the parent's)")
+	members := fs.Int("members", 1, "networks trained from different initial weights, whose mean logit is the model (an ensemble: steadier from seed to seed)")
 	synth := fs.Float64("synthetic-share", 0.5, "share of fakes made from real windows rather than taken from fake clips")
 	exclude := fs.String("exclude-methods", "", "comma-separated fake methods left out of training")
 	licences := fs.String("licences", "", "file of 'path-fragment<TAB>licence' lines: each source's licence, recorded in the model card")
@@ -128,7 +129,7 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 		// The parent: its architecture, input scaling and weights are the start.
 		var parent *models.Card
 		var parentID string
-		var from map[string]nn.Tensor
+		var from []map[string]nn.Tensor
 		var norm motion.Norm
 		if rf.from != "" {
 			e, card, model, err := detectorParent(rf.data, motion.Name, rf.from)
@@ -148,8 +149,11 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 				return usageError{fmt.Errorf("%s has width %d: a fine-tuned network keeps its parent's architecture", e.ID, pcfg.Width)}
 			}
 			*width, norm = pcfg.Width, pcfg.Norm
-			if from, err = nn.ReadONNX(model, pcfg.Plan()); err != nil {
+			if from, err = nn.ReadONNXMembers(model, pcfg.Plan()); err != nil {
 				return fmt.Errorf("%s: %w", e.ID, err)
+			}
+			if !setFlags(fs)["members"] {
+				*members = len(from) // an ensemble's child is one too, member for member
 			}
 		}
 
@@ -209,7 +213,10 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 		if trainSteps == 0 {
 			trainSteps = -1 // the trainer's "none"
 		}
-		res, err := motiontrainer.Train(ctx, be, set, motiontrainer.Options{Width: *width, Steps: trainSteps, LearningRate: *lr, Seed: *seed,
+		if *members < 1 {
+			return usageError{errors.New("--members must be at least 1")}
+		}
+		res, err := motiontrainer.Train(ctx, be, set, motiontrainer.Options{Width: *width, Members: *members, Steps: trainSteps, LearningRate: *lr, Seed: *seed,
 			SyntheticShare: *synth, ExcludeMethods: excl, Norm: norm, From: from,
 			Progress: func(step, total int, loss float64) {
 				fmt.Fprintf(os.Stderr, "\r\033[Kstep %d/%d loss %.4f", step, total, loss)
@@ -228,7 +235,7 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 			return err
 		}
 		cfgJSON, _ := json.Marshal(res.Config)
-		record := map[string]any{"steps": res.Steps, "learning_rate": *lr, "final_loss": res.Loss, "seconds": res.Seconds,
+		record := map[string]any{"members": len(res.Members), "steps": res.Steps, "learning_rate": *lr, "final_loss": res.Loss, "seconds": res.Seconds,
 			"synthetic_share": *synth, "excluded_methods": excl, "train_windows": res.Train, "validation": res.Validation}
 		if res.Before != nil {
 			record["parent_validation"] = res.Before

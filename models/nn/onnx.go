@@ -59,80 +59,38 @@ func (o ExportOptions) withDefaults() ExportOptions {
 // float batch of opts.InputShape (H, W, C); its output, opts.Output, is the
 // plan's last image, NHWC, of opts.OutputShape; the batch axis is dynamic.
 func WriteONNX(w io.Writer, plan []Layer, weights map[string]Tensor, opts ExportOptions) error {
+	return WriteEnsembleONNX(w, plan, []map[string]Tensor{weights}, opts)
+}
+
+// WriteEnsembleONNX writes several networks of one plan as one model whose
+// output is the mean of theirs: an ensemble of networks trained from
+// different seeds, whose average varies less from one training to the
+// next than any member does. Member k's initialisers are prefixed "m<k>_"
+// (none for a single member, which is WriteONNX's file); ReadONNXMembers
+// reads them back.
+func WriteEnsembleONNX(w io.Writer, plan []Layer, members []map[string]Tensor, opts ExportOptions) error {
 	opts = opts.withDefaults()
-	g := &graphBuilder{}
-	x := g.node("Transpose", []string{opts.Input}, attrInts("perm", 0, 3, 1, 2))
-	nchw := true // layout of x
-	rank2 := false
-	for i, l := range plan {
-		switch l.Kind {
-		case Conv:
-			wt, bt, err := lookup(weights, l)
-			if err != nil {
-				return err
-			}
-			// HWIO → OIHW.
-			k := l.K
-			oihw := make([]float32, len(wt.Data))
-			for h := range k {
-				for ww := range k {
-					for ci := range l.In {
-						for co := range l.Out {
-							oihw[((co*l.In+ci)*k+h)*k+ww] = wt.Data[((h*k+ww)*l.In+ci)*l.Out+co]
-						}
-					}
-				}
-			}
-			wn := g.floatInit(fmt.Sprintf("l%d_w", i), []int64{int64(l.Out), int64(l.In), int64(k), int64(k)}, oihw)
-			bn := g.floatInit(fmt.Sprintf("l%d_b", i), []int64{int64(l.Out)}, bt.Data)
-			x = g.node("Conv", []string{x, wn, bn},
-				attrInts("kernel_shape", int64(k), int64(k)),
-				attrInts("strides", int64(l.Stride), int64(l.Stride)),
-				attrInts("pads", int64(l.Pad[0]), int64(l.Pad[0]), int64(l.Pad[1]), int64(l.Pad[1])))
-		case Dense:
-			wt, bt, err := lookup(weights, l)
-			if err != nil {
-				return err
-			}
-			if !rank2 {
-				if nchw {
-					x = g.node("Transpose", []string{x}, attrInts("perm", 0, 2, 3, 1))
-					nchw = false
-				}
-				x = g.node("Flatten", []string{x}, attrInt("axis", 1))
-				rank2 = true
-			}
-			wn := g.floatInit(fmt.Sprintf("l%d_w", i), []int64{int64(l.In), int64(l.Out)}, wt.Data)
-			bn := g.floatInit(fmt.Sprintf("l%d_b", i), []int64{int64(l.Out)}, bt.Data)
-			x = g.node("Gemm", []string{x, wn, bn})
-		case Unflatten:
-			sn := g.int64Init(fmt.Sprintf("l%d_shape", i), []int64{4}, []int64{-1, int64(l.Shape[0]), int64(l.Shape[1]), int64(l.Shape[2])})
-			x = g.node("Reshape", []string{x, sn})
-			x = g.node("Transpose", []string{x}, attrInts("perm", 0, 3, 1, 2))
-			nchw, rank2 = true, false
-			continue
-		case SpaceToDepth:
-			x = g.node("SpaceToDepth", []string{x}, attrInt("blocksize", 2))
-			continue
-		case Upsample:
-			sc := g.floatInit(fmt.Sprintf("l%d_scales", i), []int64{4}, []float32{1, 1, 2, 2})
-			x = g.node("Resize", []string{x, "", sc},
-				attrString("mode", "nearest"),
-				attrString("coordinate_transformation_mode", "asymmetric"),
-				attrString("nearest_mode", "floor"))
-			continue
-		default:
-			return fmt.Errorf("nn: layer %d: unknown kind %d", i, l.Kind)
-		}
-		switch l.Act {
-		case LeakyReLU:
-			x = g.node("LeakyRelu", []string{x}, attrFloat("alpha", LeakySlope))
-		case Sigmoid:
-			x = g.node("Sigmoid", []string{x})
-		}
+	if len(members) == 0 {
+		return fmt.Errorf("%w: no member", ErrMissingWeights)
 	}
-	if !nchw || rank2 {
-		return errors.New("nn: plan does not end in an image")
+	g := &graphBuilder{}
+	in := g.node("Transpose", []string{opts.Input}, attrInts("perm", 0, 3, 1, 2))
+	var outs []string
+	for k, weights := range members {
+		prefix := ""
+		if len(members) > 1 {
+			prefix = fmt.Sprintf("m%d_", k)
+		}
+		x, err := g.network(plan, weights, prefix, in)
+		if err != nil {
+			return err
+		}
+		outs = append(outs, x)
+	}
+	x := outs[0]
+	if len(outs) > 1 {
+		x = g.node("Sum", outs)
+		x = g.node("Mul", []string{x, g.floatInit("ensemble_mean", []int64{1}, []float32{1 / float32(len(outs))})})
 	}
 	g.nodeNamed("Transpose", []string{x}, opts.Output, attrInts("perm", 0, 2, 3, 1))
 
@@ -157,6 +115,84 @@ func WriteONNX(w io.Writer, plan []Layer, weights map[string]Tensor, opts Export
 	}
 	_, err = w.Write(b)
 	return err
+}
+
+// network adds plan's layers with weights to the graph, from x (NCHW), its
+// initialisers named prefix+"l<index>_…", and returns its output (NCHW).
+func (g *graphBuilder) network(plan []Layer, weights map[string]Tensor, prefix, x string) (string, error) {
+	nchw := true // layout of x
+	rank2 := false
+	for i, l := range plan {
+		switch l.Kind {
+		case Conv:
+			wt, bt, err := lookup(weights, l)
+			if err != nil {
+				return "", err
+			}
+			// HWIO → OIHW.
+			k := l.K
+			oihw := make([]float32, len(wt.Data))
+			for h := range k {
+				for ww := range k {
+					for ci := range l.In {
+						for co := range l.Out {
+							oihw[((co*l.In+ci)*k+h)*k+ww] = wt.Data[((h*k+ww)*l.In+ci)*l.Out+co]
+						}
+					}
+				}
+			}
+			wn := g.floatInit(fmt.Sprintf("%sl%d_w", prefix, i), []int64{int64(l.Out), int64(l.In), int64(k), int64(k)}, oihw)
+			bn := g.floatInit(fmt.Sprintf("%sl%d_b", prefix, i), []int64{int64(l.Out)}, bt.Data)
+			x = g.node("Conv", []string{x, wn, bn},
+				attrInts("kernel_shape", int64(k), int64(k)),
+				attrInts("strides", int64(l.Stride), int64(l.Stride)),
+				attrInts("pads", int64(l.Pad[0]), int64(l.Pad[0]), int64(l.Pad[1]), int64(l.Pad[1])))
+		case Dense:
+			wt, bt, err := lookup(weights, l)
+			if err != nil {
+				return "", err
+			}
+			if !rank2 {
+				if nchw {
+					x = g.node("Transpose", []string{x}, attrInts("perm", 0, 2, 3, 1))
+					nchw = false
+				}
+				x = g.node("Flatten", []string{x}, attrInt("axis", 1))
+				rank2 = true
+			}
+			wn := g.floatInit(fmt.Sprintf("%sl%d_w", prefix, i), []int64{int64(l.In), int64(l.Out)}, wt.Data)
+			bn := g.floatInit(fmt.Sprintf("%sl%d_b", prefix, i), []int64{int64(l.Out)}, bt.Data)
+			x = g.node("Gemm", []string{x, wn, bn})
+		case Unflatten:
+			sn := g.int64Init(fmt.Sprintf("%sl%d_shape", prefix, i), []int64{4}, []int64{-1, int64(l.Shape[0]), int64(l.Shape[1]), int64(l.Shape[2])})
+			x = g.node("Reshape", []string{x, sn})
+			x = g.node("Transpose", []string{x}, attrInts("perm", 0, 3, 1, 2))
+			nchw, rank2 = true, false
+			continue
+		case SpaceToDepth:
+			x = g.node("SpaceToDepth", []string{x}, attrInt("blocksize", 2))
+			continue
+		case Upsample:
+			sc := g.floatInit(fmt.Sprintf("%sl%d_scales", prefix, i), []int64{4}, []float32{1, 1, 2, 2})
+			x = g.node("Resize", []string{x, "", sc},
+				attrString("mode", "nearest"),
+				attrString("coordinate_transformation_mode", "asymmetric"),
+				attrString("nearest_mode", "floor"))
+			continue
+		default:
+			return "", fmt.Errorf("nn: layer %d: unknown kind %d", i, l.Kind)
+		}
+		switch l.Act {
+		case LeakyReLU:
+			x = g.node("LeakyRelu", []string{x}, attrFloat("alpha", LeakySlope))
+		case Sigmoid:
+			x = g.node("Sigmoid", []string{x})
+		}
+	}
+	if !nchw || rank2 {
+		return "", errors.New("nn: plan does not end in an image")
+	}
+	return x, nil
 }
 
 func lookup(weights map[string]Tensor, l Layer) (w, b Tensor, err error) {

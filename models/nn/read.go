@@ -22,6 +22,19 @@ var ErrNotPlan = errors.New("nn: the model does not hold this plan's weights")
 // from an exported model (fine-tuning a registered version) without a
 // checkpoint of its own.
 func ReadONNX(data []byte, plan []Layer) (map[string]Tensor, error) {
+	members, err := ReadONNXMembers(data, plan)
+	if err != nil {
+		return nil, err
+	}
+	if len(members) != 1 {
+		return nil, fmt.Errorf("%w: an ensemble of %d networks, not one", ErrNotPlan, len(members))
+	}
+	return members[0], nil
+}
+
+// ReadONNXMembers reads back the weights of each network of a model
+// WriteEnsembleONNX (or WriteONNX: one member) wrote for plan.
+func ReadONNXMembers(data []byte, plan []Layer) ([]map[string]Tensor, error) {
 	var m onnx.ModelProto
 	if err := proto.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("nn: reading the ONNX model: %w", err)
@@ -33,6 +46,38 @@ func ReadONNX(data []byte, plan []Layer) (map[string]Tensor, error) {
 	for _, t := range m.Graph.Initializer {
 		inits[t.Name] = t
 	}
+	has := func(prefix string) bool {
+		for name := range inits {
+			if strings.HasPrefix(name, prefix) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("m0_") {
+		w, err := readMember(inits, plan, "")
+		if err != nil {
+			return nil, err
+		}
+		return []map[string]Tensor{w}, nil
+	}
+	var members []map[string]Tensor
+	for k := 0; ; k++ {
+		prefix := fmt.Sprintf("m%d_", k)
+		if !has(prefix) {
+			return members, nil
+		}
+		w, err := readMember(inits, plan, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("member %d: %w", k, err)
+		}
+		members = append(members, w)
+	}
+}
+
+// readMember reads the weights of one network, its initialisers named
+// prefix+"l<index>_…".
+func readMember(inits map[string]*onnx.TensorProto, plan []Layer, prefix string) (map[string]Tensor, error) {
 	out := map[string]Tensor{}
 	for i, l := range plan {
 		wd, bd := l.WeightDims()
@@ -40,11 +85,11 @@ func ReadONNX(data []byte, plan []Layer) (map[string]Tensor, error) {
 			continue
 		}
 		// WriteONNX names a layer's initialisers by its index in the plan.
-		w, err := floats(inits[fmt.Sprintf("l%d_w", i)], prod(wd))
+		w, err := floats(inits[fmt.Sprintf("%sl%d_w", prefix, i)], prod(wd))
 		if err != nil {
 			return nil, fmt.Errorf("%w: layer %s weights: %v", ErrNotPlan, l.Name, err)
 		}
-		b, err := floats(inits[fmt.Sprintf("l%d_b", i)], prod(bd))
+		b, err := floats(inits[fmt.Sprintf("%sl%d_b", prefix, i)], prod(bd))
 		if err != nil {
 			return nil, fmt.Errorf("%w: layer %s biases: %v", ErrNotPlan, l.Name, err)
 		}

@@ -47,10 +47,16 @@ type Options struct {
 	// reals). A fine-tuned network keeps its parent's: its weights were
 	// learnt on inputs scaled that way.
 	Norm motion.Norm
+	// Members is the number of networks trained (1), on the same split
+	// from different initial weights and batches; the model is their
+	// ensemble, the mean of their logits. A single small network's
+	// held-out figures swing with its seed; the mean's swing less.
+	Members int
 	// From, when set, are the weights training starts from (a parent
-	// version's, read with nn.ReadONNX) instead of random ones; Width and
-	// Norm must be the parent's.
-	From     map[string]nn.Tensor
+	// version's members, read with nn.ReadONNXMembers) instead of random
+	// ones: member k starts from From[k mod len(From)]. Width and Norm must
+	// be the parent's.
+	From     []map[string]nn.Tensor
 	Progress func(step, total int, loss float64)
 }
 
@@ -76,6 +82,9 @@ func (o Options) withDefaults() Options {
 	if o.WindowStride <= 0 {
 		o.WindowStride = 4
 	}
+	if o.Members <= 0 {
+		o.Members = 1
+	}
 	return o
 }
 
@@ -97,10 +106,12 @@ type Validation struct {
 	Windows     map[string]int     `json:"windows"`
 }
 
-// Result is a trained network.
+// Result is a trained network, or ensemble of networks.
 type Result struct {
-	Config     motion.Config
-	Weights    map[string]nn.Tensor
+	Config motion.Config
+	// Members are the weights of each network (one unless
+	// Options.Members asked for more).
+	Members    []map[string]nn.Tensor
 	Loss       float64
 	Steps      int
 	Validation Validation
@@ -253,48 +264,64 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 
 	defer nn.RecoverErr(&err)
 	start := time.Now()
-	store := mlmodel.NewStore()
-	store.SetParam(mlmodel.ParamInitialSeed, int64(opts.Seed))
 	plan := cfg.Plan()
-	if opts.From != nil {
-		if err := nn.SetWeights(store, plan, opts.From); err != nil {
-			return nil, fmt.Errorf("trainer: the starting weights: %w", err)
-		}
-	}
 	modelFn := func(scope *mlmodel.Scope, _ any, inputs []*graph.Node) []*graph.Node {
 		return []*graph.Node{graph.Reshape(nn.Apply(scope, plan, inputs[0]), -1)}
 	}
 	lossFn := func(labels, preds []*graph.Node) *graph.Node {
 		return graph.ReduceAllMean(nn.BCE(preds[0], labels[0]))
 	}
-	tr := train.NewTrainer(backend, store, modelFn, lossFn, optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
-	predict, err := mlmodel.NewExec(backend, store, func(scope *mlmodel.Scope, x *graph.Node) *graph.Node {
-		return graph.Reshape(nn.Apply(scope, plan, x), -1)
-	})
-	if err != nil {
-		return nil, err
+	type network struct {
+		store   *mlmodel.Store
+		tr      *train.Trainer
+		predict *mlmodel.Exec
 	}
-	defer predict.Finalize()
+	nets := make([]network, opts.Members)
+	for k := range nets {
+		store := mlmodel.NewStore()
+		// Member 0 is the single network of earlier versions, seed for seed.
+		store.SetParam(mlmodel.ParamInitialSeed, int64(opts.Seed)+int64(k)<<20)
+		if opts.From != nil {
+			if err := nn.SetWeights(store, plan, opts.From[k%len(opts.From)]); err != nil {
+				return nil, fmt.Errorf("trainer: the starting weights: %w", err)
+			}
+		}
+		tr := train.NewTrainer(backend, store, modelFn, lossFn, optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
+		predict, err := mlmodel.NewExec(backend, store, func(scope *mlmodel.Scope, x *graph.Node) *graph.Node {
+			return graph.Reshape(nn.Apply(scope, plan, x), -1)
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer predict.Finalize()
+		nets[k] = network{store, tr, predict}
+	}
 
 	n := motion.WindowLen * motion.InputChannels
-	// measure gives the validation figures of the network as it stands.
+	// measure gives the validation figures of the ensemble as it stands:
+	// the mean of its networks' logits, as the exported model gives.
 	measure := func() (Validation, error) {
 		score := func(ws []window) ([]float64, error) {
 			in := make([]float32, len(ws)*n)
 			for i, w := range ws {
 				motion.WindowInput(w.w, cfg.Norm, in[i*n:(i+1)*n])
 			}
-			t, err := predict.Call1(tensors.FromFlatDataAndDimensions(in, len(ws), 1, motion.WindowLen, motion.InputChannels))
-			if err != nil {
-				return nil, err
+			out := make([]float64, len(ws))
+			for _, net := range nets {
+				t, err := net.predict.Call1(tensors.FromFlatDataAndDimensions(in, len(ws), 1, motion.WindowLen, motion.InputChannels))
+				if err != nil {
+					return nil, err
+				}
+				v, err := tensors.CopyFlatData[float32](t)
+				t.FinalizeAll()
+				if err != nil {
+					return nil, err
+				}
+				for i, x := range v {
+					out[i] += float64(x) / float64(len(nets))
+				}
 			}
-			defer t.FinalizeAll()
-			v, err := tensors.CopyFlatData[float32](t)
-			out := make([]float64, len(v))
-			for i, x := range v {
-				out[i] = float64(x)
-			}
-			return out, err
+			return out, nil
 		}
 		v := Validation{RealWindows: len(vaReal), AUC: map[string]float64{}, Windows: map[string]int{}}
 		reals, err := score(vaReal)
@@ -324,51 +351,26 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 		}
 		res.Before = &v
 	}
-	bs := opts.BatchSize
+	trainStep := (&batcher{opts: opts, cfg: cfg, n: n, trReal: trReal, trFake: trFake}).step
 	var recent []float64
 	for step := 1; step <= opts.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if step > 1 {
-			if err := nn.SetLearningRate(store, nn.CosineRate(opts.LearningRate, step, opts.Steps)); err != nil {
+		var stepLoss float64
+		for k, net := range nets {
+			loss, err := trainStep(net.store, net.tr, step, k)
+			if err != nil {
 				return nil, err
 			}
+			stepLoss += loss / float64(len(nets))
 		}
-		rng := rand.New(rand.NewPCG(opts.Seed, uint64(step)))
-		in, lab := make([]float32, bs*n), make([]float32, bs)
-		for i := range bs {
-			var w [][motion.NumChannels]float64
-			switch {
-			case i%2 == 0:
-				w = trReal[rng.IntN(len(trReal))].w
-			case len(trFake) > 0 && rng.Float64() >= opts.SyntheticShare:
-				w, lab[i] = trFake[rng.IntN(len(trFake))].w, 1
-			default:
-				kind := FrozenUpper
-				if rng.IntN(2) == 1 {
-					kind = ForeignMouth
-				}
-				w = synthesize(rng, kind, trReal[rng.IntN(len(trReal))].w, trReal[rng.IntN(len(trReal))].w)
-				lab[i] = 1
-			}
-			motion.WindowInput(w, cfg.Norm, in[i*n:(i+1)*n])
-		}
-		metrics, err := tr.TrainStep(train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, bs, 1, motion.WindowLen, motion.InputChannels)},
-			Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(lab, bs)}})
-		if err != nil {
-			return nil, err
-		}
-		loss, err := nn.Scalar(metrics[0])
-		if err != nil {
-			return nil, fmt.Errorf("step %d: %w", step, err)
-		}
-		recent = append(recent, loss)
+		recent = append(recent, stepLoss)
 		if len(recent) > 100 {
 			recent = recent[1:]
 		}
 		if opts.Progress != nil {
-			opts.Progress(step, opts.Steps, loss)
+			opts.Progress(step, opts.Steps, stepLoss)
 		}
 	}
 	for _, l := range recent {
@@ -378,8 +380,63 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 		return nil, err
 	}
 	res.Steps, res.Seconds = max(0, opts.Steps), time.Since(start).Seconds()
-	res.Weights, err = nn.Weights(store, plan)
-	return res, err
+	for _, net := range nets {
+		w, err := nn.Weights(net.store, plan)
+		if err != nil {
+			return nil, err
+		}
+		res.Members = append(res.Members, w)
+	}
+	return res, nil
+}
+
+// batcher makes the training batches and takes the training steps.
+type batcher struct {
+	opts           Options
+	cfg            motion.Config
+	n              int // values per window
+	trReal, trFake []window
+}
+
+// step is one Adam step of network k on a batch of its own: half real
+// windows, half fakes (from fake clips, or made from real windows). Member
+// 0's batches are those of a single network of the same seed.
+func (b *batcher) step(store *mlmodel.Store, tr *train.Trainer, step, k int) (float64, error) {
+	opts, n, bs := b.opts, b.n, b.opts.BatchSize
+	if step > 1 {
+		if err := nn.SetLearningRate(store, nn.CosineRate(opts.LearningRate, step, opts.Steps)); err != nil {
+			return 0, err
+		}
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, uint64(step)|uint64(k)<<32))
+	in, lab := make([]float32, bs*n), make([]float32, bs)
+	for i := range bs {
+		var w [][motion.NumChannels]float64
+		switch {
+		case i%2 == 0:
+			w = b.trReal[rng.IntN(len(b.trReal))].w
+		case len(b.trFake) > 0 && rng.Float64() >= opts.SyntheticShare:
+			w, lab[i] = b.trFake[rng.IntN(len(b.trFake))].w, 1
+		default:
+			kind := FrozenUpper
+			if rng.IntN(2) == 1 {
+				kind = ForeignMouth
+			}
+			w = synthesize(rng, kind, b.trReal[rng.IntN(len(b.trReal))].w, b.trReal[rng.IntN(len(b.trReal))].w)
+			lab[i] = 1
+		}
+		motion.WindowInput(w, b.cfg.Norm, in[i*n:(i+1)*n])
+	}
+	metrics, err := tr.TrainStep(train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, bs, 1, motion.WindowLen, motion.InputChannels)},
+		Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(lab, bs)}})
+	if err != nil {
+		return 0, err
+	}
+	loss, err := nn.Scalar(metrics[0])
+	if err != nil {
+		return 0, fmt.Errorf("step %d: %w", step, err)
+	}
+	return loss, nil
 }
 
 // norm measures the spread of each channel's deviation from its window
