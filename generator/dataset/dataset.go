@@ -158,18 +158,10 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 			bo.Feather = 1 + 3*rng.Float64()
 			name := base + "_" + MethodSelfBlend + ".mp4"
 			it, err := selfBlendVideo(ctx, det, mesher, clip, filepath.Join(opts.Out, name), bo, opts.MaxFrames)
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			if notVideo, err := man.add(clip, name, it, err); err != nil {
 				return man, err
-			}
-			if err != nil {
-				var de *video.DecodeError
-				if errors.As(err, &de) && errors.Is(err, video.ErrNotVideo) {
-					continue
-				}
-				man.Failed[clip] = err.Error()
-			} else {
-				it.File = name
-				man.Items = append(man.Items, it)
+			} else if notVideo {
+				continue
 			}
 		}
 		if opts.MouthRetime && !opts.SwapsOnly {
@@ -179,17 +171,10 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 				Resample: 0.3 + 0.4*rng.Float64(), Shrink: 0.95 + 0.1*rng.Float64(), Feather: 2 + 4*rng.Float64()}
 			name := base + "_" + MethodMouthRetime + ".mp4"
 			it, err := mouthRetimeVideo(ctx, det, mesher, clip, filepath.Join(opts.Out, name), bo, opts.MaxFrames)
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			if notVideo, err := man.add(clip, name, it, err); err != nil {
 				return man, err
-			}
-			var de *video.DecodeError
-			switch {
-			case err != nil && errors.As(err, &de) && errors.Is(err, video.ErrNotVideo):
-			case err != nil:
-				man.Failed[clip+" ("+MethodMouthRetime+")"] = err.Error()
-			default:
-				it.File = name
-				man.Items = append(man.Items, it)
+			} else if notVideo {
+				continue
 			}
 		}
 		if picker != nil {
@@ -232,6 +217,29 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 	return man, nil
 }
 
+// add records the output named name that clip gave (item it) or the error
+// it failed with. A file that is no video is no failure: notVideo says so,
+// and the build skips it. Cancellation is returned, to stop the build.
+func (man *Manifest) add(clip, name string, it Item, err error) (notVideo bool, _ error) {
+	var de *video.DecodeError
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return false, err
+	case err != nil && errors.As(err, &de) && errors.Is(err, video.ErrNotVideo):
+		return true, nil
+	case err != nil:
+		key := clip // the self-blend's failure names the clip alone, as it always has
+		if it.Method != MethodSelfBlend {
+			key += " (" + it.Method + ")"
+		}
+		man.Failed[key] = err.Error()
+	default:
+		it.File = name
+		man.Items = append(man.Items, it)
+	}
+	return false, nil
+}
+
 // selfBlendVideo writes the self-blended version of clip to out, with a sidecar.
 func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mesher, clip, out string,
 	bo blend.Options, maxFrames int) (Item, error) {
@@ -242,15 +250,11 @@ func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mes
 	}
 	defer dec.Close()
 	cfg := dec.Config()
-	vw, err := gocv.VideoWriterFile(out, "mp4v", cfg.FPS, cfg.Width, cfg.Height, true)
+	vw, err := newWriter(out, cfg)
 	if err != nil {
-		return it, fmt.Errorf("%w: %s: %v", swap.ErrWrite, out, err)
+		return it, err
 	}
 	defer vw.Close()
-	if !vw.IsOpened() {
-		// Writes to an unopened writer succeed silently: refuse here instead.
-		return it, fmt.Errorf("%w: %s: the video writer did not open (codec or directory)", swap.ErrWrite, out)
-	}
 	tr := track.New(det, mesher, nil)
 	for dec.Next() {
 		if it.Frames%16 == 0 {
@@ -287,8 +291,28 @@ func selfBlendVideo(ctx context.Context, det face.Detector, mesher *landmark.Mes
 	if err := dec.Err(); err != nil {
 		return it, err
 	}
-	return it, swap.WriteSidecar(SidecarPath(out), swap.Sidecar{Label: "fake", Method: MethodSelfBlend,
-		Source: clip, Target: clip, Output: out, Frames: it.Frames, FramesTouched: it.FramesTouched,
+	return it, writeSidecar(out, it, cfg)
+}
+
+// newWriter opens an mp4 writer for out at cfg's size and rate.
+func newWriter(out string, cfg video.Config) (*gocv.VideoWriter, error) {
+	vw, err := gocv.VideoWriterFile(out, "mp4v", cfg.FPS, cfg.Width, cfg.Height, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", swap.ErrWrite, out, err)
+	}
+	if !vw.IsOpened() {
+		// Writes to an unopened writer succeed silently: refuse here instead.
+		vw.Close()
+		return nil, fmt.Errorf("%w: %s: the video writer did not open (codec or directory)", swap.ErrWrite, out)
+	}
+	return vw, nil
+}
+
+// writeSidecar writes the sidecar of out, which it made from its parent
+// clip, a video of cfg.
+func writeSidecar(out string, it Item, cfg video.Config) error {
+	return swap.WriteSidecar(SidecarPath(out), swap.Sidecar{Label: "fake", Method: it.Method,
+		Source: it.Parent, Target: it.Parent, Output: out, Frames: it.Frames, FramesTouched: it.FramesTouched,
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Created: time.Now().UTC()})
 }
 
@@ -337,14 +361,11 @@ func mouthRetimeVideo(ctx context.Context, det face.Detector, mesher *landmark.M
 	if err := dec.Err(); err != nil {
 		return it, err
 	}
-	vw, err := gocv.VideoWriterFile(out, "mp4v", cfg.FPS, cfg.Width, cfg.Height, true)
+	vw, err := newWriter(out, cfg)
 	if err != nil {
-		return it, fmt.Errorf("%w: %s: %v", swap.ErrWrite, out, err)
+		return it, err
 	}
 	defer vw.Close()
-	if !vw.IsOpened() {
-		return it, fmt.Errorf("%w: %s: the video writer did not open (codec or directory)", swap.ErrWrite, out)
-	}
 	n := len(frames)
 	for t, img := range frames {
 		if t%16 == 0 {
@@ -376,9 +397,7 @@ func mouthRetimeVideo(ctx context.Context, det face.Detector, mesher *landmark.M
 		}
 		it.Frames++
 	}
-	return it, swap.WriteSidecar(SidecarPath(out), swap.Sidecar{Label: "fake", Method: MethodMouthRetime,
-		Source: clip, Target: clip, Output: out, Frames: it.Frames, FramesTouched: it.FramesTouched,
-		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Created: time.Now().UTC()})
+	return it, writeSidecar(out, it, cfg)
 }
 
 // SidecarPath returns the JSON sidecar path for an output video.

@@ -33,14 +33,7 @@ func TestFineTuneStartsFromParent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fixed [][][motion.NumChannels]float64
-	for _, s := range set.Sequences {
-		for _, run := range motion.Resample(s.Frames) {
-			if len(run.Samples) >= motion.WindowLen {
-				fixed = append(fixed, run.Samples[:motion.WindowLen])
-			}
-		}
-	}
+	fixed := firstWindows(set)
 	if len(fixed) < 3 {
 		t.Fatalf("%d windows from %d clips", len(fixed), len(clips))
 	}
@@ -131,14 +124,7 @@ func TestEnsemble(t *testing.T) {
 	if len(ens.Members) != 3 || len(single.Members) != 1 {
 		t.Fatalf("%d and %d members", len(ens.Members), len(single.Members))
 	}
-	var fixed [][][motion.NumChannels]float64
-	for _, s := range set.Sequences {
-		for _, run := range motion.Resample(s.Frames) {
-			if len(run.Samples) >= motion.WindowLen {
-				fixed = append(fixed, run.Samples[:motion.WindowLen])
-			}
-		}
-	}
+	fixed := firstWindows(set)
 	one := func(k int) *Result {
 		return &Result{Config: ens.Config, Members: ens.Members[k : k+1]}
 	}
@@ -180,4 +166,17 @@ func TestEnsemble(t *testing.T) {
 			t.Fatalf("window %d: the ensemble read back gives %.5f, written %.5f", i, z, got[i])
 		}
 	}
+}
+
+// firstWindows is the first window of each run of set's sequences.
+func firstWindows(set *Set) [][][motion.NumChannels]float64 {
+	var out [][][motion.NumChannels]float64
+	for _, s := range set.Sequences {
+		for _, run := range motion.Resample(s.Frames) {
+			if len(run.Samples) >= motion.WindowLen {
+				out = append(out, run.Samples[:motion.WindowLen])
+			}
+		}
+	}
+	return out
 }
