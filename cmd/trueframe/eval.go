@@ -237,22 +237,24 @@ type evalRunner struct {
 }
 
 // evalCacheKey is what names a cache of analyses: the versions of the
-// models that made them and the SHA-256s of the --model files (cardFiles,
-// by detector). The fusion is applied afresh to cached analyses, so its
-// version is no part of it; without --model files the key is that of
-// earlier versions, whose caches stay valid.
+// models that made them, the SHA-256s of the --model files (cardFiles, by
+// detector) and analysisPipeline. The fusion is applied afresh to cached
+// analyses, so its version is no part of it.
 func evalCacheKey(info scan.ModelInfo, cardFiles map[string]string) []byte {
 	info.FusionVersion = ""
-	if len(cardFiles) == 0 {
-		b, _ := json.Marshal(info)
-		return b
-	}
 	b, _ := json.Marshal(struct {
 		scan.ModelInfo
-		ModelFiles map[string]string `json:"model_files"`
-	}{info, cardFiles})
+		ModelFiles map[string]string `json:"model_files,omitempty"`
+		Pipeline   string            `json:"pipeline"`
+	}{info, cardFiles, analysisPipeline})
 	return b
 }
+
+// analysisPipeline names the code between a file and the detectors —
+// decoding, face finding, tracking, alignment — in the cache key: a change
+// there that moves scores must bump it, or cached analyses made before the
+// change would be reused. (Detectors and models carry their own versions.)
+const analysisPipeline = "2026-12-06 portable FFmpeg code, exact int8 products"
 
 // start loads the models once in the worker; their versions name the cache.
 func (r *evalRunner) start(ctx context.Context) error {

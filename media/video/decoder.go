@@ -132,6 +132,7 @@ type Decoder struct {
 // be read at all gives the *fs.PathError from os.Open, and a negative Stride
 // a plain error.
 func Open(path string, opts *Options) (*Decoder, error) {
+	usePortableCode()
 	limits, stride := DefaultLimits(), 1
 	if opts != nil {
 		limits, stride = opts.Limits, opts.Stride
