@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export GOMLX_NO_AUTO_INSTALL := 1
 BIN := bin/trueframe
 SAMPLE ?= $(firstword $(wildcard $(or $(TRUEFRAME_SHARED),../shared)/data/videos/real/portrait/d3.mp4))
-GOTESTFLAGS ?= -count=1 -timeout 25m
+GOTESTFLAGS ?= -count=1 -timeout 40m
 
 .PHONY: setup build run scan test bench bench-serve bench-cluster clean
 
