@@ -170,7 +170,7 @@ func Build(ctx context.Context, opts Options) (Manifest, error) {
 				Gain:     [3]float64{0.96 + 0.08*rng.Float64(), 0.96 + 0.08*rng.Float64(), 0.96 + 0.08*rng.Float64()},
 				Resample: 0.3 + 0.4*rng.Float64(), Shrink: 0.95 + 0.1*rng.Float64(), Feather: 2 + 4*rng.Float64()}
 			name := base + "_" + MethodMouthRetime + ".mp4"
-			it, err := mouthRetimeVideo(ctx, det, mesher, clip, filepath.Join(opts.Out, name), bo, opts.MaxFrames)
+			it, err := mouthRetimeVideo(ctx, det, mesher, clip, filepath.Join(opts.Out, name), bo, opts.MaxFrames, retimeChunk)
 			if notVideo, err := man.add(clip, name, it, err); err != nil {
 				return man, err
 			} else if notVideo {
@@ -316,11 +316,17 @@ func writeSidecar(out string, it Item, cfg video.Config) error {
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Created: time.Now().UTC()})
 }
 
+// retimeChunk is how many frames mouthRetimeVideo holds at once (10 s at
+// 25 fps): a donor lies within the same chunk, so memory stays bounded on
+// a clip of any length.
+const retimeChunk = 250
+
 // mouthRetimeVideo writes the mouth_retime version of clip to out, with a
-// sidecar: each frame's lower face comes from the frame half the clip
-// later (wrapping round), so the donor moment is seconds away.
+// sidecar: each frame's lower face comes from the frame half its chunk
+// (of up to chunk frames) later, wrapping round within the chunk, so
+// the donor moment is seconds away.
 func mouthRetimeVideo(ctx context.Context, det face.Detector, mesher *landmark.Mesher, clip, out string,
-	bo blend.Options, maxFrames int) (Item, error) {
+	bo blend.Options, maxFrames, chunk int) (Item, error) {
 	it := Item{Label: "fake", Method: MethodMouthRetime, Parent: clip}
 	dec, err := video.Open(clip, nil)
 	if err != nil {
@@ -328,60 +334,72 @@ func mouthRetimeVideo(ctx context.Context, det face.Detector, mesher *landmark.M
 	}
 	defer dec.Close()
 	cfg := dec.Config()
-	// The whole clip is held: the donor of a frame may lie after it.
-	var frames []gocv.Mat
-	var faces [][]media.Point
-	defer func() {
-		for _, f := range frames {
-			f.Close()
-		}
-	}()
-	tr := track.New(det, mesher, nil)
-	for dec.Next() {
-		if len(frames)%16 == 0 {
-			if err := ctx.Err(); err != nil {
-				return it, err
-			}
-		}
-		fr := dec.Frame()
-		obs, err := tr.Update(fr.Image)
-		if err != nil {
-			return it, err
-		}
-		var pts []media.Point
-		if best, ok := track.Largest(obs); ok {
-			pts = best.Points
-		}
-		frames = append(frames, fr.Image.Clone())
-		faces = append(faces, pts)
-		if maxFrames > 0 && len(frames) >= maxFrames {
-			break
-		}
-	}
-	if err := dec.Err(); err != nil {
-		return it, err
-	}
 	vw, err := newWriter(out, cfg)
 	if err != nil {
 		return it, err
 	}
 	defer vw.Close()
-	n := len(frames)
-	for t, img := range frames {
-		if t%16 == 0 {
-			if err := ctx.Err(); err != nil {
+	var frames []gocv.Mat
+	var faces [][]media.Point
+	release := func() {
+		for _, f := range frames {
+			f.Close()
+		}
+		frames, faces = frames[:0], faces[:0]
+	}
+	defer release()
+	tr := track.New(det, mesher, nil)
+	for more := true; more; {
+		for more = dec.Next(); more; more = dec.Next() {
+			if len(frames)%16 == 0 {
+				if err := ctx.Err(); err != nil {
+					return it, err
+				}
+			}
+			fr := dec.Frame()
+			obs, err := tr.Update(fr.Image)
+			if err != nil {
 				return it, err
 			}
+			var pts []media.Point
+			if best, ok := track.Largest(obs); ok {
+				pts = best.Points
+			}
+			frames = append(frames, fr.Image.Clone())
+			faces = append(faces, pts)
+			if maxFrames > 0 && it.Frames+len(frames) >= maxFrames {
+				more = false
+				break
+			}
+			if len(frames) == chunk {
+				break
+			}
 		}
+		if err := writeRetimed(vw, frames, faces, &bo, &it); err != nil {
+			return it, err
+		}
+		release()
+	}
+	if err := dec.Err(); err != nil {
+		return it, err
+	}
+	return it, writeSidecar(out, it, cfg)
+}
+
+// writeRetimed writes one chunk of frames, each with the lower face of the
+// nearest frame with a face from half the chunk on, counting into it.
+func writeRetimed(vw *gocv.VideoWriter, frames []gocv.Mat, faces [][]media.Point, bo *blend.Options, it *Item) error {
+	n := len(frames)
+	for t, img := range frames {
 		var blended gocv.Mat
 		touched := false // a zero Mat must never reach gocv
 		if faces[t] != nil {
-			for k := 0; k < n/2; k++ { // the nearest frame with a face from half the clip on
+			for k := 0; k < n/2; k++ {
 				d := (t + n/2 + k) % n
 				if faces[d] == nil || d == t {
 					continue
 				}
-				if b, err := blend.SwapFace(img, frames[d], faces[t], faces[d], &bo); err == nil {
+				if b, err := blend.SwapFace(img, frames[d], faces[t], faces[d], bo); err == nil {
 					blended, img, touched = b, b, true
 					it.FramesTouched++
 				}
@@ -393,11 +411,11 @@ func mouthRetimeVideo(ctx context.Context, det face.Detector, mesher *landmark.M
 			blended.Close()
 		}
 		if err != nil {
-			return it, fmt.Errorf("%w: %v", swap.ErrWrite, err)
+			return fmt.Errorf("%w: %v", swap.ErrWrite, err)
 		}
 		it.Frames++
 	}
-	return it, writeSidecar(out, it, cfg)
+	return nil
 }
 
 // SidecarPath returns the JSON sidecar path for an output video.

@@ -15,6 +15,9 @@ import (
 	"github.com/trueframe/trueframe/generator/swap"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/internal/videofix"
+	"github.com/trueframe/trueframe/media/blend"
+	"github.com/trueframe/trueframe/media/face"
+	"github.com/trueframe/trueframe/media/facepair"
 	"github.com/trueframe/trueframe/media/video"
 )
 
@@ -150,5 +153,36 @@ func TestBuildClipWithoutFaces(t *testing.T) {
 		if it.FramesTouched != 0 {
 			t.Errorf("%s: %d frames touched in a clip without faces", it.Method, it.FramesTouched)
 		}
+	}
+}
+
+// A clip longer than the frames mouth_retime holds at once is retimed in
+// chunks: every frame is written and nearly every one touched.
+func TestMouthRetimeChunks(t *testing.T) {
+	clip := filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "grid"), "bbaf2n.mpg")
+	testutil.InitORT(t)
+	pair, err := facepair.Open(filepath.Join(testutil.DepsDir(t), "models"), face.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	out := filepath.Join(t.TempDir(), "retimed.mp4")
+	bo := blend.Options{LowerFace: true, Resample: 0.5, Feather: 2}
+	it, err := mouthRetimeVideo(context.Background(), pair.Detector, pair.Mesher, clip, out, bo, 0, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := video.Probe(clip, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Frames <= 60 || it.Frames != sum.Frames || it.FramesTouched < it.Frames*9/10 {
+		t.Fatalf("%d frames in, item %+v", sum.Frames, it)
+	}
+	if got, err := video.Probe(out, nil); err != nil || got.Frames != it.Frames {
+		t.Fatalf("output: %d frames, %v", got.Frames, err)
+	}
+	if d := meanDiff(t, clip, out); d < 0.5 {
+		t.Errorf("mean difference to the clip %.2f: nothing was changed", d)
 	}
 }

@@ -309,7 +309,8 @@ func belowCut(poly []media.Point, lms []media.Point, cut float64) []media.Point 
 	if cut <= 0 {
 		cut = 0.5
 	}
-	eyes := lms[landmark.RightEyeOuter].Add(lms[landmark.RightEyeInner]).Add(lms[landmark.LeftEyeOuter]).Add(lms[landmark.LeftEyeInner]).Scale(0.25)
+	f := landmark.Face{Points: lms}
+	eyes := media.Mid(f.RightEyeCenter(), f.LeftEyeCenter())
 	on := eyes.Add(lms[landmark.NoseTip].Sub(eyes).Scale(cut))
 	across := lms[landmark.LeftEyeOuter].Sub(lms[landmark.RightEyeOuter])
 	down := media.Point{X: -across.Y, Y: across.X} // the eye line turned a quarter, pointing chin-wards
