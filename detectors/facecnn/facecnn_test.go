@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/trueframe/trueframe/internal/testutil"
@@ -92,5 +93,37 @@ func TestBackboneFeatures(t *testing.T) {
 	}
 	if _, err := TruncateBackbone([]byte("not onnx"), Cut{Tensor: "365_quantized"}); err == nil {
 		t.Fatal("garbage accepted as a backbone")
+	}
+}
+
+// TestPhaseOffsets: the phases are evenly spaced over one pixel, centred
+// on the fitted alignment; one phase is the alignment itself.
+func TestPhaseOffsets(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want []float64
+	}{
+		{1, []float64{0}},
+		{2, []float64{-0.25, 0.25}},
+		{3, []float64{-1.0 / 3, 0, 1.0 / 3}},
+	} {
+		got := phaseOffsets(c.n)
+		if len(got) != len(c.want) {
+			t.Fatalf("%d: %v, want %v", c.n, got, c.want)
+		}
+		for i := range got {
+			if math.Abs(got[i]-c.want[i]) > 1e-12 {
+				t.Fatalf("%d: %v, want %v", c.n, got, c.want)
+			}
+		}
+	}
+}
+
+func TestPhasesMustMakeASquareGrid(t *testing.T) {
+	for _, n := range []int{2, 3, 5, 16, -1} {
+		_, err := New(Options{Backbone: []byte{1}, Head: []byte{1}, Version: "v", Phases: n})
+		if err == nil || !strings.Contains(err.Error(), "phases") {
+			t.Errorf("%d phases: %v", n, err)
+		}
 	}
 }
