@@ -173,10 +173,7 @@ func (e *Extractor) Extract(ctx context.Context, sources []Source) (*Set, error)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			group := f
-			if src.GroupByFolder {
-				group = filepath.Dir(f)
-			}
+			group := groupKey(src.Path, f, src.GroupByFolder)
 			n := len(set.Crops)
 			if isImage(f) {
 				if c, ok := e.image(f); ok {
@@ -199,6 +196,22 @@ func (e *Extractor) Extract(ctx context.Context, sources []Source) (*Set, error)
 		return nil, ErrNoCrops
 	}
 	return set, nil
+}
+
+// groupKey names the group of file f of a source rooted at root: the
+// root's own name and f's path under it (its folder's, when the source
+// groups by folder), not where the data happens to be on this machine. The
+// validation split is drawn from the groups' names, and the same seed must
+// give the same split, and so the same network, in any checkout.
+func groupKey(root, f string, byFolder bool) string {
+	rel, err := filepath.Rel(root, f)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		rel = filepath.Base(f)
+	}
+	if byFolder {
+		rel = filepath.Dir(rel)
+	}
+	return filepath.ToSlash(filepath.Join(filepath.Base(filepath.Clean(root)), rel))
 }
 
 func (e *Extractor) image(path string) (Crop, bool) {

@@ -107,3 +107,24 @@ func TestConvexHullAndFill(t *testing.T) {
 		t.Fatalf("filled area %v, want about 100", area)
 	}
 }
+
+// TestGroupKeyIgnoresWhereTheDataIs: the same files under another absolute
+// path give the same groups (the validation split, and the network, depend
+// on them); a folder-grouped source groups by the file's folder.
+func TestGroupKeyIgnoresWhereTheDataIs(t *testing.T) {
+	for _, c := range []struct {
+		root, file string
+		byFolder   bool
+		want       string
+	}{
+		{"/home/a/shared/data/videos/real/grid", "/home/a/shared/data/videos/real/grid/bbaf2n.mpg", false, "grid/bbaf2n.mpg"},
+		{"/srv/ci/shared/data/videos/real/grid/", "/srv/ci/shared/data/videos/real/grid/bbaf2n.mpg", false, "grid/bbaf2n.mpg"},
+		{"../shared/data/train/real_faces/lfw", "../shared/data/train/real_faces/lfw/Ann/Ann_0001.jpg", true, "lfw/Ann"},
+		{"/x/lfw", "/x/lfw/Ann_0001.jpg", true, "lfw"},
+		{"/x/clip.mp4", "/x/clip.mp4", false, "clip.mp4/clip.mp4"},
+	} {
+		if got := groupKey(c.root, c.file, c.byFolder); got != c.want {
+			t.Errorf("groupKey(%q, %q, %v) = %q, want %q", c.root, c.file, c.byFolder, got, c.want)
+		}
+	}
+}

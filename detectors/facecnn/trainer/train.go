@@ -373,7 +373,11 @@ func makeSamples(ctx context.Context, bb *facecnn.Backbone, cut facecnn.Cut, n i
 	s := &samples{feat: make([]float32, n*size), lab: make([]float32, n), seam: make([]float32, n*g), seamWeight: make([]float32, n),
 		tag: make([]string, n), size: size}
 	// Samples are drawn on two goroutines (the drawing, in Go, costs more
-	// than the backbone); each depends only on its index.
+	// than the backbone); each depends only on its index, and they go to
+	// the backbone in index order, so every batch holds the same samples
+	// from run to run: ONNX Runtime's float kernels may round a sample's
+	// features differently in batches of another size or make-up, and
+	// training from the same seed must give the same network.
 	type made struct {
 		k     int
 		pix   []float32
@@ -440,15 +444,25 @@ func makeSamples(ctx context.Context, bb *facecnn.Backbone, cut facecnn.Cut, n i
 		pending = pending[:0]
 		return nil
 	}
-	done := 0
+	done, next := 0, 0
+	early := map[int]made{} // drawn before samples of lower index
 	for m := range results {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		pending = append(pending, m)
-		if len(pending) == bb.Batch() {
-			if err := flush(); err != nil {
-				return nil, err
+		early[m.k] = m
+		for {
+			m, ok := early[next]
+			if !ok {
+				break
+			}
+			delete(early, next)
+			next++
+			pending = append(pending, m)
+			if len(pending) == bb.Batch() {
+				if err := flush(); err != nil {
+					return nil, err
+				}
 			}
 		}
 		done++

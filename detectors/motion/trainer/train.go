@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -191,7 +192,7 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 	}
 	draw := func(source string) uint64 {
 		h := fnv.New64a()
-		fmt.Fprintf(h, "%d/%s", opts.Seed, source)
+		fmt.Fprintf(h, "%d/%s", opts.Seed, splitKey(source))
 		return h.Sum64()
 	}
 	held := func(source string) bool { return float64(draw(source)%10000)/10000 < opts.ValidationShare }
@@ -468,4 +469,11 @@ func norm(ws []window) motion.Norm {
 		n.Change[k] = math.Max(1e-6, math.Sqrt(n.Change[k]/cnt))
 	}
 	return n
+}
+
+// splitKey names a clip for the validation draw by its folder and file
+// name, not by where the data happens to be on this machine: the same seed
+// must give the same split, and so the same network, in any checkout.
+func splitKey(path string) string {
+	return filepath.Base(filepath.Dir(path)) + "/" + filepath.Base(path)
 }
