@@ -254,7 +254,7 @@ func evalCacheKey(info scan.ModelInfo, cardFiles map[string]string) []byte {
 // decoding, face finding, tracking, alignment — in the cache key: a change
 // there that moves scores must bump it, or cached analyses made before the
 // change would be reused. (Detectors and models carry their own versions.)
-const analysisPipeline = "2026-12-06 portable FFmpeg code, exact int8 products"
+const analysisPipeline = "2026-12-06 portable FFmpeg code, exact int8 products, faces in dim frames found on a brightened copy"
 
 // start loads the models once in the worker; their versions name the cache.
 func (r *evalRunner) start(ctx context.Context) error {

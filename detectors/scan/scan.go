@@ -299,9 +299,12 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 		obs []track.Observation
 	}
 	trackedFrames := make(chan tracked, inFlight)
-	tracker := track.New(a.finder, a.mesher, &track.Options{DetectEvery: a.opts.DetectEvery, MinFaceSize: float64(a.opts.MinFaceSize)})
+	// Faces in dim footage are sought on a brightened copy (the detectors
+	// still read the frames as they are).
+	tracker := track.New(a.finder, a.mesher, &track.Options{DetectEvery: a.opts.DetectEvery, MinFaceSize: float64(a.opts.MinFaceSize), LowLight: true})
 	g.Go(func() error {
 		defer close(trackedFrames)
+		defer tracker.Close()
 		defer drain(frames, release)
 		for it := range frames {
 			if err := gctx.Err(); err != nil {

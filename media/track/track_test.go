@@ -227,3 +227,75 @@ func TestLargest(t *testing.T) {
 		t.Error("a face of zero area counted as the largest")
 	}
 }
+
+// TestLowLightFindsFacesInDimFrames: the frames of a real portrait clip
+// darkened to 6% of their brightness (grey levels 0–15, a dim room) hide
+// the face from the face models, unless the tracker seeks it on a
+// brightened copy (Options.LowLight); the faces it then finds lie where
+// they lie in the frames as they were. A bright frame is sought as it is.
+func TestLowLightFindsFacesInDimFrames(t *testing.T) {
+	finder, mesher := models(t)
+	dec, err := video.Open(filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "portrait"), "d3.mp4"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	plain := New(finder, mesher, nil)
+	dimPlain := New(finder, mesher, nil)
+	dimLow := New(finder, mesher, &Options{LowLight: true})
+	brightLow := New(finder, mesher, &Options{LowLight: true})
+	defer dimLow.Close()
+	defer brightLow.Close()
+	dim := gocv.NewMat()
+	defer dim.Close()
+	frames, foundPlain, foundLow, compared := 0, 0, 0, 0
+	var drift float64
+	for dec.Next() && frames < 60 {
+		img := dec.Frame().Image
+		img.ConvertToWithParams(&dim, gocv.MatTypeCV8UC3, 0.06, 0)
+		ref, err := plain.Update(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same, err := brightLow.Update(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(same) != len(ref) || len(ref) > 0 && same[0].Face.Points[1] != ref[0].Face.Points[1] {
+			t.Fatalf("frame %d: LowLight changed what is found in a bright frame", frames)
+		}
+		a, err := dimPlain.Update(dim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := dimLow.Update(dim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames++
+		if len(a) > 0 {
+			foundPlain++
+		}
+		if len(b) > 0 {
+			foundLow++
+			if len(ref) > 0 {
+				r, g := ref[0].Face.Box(), b[0].Face.Box()
+				drift += r.Center().Dist(g.Center()) / r.W
+				compared++
+			}
+		}
+	}
+	if compared > 0 {
+		drift /= float64(compared)
+	}
+	t.Logf("%d frames at 6%% of their brightness: a face in %d as they are, %d brightened; mean centre offset %.3f face widths", frames, foundPlain, foundLow, drift)
+	if foundLow < frames*9/10 {
+		t.Errorf("LowLight found a face in %d of %d dim frames", foundLow, frames)
+	}
+	if foundPlain >= foundLow {
+		t.Errorf("dim frames as they are: a face in %d, brightened %d; the test's frames are not dim enough to tell", foundPlain, foundLow)
+	}
+	if drift > 0.05 {
+		t.Errorf("faces found in dim frames are %.3f face widths from those in the frames as they were", drift)
+	}
+}
