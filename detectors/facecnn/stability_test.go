@@ -54,12 +54,11 @@ func TestSubpixelShiftOfGoldenClips(t *testing.T) {
 		{"real/grid/bbaf2n.mpg", 0.08},               // the worst found
 	} {
 		t.Run(filepath.Base(c.clip), func(t *testing.T) {
-			path := testutil.SharedDir(t, "data", "videos", c.clip)
-			delta, n := shiftDelta(t, shipped, pair, path)
+			deltas, n := shiftDeltas(t, pair, testutil.SharedDir(t, "data", "videos", c.clip), shipped, onePhase)
 			if n < 5 {
 				t.Fatalf("only %d faces scored", n)
 			}
-			single, _ := shiftDelta(t, onePhase, pair, path)
+			delta, single := deltas[0], deltas[1]
 			t.Logf("%d frames: mean |Δ probability| %.3f under a (0.1, 0.07) px shift of the landmarks (one phase: %.3f)", n, delta, single)
 			if delta > c.limit {
 				t.Errorf("face_cnn moves %.3f on average when the face moves a tenth of a pixel (limit %.2f)", delta, c.limit)
@@ -68,10 +67,11 @@ func TestSubpixelShiftOfGoldenClips(t *testing.T) {
 	}
 }
 
-// shiftDelta scores the largest face of frames half a second apart, aligned
-// on its landmarks as fitted and on the same landmarks moved by a tenth of
-// a pixel, and returns the mean absolute difference of the probabilities.
-func shiftDelta(t *testing.T, d *facecnn.Detector, pair *facepair.Pair, path string) (float64, int) {
+// shiftDeltas scores the largest face of frames half a second apart,
+// aligned on its landmarks as fitted and on the same landmarks moved by a
+// tenth of a pixel, with each detector of ds, and returns for each the mean
+// absolute difference of the probabilities, and the number of frames.
+func shiftDeltas(t *testing.T, pair *facepair.Pair, path string, ds ...*facecnn.Detector) ([]float64, int) {
 	t.Helper()
 	dec, err := video.Open(path, nil)
 	if err != nil {
@@ -79,7 +79,7 @@ func shiftDelta(t *testing.T, d *facecnn.Detector, pair *facepair.Pair, path str
 	}
 	defer dec.Close()
 	tr := track.New(pair.Detector, pair.Mesher, &track.Options{MinFaceSize: 40, MaxFaces: 1})
-	prob := func(img video.Frame, f landmark.Face) float64 {
+	prob := func(d *facecnn.Detector, img video.Frame, f landmark.Face) float64 {
 		m, err := landmark.AlignTransform(f, facecnn.InputSize)
 		if err != nil {
 			t.Fatal(err)
@@ -91,7 +91,7 @@ func shiftDelta(t *testing.T, d *facecnn.Detector, pair *facepair.Pair, path str
 		crop.Close()
 		return 1 / (1 + math.Exp(-fr.Logit))
 	}
-	var sum float64
+	sums := make([]float64, len(ds))
 	n := 0
 	next := time.Duration(0)
 	for dec.Next() && n < 12 {
@@ -109,13 +109,18 @@ func shiftDelta(t *testing.T, d *facecnn.Detector, pair *facepair.Pair, path str
 		for i, p := range f.Points {
 			moved.Points[i] = media.Point{X: p.X + 0.1, Y: p.Y + 0.07}
 		}
-		sum += math.Abs(prob(fr, moved) - prob(fr, f))
+		for i, d := range ds {
+			sums[i] += math.Abs(prob(d, fr, moved) - prob(d, fr, f))
+		}
 		n++
 	}
 	if err := dec.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return sum / float64(max(n, 1)), n
+	for i := range sums {
+		sums[i] /= float64(max(n, 1))
+	}
+	return sums, n
 }
 
 // embeddedDetector is face_cnn with the model embedded in the binary,

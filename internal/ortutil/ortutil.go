@@ -129,7 +129,9 @@ func load(path string, data []byte, inputs, outputs []Tensor, opts *Options) (_ 
 	// the int8 MobileNetV2 under face_cnn scored a real GRID clip 0.67
 	// on an AVX2-only EPYC against 0.27 elsewhere. This option makes ONNX
 	// Runtime use its exact uint8×uint8 kernels on those CPUs (slower, and
-	// only there), so every machine gets the same scores.
+	// only there), so every machine gets the same integer products. (Float
+	// kernels still round differently on AVX2 and AVX-512 CPUs; nothing
+	// here can pin those: README, "Same file, same verdict?")
 	if err := so.AddSessionConfigEntry(QuantPrecisionKey, "1"); err != nil {
 		return nil, err
 	}
