@@ -111,6 +111,7 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 	width := fs.Int("width", 24, "channels of the temporal convolutions (with --from: the parent's)")
 	members := fs.Int("members", 1, "networks trained from different initial weights, whose mean logit is the model (an ensemble: steadier from seed to seed)")
 	synth := fs.Float64("synthetic-share", 0.5, "share of fakes made from real windows rather than taken from fake clips")
+	synthKinds := fs.String("synthetic-kinds", "", "comma-separated kinds of fakes made from real windows (default frozen_upper_face,foreign_mouth; known: "+strings.Join(motiontrainer.AllSyntheticKinds(), ", ")+")")
 	exclude := fs.String("exclude-methods", "", "comma-separated fake methods left out of training")
 	licences := fs.String("licences", "", "file of 'path-fragment<TAB>licence' lines: each source's licence, recorded in the model card")
 	var rf retrainFlags
@@ -209,6 +210,10 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 		if *exclude != "" {
 			excl = strings.Split(*exclude, ",")
 		}
+		kinds := motiontrainer.DefaultSyntheticKinds()
+		if *synthKinds != "" {
+			kinds = strings.Split(*synthKinds, ",")
+		}
 		trainSteps := *steps
 		if trainSteps == 0 {
 			trainSteps = -1 // the trainer's "none"
@@ -217,7 +222,7 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 			return usageError{errors.New("--members must be at least 1")}
 		}
 		res, err := motiontrainer.Train(ctx, be, set, motiontrainer.Options{Width: *width, Members: *members, Steps: trainSteps, LearningRate: *lr, Seed: *seed,
-			SyntheticShare: *synth, ExcludeMethods: excl, Norm: norm, From: from,
+			SyntheticShare: *synth, SyntheticKinds: kinds, ExcludeMethods: excl, Norm: norm, From: from,
 			Progress: func(step, total int, loss float64) {
 				fmt.Fprintf(os.Stderr, "\r\033[Kstep %d/%d loss %.4f", step, total, loss)
 			}})
@@ -236,7 +241,7 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 		}
 		cfgJSON, _ := json.Marshal(res.Config)
 		record := map[string]any{"members": len(res.Members), "steps": res.Steps, "learning_rate": *lr, "final_loss": res.Loss, "seconds": res.Seconds,
-			"synthetic_share": *synth, "excluded_methods": excl, "train_windows": res.Train, "validation": res.Validation}
+			"synthetic_share": *synth, "synthetic_kinds": kinds, "excluded_methods": excl, "train_windows": res.Train, "validation": res.Validation}
 		if res.Before != nil {
 			record["parent_validation"] = res.Before
 		}

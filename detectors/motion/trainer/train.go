@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -39,6 +40,9 @@ type Options struct {
 	// SyntheticShare of the fakes is made from real windows rather than
 	// taken from fake clips, when there are any (0.5).
 	SyntheticShare float64
+	// SyntheticKinds are the kinds of synthetic fakes made, each equally
+	// often (default DefaultSyntheticKinds; AllSyntheticKinds lists them).
+	SyntheticKinds []string
 	// WindowStride is the number of samples between training windows (4).
 	WindowStride int
 	// ExcludeMethods are fake methods left out of training (for
@@ -77,6 +81,9 @@ func (o Options) withDefaults() Options {
 	if o.ValidationShare <= 0 {
 		o.ValidationShare = 0.2
 	}
+	if len(o.SyntheticKinds) == 0 {
+		o.SyntheticKinds = DefaultSyntheticKinds()
+	}
 	if o.SyntheticShare <= 0 {
 		o.SyntheticShare = 0.5
 	}
@@ -97,7 +104,21 @@ const (
 	// ForeignMouth takes mouth and chin from another clip's window: a mouth
 	// redrawn to other speech.
 	ForeignMouth = "foreign_mouth"
+	// JitteryMouth shakes mouth and chin from sample to sample, around
+	// their own motion: a mouth generated anew in every frame, as
+	// Wav2Lip-style tools do, without the frame before to keep it steady.
+	JitteryMouth = "jittery_mouth"
 )
+
+// DefaultSyntheticKinds are the kinds made unless Options say otherwise.
+func DefaultSyntheticKinds() []string { return []string{FrozenUpper, ForeignMouth} }
+
+// AllSyntheticKinds are the kinds synthesize knows.
+func AllSyntheticKinds() []string { return []string{FrozenUpper, ForeignMouth, JitteryMouth} }
+
+// ErrUnknownSyntheticKind is returned for a synthetic kind synthesize does
+// not know.
+var ErrUnknownSyntheticKind = errors.New("trainer: unknown synthetic kind")
 
 // Validation are the figures on held-out clips: window-level AUC of real
 // windows against each fake method's and each synthetic kind's.
@@ -165,8 +186,10 @@ func synthesize(rng *rand.Rand, kind string, w, donor [][motion.NumChannels]floa
 				out[t][k] = mean + keep*(w[t][k]-mean)
 			}
 		}
+	case JitteryMouth:
+		out = shake(rng, w, mouthChannels)
 	case ForeignMouth:
-		for _, k := range []int{motion.MouthOpen, motion.MouthWidth, motion.UpperLip, motion.Chin} {
+		for _, k := range mouthChannels {
 			var mw, md float64
 			for t := range w {
 				mw += w[t][k] / float64(len(w))
@@ -180,11 +203,41 @@ func synthesize(rng *rand.Rand, kind string, w, donor [][motion.NumChannels]floa
 	return out
 }
 
+// mouthChannels are the channels a redrawn lower face moves.
+var mouthChannels = []int{motion.MouthOpen, motion.MouthWidth, motion.UpperLip, motion.Chin}
+
+// shake returns w with noise added to channels: in each, independent
+// noise of 0.3–1× the spread of the channel's own changes between
+// samples, as large as the motion's steps and never larger.
+func shake(rng *rand.Rand, w [][motion.NumChannels]float64, channels []int) [][motion.NumChannels]float64 {
+	out := slices.Clone(w)
+	for _, k := range channels {
+		var sum, sq float64
+		for t := 1; t < len(w); t++ {
+			d := w[t][k] - w[t-1][k]
+			sum += d
+			sq += d * d
+		}
+		n := float64(len(w) - 1)
+		sd := math.Sqrt(math.Max(0, sq/n-(sum/n)*(sum/n)))
+		a := 0.3 + 0.7*rng.Float64()
+		for t := range out {
+			out[t][k] += a * sd * rng.NormFloat64()
+		}
+	}
+	return out
+}
+
 // Train fits the network to set's sequences.
 func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options) (res *Result, err error) {
 	opts = opts.withDefaults()
 	if opts.Steps < 0 && opts.From == nil {
 		return nil, errors.New("trainer: no steps and no starting weights")
+	}
+	for _, kind := range opts.SyntheticKinds {
+		if !slices.Contains(AllSyntheticKinds(), kind) {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownSyntheticKind, kind)
+		}
 	}
 	excluded := map[string]bool{}
 	for _, m := range opts.ExcludeMethods {
@@ -256,7 +309,7 @@ func Train(ctx context.Context, backend compute.Backend, set *Set, opts Options)
 	}
 	// Validation: synthetic fakes of the held-out reals, fixed.
 	vrng := rand.New(rand.NewPCG(opts.Seed, 0x7a1))
-	for _, kind := range []string{FrozenUpper, ForeignMouth} {
+	for _, kind := range opts.SyntheticKinds {
 		for _, w := range vaReal {
 			donor := vaReal[vrng.IntN(len(vaReal))].w
 			vaFake[kind] = append(vaFake[kind], window{synthesize(vrng, kind, w.w, donor), kind})
@@ -419,10 +472,9 @@ func (b *batcher) step(store *mlmodel.Store, tr *train.Trainer, step, k int) (fl
 		case len(b.trFake) > 0 && rng.Float64() >= opts.SyntheticShare:
 			w, lab[i] = b.trFake[rng.IntN(len(b.trFake))].w, 1
 		default:
-			kind := FrozenUpper
-			if rng.IntN(2) == 1 {
-				kind = ForeignMouth
-			}
+			// With the two default kinds this draws as earlier versions did,
+			// so a seed trains the same network as before.
+			kind := opts.SyntheticKinds[rng.IntN(len(opts.SyntheticKinds))]
 			w = synthesize(rng, kind, b.trReal[rng.IntN(len(b.trReal))].w, b.trReal[rng.IntN(len(b.trReal))].w)
 			lab[i] = 1
 		}

@@ -2,8 +2,12 @@ package trainer
 
 import (
 	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -118,5 +122,91 @@ func TestSplitKeyIgnoresWhereTheDataIs(t *testing.T) {
 	b := splitKey("../shared/data/videos/dev/fake/MuseV/linly_sit_musev.mp4")
 	if a != b || a != "MuseV/linly_sit_musev.mp4" {
 		t.Fatalf("split keys %q and %q, want MuseV/linly_sit_musev.mp4", a, b)
+	}
+}
+
+// TestJitteryMouthShakesOnlyTheMouth: a smoothly moving window made
+// jittery keeps every channel but the mouth's exactly, and its mouth
+// channels lose their smoothness (consecutive steps no longer agree) by
+// noise about as large as their own steps.
+func TestJitteryMouthShakesOnlyTheMouth(t *testing.T) {
+	w := make([][motion.NumChannels]float64, motion.WindowLen)
+	for i := range w {
+		for k := range motion.NumChannels {
+			// Slow sines, a different phase per channel: every step is
+			// much like the one before.
+			w[i][k] = 1 + 0.2*math.Sin(0.25*float64(i)+float64(k))
+		}
+	}
+	mouth := []int{motion.MouthOpen, motion.MouthWidth, motion.UpperLip, motion.Chin}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const trials = 20
+	var meanAfter float64
+	for trial := range trials {
+		out := synthesize(rng, JitteryMouth, w, nil)
+		for k := range motion.NumChannels {
+			if slices.Contains(mouth, k) {
+				continue
+			}
+			for i := range w {
+				if out[i][k] != w[i][k] {
+					t.Fatalf("trial %d: channel %s moved at %d", trial, motion.ChannelNames[k], i)
+				}
+			}
+		}
+		for _, k := range mouth {
+			before, stepSD := stepCorrelation(w, k)
+			after, _ := stepCorrelation(out, k)
+			var rms float64
+			for i := range w {
+				rms += (out[i][k] - w[i][k]) * (out[i][k] - w[i][k]) / float64(len(w))
+			}
+			rms = math.Sqrt(rms)
+			// Noise of a× the steps' spread takes the correlation ρ to
+			// (ρ−a²)/(1+2a²): 0.72 at a = 0.3, about 0 at a = 1.
+			if before < 0.9 || after > before-0.1 {
+				t.Errorf("trial %d, %s: correlation of consecutive steps %.2f → %.2f, want ≥0.9 and a fall of ≥0.1", trial, motion.ChannelNames[k], before, after)
+			}
+			meanAfter += after / trials / float64(len(mouth))
+			if rms < 0.1*stepSD || rms > 2*stepSD {
+				t.Errorf("trial %d, %s: noise %.4f against steps of %.4f, want within 0.1–2×", trial, motion.ChannelNames[k], rms, stepSD)
+			}
+		}
+	}
+	if meanAfter > 0.5 {
+		t.Errorf("mean correlation of consecutive steps after %.2f, want ≤ 0.5", meanAfter)
+	}
+	t.Logf("mean correlation of consecutive mouth steps: 0.94 → %.2f", meanAfter)
+	// The original window is left as it was.
+	if w[3][motion.MouthOpen] != 1+0.2*math.Sin(0.25*3+float64(motion.MouthOpen)) {
+		t.Fatal("synthesize changed its input")
+	}
+}
+
+// stepCorrelation returns the correlation of channel k's consecutive
+// steps and the spread of its steps.
+func stepCorrelation(w [][motion.NumChannels]float64, k int) (rho, sd float64) {
+	var d []float64
+	for i := 1; i < len(w); i++ {
+		d = append(d, w[i][k]-w[i-1][k])
+	}
+	var m float64
+	for _, x := range d {
+		m += x / float64(len(d))
+	}
+	var num, den float64
+	for i := range d {
+		den += (d[i] - m) * (d[i] - m)
+		if i > 0 {
+			num += (d[i] - m) * (d[i-1] - m)
+		}
+	}
+	return num / den, math.Sqrt(den / float64(len(d)))
+}
+
+func TestUnknownSyntheticKindIsRefused(t *testing.T) {
+	_, err := Train(context.Background(), nil, &Set{}, Options{SyntheticKinds: []string{FrozenUpper, "melted_face"}})
+	if !errors.Is(err, ErrUnknownSyntheticKind) {
+		t.Fatalf("err %v, want ErrUnknownSyntheticKind", err)
 	}
 }
