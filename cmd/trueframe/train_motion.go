@@ -212,7 +212,10 @@ func cmdTrainMotion(fs *flag.FlagSet) action {
 		}
 		kinds := motiontrainer.DefaultSyntheticKinds()
 		if *synthKinds != "" {
-			kinds = strings.Split(*synthKinds, ",")
+			kinds = nil
+			for k := range strings.SplitSeq(*synthKinds, ",") {
+				kinds = append(kinds, strings.TrimSpace(k))
+			}
 		}
 		trainSteps := *steps
 		if trainSteps == 0 {

@@ -187,9 +187,9 @@ func synthesize(rng *rand.Rand, kind string, w, donor [][motion.NumChannels]floa
 			}
 		}
 	case JitteryMouth:
-		out = shake(rng, w, mouthChannels)
+		out = shake(rng, w, mouthChannels())
 	case ForeignMouth:
-		for _, k := range mouthChannels {
+		for _, k := range mouthChannels() {
 			var mw, md float64
 			for t := range w {
 				mw += w[t][k] / float64(len(w))
@@ -204,13 +204,18 @@ func synthesize(rng *rand.Rand, kind string, w, donor [][motion.NumChannels]floa
 }
 
 // mouthChannels are the channels a redrawn lower face moves.
-var mouthChannels = []int{motion.MouthOpen, motion.MouthWidth, motion.UpperLip, motion.Chin}
+func mouthChannels() []int {
+	return []int{motion.MouthOpen, motion.MouthWidth, motion.UpperLip, motion.Chin}
+}
 
 // shake returns w with noise added to channels: in each, independent
 // noise of 0.3–1× the spread of the channel's own changes between
 // samples, as large as the motion's steps and never larger.
 func shake(rng *rand.Rand, w [][motion.NumChannels]float64, channels []int) [][motion.NumChannels]float64 {
 	out := slices.Clone(w)
+	if len(w) < 2 {
+		return out // no steps to measure
+	}
 	for _, k := range channels {
 		var sum, sq float64
 		for t := 1; t < len(w); t++ {
