@@ -250,28 +250,21 @@ func TestLowLightFindsFacesInDimFrames(t *testing.T) {
 	defer dim.Close()
 	frames, foundPlain, foundLow, compared := 0, 0, 0, 0
 	var drift float64
+	update := func(tr *Tracker, img gocv.Mat) []Observation {
+		obs, err := tr.Update(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return obs
+	}
 	for dec.Next() && frames < 60 {
 		img := dec.Frame().Image
 		img.ConvertToWithParams(&dim, gocv.MatTypeCV8UC3, 0.06, 0)
-		ref, err := plain.Update(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		same, err := brightLow.Update(img)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ref, same := update(plain, img), update(brightLow, img)
 		if len(same) != len(ref) || len(ref) > 0 && same[0].Face.Points[1] != ref[0].Face.Points[1] {
 			t.Fatalf("frame %d: LowLight changed what is found in a bright frame", frames)
 		}
-		a, err := dimPlain.Update(dim)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := dimLow.Update(dim)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b := update(dimPlain, dim), update(dimLow, dim)
 		frames++
 		if len(a) > 0 {
 			foundPlain++
