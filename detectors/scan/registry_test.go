@@ -7,11 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/trueframe/trueframe/detectors"
 	"github.com/trueframe/trueframe/detectors/meso4"
 	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/internal/videofix"
 )
 
 // TestKnownDetectorsBuild builds every detector scan knows with the
@@ -81,5 +83,45 @@ func TestMesoWeightSets(t *testing.T) {
 	}
 	if v := rep.Models.Detectors; v[meso4.DF.Name] != meso4.DF.Version || v[meso4.F2F.Name] != meso4.F2F.Version {
 		t.Fatalf("report names versions %v", v)
+	}
+}
+
+// TestMesoDiscountsUpscaledFaces scores the real portrait clip d3 (a face
+// about 280 px wide) as it is and at a quarter of its size: Meso4 measures
+// the small copy's face as scaled up four times as much to reach its
+// 256-px input, past the upscale at which it stops being trusted, and
+// reports a lower confidence for it and why; the full-size face keeps the
+// confidence its frame count gives.
+func TestMesoDiscountsUpscaledFaces(t *testing.T) {
+	testutil.ModelPath(t, meso4.DF.File)
+	full := testutil.SharedDir(t, goldenClips[0])
+	small := filepath.Join(t.TempDir(), "d3-quarter.mp4")
+	videofix.FFmpeg(t, full, small, "-t", "6", "-vf", "scale=iw/4:ih/4", "-c:v", "libx264", "-crf", "18")
+	a := newAnalyzer(t, Options{DetectorNames: []string{meso4.DF.Name}})
+	summary := func(path string) DetectorSummary {
+		t.Helper()
+		rep, err := a.Analyze(context.Background(), path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, ok := rep.Detectors[meso4.DF.Name]
+		if !ok || d.Measurements["frames_scored"] < 3 {
+			t.Fatalf("%s: meso4 scored too few frames: %+v", path, d)
+		}
+		return d
+	}
+	big, quarter := summary(full), summary(small)
+	t.Logf("full size: upscale %.2f, trust %.2f, confidence %.2f; quarter size: upscale %.2f, trust %.2f, confidence %.2f",
+		big.Measurements["upscale"], big.Measurements["resolution_trust"], big.Confidence,
+		quarter.Measurements["upscale"], quarter.Measurements["resolution_trust"], quarter.Confidence)
+	if big.Measurements["upscale"] >= 2 || big.Measurements["resolution_trust"] != 1 || big.Confidence != 1 {
+		t.Errorf("full-size face: %+v, want upscale under 2 at full trust and confidence", big)
+	}
+	if r := quarter.Measurements["upscale"] / big.Measurements["upscale"]; math.Abs(r-4) > 0.4 {
+		t.Errorf("quarter-size face scaled up %.2f× as much as the full-size one, want about 4", r)
+	}
+	if quarter.Measurements["resolution_trust"] >= 1 || quarter.Confidence >= big.Confidence ||
+		!strings.Contains(quarter.Explanation, "scaled up") {
+		t.Errorf("quarter-size face kept its weight: %+v", quarter)
 	}
 }
