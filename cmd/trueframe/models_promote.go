@@ -29,6 +29,10 @@ type gateReport struct {
 	Parent      gateFigures       `json:"parent"`
 	Child       gateFigures       `json:"child"`
 	Regressions []eval.Regression `json:"regressions"`
+	// Alone names the detector whose own figures were compared, because
+	// the active fusion gives it no weight (see eval.Summary.Alone); empty
+	// when the fused figures were.
+	Alone string `json:"measured_alone,omitempty"`
 	// Test holds the new version's figures on the dev test split
 	// (--test-figures): for the record, not for the decision.
 	Test *gateFigures `json:"dev_test,omitempty"`
@@ -62,7 +66,8 @@ both versions are measured on (as eval takes them; default: the dev set's
 train split). Use clips the new version was not trained on. The version is
 added only when its AUC is not lower than its parent's by more than
 --tolerance overall and on every method; the comparison is kept in its
-registry entry.`
+registry entry. A learned detector is measured inside the active fusion,
+or on its own scores when that fusion gives it no weight.`
 
 // cmdModelsPromote evaluates a new model version against the active one
 // (or --parent) on the same clips and adds it to the registry only when it
@@ -188,11 +193,27 @@ func cmdModelsPromote(fs *flag.FlagSet) action {
 		if err != nil {
 			return fmt.Errorf("measuring %s: %w", childID, err)
 		}
+		alone := ""
+		if kind != registry.KindFusion {
+			fuser, err := loadFuser(sel.Fusion)
+			if err != nil {
+				return err
+			}
+			if fuser.Model().Detectors[kind].Weight == 0 {
+				// Inside a fusion that ignores it, any child would tie its parent.
+				pa, ok1 := ps.Alone(kind)
+				ca, ok2 := cs.Alone(kind)
+				if !ok1 || !ok2 {
+					return fmt.Errorf("the active fusion gives %s no weight, and it scored none of the %d clips to compare on its own", kind, len(clips))
+				}
+				ps, cs, alone = pa, ca, kind
+			}
+		}
 		split := ef.split
 		if !strings.HasSuffix(src, ".tsv") {
 			split = "" // folders and generator datasets have no splits
 		}
-		gate := gateReport{Source: src, Split: split, Clips: len(clips), Tolerance: *tolerance,
+		gate := gateReport{Source: src, Split: split, Clips: len(clips), Tolerance: *tolerance, Alone: alone,
 			Parent: figuresOf(parent.ID, ps), Child: figuresOf(childID, cs), Regressions: eval.Regressions(ps, cs, *tolerance)}
 		printGate(gate)
 		if *testSplit {
@@ -205,6 +226,11 @@ func cmdModelsPromote(fs *flag.FlagSet) action {
 			ts, err := measure(testClips, childCards, childFusion)
 			if err != nil {
 				return fmt.Errorf("measuring %s on the test split: %w", childID, err)
+			}
+			if alone != "" {
+				if a, ok := ts.Alone(alone); ok {
+					ts = a
+				}
 			}
 			f := figuresOf(childID, ts)
 			gate.Test = &f
@@ -268,6 +294,9 @@ func writeGateReport(path string, g gateReport) error {
 func printGate(g gateReport) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%d clips of %s %s\n", g.Clips, g.Source, g.Split)
+	if g.Alone != "" {
+		fmt.Fprintf(tw, "%s's own scores compared: the active fusion gives it no weight\n", g.Alone)
+	}
 	fmt.Fprintf(tw, "AUC\t%s\t%s\tdrop\n", g.Parent.ID, g.Child.ID)
 	row := func(name string, p, c eval.Figure) {
 		mark := ""

@@ -51,7 +51,8 @@ func tinyGenerator(t *testing.T, a, b string) string {
 // scans use: a generator trained on two shared clips makes swaps of them,
 // which join crops of those clips and of photos as new data; the active
 // (shipped) face_cnn is fine-tuned on it from its own weights; promote
-// measures parent and child inside the active fusion on held-apart clips,
+// measures parent and child on held-apart clips (inside the active fusion,
+// or on their own when it gives face_cnn no weight, as the shipped one does),
 // adds and activates the child; the next scan names it. A child of no step
 // has its parent's weights and inherits its sets; data gone missing stops
 // a fine-tune; a child trained on inverted labels is refused.
@@ -153,6 +154,15 @@ func TestRetrainFaceCNNRound(t *testing.T) {
 	}
 	if e.Kind != facecnn.Name || e.Parent != shipped.Version || e.Gate.Clips != 6 || e.Gate.Parent.AUC < 0.75 || forced != (e.Forced != "") {
 		t.Errorf("entry %+v: want a face_cnn child of %s measured on 6 clips, the parent's AUC ≥ 0.75", e, shipped.Version)
+	}
+	// Inside a fusion that gives face_cnn no weight every child would tie
+	// its parent; the gate then compares face_cnn's own scores.
+	shippedFusion, err := models.DefaultFusion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantAlone := shippedFusion.Detectors[facecnn.Name].Weight == 0; wantAlone != (e.Gate.Alone == facecnn.Name) {
+		t.Errorf("gate measured alone: %q; the shipped fusion weighs face_cnn %v", e.Gate.Alone, shippedFusion.Detectors[facecnn.Name].Weight)
 	}
 	r = run("scan", "scan", "--json", "--data", data, "--evidence-dir", t.TempDir(), filepath.Join(grid, "sbia1a.mpg"))
 	var rep struct {

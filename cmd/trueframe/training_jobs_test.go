@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trueframe/trueframe/internal/testutil"
+	"github.com/trueframe/trueframe/models"
 )
 
 // TestServeTrainingJob runs a training job through the service: only an
@@ -172,11 +173,15 @@ func TestServeFaceCNNTrainingJob(t *testing.T) {
 		}
 	}
 	var res struct {
-		Kind, Version, Parent string
-		Registered, Active    bool
+		Kind, Version, Parent, Measured string
+		Registered, Active              bool
 	}
 	if err := json.Unmarshal(job.Result, &res); err != nil || res.Kind != "face_cnn" || !strings.HasPrefix(res.Version, "face_cnn-") || res.Parent == "" {
 		t.Fatalf("result %s (%v)", job.Result, err)
+	}
+	// The shipped fusion gives face_cnn no weight: the gate compares its own scores.
+	if fu, err := models.DefaultFusion(); err != nil || (fu.Detectors["face_cnn"].Weight == 0) != (res.Measured == "face_cnn alone") {
+		t.Errorf("result measured %q (fusion %v)", res.Measured, err)
 	}
 	names := map[string]bool{}
 	for _, a := range job.Artifacts {

@@ -1,6 +1,9 @@
 package eval
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Regression is a figure on which a candidate model is worse than the
 // model it would replace.
@@ -45,4 +48,31 @@ func Regressions(parent, child Summary, tolerance float64) []Regression {
 		check(m.Method, m.AUC, c)
 	}
 	return out
+}
+
+// Alone returns the figures of s that Regressions compares — the overall
+// AUC and each method's — taken from detector name's own scores instead of
+// the fused ones; ok is false when s has no figures of name. A detector the
+// fusion gives no weight cannot move the fused score, so inside the fusion
+// every new version of it would tie its parent: on its own it can be told
+// apart. The other fused figures (error rates, intervals, kinds) are left
+// out rather than kept beside figures they do not describe.
+func (s Summary) Alone(name string) (Summary, bool) {
+	i := slices.IndexFunc(s.Detectors, func(d DetectorFigures) bool { return d.Detector == name })
+	if i < 0 {
+		return Summary{}, false
+	}
+	out := Summary{Clips: s.Clips, Reals: s.Reals, Fakes: s.Fakes, Failed: s.Failed, AUC: s.Detectors[i].AUC,
+		Detectors: []DetectorFigures{s.Detectors[i]}, PerClip: s.PerClip, TotalSeconds: s.TotalSeconds}
+	for _, m := range s.Methods {
+		if m.Label != Fake {
+			continue
+		}
+		auc, ok := m.Detectors[name]
+		if !ok {
+			auc = Figure(math.NaN())
+		}
+		out.Methods = append(out.Methods, MethodFigures{Method: m.Method, Label: m.Label, Kind: m.Kind, N: m.N, AUC: auc})
+	}
+	return out, true
 }

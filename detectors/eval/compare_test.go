@@ -39,3 +39,51 @@ func TestRegressions(t *testing.T) {
 		}
 	}
 }
+
+// TestAloneTellsApartWhatTheFusionIgnores scores the same clips twice with
+// the same fused scores, as a fusion that gives a detector no weight does,
+// once with a detector that ranks them right and once with its inverted
+// copy: the fused figures cannot tell the two apart, the detector's own can.
+func TestAloneTellsApartWhatTheFusionIgnores(t *testing.T) {
+	clips := func(inverted bool) []Scored {
+		var out []Scored
+		for i, c := range []struct {
+			label, method string
+			fused, det    float64
+		}{
+			{Real, "real", 0.2, 0.1}, {Real, "real", 0.3, 0.2}, {Real, "real", 0.6, 0.3},
+			{Fake, "swap", 0.7, 0.8}, {Fake, "swap", 0.4, 0.9}, {Fake, "lipsync", 0.8, 0.7},
+		} {
+			det := c.det
+			if inverted {
+				det = 1 - det
+			}
+			out = append(out, Scored{Clip: Clip{Path: string(rune('a' + i)), Label: c.label, Method: c.method},
+				Score: c.fused, Detectors: map[string]float64{"face_cnn": det, "motion": c.fused}})
+		}
+		return out
+	}
+	th := Thresholds{Suspicious: 0.4, LikelyManipulated: 0.7}
+	parent, child := Summarize(clips(false), th), Summarize(clips(true), th)
+	if r := Regressions(parent, child, 0.02); len(r) != 0 {
+		t.Fatalf("fused figures differ: %+v", r)
+	}
+	pa, ok1 := parent.Alone("face_cnn")
+	ca, ok2 := child.Alone("face_cnn")
+	if !ok1 || !ok2 {
+		t.Fatal("no face_cnn figures")
+	}
+	if pa.AUC != 1 || ca.AUC != 0 || len(pa.Methods) != 2 {
+		t.Errorf("alone: parent AUC %v, child %v, methods %+v; want 1, 0 and the two fake methods", pa.AUC, ca.AUC, pa.Methods)
+	}
+	var got []string
+	for _, r := range Regressions(pa, ca, 0.02) {
+		got = append(got, r.Method)
+	}
+	if want := []string{"all", "lipsync", "swap"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("regressions alone %v, want %v", got, want)
+	}
+	if _, ok := parent.Alone("edges"); ok {
+		t.Error("figures of a detector that gave no score")
+	}
+}

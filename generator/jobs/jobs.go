@@ -363,6 +363,7 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 			AUC *float64 `json:"auc"`
 		} `json:"child"`
 		Regressions []json.RawMessage `json:"regressions"`
+		Alone       string            `json:"measured_alone"`
 		Registered  bool              `json:"registered"`
 		Forced      string            `json:"forced"`
 		Active      bool              `json:"active"`
@@ -380,9 +381,15 @@ func (g Executor) retrain(wd, id string, p Params, run func([]string, func()) er
 	if p.Detector != "" {
 		kind = p.Detector
 	}
+	// The AUCs are fused ones, or the detector's own when the active
+	// fusion gives it no weight (a child could not move the fused score).
+	measured := "fused"
+	if gate.Alone != "" {
+		measured = gate.Alone + " alone"
+	}
 	return json.Marshal(map[string]any{"type": "retrain", "kind": kind, "version": version, "parent": gate.Parent.ID,
 		"registered": gate.Registered, "active": gate.Active, "regressions": gate.Regressions,
-		"held_apart_clips": gate.Clips, "auc": map[string]any{"parent": gate.Parent.AUC, "child": gate.Child.AUC}})
+		"held_apart_clips": gate.Clips, "measured": measured, "auc": map[string]any{"parent": gate.Parent.AUC, "child": gate.Child.AUC}})
 }
 
 // faceCNN names the learned frame detector (detectors/facecnn.Name) that a
