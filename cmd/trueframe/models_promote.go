@@ -180,10 +180,18 @@ func cmdModelsPromote(fs *flag.FlagSet) action {
 		}
 		parentCards, childCards := maps.Clone(base), maps.Clone(base)
 		parentFusion, childFusion := sel.Fusion, sel.Fusion
+		alone := "" // a detector compared on its own scores, not the fused ones
 		if kind == registry.KindFusion {
 			parentFusion, childFusion = reg.Path(parent), path
 		} else {
 			parentCards[kind], childCards[kind] = reg.Path(parent), path
+			active, err := loadFuser(sel.Fusion)
+			if err != nil {
+				return err
+			}
+			if active.Model().Detectors[kind].Weight == 0 {
+				alone = kind // inside a fusion that ignores it, any child would tie its parent
+			}
 		}
 		ps, err := measure(clips, parentCards, parentFusion)
 		if err != nil {
@@ -193,21 +201,13 @@ func cmdModelsPromote(fs *flag.FlagSet) action {
 		if err != nil {
 			return fmt.Errorf("measuring %s: %w", childID, err)
 		}
-		alone := ""
-		if kind != registry.KindFusion {
-			fuser, err := loadFuser(sel.Fusion)
-			if err != nil {
-				return err
+		if alone != "" {
+			pa, ok1 := ps.Alone(alone)
+			ca, ok2 := cs.Alone(alone)
+			if !ok1 || !ok2 {
+				return fmt.Errorf("the active fusion gives %s no weight, and it scored none of the %d clips to compare on its own", alone, len(clips))
 			}
-			if fuser.Model().Detectors[kind].Weight == 0 {
-				// Inside a fusion that ignores it, any child would tie its parent.
-				pa, ok1 := ps.Alone(kind)
-				ca, ok2 := cs.Alone(kind)
-				if !ok1 || !ok2 {
-					return fmt.Errorf("the active fusion gives %s no weight, and it scored none of the %d clips to compare on its own", kind, len(clips))
-				}
-				ps, cs, alone = pa, ca, kind
-			}
+			ps, cs = pa, ca
 		}
 		split := ef.split
 		if !strings.HasSuffix(src, ".tsv") {

@@ -55,15 +55,16 @@ func Regressions(parent, child Summary, tolerance float64) []Regression {
 // the fused ones; ok is false when s has no figures of name. A detector the
 // fusion gives no weight cannot move the fused score, so inside the fusion
 // every new version of it would tie its parent: on its own it can be told
-// apart. The other fused figures (error rates, intervals, kinds) are left
-// out rather than kept beside figures they do not describe.
+// apart. The other fused figures (error rates, intervals, kinds, the
+// per-clip table) are left out rather than kept beside figures they do not
+// describe.
 func (s Summary) Alone(name string) (Summary, bool) {
 	i := slices.IndexFunc(s.Detectors, func(d DetectorFigures) bool { return d.Detector == name })
 	if i < 0 {
 		return Summary{}, false
 	}
 	out := Summary{Clips: s.Clips, Reals: s.Reals, Fakes: s.Fakes, Failed: s.Failed, AUC: s.Detectors[i].AUC,
-		Detectors: []DetectorFigures{s.Detectors[i]}, PerClip: s.PerClip, TotalSeconds: s.TotalSeconds}
+		Detectors: []DetectorFigures{s.Detectors[i]}, TotalSeconds: s.TotalSeconds}
 	for _, m := range s.Methods {
 		if m.Label != Fake {
 			continue

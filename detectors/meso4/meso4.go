@@ -154,7 +154,8 @@ func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) err
 	}
 	t.last = f.Time
 	t.probs = append(t.probs, 1-float64(t.d.sess.Output(0)[0])) // the model gives P(real)
-	t.upscales = append(t.upscales, math.Sqrt(math.Abs(m.A*m.E-m.B*m.D)))
+	// Align maps by a similarity: its scale is the length of a column.
+	t.upscales = append(t.upscales, math.Hypot(m.A, m.D))
 	return nil
 }
 
