@@ -22,9 +22,9 @@ import (
 )
 
 type evalFlags struct {
-	split, detectors, fusion, cache, deps, plot, cv, maxMemory string
-	json, perturb, fresh                                       bool
-	timeout                                                    time.Duration
+	split, detectors, fusion, cache, deps, plot, cv, maxMemory, compare string
+	json, perturb, fresh                                                bool
+	timeout                                                             time.Duration
 }
 
 // registerAnalysis registers the flags that say how clips are analysed
@@ -72,6 +72,7 @@ func cmdEval(fs *flag.FlagSet) action {
 	fs.StringVar(&ef.plot, "plot", "", "draw ROC curves (fused and per detector) into this PNG file")
 	fs.BoolVar(&ef.perturb, "perturb", false, "repeat on copies re-encoded with H.264 CRF 35 and at half resolution")
 	fs.StringVar(&ef.cv, "cv", "", `"method": leave-one-method-out figures of the fitted fusion over the clips`)
+	fs.StringVar(&ef.compare, "compare", "", "an earlier eval --json output: set its overall, per-kind and per-method AUCs and verdict counts beside these, run by run (original, each perturbation)")
 	cards := ef.registerAnalysis(fs)
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 1 {
@@ -88,6 +89,14 @@ func cmdEval(fs *flag.FlagSet) action {
 		}
 		if ef.cv != "" && ef.cv != "method" {
 			return usageError{fmt.Errorf("--cv %q: only \"method\" is known", ef.cv)}
+		}
+		var base *evalOutput
+		if ef.compare != "" {
+			// Read before the analyses: a wrong file should not cost them.
+			var err error
+			if base, err = readEvalOutput(ef.compare); err != nil {
+				return err
+			}
 		}
 		clips, err := eval.Load(src, ef.split)
 		if err != nil {
@@ -130,6 +139,9 @@ func cmdEval(fs *flag.FlagSet) action {
 			}
 			out.CV = cv
 		}
+		if base != nil {
+			out.Comparison = compareRuns(ef.compare, *base, out)
+		}
 		if ef.plot != "" {
 			if err := eval.PlotROC(ef.plot, sum, fmt.Sprintf("%s (%s split)", filepath.Base(src), ef.split)); err != nil {
 				return err
@@ -168,6 +180,8 @@ type evalOutput struct {
 	Summary   eval.Summary       `json:"summary"`
 	Perturbed []perturbedSummary `json:"perturbed,omitempty"`
 	CV        *eval.CVResult     `json:"cv,omitempty"`
+	// Comparison sets these figures beside an earlier output's (--compare).
+	Comparison *evalComparison `json:"comparison,omitempty"`
 }
 
 type perturbedSummary struct {
@@ -346,4 +360,48 @@ func (r *evalRunner) analyse(ctx context.Context, path string, p *eval.Perturbat
 		return nil, false, err
 	}
 	return rep, false, os.Rename(tmp, cachePath)
+}
+
+// evalComparison is eval's figures set beside an earlier run's, run by run.
+type evalComparison struct {
+	Base     string          `json:"base"` // the earlier output's file
+	BaseInfo string          `json:"base_models"`
+	Runs     []runComparison `json:"runs"`
+}
+
+// runComparison compares one run: "original" or a perturbation's name.
+type runComparison struct {
+	Run string `json:"run"`
+	eval.Comparison
+}
+
+// readEvalOutput reads an eval --json output.
+func readEvalOutput(path string) (*evalOutput, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out evalOutput
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("--compare %s: not an eval --json output: %w", path, err)
+	}
+	if out.Summary.Clips == 0 {
+		return nil, fmt.Errorf("--compare %s: not an eval --json output (no clips)", path)
+	}
+	return &out, nil
+}
+
+// compareRuns compares the runs both outputs have: the original clips and
+// each perturbation measured in both.
+func compareRuns(path string, base, cur evalOutput) *evalComparison {
+	c := &evalComparison{Base: path, BaseInfo: modelLine(base.Models)}
+	c.Runs = append(c.Runs, runComparison{Run: "original", Comparison: eval.Compare(base.Summary, cur.Summary)})
+	for _, p := range cur.Perturbed {
+		for _, b := range base.Perturbed {
+			if b.Perturbation == p.Perturbation {
+				c.Runs = append(c.Runs, runComparison{Run: p.Perturbation, Comparison: eval.Compare(b.Summary, p.Summary)})
+			}
+		}
+	}
+	return c
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/trueframe/trueframe/detectors/eval"
+	"github.com/trueframe/trueframe/detectors/scan"
 )
 
 // interval writes a 95% interval as "[lo–hi]".
@@ -32,18 +33,10 @@ func fig(v eval.Figure) string {
 // the perturbed and cross-validated figures when asked for.
 func printEval(w io.Writer, out evalOutput) {
 	s := out.Summary
-	var dets []string
-	for name := range out.Models.Detectors {
-		dets = append(dets, name)
-	}
-	sort.Strings(dets)
-	var versions []string
-	for _, d := range dets {
-		versions = append(versions, d+"@"+out.Models.Detectors[d])
-	}
+	dets := detectorNames(out.Models)
 	fmt.Fprintf(w, "eval: %s, split %s: %d clips (%d real, %d fake, %d failed) in %.0f s\n",
 		out.Source, out.Split, s.Clips, s.Reals, s.Fakes, s.Failed, s.TotalSeconds)
-	fmt.Fprintf(w, "models: %s; fusion %s\n\n", strings.Join(versions, ", "), out.Models.FusionVersion)
+	fmt.Fprintf(w, "models: %s\n\n", modelLine(out.Models))
 	fmt.Fprintf(w, "fused: AUC %s %s, EER %s, worst method %s (AUC %s)\n", fig(s.AUC), interval(s.AUCInterval), fig(s.EER), s.WorstMethod, fig(s.WorstMethodAUC))
 	for _, c := range []struct {
 		name string
@@ -130,6 +123,64 @@ func printEval(w io.Writer, out evalOutput) {
 	if out.CV != nil {
 		printCV(w, out.CV)
 	}
+	if out.Comparison != nil {
+		printComparison(w, out.Comparison)
+	}
+}
+
+// detectorNames returns the detectors m names, sorted.
+func detectorNames(m scan.ModelInfo) []string {
+	var dets []string
+	for name := range m.Detectors {
+		dets = append(dets, name)
+	}
+	sort.Strings(dets)
+	return dets
+}
+
+// modelLine names the detector and fusion versions of m.
+func modelLine(m scan.ModelInfo) string {
+	var versions []string
+	for _, d := range detectorNames(m) {
+		versions = append(versions, d+"@"+m.Detectors[d])
+	}
+	return fmt.Sprintf("%s; fusion %s", strings.Join(versions, ", "), m.FusionVersion)
+}
+
+// printComparison writes, run by run, each AUC of the earlier output and of
+// this one, and the verdict counts of both.
+func printComparison(w io.Writer, c *evalComparison) {
+	fmt.Fprintf(w, "\ncompared with %s (%s):\n", c.Base, c.BaseInfo)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range c.Runs {
+		fmt.Fprintf(tw, "\n%s\tn\tbefore\tafter\tchange\n", r.Run)
+		for _, ch := range r.Changes {
+			name := ch.Name
+			switch ch.Scope {
+			case "kind":
+				name = "kind " + name
+			case "method":
+				name = "  " + name
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", name, ch.N, fig(ch.Base), fig(ch.New), signed(ch.New-ch.Base))
+		}
+		fmt.Fprintf(tw, "reals suspicious or worse\t\t%d\t%d\t\n", r.Base.RealsSuspicious, r.New.RealsSuspicious)
+		fmt.Fprintf(tw, "reals likely_manipulated\t\t%d\t%d\t\n", r.Base.RealsManipulated, r.New.RealsManipulated)
+		fmt.Fprintf(tw, "fakes likely_manipulated\t\t%d\t%d\t\n", r.Base.FakesManipulated, r.New.FakesManipulated)
+		tw.Flush()
+		if r.OnlyBase > 0 || r.OnlyNew > 0 {
+			fmt.Fprintf(w, "NOT THE SAME CLIPS: %d only before, %d only now; these figures do not compare\n", r.OnlyBase, r.OnlyNew)
+		}
+	}
+}
+
+// signed writes a change with its sign, or "–" when either side is missing.
+func signed(v eval.Figure) string {
+	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		return "–"
+	}
+	// Rounded first, so that a change too small to show reads +0.00, not -0.00.
+	return fmt.Sprintf("%+.2f", math.Round(float64(v)*100)/100+0)
 }
 
 func printCV(w io.Writer, cv *eval.CVResult) {

@@ -77,3 +77,106 @@ func (s Summary) Alone(name string) (Summary, bool) {
 	}
 	return out, true
 }
+
+// Change is one AUC of two evaluations of the same clips: a baseline's and
+// a candidate's.
+type Change struct {
+	// Scope is "all" (the overall AUC), "kind" or "method"; Name is the
+	// kind or method ("all" for the overall AUC).
+	Scope string `json:"scope"`
+	Name  string `json:"name"`
+	N     int    `json:"n"` // the candidate's fakes behind the figure
+	Base  Figure `json:"base"`
+	New   Figure `json:"new"`
+}
+
+// Calls counts, in one evaluation, the clips past each verdict threshold.
+type Calls struct {
+	RealsSuspicious  int `json:"reals_suspicious_or_worse"`
+	RealsManipulated int `json:"reals_likely_manipulated"`
+	FakesManipulated int `json:"fakes_likely_manipulated"`
+}
+
+// Comparison sets a candidate's figures beside a baseline's: how a change
+// of model moved each kind and method, and the verdicts on real clips.
+type Comparison struct {
+	Changes []Change `json:"changes"`
+	Base    Calls    `json:"calls_base"`
+	New     Calls    `json:"calls_new"`
+	// OnlyBase and OnlyNew count the clips that only one of the two
+	// evaluations scored. Figures over different clips do not compare;
+	// whoever prints a comparison must say so when these are not 0.
+	OnlyBase int `json:"only_base"`
+	OnlyNew  int `json:"only_new"`
+}
+
+// Compare returns the candidate's overall, per-kind and per-method AUCs
+// beside the baseline's (a kind or method only one of them has gets NaN
+// on the other side), with each one's verdict counts and how many clips
+// the two did not share.
+func Compare(base, cand Summary) Comparison {
+	c := Comparison{Base: calls(base), New: calls(cand)}
+	c.Changes = append(c.Changes, Change{Scope: "all", Name: "all", N: cand.Fakes, Base: base.AUC, New: cand.AUC})
+
+	type key struct{ scope, name string }
+	baseAUC := map[key]Figure{}
+	for _, k := range base.Kinds {
+		baseAUC[key{"kind", k.Kind}] = k.AUC
+	}
+	for _, m := range base.Methods {
+		if m.Label == Fake {
+			baseAUC[key{"method", m.Method}] = m.AUC
+		}
+	}
+	seen := map[key]bool{}
+	add := func(scope, name string, n int, auc Figure) {
+		k := key{scope, name}
+		b, ok := baseAUC[k]
+		if !ok {
+			b = Figure(math.NaN())
+		}
+		seen[k] = true
+		c.Changes = append(c.Changes, Change{Scope: scope, Name: name, N: n, Base: b, New: auc})
+	}
+	for _, k := range cand.Kinds {
+		add("kind", k.Kind, k.N, k.AUC)
+	}
+	for _, m := range cand.Methods {
+		if m.Label == Fake {
+			add("method", m.Method, m.N, m.AUC)
+		}
+	}
+	// What only the baseline measured, in its order.
+	for _, k := range base.Kinds {
+		if !seen[key{"kind", k.Kind}] {
+			c.Changes = append(c.Changes, Change{Scope: "kind", Name: k.Kind, Base: k.AUC, New: Figure(math.NaN())})
+		}
+	}
+	for _, m := range base.Methods {
+		if m.Label == Fake && !seen[key{"method", m.Method}] {
+			c.Changes = append(c.Changes, Change{Scope: "method", Name: m.Method, Base: m.AUC, New: Figure(math.NaN())})
+		}
+	}
+
+	paths := map[string]int{}
+	for _, s := range base.PerClip {
+		paths[s.Path] |= 1
+	}
+	for _, s := range cand.PerClip {
+		paths[s.Path] |= 2
+	}
+	for _, in := range paths {
+		switch in {
+		case 1:
+			c.OnlyBase++
+		case 2:
+			c.OnlyNew++
+		}
+	}
+	return c
+}
+
+// calls counts s's clips past each threshold, from its confusion figures.
+func calls(s Summary) Calls {
+	return Calls{RealsSuspicious: s.AtSuspicious.FP, RealsManipulated: s.AtManipulated.FP, FakesManipulated: s.AtManipulated.TP}
+}

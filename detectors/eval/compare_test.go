@@ -87,3 +87,68 @@ func TestAloneTellsApartWhatTheFusionIgnores(t *testing.T) {
 		t.Error("figures of a detector that gave no score")
 	}
 }
+
+// TestCompare sets two hand-scored evaluations side by side: the candidate
+// ranks the lip-syncs above every real clip where the baseline ranked them
+// below, adds a method of its own and lacks one clip of the baseline.
+func TestCompare(t *testing.T) {
+	type clip struct {
+		path, label, method string
+		score               float64
+	}
+	scored := func(cs []clip) []Scored {
+		var out []Scored
+		for _, c := range cs {
+			out = append(out, Scored{Clip: Clip{Path: c.path, Label: c.label, Method: c.method}, Score: c.score})
+		}
+		return out
+	}
+	th := Thresholds{Suspicious: 0.5, LikelyManipulated: 0.8}
+	base := Summarize(scored([]clip{
+		{"r1", Real, "real", 0.3}, {"r2", Real, "real", 0.6}, {"r3", Real, "real", 0.85},
+		{"s1", Fake, "roop-inswapper", 0.9}, {"s2", Fake, "roop-inswapper", 0.7},
+		{"l1", Fake, "Wav2Lip", 0.1}, {"l2", Fake, "Wav2Lip", 0.2},
+		{"gone", Fake, "FOMM", 0.95},
+	}), th)
+	cand := Summarize(scored([]clip{
+		{"r1", Real, "real", 0.3}, {"r2", Real, "real", 0.6}, {"r3", Real, "real", 0.7},
+		{"s1", Fake, "roop-inswapper", 0.9}, {"s2", Fake, "roop-inswapper", 0.7},
+		{"l1", Fake, "Wav2Lip", 0.95}, {"l2", Fake, "Wav2Lip", 0.9},
+		{"new", Fake, "HyperLips", 0.4},
+	}), th)
+	c := Compare(base, cand)
+
+	got := map[string][2]Figure{}
+	for _, ch := range c.Changes {
+		got[ch.Scope+"/"+ch.Name] = [2]Figure{ch.Base, ch.New}
+	}
+	approx := func(a, b Figure) bool {
+		return math.IsNaN(float64(a)) && math.IsNaN(float64(b)) || math.Abs(float64(a-b)) < 1e-9
+	}
+	nan := Figure(math.NaN())
+	for name, want := range map[string][2]Figure{
+		"method/Wav2Lip":        {0, 1},             // below every real, then above
+		"method/roop-inswapper": {5.0 / 6, 5.5 / 6}, // s2 now ties r3 instead of trailing it
+		"method/FOMM":           {1, nan},           // only the baseline has it
+		"method/HyperLips":      {nan, 1.0 / 3},     // only the candidate
+	} {
+		if g, ok := got[name]; !ok || !approx(g[0], want[0]) || !approx(g[1], want[1]) {
+			t.Errorf("%s: base → new %v, want %v", name, g, want)
+		}
+	}
+	if g := got["kind/lip_sync"]; g[0] != 0 || !(g[1] > 0.7) {
+		t.Errorf("lip-sync kind %v: want 0 → the candidate's pooled figure", g)
+	}
+	if g := got["all/all"]; !(g[1] > g[0]) {
+		t.Errorf("overall %v: the candidate ranks better", g)
+	}
+	if want := (Calls{RealsSuspicious: 2, RealsManipulated: 1, FakesManipulated: 2}); c.Base != want {
+		t.Errorf("baseline calls %+v, want %+v", c.Base, want)
+	}
+	if want := (Calls{RealsSuspicious: 2, RealsManipulated: 0, FakesManipulated: 3}); c.New != want {
+		t.Errorf("candidate calls %+v, want %+v", c.New, want)
+	}
+	if c.OnlyBase != 1 || c.OnlyNew != 1 {
+		t.Errorf("clips only in one: %d, %d; want 1, 1", c.OnlyBase, c.OnlyNew)
+	}
+}
