@@ -379,7 +379,7 @@ type runComparison struct {
 func readEvalOutput(path string) (*evalOutput, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--compare: %w", err)
 	}
 	var out evalOutput
 	if err := json.Unmarshal(data, &out); err != nil {
