@@ -11,7 +11,7 @@ import { renderVerification } from "./provenance.js";
 const verdictText = {
   likely_authentic: {
     icon: "✓", title: "Likely authentic",
-    meaning: "No face in this video shows convincing signs of manipulation.",
+    meaning: "No face in this video shows convincing signs of manipulation. That is not proof: lip-syncs (a mouth redrawn to new speech) and reenacted talking heads made by tools this service was not trained on are often missed.",
   },
   suspicious: {
     icon: "!", title: "Suspicious",

@@ -9,8 +9,15 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/trueframe/trueframe/detectors/fusion"
 	"github.com/trueframe/trueframe/detectors/scan"
 )
+
+// authenticCaveat qualifies a likely_authentic verdict: on fakes made by
+// tools the models never saw, lip-syncs and reenacted talking heads are
+// the kinds most often missed (README, "Where detection stands"), and a
+// newsroom reading "likely authentic" as a clearance is the costly mistake.
+const authenticCaveat = "no trace of manipulation found, which is not proof: lip-syncs and reenacted talking heads made by tools this service was not trained on are often missed"
 
 // printSummary writes the human-readable form of a report.
 func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
@@ -31,6 +38,9 @@ func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
 		fmt.Fprintf(w, " (%s)", r.VerdictReason)
 	}
 	fmt.Fprintln(w)
+	if r.Verdict == fusion.LikelyAuthentic {
+		fmt.Fprintf(w, "  %s\n", authenticCaveat)
+	}
 	for _, warn := range r.Warnings {
 		if alert.Alert != "" && warn == alert.Alert {
 			continue // printed above
