@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trueframe/trueframe/detectors/eval"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/models"
 )
@@ -77,7 +78,7 @@ func TestEvalCompare(t *testing.T) {
 		t.Errorf("calls before %+v, after %+v: after, both clips are likely_manipulated, before not both", r.Base, r.New)
 	}
 	for _, ch := range r.Changes {
-		if ch.Scope == "method" && ch.Name == "some_method" && ch.Base != ch.New {
+		if ch.Scope == eval.ScopeMethod && ch.Name == "some_method" && ch.Base != ch.New {
 			t.Errorf("%s: AUC %v → %v with the same scores", ch.Name, ch.Base, ch.New)
 		}
 	}

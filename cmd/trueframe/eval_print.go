@@ -157,9 +157,9 @@ func printComparison(w io.Writer, c *evalComparison) {
 		for _, ch := range r.Changes {
 			name := ch.Name
 			switch ch.Scope {
-			case "kind":
+			case eval.ScopeKind:
 				name = "kind " + name
-			case "method":
+			case eval.ScopeMethod:
 				name = "  " + name
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", name, ch.N, fig(ch.Base), fig(ch.New), signed(ch.New-ch.Base))

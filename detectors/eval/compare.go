@@ -78,11 +78,18 @@ func (s Summary) Alone(name string) (Summary, bool) {
 	return out, true
 }
 
+// Scopes of a Change.
+const (
+	ScopeAll    = "all" // the overall AUC
+	ScopeKind   = "kind"
+	ScopeMethod = "method"
+)
+
 // Change is one AUC of two evaluations of the same clips: a baseline's and
 // a candidate's.
 type Change struct {
-	// Scope is "all" (the overall AUC), "kind" or "method"; Name is the
-	// kind or method ("all" for the overall AUC).
+	// Scope is ScopeAll, ScopeKind or ScopeMethod; Name is the kind or
+	// method ("all" for the overall AUC).
 	Scope string `json:"scope"`
 	Name  string `json:"name"`
 	N     int    `json:"n"` // the candidate's fakes behind the figure
@@ -116,16 +123,16 @@ type Comparison struct {
 // the two did not share.
 func Compare(base, cand Summary) Comparison {
 	c := Comparison{Base: calls(base), New: calls(cand)}
-	c.Changes = append(c.Changes, Change{Scope: "all", Name: "all", N: cand.Fakes, Base: base.AUC, New: cand.AUC})
+	c.Changes = append(c.Changes, Change{Scope: ScopeAll, Name: "all", N: cand.Fakes, Base: base.AUC, New: cand.AUC})
 
 	type key struct{ scope, name string }
 	baseAUC := map[key]Figure{}
 	for _, k := range base.Kinds {
-		baseAUC[key{"kind", k.Kind}] = k.AUC
+		baseAUC[key{ScopeKind, k.Kind}] = k.AUC
 	}
 	for _, m := range base.Methods {
 		if m.Label == Fake {
-			baseAUC[key{"method", m.Method}] = m.AUC
+			baseAUC[key{ScopeMethod, m.Method}] = m.AUC
 		}
 	}
 	seen := map[key]bool{}
@@ -139,22 +146,22 @@ func Compare(base, cand Summary) Comparison {
 		c.Changes = append(c.Changes, Change{Scope: scope, Name: name, N: n, Base: b, New: auc})
 	}
 	for _, k := range cand.Kinds {
-		add("kind", k.Kind, k.N, k.AUC)
+		add(ScopeKind, k.Kind, k.N, k.AUC)
 	}
 	for _, m := range cand.Methods {
 		if m.Label == Fake {
-			add("method", m.Method, m.N, m.AUC)
+			add(ScopeMethod, m.Method, m.N, m.AUC)
 		}
 	}
 	// What only the baseline measured, in its order.
 	for _, k := range base.Kinds {
-		if !seen[key{"kind", k.Kind}] {
-			c.Changes = append(c.Changes, Change{Scope: "kind", Name: k.Kind, Base: k.AUC, New: Figure(math.NaN())})
+		if !seen[key{ScopeKind, k.Kind}] {
+			c.Changes = append(c.Changes, Change{Scope: ScopeKind, Name: k.Kind, Base: k.AUC, New: Figure(math.NaN())})
 		}
 	}
 	for _, m := range base.Methods {
-		if m.Label == Fake && !seen[key{"method", m.Method}] {
-			c.Changes = append(c.Changes, Change{Scope: "method", Name: m.Method, Base: m.AUC, New: Figure(math.NaN())})
+		if m.Label == Fake && !seen[key{ScopeMethod, m.Method}] {
+			c.Changes = append(c.Changes, Change{Scope: ScopeMethod, Name: m.Method, Base: m.AUC, New: Figure(math.NaN())})
 		}
 	}
 
