@@ -21,31 +21,17 @@ type Regression struct {
 // a regression of the child only when the parent measured it.
 func Regressions(parent, child Summary, tolerance float64) []Regression {
 	var out []Regression
-	check := func(method string, p, c Figure) {
-		pf, cf := float64(p), float64(c)
-		if math.IsNaN(pf) {
-			return
-		}
-		if math.IsNaN(cf) || pf-cf > tolerance {
-			out = append(out, Regression{Method: method, Parent: pf, Child: cf, Drop: pf - cf})
-		}
-	}
-	check("all", parent.AUC, child.AUC)
-	childAUC := map[string]Figure{}
-	for _, m := range child.Methods {
-		if m.Label == Fake {
-			childAUC[m.Method] = m.AUC
-		}
-	}
-	for _, m := range parent.Methods {
-		if m.Label != Fake {
+	for _, ch := range Compare(parent, child).Changes {
+		if ch.Scope == ScopeKind {
 			continue
 		}
-		c, ok := childAUC[m.Method]
-		if !ok {
-			c = Figure(math.NaN())
+		pf, cf := float64(ch.Base), float64(ch.New)
+		if math.IsNaN(pf) {
+			continue
 		}
-		check(m.Method, m.AUC, c)
+		if math.IsNaN(cf) || pf-cf > tolerance {
+			out = append(out, Regression{Method: ch.Name, Parent: pf, Child: cf, Drop: pf - cf})
+		}
 	}
 	return out
 }
