@@ -66,7 +66,7 @@ recall at the verdict thresholds, and a per-clip table.`
 // measures it.
 func cmdEval(fs *flag.FlagSet) action {
 	var ef evalFlags
-	fs.StringVar(&ef.split, "split", "test", "dev-manifest split: test, train, all, or heldout (the train clips no --permissive fit uses: choose candidates there, not on test)")
+	fs.StringVar(&ef.split, "split", "test", "dev-manifest split: test, train, all, or heldout (the train clips no --permissive fit uses, and the wild real clips of ../shared/data/train/real_videos no model learned from: choose candidates there, not on test)")
 	fs.StringVar(&ef.fusion, "fusion", "", "fusion model file (default: the embedded one)")
 	fs.BoolVar(&ef.json, "json", false, "print the figures as one JSON object")
 	fs.StringVar(&ef.plot, "plot", "", "draw ROC curves (fused and per detector) into this PNG file")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,9 +59,10 @@ func (c Clip) Permissive() bool {
 func (c Clip) IsFake() bool { return c.Label == Fake }
 
 // SplitHeldOut selects, in a dev manifest, the train split's clips whose
-// licence keeps them out of every --permissive fit: the shipped models
-// never saw them, so they measure a candidate without touching the test
-// split, which is reported once per model and never used to choose.
+// licence keeps them out of every --permissive fit, and the wild real
+// clips beside it that no model learned from (LoadWildReals): the shipped
+// models never saw them, so they measure a candidate without touching the
+// test split, which is reported once per model and never used to choose.
 const SplitHeldOut = "heldout"
 
 // ErrNoClips is returned when a source lists no clip of the asked split.
@@ -84,8 +86,9 @@ func (e *FormatError) Unwrap() error { return e.Err }
 // Load reads the clips of src: a dev-set manifest (.tsv with columns
 // label, method, split, file, …), a generator dataset manifest (.json, see
 // generator/dataset), or a folder holding real/ and fake/<method>/. split
-// selects dev-manifest lines ("test", "train", or "all"/"" for every line);
-// other sources have no split and ignore it.
+// selects dev-manifest lines ("test", "train", or "all"/"" for every line;
+// SplitHeldOut adds LoadWildReals of the manifest beside, when there is
+// one); other sources have no split and ignore it.
 func Load(src, split string) ([]Clip, error) {
 	st, err := os.Stat(src)
 	if err != nil {
@@ -97,6 +100,18 @@ func Load(src, split string) ([]Clip, error) {
 		clips, err = LoadFolders(src)
 	case strings.HasSuffix(src, ".tsv"):
 		clips, err = LoadDevManifest(src, split)
+		// The held-out split is also measured on the real clips from the
+		// wild that no model learned from, when the shared data has them:
+		// the dev set's twelve held-out reals alone are studio and
+		// VoxCeleb footage, on which the detectors looked far better than
+		// on news, talk and phone video.
+		if err == nil && split == SplitHeldOut {
+			var wild []Clip
+			if wild, err = LoadWildReals(WildRealsManifest(src)); errors.Is(err, fs.ErrNotExist) {
+				err = nil
+			}
+			clips = append(clips, wild...)
+		}
 	case strings.HasSuffix(src, ".json"):
 		clips, err = LoadDatasetManifest(src)
 	default:
@@ -128,10 +143,43 @@ func parseDevManifest(r io.Reader, path, split string) ([]Clip, error) {
 	if split == "all" {
 		split = ""
 	}
+	var clips []Clip
+	err := readTSV(r, path, []string{"label", "method", "split", "file"}, func(line int, get func(string) string) error {
+		c := Clip{Label: get("label"), Method: get("method"), Split: get("split"), Path: get("file"), Licence: get("licence")}
+		if c.Label != Real && c.Label != Fake {
+			return &FormatError{File: path, Line: line, Err: fmt.Errorf("label %q is neither %q nor %q", c.Label, Real, Fake)}
+		}
+		if c.Path == "" || c.Method == "" {
+			return &FormatError{File: path, Line: line, Err: errors.New("empty file or method")}
+		}
+		if !insideFolder(c.Path) {
+			return &FormatError{File: path, Line: line, Err: fmt.Errorf("file %q is not inside the manifest's folder", c.Path)}
+		}
+		switch split {
+		case "":
+		case SplitHeldOut:
+			if c.Split != "train" || c.Permissive() {
+				return nil
+			}
+		default:
+			if c.Split != split {
+				return nil
+			}
+		}
+		c.Path = filepath.Join(filepath.Dir(path), c.Path)
+		clips = append(clips, c)
+		return nil
+	})
+	return clips, err
+}
+
+// readTSV reads a tab-separated file whose first line names its columns
+// (need must be among them) and calls row for each later line that is not
+// empty or a # comment, with a getter of the line's fields by column name.
+func readTSV(r io.Reader, path string, need []string, row func(line int, get func(column string) string) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	col := map[string]int{}
-	var clips []Clip
 	line := 0
 	for sc.Scan() {
 		line++
@@ -144,9 +192,9 @@ func parseDevManifest(r io.Reader, path, split string) ([]Clip, error) {
 			for i, name := range fields {
 				col[strings.TrimSpace(name)] = i
 			}
-			for _, need := range []string{"label", "method", "split", "file"} {
-				if _, ok := col[need]; !ok {
-					return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("header has no %q column", need)}
+			for _, n := range need {
+				if _, ok := col[n]; !ok {
+					return &FormatError{File: path, Line: line, Err: fmt.Errorf("header has no %q column", n)}
 				}
 			}
 			continue
@@ -157,37 +205,57 @@ func parseDevManifest(r io.Reader, path, split string) ([]Clip, error) {
 			}
 			return ""
 		}
-		c := Clip{Label: get("label"), Method: get("method"), Split: get("split"), Path: get("file"), Licence: get("licence")}
-		if c.Label != Real && c.Label != Fake {
-			return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("label %q is neither %q nor %q", c.Label, Real, Fake)}
+		if err := row(line, get); err != nil {
+			return err
 		}
-		if c.Path == "" || c.Method == "" {
-			return nil, &FormatError{File: path, Line: line, Err: errors.New("empty file or method")}
-		}
-		if !insideFolder(c.Path) {
-			return nil, &FormatError{File: path, Line: line, Err: fmt.Errorf("file %q is not inside the manifest's folder", c.Path)}
-		}
-		switch split {
-		case "":
-		case SplitHeldOut:
-			if c.Split != "train" || c.Permissive() {
-				continue
-			}
-		default:
-			if c.Split != split {
-				continue
-			}
-		}
-		c.Path = filepath.Join(filepath.Dir(path), c.Path)
-		clips = append(clips, c)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, &FormatError{File: path, Err: err}
+		return &FormatError{File: path, Err: err}
 	}
 	if len(col) == 0 {
-		return nil, &FormatError{File: path, Err: errors.New("empty manifest")}
+		return &FormatError{File: path, Err: errors.New("empty manifest")}
 	}
-	return clips, nil
+	return nil
+}
+
+// WildRealsManifest is where, beside a dev manifest, the shared data keeps
+// its manifest of real clips from the wild (news, interviews, talks, phone
+// and stock video; ../shared/data/train/real_videos).
+func WildRealsManifest(devManifest string) string {
+	return filepath.Join(filepath.Dir(devManifest), "..", "..", "train", "real_videos", "manifest.tsv")
+}
+
+// LoadWildReals reads the real clips of a wild-reals manifest (columns
+// label, file, licence; file relative to its folder) that no shipped model
+// learned from: all but the Pexels stock clips, which the project trains
+// on by name (scripts/train-detectors; no fit reads this manifest). Their
+// method is "wild-" and their folder.
+func LoadWildReals(path string) ([]Clip, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseWildReals(f, path)
+}
+
+func parseWildReals(r io.Reader, path string) ([]Clip, error) {
+	var clips []Clip
+	err := readTSV(r, path, []string{"label", "file", "licence"}, func(line int, get func(string) string) error {
+		c := Clip{Label: get("label"), Path: get("file"), Licence: get("licence"), Split: "train"}
+		if c.Label != Real || c.Path == "" || !insideFolder(c.Path) {
+			return &FormatError{File: path, Line: line, Err: fmt.Errorf("want a real clip inside the manifest's folder, not %q %q", c.Label, c.Path)}
+		}
+		if strings.HasPrefix(strings.ToLower(c.Licence), "pexels") {
+			return nil
+		}
+		folder, _, _ := strings.Cut(filepath.ToSlash(c.Path), "/")
+		c.Method = "wild-" + folder
+		c.Path = filepath.Join(filepath.Dir(path), c.Path)
+		clips = append(clips, c)
+		return nil
+	})
+	return clips, err
 }
 
 // datasetManifest is the part of generator/dataset's manifest eval reads

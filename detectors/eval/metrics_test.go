@@ -3,6 +3,8 @@ package eval
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -191,6 +193,23 @@ func FuzzParseDevManifest(f *testing.F) {
 	})
 }
 
+func FuzzParseWildReals(f *testing.F) {
+	f.Add("label\tfile\tlicence\nreal\tkeep/a.mp4\tS-Lab\n")
+	f.Add("label\tfile\tlicence\nreal\t../x\tnone\n")
+	f.Add("label\tfile\tlicence\nreal\trerender/b.mp4\tPexels License\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		clips, err := parseWildReals(strings.NewReader(text), "/d/m.tsv")
+		if err != nil {
+			return
+		}
+		for _, c := range clips {
+			if !strings.HasPrefix(c.Path, "/d/") || c.Label != Real || !strings.HasPrefix(c.Method, "wild-") {
+				t.Fatalf("accepted %+v", c)
+			}
+		}
+	})
+}
+
 func TestPermissive(t *testing.T) {
 	for lic, want := range map[string]bool{
 		"":                                     true, // made by the project
@@ -248,5 +267,57 @@ func TestAUCInterval(t *testing.T) {
 	}
 	if ci := AUCInterval(nil, []float64{1}); !math.IsNaN(float64(ci.Lo)) || !math.IsNaN(float64(ci.Hi)) {
 		t.Fatalf("no fakes: %v, want NaN", ci)
+	}
+}
+
+// TestHeldOutAddsWildReals: the held-out split of a dev manifest takes the
+// wild real clips beside it that no model learned from (all but the Pexels
+// clips the project trains on), named by folder; the
+// other splits do not; a dev manifest without wild reals beside it is
+// measured alone; a malformed wild manifest is an error, not ignored.
+func TestHeldOutAddsWildReals(t *testing.T) {
+	root := t.TempDir()
+	dev := filepath.Join(root, "data", "videos", "dev", "manifest.tsv")
+	wild := filepath.Join(root, "data", "train", "real_videos", "manifest.tsv")
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(dev, "label\tmethod\tsplit\tfile\tlicence\n"+
+		"fake\tW\ttrain\tfake/w.mp4\tnone found\n"+
+		"real\tr\ttest\treal/t.mp4\tnone found\n")
+	names := func(clips []Clip) string {
+		var s []string
+		for _, c := range clips {
+			rel, _ := filepath.Rel(root, c.Path)
+			s = append(s, c.Label+":"+c.Method+":"+filepath.ToSlash(rel))
+		}
+		return strings.Join(s, " ")
+	}
+	clips, err := Load(dev, SplitHeldOut)
+	if want := "fake:W:data/videos/dev/fake/w.mp4"; err != nil || names(clips) != want {
+		t.Fatalf("without wild reals: %q, %v; want %q", names(clips), err, want)
+	}
+	write(wild, "label\tfile\tbytes\tlicence\n"+
+		"real\tlrs3/a.mp4\t1\tLRS3 (TED/TEDx; research terms)\n"+
+		"real\tkeep/b.mp4\t1\tS-Lab License 1.0 (repo, non-commercial)\n"+
+		"real\trerender/c.mp4\t1\tPexels License (stock); repo S-Lab License 1.0\n"+
+		"real\tsmirk/d.mp4\t1\tMIT (repo)\n")
+	clips, err = Load(dev, SplitHeldOut)
+	want := "fake:W:data/videos/dev/fake/w.mp4 real:wild-lrs3:data/train/real_videos/lrs3/a.mp4 real:wild-keep:data/train/real_videos/keep/b.mp4 real:wild-smirk:data/train/real_videos/smirk/d.mp4"
+	if err != nil || names(clips) != want {
+		t.Fatalf("heldout: %q, %v; want %q", names(clips), err, want)
+	}
+	if clips, err := Load(dev, "test"); err != nil || names(clips) != "real:r:data/videos/dev/real/t.mp4" {
+		t.Fatalf("test split: %q, %v", names(clips), err)
+	}
+	write(wild, "label\tfile\tlicence\nfake\tx/e.mp4\tnone\n")
+	if _, err := Load(dev, SplitHeldOut); err == nil || !strings.Contains(err.Error(), "want a real clip") {
+		t.Fatalf("a fake in the wild reals: %v", err)
 	}
 }
