@@ -19,7 +19,7 @@ const verdictText = {
   },
   likely_manipulated: {
     icon: "✕", title: "Likely manipulated",
-    meaning: "At least one face shows strong signs of manipulation: see which face and which seconds below.",
+    meaning: "At least one face shows strong signs of manipulation: see which face and which seconds below. That is the detectors' finding, not proof: real footage unlike what they learned from (news, talk shows, phone video) is sometimes called manipulated, so check the flagged seconds and the provenance before acting on it.",
   },
   inconclusive: {
     icon: "?", title: "Inconclusive",

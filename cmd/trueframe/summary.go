@@ -19,6 +19,14 @@ import (
 // newsroom reading "likely authentic" as a clearance is the costly mistake.
 const authenticCaveat = "no trace of manipulation found, which is not proof: lip-syncs and reenacted talking heads made by tools this service was not trained on are often missed"
 
+// manipulatedCaveat qualifies a likely_manipulated verdict: real footage
+// unlike the clips the models learned from is called manipulated too (of
+// 36 real news, talk-show, interview and phone clips no model learned
+// from, 4; README, "Where detection stands"), mostly for how the face
+// moves, and an accusation made on the verdict alone is the other costly
+// mistake.
+const manipulatedCaveat = "a finding of the detectors, not proof: real footage unlike what they learned from (news, talk shows, phone video) is sometimes called manipulated; check the flagged seconds and the provenance before acting on it"
+
 // printSummary writes the human-readable form of a report.
 func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
 	short := r.SHA256
@@ -38,8 +46,11 @@ func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
 		fmt.Fprintf(w, " (%s)", r.VerdictReason)
 	}
 	fmt.Fprintln(w)
-	if r.Verdict == fusion.LikelyAuthentic {
+	switch r.Verdict {
+	case fusion.LikelyAuthentic:
 		fmt.Fprintf(w, "  %s\n", authenticCaveat)
+	case fusion.LikelyManipulated:
+		fmt.Fprintf(w, "  %s\n", manipulatedCaveat)
 	}
 	for _, warn := range r.Warnings {
 		if alert.Alert != "" && warn == alert.Alert {

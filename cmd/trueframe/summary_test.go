@@ -8,23 +8,28 @@ import (
 	"github.com/trueframe/trueframe/detectors/scan"
 )
 
-// TestSummaryQualifiesAuthentic: a likely_authentic verdict is printed
-// with what it does not rule out; the other verdicts are not.
-func TestSummaryQualifiesAuthentic(t *testing.T) {
+// TestSummaryQualifiesVerdicts: a likely_authentic verdict is printed
+// with what it does not rule out, a likely_manipulated one with what it
+// does not prove; suspicious and inconclusive, which claim neither, with
+// neither.
+func TestSummaryQualifiesVerdicts(t *testing.T) {
+	const authentic, manipulated = "not proof: lip-syncs and reenacted talking heads", "not proof: real footage unlike what they learned from"
 	for _, c := range []struct {
 		verdict fusion.Verdict
-		caveat  bool
+		caveat  string
 	}{
-		{fusion.LikelyAuthentic, true},
-		{fusion.Suspicious, false},
-		{fusion.LikelyManipulated, false},
-		{fusion.Inconclusive, false},
+		{fusion.LikelyAuthentic, authentic},
+		{fusion.Suspicious, ""},
+		{fusion.LikelyManipulated, manipulated},
+		{fusion.Inconclusive, ""},
 	} {
 		var b strings.Builder
 		printSummary(&b, &scan.Report{File: "clip.mp4", SHA256: "ab", Verdict: c.verdict}, "")
 		out := b.String()
-		if got := strings.Contains(out, "not proof: lip-syncs and reenacted talking heads"); got != c.caveat {
-			t.Errorf("%s: caveat printed %v, want %v:\n%s", c.verdict, got, c.caveat, out)
+		for _, caveat := range []string{authentic, manipulated} {
+			if got, want := strings.Contains(out, caveat), caveat == c.caveat; got != want {
+				t.Errorf("%s: %q printed %v, want %v:\n%s", c.verdict, caveat, got, want, out)
+			}
 		}
 	}
 }
