@@ -272,9 +272,9 @@ func TestAUCInterval(t *testing.T) {
 
 // TestHeldOutAddsWildReals: the held-out split of a dev manifest takes the
 // wild real clips beside it that no model learned from (all but the Pexels
-// clips the project trains on), named by folder; the
-// other splits do not; a dev manifest without wild reals beside it is
-// measured alone; a malformed wild manifest is an error, not ignored.
+// clips the project trains on), named by folder; the other splits do not;
+// a dev manifest without wild reals beside it is measured alone; a
+// malformed wild manifest is an error, not ignored.
 func TestHeldOutAddsWildReals(t *testing.T) {
 	root := t.TempDir()
 	dev := filepath.Join(root, "data", "videos", "dev", "manifest.tsv")
