@@ -23,8 +23,8 @@ const authenticCaveat = "no trace of manipulation found, which is not proof: lip
 // unlike the clips the models learned from is called manipulated too (of
 // 36 real news, talk-show, interview and phone clips no model learned
 // from, 4; README, "Real footage from the wild is flagged too"), mostly
-// for how the face moves, and an accusation made on the verdict alone is the other costly
-// mistake.
+// for how the face moves, and an accusation made on the verdict alone is
+// the other costly mistake.
 const manipulatedCaveat = "a finding of the detectors, not proof: real footage unlike what they learned from (news, talk shows, phone video) is sometimes called manipulated; check the flagged seconds and the provenance before acting on it"
 
 // printSummary writes the human-readable form of a report.
