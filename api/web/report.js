@@ -52,6 +52,11 @@ function confidenceWords(c) {
   return "low confidence";
 }
 
+// notCounted reports whether the fusion gives the detector no weight.
+function notCounted(r, detector) {
+  return (r.not_counted || []).includes(detector);
+}
+
 function leaning(d) {
   if (!(d.confidence >= 0.2)) return "too unsure to count";
   if (d.score >= 0.6) return "points to manipulation";
@@ -105,7 +110,7 @@ function faceCard(r, f, images, seek, deciding) {
         f.reason ? h("p", { class: "help" }, "Inconclusive because: ", f.reason, ".") : "")),
     h("h5", { class: "sub" }, "What the detectors found"),
     h("ul", { class: "detectors" }, dets.map((d) => {
-      const lean = leaning(d);
+      const lean = notCounted(r, d.detector) ? `${leaning(d)}, not counted in the score` : leaning(d);
       const p = push.get(d.detector);
       return h("li", { class: "detector", dataset: { detector: d.detector } },
         h("p", { class: "det-head" }, h("strong", {}, detectorName(d.detector)), " — ", lean,
@@ -114,7 +119,8 @@ function faceCard(r, f, images, seek, deciding) {
         h("details", { class: "fold" },
           h("summary", {}, "How it works, and its measurements"),
           h("p", {}, (detectorInfo[d.detector] || {}).about || ""),
-          p != null ? h("p", { class: "help" }, p > 0.05 ? "It pushed this face's score up." : p < -0.05 ? "It pushed this face's score down." : "It barely moved this face's score.") : "",
+          p != null ? h("p", { class: "help" }, p > 0.05 ? "It pushed this face's score up." : p < -0.05 ? "It pushed this face's score down." : "It barely moved this face's score.")
+            : notCounted(r, d.detector) ? h("p", { class: "help" }, "The fusion in use gives it no weight (it did not help on the clips the fusion was fitted on): its findings are shown, but they do not move the score.") : "",
           measurements(d.measurements)));
     })));
 }
@@ -144,7 +150,8 @@ function findings(r, seek) {
     h("button", { type: "button", class: "link", onclick: () => seek(it.t) },
       it.end > it.t ? `${seconds(it.t, 2)}–${seconds(it.end, 2)}` : seconds(it.t, 2)),
     ` · Face ${it.face} · ${detectorName(it.det)}: ${it.note}`,
-    it.kind === "event" ? "" : ` (score ${fmt(it.score)})`)));
+    it.kind === "event" ? "" : ` (score ${fmt(it.score)})`,
+    notCounted(r, it.det) ? " — not counted in the score" : "")));
 }
 
 // heatmapLegend says how to read an evidence image of a detector.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,9 +54,13 @@ type apiReport struct {
 			Score *float64 `json:"score"`
 		} `json:"timeline"`
 		Faces []struct {
-			Track   int    `json:"track"`
-			Verdict string `json:"verdict"`
+			Track     int    `json:"track"`
+			Verdict   string `json:"verdict"`
+			Detectors []struct {
+				Detector string `json:"detector"`
+			} `json:"detectors"`
 		} `json:"faces"`
+		NotCounted []string `json:"not_counted"`
 	} `json:"result"`
 }
 
@@ -135,6 +140,13 @@ func (tb *tab) checkResult(base, key, id string) apiReport {
 		}
 		if tb.count(card+` .detector`) == 0 {
 			tb.t.Errorf("face %d: no detectors on its card", f.Track)
+		}
+		// A detector the fusion gives no weight says so; the others do not.
+		for _, d := range f.Detectors {
+			text := tb.text(fmt.Sprintf(`%s .detector[data-detector=%q] .det-head`, card, d.Detector))
+			if got, want := strings.Contains(text, "not counted in the score"), slices.Contains(rep.Result.NotCounted, d.Detector); got != want {
+				tb.t.Errorf("face %d, %s: says it is not counted %v, the report %v: %q", f.Track, d.Detector, got, want, text)
+			}
 		}
 	}
 	// The timeline: a bar a second, both thresholds, time labels.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,7 +80,7 @@ func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
 		fmt.Fprintf(w, "  detectors (face #%d):\n", track)
 		for _, name := range names {
 			d := r.Detectors[name]
-			fmt.Fprintf(w, "    %-10s score %.2f  confidence %.2f  %s\n", name, d.Score, d.Confidence, d.Explanation)
+			fmt.Fprintf(w, "    %-10s score %.2f  confidence %.2f  %s%s\n", name, d.Score, d.Confidence, d.Explanation, notCountedNote(r, name))
 		}
 	}
 	if len(r.Faces) > 0 {
@@ -113,10 +114,19 @@ func printSummary(w io.Writer, r *scan.Report, evidenceDir string) {
 				}
 				p := filepath.Join(evidenceDir, e.Image)
 				if _, err := os.Stat(p); err == nil {
-					fmt.Fprintf(w, "  evidence: %s (face #%d, %s, %.1f s)\n", p, f.Track, d.Detector, e.Start)
+					fmt.Fprintf(w, "  evidence: %s (face #%d, %s, %.1f s)%s\n", p, f.Track, d.Detector, e.Start, notCountedNote(r, d.Detector))
 				}
 			}
 		}
 	}
 	fmt.Fprintf(w, "  analysed in %.1f s (%.0f frames/s decoded, every %d. frame analysed)\n", r.Timing.TotalS, r.Timing.FramesPerS, r.Video.AnalysedEvery)
+}
+
+// notCountedNote marks a detector whose findings the fusion gives no
+// weight, so that a reader does not take them for what decided the score.
+func notCountedNote(r *scan.Report, detector string) string {
+	if slices.Contains(r.NotCounted, detector) {
+		return " [not counted in the score: the fusion gives it no weight]"
+	}
+	return ""
 }

@@ -33,3 +33,24 @@ func TestSummaryQualifiesVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryMarksDetectorsNotCounted: a detector the fusion ignores is
+// marked as such in the detector list, and only that one.
+func TestSummaryMarksDetectorsNotCounted(t *testing.T) {
+	r := &scan.Report{File: "clip.mp4", SHA256: "ab", Verdict: fusion.Suspicious, NotCounted: []string{"face_cnn"},
+		Detectors: map[string]scan.DetectorSummary{"face_cnn": {Score: 0.9, Explanation: "seams"}, "motion": {Score: 0.8, Explanation: "moves"}}}
+	var b strings.Builder
+	printSummary(&b, r, "")
+	const mark = "not counted in the score"
+	for _, line := range strings.Split(b.String(), "\n") {
+		switch {
+		case strings.Contains(line, "face_cnn") && !strings.Contains(line, mark):
+			t.Errorf("face_cnn not marked: %q", line)
+		case strings.Contains(line, "motion") && strings.Contains(line, mark):
+			t.Errorf("motion marked: %q", line)
+		}
+	}
+	if !strings.Contains(b.String(), mark) {
+		t.Errorf("no mark in:\n%s", b.String())
+	}
+}

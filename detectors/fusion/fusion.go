@@ -50,6 +50,14 @@ func (f *Fuser) Thresholds() Thresholds {
 	return Thresholds{SuspiciousFrom: f.m.Verdict.AuthenticBelow, ManipulatedFrom: f.m.Verdict.ManipulatedFrom}
 }
 
+// Counts reports whether the model gives the detector any weight: a
+// detector it does not count still runs and reports its findings, but they
+// do not move the score.
+func (f *Fuser) Counts(detector string) bool {
+	d, ok := f.m.Detectors[detector]
+	return ok && d.Weight > 0
+}
+
 // Model returns the fusion model in use.
 func (f *Fuser) Model() *models.Fusion { return f.m }
 

@@ -1,6 +1,8 @@
 package scan
 
 import (
+	"slices"
+
 	"github.com/trueframe/trueframe/detectors/fusion"
 )
 
@@ -21,6 +23,19 @@ func Refuse(rep *Report, f *fusion.Fuser) {
 	rep.Models.FusionVersion = f.Model().Version
 	rep.Thresholds = f.Thresholds()
 	rep.summarizeDecidingFace()
+	rep.markNotCounted(f)
+}
+
+// markNotCounted sets NotCounted: the detectors that ran (by the report's
+// model versions) that f gives no weight.
+func (rep *Report) markNotCounted(f *fusion.Fuser) {
+	rep.NotCounted = nil
+	for name := range rep.Models.Detectors {
+		if !f.Counts(name) {
+			rep.NotCounted = append(rep.NotCounted, name)
+		}
+	}
+	slices.Sort(rep.NotCounted)
 }
 
 // summarizeDecidingFace fills Detectors from the deciding face: the most

@@ -24,7 +24,11 @@ type Report struct {
 	// Detectors are the results of the face that decided the video's score
 	// (the most suspicious conclusive face), by detector name.
 	Detectors map[string]DetectorSummary `json:"detectors"`
-	Faces     []Face                     `json:"faces"`
+	// NotCounted are the detectors that ran but that the fusion gives no
+	// weight (a fitted fusion drops those that did not help on its
+	// clips): their findings are shown, and do not move the score.
+	NotCounted []string `json:"not_counted,omitempty"`
+	Faces      []Face   `json:"faces"`
 	// Timeline is the fused score of the most suspicious face on screen, per
 	// second of video; Score is null in seconds without a face.
 	Timeline  []TimelinePoint `json:"timeline"`

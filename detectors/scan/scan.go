@@ -507,6 +507,7 @@ func (a *Analyzer) finish(ctx context.Context, rep *Report, tracks map[int]*trac
 	}
 	rep.Score, rep.Verdict, rep.VerdictReason = a.fuser.Video(scores, duration.Seconds())
 	rep.summarizeDecidingFace()
+	rep.markNotCounted(a.fuser)
 	rep.Timeline = a.timeline(rep.Faces, tracks, duration)
 	return nil
 }
