@@ -170,12 +170,14 @@ function heatmapLegend(det) {
 // evidenceFigure shows one evidence image large, with what it is, its
 // time, a legend and (when the video plays) a switch that lays it over the
 // frame it comes from.
-function evidenceFigure(ev, info, src, player) {
+function evidenceFigure(ev, info, src, player, r) {
   const what = info ? `Face ${info.track} · ${detectorName(info.det)} · at ${seconds(info.t, 2)}` : ev.name;
   const img = h("img", { src, alt: info ? `${detectorName(info.det)} evidence for face ${info.track} at ${seconds(info.t, 2)}: ${info.note}` : `Evidence image ${ev.name}` });
   const canvas = h("canvas", { class: "overlay", hidden: true, role: "img", "aria-label": `${what}, laid over the video frame` });
   const fig = h("figure", { class: "evidence" }, img, canvas,
-    h("figcaption", {}, h("strong", {}, what), info && info.note ? `: ${info.note}.` : "", heatmapLegend(info && info.det)));
+    h("figcaption", {}, h("strong", {}, what), info && info.note ? `: ${info.note}.` : "",
+      info && notCounted(r, info.det) ? " Not counted in the score: the fusion gives this detector no weight." : "",
+      heatmapLegend(info && info.det)));
   if (info && info.region && player) {
     const box = h("input", { type: "checkbox", disabled: !player.playable() });
     const label = h("label", { class: "check" }, box, " Show it over the video frame");
@@ -319,7 +321,7 @@ export async function renderReport(job, video) {
   }
   const thumbs = new Set((r.faces || []).map((f) => f.thumbnail).filter(Boolean));
   const figures = (job.evidence || []).filter((ev) => !thumbs.has(ev.name) && images.has(ev.name))
-    .map((ev) => evidenceFigure(ev, evidenceInfo.get(ev.name), images.get(ev.name), player));
+    .map((ev) => evidenceFigure(ev, evidenceInfo.get(ev.name), images.get(ev.name), player, r));
 
   const json = JSON.stringify(r, null, 2);
   const download = h("button", { type: "button", onclick: () => {

@@ -58,6 +58,9 @@ type apiReport struct {
 			Verdict   string `json:"verdict"`
 			Detectors []struct {
 				Detector string `json:"detector"`
+				Evidence []struct {
+					Image string `json:"image"`
+				} `json:"evidence"`
 			} `json:"detectors"`
 		} `json:"faces"`
 		NotCounted []string `json:"not_counted"`
@@ -132,6 +135,21 @@ func (tb *tab) checkResult(base, key, id string) apiReport {
 	}
 	if n := tb.count(".face-card"); n != len(rep.Result.Faces) {
 		tb.t.Errorf("%d face cards for %d faces in the report", n, len(rep.Result.Faces))
+	}
+	uncountedImages := 0 // evidence images of detectors the fusion does not count
+	for _, f := range rep.Result.Faces {
+		for _, d := range f.Detectors {
+			for _, e := range d.Evidence {
+				if e.Image != "" && slices.Contains(rep.Result.NotCounted, d.Detector) {
+					uncountedImages++
+				}
+			}
+		}
+	}
+	var marked int
+	tb.eval(`[...document.querySelectorAll("figure.evidence figcaption")].filter((c) => c.innerText.includes("Not counted in the score")).length`, &marked)
+	if marked != uncountedImages {
+		tb.t.Errorf("%d evidence images say they are not counted in the score; the report has %d from such detectors", marked, uncountedImages)
 	}
 	for _, f := range rep.Result.Faces {
 		card := fmt.Sprintf(`.face-card[data-track="%d"]`, f.Track)
