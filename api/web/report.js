@@ -110,7 +110,8 @@ function faceCard(r, f, images, seek, deciding) {
         f.reason ? h("p", { class: "help" }, "Inconclusive because: ", f.reason, ".") : "")),
     h("h5", { class: "sub" }, "What the detectors found"),
     h("ul", { class: "detectors" }, dets.map((d) => {
-      const lean = notCounted(r, d.detector) ? `${leaning(d)}, not counted in the score` : leaning(d);
+      const ignored = notCounted(r, d.detector);
+      const lean = ignored ? `${leaning(d)}, not counted in the score` : leaning(d);
       const p = push.get(d.detector);
       return h("li", { class: "detector", dataset: { detector: d.detector } },
         h("p", { class: "det-head" }, h("strong", {}, detectorName(d.detector)), " — ", lean,
@@ -120,7 +121,7 @@ function faceCard(r, f, images, seek, deciding) {
           h("summary", {}, "How it works, and its measurements"),
           h("p", {}, (detectorInfo[d.detector] || {}).about || ""),
           p != null ? h("p", { class: "help" }, p > 0.05 ? "It pushed this face's score up." : p < -0.05 ? "It pushed this face's score down." : "It barely moved this face's score.")
-            : notCounted(r, d.detector) ? h("p", { class: "help" }, "The fusion in use gives it no weight (it did not help on the clips the fusion was fitted on): its findings are shown, but they do not move the score.") : "",
+            : ignored ? h("p", { class: "help" }, "The fusion in use gives it no weight (it did not help on the clips the fusion was fitted on): its findings are shown, but they do not move the score.") : "",
           measurements(d.measurements)));
     })));
 }
