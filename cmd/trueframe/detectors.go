@@ -79,6 +79,7 @@ func cmdTrainFaceCNN(fs *flag.FlagSet) action {
 	cut := fs.String("cut", facecnn.DefaultConfig().Cut, "where the frozen backbone is cut: stride8 or stride16 (with --from: the parent's)")
 	lr := fs.Float64("lr", 1e-3, "initial Adam learning rate (cosine decay to a tenth)")
 	width := fs.Int("width", facecnn.DefaultConfig().Width, "channels of the first level (with --from: the parent's)")
+	tune := fs.Int("tune", 0, fmt.Sprintf("backbone blocks before the cut trained with the head, from the backbone's own weights (0–%d; with --from: the parent's)", facecnn.MaxTune))
 	seed := fs.Uint64("seed", 1, "seed of the split, the weights and the samples")
 	backend := fs.String("backend", nn.BackendONNX, "GoMLX backend: onnx (ONNX Runtime) or go (pure Go, slow)")
 	evalEvery := fs.Int("eval-every", 500, "steps between validation figures")
@@ -98,7 +99,7 @@ func cmdTrainFaceCNN(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		cfg := facecnn.Config{Cut: *cut, Width: *width}.WithDefaults()
+		cfg := facecnn.Config{Cut: *cut, Width: *width, Tune: *tune}.WithDefaults()
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}
@@ -126,8 +127,8 @@ func cmdTrainFaceCNN(fs *flag.FlagSet) action {
 			}
 			pcfg = pcfg.WithDefaults()
 			set := setFlags(fs)
-			if set["cut"] && *cut != pcfg.Cut || set["width"] && *width != pcfg.Width {
-				return usageError{fmt.Errorf("%s has cut %s and width %d: a fine-tuned head keeps its parent's architecture", e.ID, pcfg.Cut, pcfg.Width)}
+			if set["cut"] && *cut != pcfg.Cut || set["width"] && *width != pcfg.Width || set["tune"] && *tune != pcfg.Tune {
+				return usageError{fmt.Errorf("%s has cut %s, width %d and %d tuned blocks: a fine-tuned head keeps its parent's architecture", e.ID, pcfg.Cut, pcfg.Width, pcfg.Tune)}
 			}
 			cfg = pcfg
 			// The head reads the backbone's features: on another backbone the
@@ -142,7 +143,13 @@ func cmdTrainFaceCNN(fs *flag.FlagSet) action {
 				return fmt.Errorf("%s: %w", e.ID, err)
 			}
 		}
-		c, _ := facecnn.CutNamed(cfg.Cut)
+		var tunedStart map[string]nn.Tensor
+		if cfg.Tune > 0 && from == nil {
+			if tunedStart, err = facecnn.TunedWeights(backbone, cfg); err != nil {
+				return err
+			}
+		}
+		c, _ := cfg.FeatureCut()
 		bb, err := facecnn.NewBackbone(backbone, c, 16, 2)
 		if err != nil {
 			return err
@@ -203,7 +210,7 @@ func cmdTrainFaceCNN(fs *flag.FlagSet) action {
 			trainSteps = -1 // the trainer's "none"
 		}
 		opts := trainer.Options{Config: cfg, Samples: *samples, Steps: trainSteps, BatchSize: *batch, LearningRate: *lr, Seed: *seed,
-			EvalEvery: *evalEvery, SeamWeight: *seamWeight, FakeCropShare: *fakeShare, From: from,
+			EvalEvery: *evalEvery, SeamWeight: *seamWeight, FakeCropShare: *fakeShare, From: from, TunedStart: tunedStart,
 			Progress: func(p trainer.Progress) {
 				if p.Stage == "samples" {
 					fmt.Fprintf(os.Stderr, "\r\033[Ksamples %d/%d", p.Step, p.Total)
@@ -239,7 +246,8 @@ func cmdTrainFaceCNN(fs *flag.FlagSet) action {
 		training, _ := json.Marshal(record)
 		card := models.Card{Name: facecnn.Name, Version: version,
 			Created: created, Seed: *seed, Command: commandLine(),
-			Input:  "features [N,28,28,32] (stride8) or [N,14,14,64] (stride16): MobileNetV2 int8 (" + facecnn.BackboneFile + ") cut there, on the face aligned by media/landmark.Align at 224 px, RGB normalised with ImageNet mean and std",
+			Input: "features [N,28,28,32] (stride8) or [N,14,14,64] (stride16): MobileNetV2 int8 (" + facecnn.BackboneFile + ") cut there" +
+				tunedNote(cfg) + ", on the face aligned by media/landmark.Align at 224 px, RGB normalised with ImageNet mean and std",
 			Output: "patch_logits [N,14,14,1] (seam per patch); the frame logit is their log-mean-exp (facecnn.FrameLogit), sigmoid → P(manipulated)",
 			Config: cfgJSON, Training: training, Data: sources, Sets: cardSets, Parent: parentID, ParentDataMissing: missing, Generator: gen}
 		cardPath, err := models.WriteTrained(*out, &card, data)
@@ -305,4 +313,13 @@ func readLicences(path string) map[string]string {
 		}
 	}
 	return out
+}
+
+// tunedNote says, for a model card, where the frozen backbone stops when
+// the network tunes its last blocks.
+func tunedNote(cfg facecnn.Config) string {
+	if cfg.Tune == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" less its last %d blocks, which this network holds and fine-tuned from the backbone's weights (dequantised, trained at %.2g× the head's rate)", cfg.Tune, facecnn.TunedRate)
 }

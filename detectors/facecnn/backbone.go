@@ -21,14 +21,17 @@ type Cut struct {
 	Tensor string
 	// C, H, W are its channels and size for a 224×224 input.
 	C, H, W int
+	// blocks are the inputs of the residual blocks that end at the cut,
+	// nearest first (Config.Tune).
+	blocks [MaxTune]string
 }
 
 // Cuts are the tensors a head may read: after MobileNetV2's third stage
 // (stride 8: 28×28×32, small receptive fields, fine detail) or its fourth
 // (stride 16: 14×14×64).
 var cuts = map[string]Cut{
-	"stride8":  {Tensor: "365_quantized", C: 32, H: 28, W: 28},
-	"stride16": {Tensor: "400_quantized", C: 64, H: 14, W: 14},
+	"stride8":  {Tensor: "365_quantized", C: 32, H: 28, W: 28, blocks: [MaxTune]string{"356_quantized", "507_quantized"}},
+	"stride16": {Tensor: "400_quantized", C: 64, H: 14, W: 14, blocks: [MaxTune]string{"391_quantized", "382_quantized"}},
 }
 
 // CutNamed returns the cut called name ("stride8" or "stride16").

@@ -82,7 +82,7 @@ func New(opts Options) (_ *Detector, err error) {
 		return nil, errors.New("facecnn: no model")
 	}
 	opts.Config = opts.Config.WithDefaults()
-	cut, err := CutNamed(opts.Config.Cut)
+	cut, err := opts.Config.FeatureCut()
 	if err != nil {
 		return nil, err
 	}

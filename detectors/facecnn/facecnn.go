@@ -52,7 +52,16 @@ type Config struct {
 	Cut string `json:"cut"`
 	// Width is the channel count of the head's convolutions.
 	Width int `json:"width"`
+	// Tune is how many of the backbone's residual blocks just before the
+	// cut (0–2, MaxTune) are trained with the head instead of frozen:
+	// partial fine-tuning. They start from the backbone's own weights,
+	// dequantised from its int8 file, and run in float with the head; the
+	// frozen backbone then ends where the first tuned block starts.
+	Tune int `json:"tune,omitempty"`
 }
+
+// MaxTune is the most backbone blocks a Config may tune.
+const MaxTune = 2
 
 // DefaultConfig is the shipped architecture.
 func DefaultConfig() Config { return Config{Cut: "stride8", Width: 48} }
@@ -77,10 +86,29 @@ func (c Config) Validate() error {
 	if c.Width < 1 || c.Width > 512 {
 		return fmt.Errorf("facecnn: width %d not in [1,512]", c.Width)
 	}
+	if c.Tune < 0 || c.Tune > MaxTune {
+		return fmt.Errorf("facecnn: %d tuned backbone blocks, want 0 to %d", c.Tune, MaxTune)
+	}
 	return nil
 }
 
-// Plan returns the trained head on the backbone features at c.Cut: 3×3
+// FeatureCut is where the frozen backbone ends and the trained network
+// (the tuned blocks, then the head) begins: the cut itself, or the input
+// of the first tuned block, which has the cut's shape.
+func (c Config) FeatureCut() (Cut, error) {
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return Cut{}, err
+	}
+	cut, _ := CutNamed(c.Cut)
+	if c.Tune > 0 {
+		cut.Tensor = cut.blocks[c.Tune-1]
+	}
+	return cut, nil
+}
+
+// Plan returns the trained network: c.Tune backbone blocks (see
+// Config.Tune), then the head on the features at c.Cut: 3×3
 // convolutions down to the 14×14 grid (a space-to-depth and a convolution
 // halve the stride-8 features, the form GoMLX's ONNX Runtime backend can
 // differentiate), and a 1×1 convolution to one logit per patch.
@@ -91,6 +119,9 @@ func (c Config) Plan() []nn.Layer {
 		return nn.Layer{Kind: nn.Conv, Name: name, In: in, Out: out, K: k, Stride: 1, Pad: nn.SamePad(size, k, 1), Act: act}
 	}
 	var ls []nn.Layer
+	for k := c.Tune; k >= 1; k-- {
+		ls = append(ls, tunedBlock(k, cut.C, cut.H)...)
+	}
 	in := cut.C
 	size := cut.H
 	if size == 2*GridSize {
@@ -102,6 +133,25 @@ func (c Config) Plan() []nn.Layer {
 		conv("head/conv1", c.Width, c.Width, 3, size, nn.LeakyReLU),
 		conv("head/patch", c.Width, 1, 1, size, nn.Linear))
 	return ls
+}
+
+// TunedRate is how far, relative to the head's, training moves the tuned
+// backbone blocks' weights (nn.Layer.Rate): at the head's rate Adam would
+// overwrite the pretrained weights within a few hundred steps (measured:
+// the expansion's weights changed by more than their own size in 300).
+const TunedRate = 0.1
+
+// tunedBlock is the plan of the k-th backbone block before the cut
+// (MobileNetV2's inverted residual of c channels, expanded six times).
+func tunedBlock(k, c, size int) []nn.Layer {
+	name := fmt.Sprintf("backbone/tune%d", k)
+	return []nn.Layer{
+		{Kind: nn.Mark},
+		{Kind: nn.Conv, Name: name + "/expand", In: c, Out: 6 * c, K: 1, Stride: 1, Pad: nn.SamePad(size, 1, 1), Act: nn.ReLU6, Rate: TunedRate},
+		{Kind: nn.Depthwise, Name: name + "/depthwise", In: 6 * c, Out: 6 * c, K: 3, Act: nn.ReLU6, Rate: TunedRate},
+		{Kind: nn.Conv, Name: name + "/project", In: 6 * c, Out: c, K: 1, Stride: 1, Pad: nn.SamePad(size, 1, 1), Act: nn.Linear, Rate: TunedRate},
+		{Kind: nn.AddMark},
+	}
 }
 
 // CanvasTransform returns the map from image pixels to a Canvas×Canvas crop

@@ -127,3 +127,42 @@ func TestPhasesMustMakeASquareGrid(t *testing.T) {
 		}
 	}
 }
+
+// TestTunedPlan: Config.Tune puts that many backbone blocks, each an
+// inverted residual trained at TunedRate, before the head, and moves the
+// frozen backbone's end back to the first one's input, of the cut's shape.
+func TestTunedPlan(t *testing.T) {
+	for _, c := range []struct {
+		cut  string
+		tune int
+		from string
+	}{{"stride8", 0, "365_quantized"}, {"stride8", 1, "356_quantized"}, {"stride8", 2, "507_quantized"}, {"stride16", 2, "382_quantized"}} {
+		cfg := Config{Cut: c.cut, Tune: c.tune}
+		fc, err := cfg.FeatureCut()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut, _ := CutNamed(c.cut)
+		if fc.Tensor != c.from || fc.C != cut.C || fc.H != cut.H {
+			t.Errorf("%s, %d tuned: frozen part ends at %s %dx%dx%d, want %s of the cut's shape", c.cut, c.tune, fc.Tensor, fc.C, fc.H, fc.W, c.from)
+		}
+		plan := cfg.Plan()
+		head := Config{Cut: c.cut}.Plan()
+		if len(plan) != len(head)+5*c.tune {
+			t.Fatalf("%s, %d tuned: %d layers, the head alone %d", c.cut, c.tune, len(plan), len(head))
+		}
+		for i, l := range plan[:5*c.tune] {
+			if l.Name != "" && l.Rate != TunedRate {
+				t.Errorf("%s: layer %s trains at rate %v", c.cut, l.Name, l.Rate)
+			}
+			if i%5 == 2 && (l.In != 6*cut.C || l.K != 3) {
+				t.Errorf("%s: block layer %d is %+v, want the 3×3 depthwise of %d channels", c.cut, i, l, 6*cut.C)
+			}
+		}
+	}
+	for _, bad := range []int{-1, MaxTune + 1} {
+		if _, err := (Config{Tune: bad}).FeatureCut(); err == nil {
+			t.Errorf("%d tuned blocks accepted", bad)
+		}
+	}
+}

@@ -12,19 +12,32 @@ import (
 // Apply builds the layers of plan on x, an NHWC float32 batch, with the
 // variables under scope.
 func Apply(scope *mlmodel.Scope, plan []Layer, x *graph.Node) *graph.Node {
+	var marks []*graph.Node
 	for _, l := range plan {
 		switch l.Kind {
+		case Mark:
+			marks = append(marks, x)
+			continue
+		case AddMark:
+			x = graph.Add(x, marks[len(marks)-1])
+			marks = marks[:len(marks)-1]
+			continue
+		case Depthwise:
+			w, b := layerWeights(scope, l, x.Graph())
+			// A convolution in In groups of one channel. (GoMLX differentiates
+			// it channel by channel: 0.8 s a step for a 192-channel layer on
+			// a batch of 64 28×28 maps on 2 cores, against 2.2 s for k²
+			// shifted copies gathered and summed.)
+			x = graph.Convolve(x, graph.Reshape(w, l.K, l.K, 1, l.In)).FeatureGroupCount(l.In).
+				PaddingPerDim([][2]int{{l.K / 2, l.K / 2}, {l.K / 2, l.K / 2}}).Done()
+			x = graph.Add(x, graph.Reshape(b, 1, 1, 1, l.In))
 		case Conv:
-			wd, bd := l.WeightDims()
-			w := in(scope, l.Name).VariableWithShape("weights", shapes.Make(dtypes.Float32, wd...)).ValueGraph(x.Graph())
-			b := in(scope, l.Name).VariableWithShape("biases", shapes.Make(dtypes.Float32, bd...)).ValueGraph(x.Graph())
+			w, b := layerWeights(scope, l, x.Graph())
 			x = graph.Convolve(x, w).StridePerAxis(l.Stride, l.Stride).
 				PaddingPerDim([][2]int{l.Pad, l.Pad}).Done()
 			x = graph.Add(x, graph.Reshape(b, 1, 1, 1, l.Out))
 		case Dense:
-			wd, bd := l.WeightDims()
-			w := in(scope, l.Name).VariableWithShape("weights", shapes.Make(dtypes.Float32, wd...)).ValueGraph(x.Graph())
-			b := in(scope, l.Name).VariableWithShape("biases", shapes.Make(dtypes.Float32, bd...)).ValueGraph(x.Graph())
+			w, b := layerWeights(scope, l, x.Graph())
 			n := x.Shape().Dimensions[0]
 			x = graph.Reshape(x, n, l.In)
 			x = graph.Add(graph.MatMul(x, w), graph.Reshape(b, 1, l.Out))
@@ -52,9 +65,23 @@ func Apply(scope *mlmodel.Scope, plan []Layer, x *graph.Node) *graph.Node {
 			x = graph.Where(graph.GreaterOrEqual(x, graph.ScalarZero(x.Graph(), x.DType())), x, graph.MulScalar(x, LeakySlope))
 		case Sigmoid:
 			x = graph.Sigmoid(x)
+		case ReLU6:
+			x = graph.ClipScalar(x, 0, 6)
 		}
 	}
 	return x
+}
+
+// layerWeights returns the graph values of l's weights and biases: its
+// variables times its Rate.
+func layerWeights(scope *mlmodel.Scope, l Layer, g *graph.Graph) (w, b *graph.Node) {
+	wd, bd := l.WeightDims()
+	w = in(scope, l.Name).VariableWithShape("weights", shapes.Make(dtypes.Float32, wd...)).ValueGraph(g)
+	b = in(scope, l.Name).VariableWithShape("biases", shapes.Make(dtypes.Float32, bd...)).ValueGraph(g)
+	if r := l.rate(); r != 1 {
+		w, b = graph.MulScalar(w, r), graph.MulScalar(b, r)
+	}
+	return w, b
 }
 
 // in returns the scope at path (parts separated by "/") under scope.

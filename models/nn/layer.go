@@ -23,6 +23,14 @@ const (
 	// channels become 4C, ordered (block row, block column, channel), as
 	// ONNX's SpaceToDepth orders them.
 	SpaceToDepth
+	// Depthwise is a K×K convolution of each of In channels on its own
+	// (Out = In), stride 1, padded to keep the size (K odd), with bias,
+	// followed by Act: MobileNet's depthwise layer.
+	Depthwise
+	// Mark remembers the image at this point; the next AddMark adds it to
+	// the image there (a residual connection) and forgets it. Marks nest.
+	Mark
+	AddMark
 )
 
 // Activation is applied after a Conv or Dense layer.
@@ -35,6 +43,8 @@ const (
 	LeakyReLU
 	// Sigmoid maps to (0,1).
 	Sigmoid
+	// ReLU6 clips to [0, 6], as MobileNetV2 does.
+	ReLU6
 )
 
 // LeakySlope is the slope of LeakyReLU for negative inputs.
@@ -55,14 +65,32 @@ type Layer struct {
 	Act       Activation
 	// Shape is the (H, W, C) an Unflatten produces.
 	Shape [3]int
+	// Rate scales how far training moves the layer's weights (0 means 1):
+	// Adam steps each variable by about the learning rate whatever its
+	// gradient, so a pretrained layer fine-tuned at the head's rate would
+	// soon forget its start. The variables hold the weights divided by
+	// Rate and the graph multiplies them back; Weights and SetWeights
+	// convert, so files and starting weights are the weights themselves.
+	Rate float64
+}
+
+// rate is l.Rate with its zero value resolved.
+func (l Layer) rate() float64 {
+	if l.Rate <= 0 {
+		return 1
+	}
+	return l.Rate
 }
 
 // WeightDims returns the shapes of the layer's weights and biases as the
-// model stores them: [K, K, In, Out] for a Conv (HWIO), [In, Out] for a Dense.
+// model stores them: [K, K, In, Out] for a Conv (HWIO), [K, K, In] for a
+// Depthwise, [In, Out] for a Dense.
 func (l Layer) WeightDims() (weights, biases []int) {
 	switch l.Kind {
 	case Conv:
 		return []int{l.K, l.K, l.In, l.Out}, []int{l.Out}
+	case Depthwise:
+		return []int{l.K, l.K, l.In}, []int{l.In}
 	case Dense:
 		return []int{l.In, l.Out}, []int{l.Out}
 	}

@@ -14,7 +14,8 @@ import (
 // Opset is the ONNX operator set version WriteONNX uses. The layers map to:
 //
 //	input [N,H,W,C] → Transpose to NCHW
-//	SpaceToDepth (blocksize 2); Conv (weights HWIO → OIHW, explicit pads) + LeakyRelu / Sigmoid
+//	SpaceToDepth (blocksize 2); Conv (weights HWIO → OIHW, explicit pads) + LeakyRelu / Sigmoid / Clip
+//	Depthwise: Conv with one group per channel; Mark … AddMark: Add
 //	Dense: Transpose to NHWC, Flatten, Gemm; Unflatten: Reshape [-1,H,W,C], Transpose
 //	Upsample: Resize (nearest, asymmetric, floor: exact pixel repetition)
 //	→ Transpose to NHWC → output
@@ -122,8 +123,41 @@ func WriteEnsembleONNX(w io.Writer, plan []Layer, members []map[string]Tensor, o
 func (g *graphBuilder) network(plan []Layer, weights map[string]Tensor, prefix, x string) (string, error) {
 	nchw := true // layout of x
 	rank2 := false
+	var marks []string
 	for i, l := range plan {
 		switch l.Kind {
+		case Mark:
+			marks = append(marks, x)
+			continue
+		case AddMark:
+			if len(marks) == 0 {
+				return "", fmt.Errorf("nn: layer %d: AddMark without a Mark", i)
+			}
+			x = g.node("Add", []string{x, marks[len(marks)-1]})
+			marks = marks[:len(marks)-1]
+			continue
+		case Depthwise:
+			wt, bt, err := lookup(weights, l)
+			if err != nil {
+				return "", err
+			}
+			// HWC → C1HW, one group per channel.
+			k, c := l.K, l.In
+			chw := make([]float32, len(wt.Data))
+			for h := range k {
+				for ww := range k {
+					for ch := range c {
+						chw[(ch*k+h)*k+ww] = wt.Data[(h*k+ww)*c+ch]
+					}
+				}
+			}
+			wn := g.floatInit(fmt.Sprintf("%sl%d_w", prefix, i), []int64{int64(c), 1, int64(k), int64(k)}, chw)
+			bn := g.floatInit(fmt.Sprintf("%sl%d_b", prefix, i), []int64{int64(c)}, bt.Data)
+			p := int64(k / 2)
+			x = g.node("Conv", []string{x, wn, bn},
+				attrInts("kernel_shape", int64(k), int64(k)),
+				attrInt("group", int64(c)),
+				attrInts("pads", p, p, p, p))
 		case Conv:
 			wt, bt, err := lookup(weights, l)
 			if err != nil {
@@ -187,7 +221,14 @@ func (g *graphBuilder) network(plan []Layer, weights map[string]Tensor, prefix, 
 			x = g.node("LeakyRelu", []string{x}, attrFloat("alpha", LeakySlope))
 		case Sigmoid:
 			x = g.node("Sigmoid", []string{x})
+		case ReLU6:
+			lo := g.floatInit(fmt.Sprintf("%sl%d_min", prefix, i), nil, []float32{0})
+			hi := g.floatInit(fmt.Sprintf("%sl%d_max", prefix, i), nil, []float32{6})
+			x = g.node("Clip", []string{x, lo, hi})
 		}
+	}
+	if len(marks) > 0 {
+		return "", errors.New("nn: a Mark without its AddMark")
 	}
 	if !nchw || rank2 {
 		return "", errors.New("nn: plan does not end in an image")

@@ -108,6 +108,19 @@ func readMember(inits map[string]*onnx.TensorProto, plan []Layer, prefix string)
 			}
 			w = hwio
 		}
+		if l.Kind == Depthwise {
+			// C1HW (ONNX) → HWC (the plan's layout).
+			k, c := l.K, l.In
+			hwc := make([]float32, len(w))
+			for h := range k {
+				for ww := range k {
+					for ch := range c {
+						hwc[(h*k+ww)*c+ch] = w[(ch*k+h)*k+ww]
+					}
+				}
+			}
+			w = hwc
+		}
 		out[l.Name+"/weights"] = Tensor{Dims: wd, Data: w}
 		out[l.Name+"/biases"] = Tensor{Dims: bd, Data: b}
 	}
@@ -153,7 +166,13 @@ func SetWeights(store *mlmodel.Store, plan []Layer, weights map[string]Tensor) e
 			data []float32
 		}{{l.Name + "/weights", wd, w.Data}, {l.Name + "/biases", bd, b.Data}} {
 			path := mlmodel.ScopeSeparator + strings.TrimPrefix(p.name, mlmodel.ScopeSeparator)
-			if _, err := store.CreateVariable(path, tensors.FromFlatDataAndDimensions(append([]float32(nil), p.data...), p.dims...)); err != nil {
+			data := append([]float32(nil), p.data...)
+			if r := float32(l.rate()); r != 1 {
+				for i := range data {
+					data[i] /= r // the variable holds weight / Rate (Layer.Rate)
+				}
+			}
+			if _, err := store.CreateVariable(path, tensors.FromFlatDataAndDimensions(data, p.dims...)); err != nil {
 				return fmt.Errorf("nn: %s: %w", p.name, err)
 			}
 		}

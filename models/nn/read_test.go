@@ -27,12 +27,16 @@ func randomWeights(plan []Layer, seed uint64) map[string]Tensor {
 		if wd == nil {
 			continue
 		}
-		for name, dims := range map[string][]int{l.Name + "/weights": wd, l.Name + "/biases": bd} {
-			t := Tensor{Dims: dims, Data: make([]float32, prod(dims))}
+		// In a fixed order, so that a seed gives the same weights every run.
+		for _, p := range []struct {
+			name string
+			dims []int
+		}{{l.Name + "/weights", wd}, {l.Name + "/biases", bd}} {
+			t := Tensor{Dims: p.dims, Data: make([]float32, prod(p.dims))}
 			for i := range t.Data {
 				t.Data[i] = float32(rng.NormFloat64())
 			}
-			w[name] = t
+			w[p.name] = t
 		}
 	}
 	return w

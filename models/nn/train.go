@@ -65,6 +65,11 @@ func Weights(store *mlmodel.Store, plan []Layer) (map[string]Tensor, error) {
 			if err != nil {
 				return nil, err
 			}
+			if r := float32(l.rate()); r != 1 {
+				for i := range data {
+					data[i] *= r
+				}
+			}
 			w[p.name] = Tensor{Dims: p.dims, Data: data}
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // backbone features NHWC, output facecnn.OutputName [N,14,14,1] patch
 // logits; metadata names its version and cut.
 func ONNX(res *Result, version string) ([]byte, error) {
-	cut, err := facecnn.CutNamed(res.Config.Cut)
+	cut, err := res.Config.FeatureCut()
 	if err != nil {
 		return nil, err
 	}
@@ -21,8 +21,8 @@ func ONNX(res *Result, version string) ([]byte, error) {
 		GraphName: "trueframe_face_cnn", Input: facecnn.InputName, Output: facecnn.OutputName,
 		InputShape:  [3]int{cut.H, cut.W, cut.C},
 		OutputShape: [3]int{facecnn.GridSize, facecnn.GridSize, 1},
-		Metadata: map[string]string{"version": version, "cut": res.Config.Cut, "width": fmt.Sprint(res.Config.Width),
-			"input":  "backbone features NHWC (" + facecnn.BackboneFile + " cut at " + res.Config.Cut + ")",
+		Metadata: map[string]string{"version": version, "cut": res.Config.Cut, "width": fmt.Sprint(res.Config.Width), "tune": fmt.Sprint(res.Config.Tune),
+			"input":  "backbone features NHWC (" + facecnn.BackboneFile + " cut at " + res.Config.Cut + ", less the tuned blocks)",
 			"output": "patch logits; frame logit = log-mean-exp of them (facecnn.FrameLogit)"},
 	})
 	return buf.Bytes(), err

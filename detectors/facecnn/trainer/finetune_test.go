@@ -19,7 +19,7 @@ func TestFineTuneStartsFromParent(t *testing.T) {
 	}
 	set := tinyCrops(t, 60)
 	cfg := facecnn.Config{Cut: "stride16", Width: 16}
-	backbone, bb, be := trainingEngines(t, cfg.Cut)
+	backbone, bb, be := trainingEngines(t, cfg)
 	ctx := context.Background()
 	opts := Options{Config: cfg, Samples: 128, Steps: 20, BatchSize: 16, LearningRate: 3e-3, ValidationShare: 0.2, Clean: true, Seed: 5}
 	parent, err := Train(ctx, be, bb, set, opts)

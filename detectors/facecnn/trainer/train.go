@@ -73,6 +73,10 @@ type Options struct {
 	// version's, read with nn.ReadONNX) instead of random ones: the head is
 	// fine-tuned. Config must be the architecture they were trained with.
 	From map[string]nn.Tensor
+	// TunedStart are the starting weights of the backbone blocks
+	// Config.Tune trains (facecnn.TunedWeights of the backbone); needed
+	// when Config.Tune > 0 and From is not set.
+	TunedStart map[string]nn.Tensor
 	// Progress, when set, is called after every step; Validation is set
 	// on the steps it was measured. Stage says what runs ("samples",
 	// "train").
@@ -178,7 +182,10 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	if opts.Steps < 0 && opts.From == nil {
 		return nil, errors.New("trainer: no steps and no starting weights")
 	}
-	cut, _ := facecnn.CutNamed(opts.Config.Cut)
+	cut, _ := opts.Config.FeatureCut()
+	if opts.Config.Tune > 0 && opts.From == nil && opts.TunedStart == nil {
+		return nil, errors.New("trainer: tuned backbone blocks need their starting weights (facecnn.TunedWeights)")
+	}
 	var trReal, trFake, vaReal, vaFake []Crop
 	groups := map[string]bool{}
 	// A set of few groups may see none drawn for validation: then the real
@@ -259,9 +266,15 @@ func Train(ctx context.Context, backend compute.Backend, bb *facecnn.Backbone, s
 	store := mlmodel.NewStore()
 	store.SetParam(mlmodel.ParamInitialSeed, int64(opts.Seed))
 	plan := opts.Config.Plan()
-	if opts.From != nil {
+	switch {
+	case opts.From != nil:
 		if err := nn.SetWeights(store, plan, opts.From); err != nil {
 			return nil, fmt.Errorf("trainer: the starting weights: %w", err)
+		}
+	case opts.Config.Tune > 0:
+		// The tuned blocks start as the backbone's; the head at random.
+		if err := nn.SetWeights(store, plan[:5*opts.Config.Tune], opts.TunedStart); err != nil {
+			return nil, fmt.Errorf("trainer: the tuned blocks' starting weights: %w", err)
 		}
 	}
 	g := facecnn.GridSize * facecnn.GridSize
