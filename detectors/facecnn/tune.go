@@ -90,8 +90,11 @@ func invertedResidual(producer map[string]*onnx.NodeProto, end, in string) ([3]*
 // layout of l (a 1×1 Conv, HWIO, or a Depthwise, HWC).
 func dequantiseConv(n *onnx.NodeProto, inits map[string]*onnx.TensorProto, l nn.Layer) (w, b nn.Tensor, err error) {
 	xScale, err := tensorFloats(inits[n.Input[1]])
-	if err != nil || len(xScale) != 1 {
-		return w, b, fmt.Errorf("%s: input scale: %v", n.Name, err)
+	if err != nil {
+		return w, b, fmt.Errorf("%s: input scale: %w", n.Name, err)
+	}
+	if len(xScale) != 1 {
+		return w, b, fmt.Errorf("%s: %d input scales, want one", n.Name, len(xScale))
 	}
 	q, err := tensorInts(inits[n.Input[3]])
 	if err != nil {

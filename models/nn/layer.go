@@ -71,6 +71,8 @@ type Layer struct {
 	// soon forget its start. The variables hold the weights divided by
 	// Rate and the graph multiplies them back; Weights and SetWeights
 	// convert, so files and starting weights are the weights themselves.
+	// (A layer left to the random initialiser therefore starts Rate times
+	// smaller: give such a layer its starting weights.)
 	Rate float64
 }
 
