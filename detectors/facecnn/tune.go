@@ -3,7 +3,6 @@ package facecnn
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
@@ -89,18 +88,17 @@ func invertedResidual(producer map[string]*onnx.NodeProto, end, in string) ([3]*
 // dequantiseConv reads a QLinearConv's weights and bias as floats in the
 // layout of l (a 1×1 Conv, HWIO, or a Depthwise, HWC).
 func dequantiseConv(n *onnx.NodeProto, inits map[string]*onnx.TensorProto, l nn.Layer) (w, b nn.Tensor, err error) {
-	xScale, err := tensorFloats(inits[n.Input[1]])
+	wd, bd := l.WeightDims()
+	outs := l.Out
+	xScale, err := nn.Floats(inits[n.Input[1]], 1)
 	if err != nil {
 		return w, b, fmt.Errorf("%s: input scale: %w", n.Name, err)
-	}
-	if len(xScale) != 1 {
-		return w, b, fmt.Errorf("%s: %d input scales, want one", n.Name, len(xScale))
 	}
 	q, err := tensorInts(inits[n.Input[3]])
 	if err != nil {
 		return w, b, fmt.Errorf("%s: weights: %w", n.Name, err)
 	}
-	scale, err := tensorFloats(inits[n.Input[4]])
+	scale, err := nn.Floats(inits[n.Input[4]], outs)
 	if err != nil {
 		return w, b, fmt.Errorf("%s: weight scales: %w", n.Name, err)
 	}
@@ -112,10 +110,12 @@ func dequantiseConv(n *onnx.NodeProto, inits map[string]*onnx.TensorProto, l nn.
 	if err != nil {
 		return w, b, fmt.Errorf("%s: bias: %w", n.Name, err)
 	}
-	wd, bd := l.WeightDims()
-	outs := l.Out
-	if len(scale) != outs || len(zero) != outs || len(bias) != outs || len(q) != prodInts(wd) {
-		return w, b, fmt.Errorf("%s: %d weights, %d scales, %d zero points, %d biases; want the shape %v", n.Name, len(q), len(scale), len(zero), len(bias), wd)
+	size := 1
+	for _, d := range wd {
+		size *= d
+	}
+	if len(zero) != outs || len(bias) != outs || len(q) != size {
+		return w, b, fmt.Errorf("%s: %d weights, %d zero points, %d biases; want the shape %v", n.Name, len(q), len(zero), len(bias), wd)
 	}
 	w = nn.Tensor{Dims: wd, Data: make([]float32, len(q))}
 	// ONNX holds [out, in/group, kh, kw]; the plan [1,1,in,out] for a
@@ -132,31 +132,6 @@ func dequantiseConv(n *onnx.NodeProto, inits map[string]*onnx.TensorProto, l nn.
 		b.Data[o] = float32(bias[o]) * xScale[0] * scale[o]
 	}
 	return w, b, nil
-}
-
-func prodInts(d []int) int {
-	p := 1
-	for _, v := range d {
-		p *= v
-	}
-	return p
-}
-
-// tensorFloats returns a float initialiser's values.
-func tensorFloats(t *onnx.TensorProto) ([]float32, error) {
-	switch {
-	case t == nil:
-		return nil, fmt.Errorf("missing")
-	case t.DataType != int32(onnx.TensorProto_FLOAT):
-		return nil, fmt.Errorf("data type %d, want float", t.DataType)
-	case len(t.FloatData) > 0:
-		return t.FloatData, nil
-	}
-	out := make([]float32, len(t.RawData)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.RawData[4*i:]))
-	}
-	return out, nil
 }
 
 // tensorInts returns an int8, uint8 or int32 initialiser's values.

@@ -141,16 +141,9 @@ func (g *graphBuilder) network(plan []Layer, weights map[string]Tensor, prefix, 
 			if err != nil {
 				return "", err
 			}
-			// HWC → C1HW, one group per channel.
+			// One group per channel.
 			k, c := l.K, l.In
-			chw := make([]float32, len(wt.Data))
-			for h := range k {
-				for ww := range k {
-					for ch := range c {
-						chw[(ch*k+h)*k+ww] = wt.Data[(h*k+ww)*c+ch]
-					}
-				}
-			}
+			chw := depthwiseLayout(wt.Data, k, c, true)
 			wn := g.floatInit(fmt.Sprintf("%sl%d_w", prefix, i), []int64{int64(c), 1, int64(k), int64(k)}, chw)
 			bn := g.floatInit(fmt.Sprintf("%sl%d_b", prefix, i), []int64{int64(c)}, bt.Data)
 			p := int64(k / 2)
@@ -255,6 +248,25 @@ func prod(d []int) int {
 		p *= v
 	}
 	return p
+}
+
+// depthwiseLayout reorders a K×K depthwise kernel of c channels between
+// the plan's layout, HWC, and ONNX's, C1HW (toONNX), or back.
+func depthwiseLayout(w []float32, k, c int, toONNX bool) []float32 {
+	out := make([]float32, len(w))
+	for h := range k {
+		for x := range k {
+			for ch := range c {
+				hwc, chw := (h*k+x)*c+ch, (ch*k+h)*k+x
+				if toONNX {
+					out[chw] = w[hwc]
+				} else {
+					out[hwc] = w[chw]
+				}
+			}
+		}
+	}
+	return out
 }
 
 // graphBuilder collects the graph's nodes and initializers.

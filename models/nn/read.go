@@ -85,11 +85,11 @@ func readMember(inits map[string]*onnx.TensorProto, plan []Layer, prefix string)
 			continue
 		}
 		// WriteONNX names a layer's initialisers by its index in the plan.
-		w, err := floats(inits[fmt.Sprintf("%sl%d_w", prefix, i)], prod(wd))
+		w, err := Floats(inits[fmt.Sprintf("%sl%d_w", prefix, i)], prod(wd))
 		if err != nil {
 			return nil, fmt.Errorf("%w: layer %s weights: %v", ErrNotPlan, l.Name, err)
 		}
-		b, err := floats(inits[fmt.Sprintf("%sl%d_b", prefix, i)], prod(bd))
+		b, err := Floats(inits[fmt.Sprintf("%sl%d_b", prefix, i)], prod(bd))
 		if err != nil {
 			return nil, fmt.Errorf("%w: layer %s biases: %v", ErrNotPlan, l.Name, err)
 		}
@@ -109,17 +109,7 @@ func readMember(inits map[string]*onnx.TensorProto, plan []Layer, prefix string)
 			w = hwio
 		}
 		if l.Kind == Depthwise {
-			// C1HW (ONNX) → HWC (the plan's layout).
-			k, c := l.K, l.In
-			hwc := make([]float32, len(w))
-			for h := range k {
-				for ww := range k {
-					for ch := range c {
-						hwc[(h*k+ww)*c+ch] = w[(ch*k+h)*k+ww]
-					}
-				}
-			}
-			w = hwc
+			w = depthwiseLayout(w, l.K, l.In, false)
 		}
 		out[l.Name+"/weights"] = Tensor{Dims: wd, Data: w}
 		out[l.Name+"/biases"] = Tensor{Dims: bd, Data: b}
@@ -127,8 +117,10 @@ func readMember(inits map[string]*onnx.TensorProto, plan []Layer, prefix string)
 	return out, nil
 }
 
-// floats returns the n float32 values of t.
-func floats(t *onnx.TensorProto, n int) ([]float32, error) {
+// Floats returns the n float32 values of the ONNX initialiser t, from
+// whichever field holds them; a nil t, another type or another count is an
+// error.
+func Floats(t *onnx.TensorProto, n int) ([]float32, error) {
 	switch {
 	case t == nil:
 		return nil, errors.New("missing")
