@@ -48,6 +48,7 @@ func commands() *command {
 		{name: "detectors", summary: "train the learned detectors", subcommands: []*command{
 			{name: "crops", args: "SOURCE...", summary: "aligned face crops for training", help: cropsHelp, flags: cmdDetectorsCrops},
 			{name: "sequences", args: "SOURCE...", summary: "face-track measurements for the motion detector", help: sequencesHelp, flags: cmdDetectorsSequences},
+			{name: "score-motion", args: "[CARD...]", summary: "motion networks scored on recorded sequences, in seconds", help: scoreMotionHelp, flags: cmdDetectorsScoreMotion},
 			{name: "train", summary: "train a detector's model or the fusion", subcommands: []*command{
 				{name: facecnn.Name, summary: "the frame-level network, on crops and self-blends of them (--crops FILE --out DIR)", flags: cmdTrainFaceCNN},
 				{name: "fusion", args: "[SOURCE...]", summary: "fit the fusion to labelled clips", help: trainFusionHelp, flags: cmdTrainFusion},

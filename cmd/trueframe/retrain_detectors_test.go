@@ -12,6 +12,7 @@ import (
 
 	"github.com/trueframe/trueframe/detectors/facecnn"
 	"github.com/trueframe/trueframe/detectors/motion"
+	motiontrainer "github.com/trueframe/trueframe/detectors/motion/trainer"
 	"github.com/trueframe/trueframe/internal/testutil"
 	"github.com/trueframe/trueframe/models"
 	"github.com/trueframe/trueframe/models/nn"
@@ -323,6 +324,59 @@ func TestTrainMotionFrom(t *testing.T) {
 	if tunedCard.Parent != shipped.Version || len(tunedCard.Sets) != 1 || tunedCard.Sets[0].Origin != models.SetNew ||
 		len(tunedCard.ParentDataMissing) == 0 || tr.ParentValidation == nil || len(tr.ParentValidation.AUC) == 0 {
 		t.Errorf("card: parent %q, sets %+v, missing %v, parent figures %+v", tunedCard.Parent, tunedCard.Sets, tunedCard.ParentDataMissing, tr.ParentValidation)
+	}
+	scoreMotionTellsFrozenFaces(t, seqs, filepath.Join(work, "tuned", "motion.json"), shipped.Version)
+}
+
+// scoreMotionTellsFrozenFaces runs detectors score-motion on the clips'
+// sequences beside copies of them whose eyes and brows are held still (a
+// face animated from one photo, which the motion network learnt): the
+// network in use and the fine-tuned child both rank the copies above the
+// clips, and the figures name each network's version.
+func scoreMotionTellsFrozenFaces(t *testing.T, seqs, childCard, inUse string) {
+	t.Helper()
+	set, err := motiontrainer.LoadSet(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range set.Sequences {
+		frozen := motiontrainer.Sequence{Frames: slices.Clone(s.Frames), Fake: true, Method: "frozen", Source: s.Source + "#frozen"}
+		for _, k := range []int{motion.EyeRight, motion.EyeLeft, motion.BrowRight, motion.BrowLeft} {
+			var mean float64
+			for _, f := range s.Frames {
+				mean += f.V[k] / float64(len(s.Frames))
+			}
+			for i := range frozen.Frames {
+				frozen.Frames[i].V[k] = mean
+			}
+		}
+		set.Sequences = append(set.Sequences, frozen)
+	}
+	labelled := filepath.Join(t.TempDir(), "labelled.seqs")
+	if err := set.Save(labelled); err != nil {
+		t.Fatal(err)
+	}
+	if r := trueframe(t, "detectors", "score-motion"); r.code != 2 {
+		t.Errorf("score-motion without --sequences: exit %d, want 2", r.code)
+	}
+	r := trueframe(t, "detectors", "score-motion", "--json", "--sequences", labelled, childCard)
+	if r.code != 0 {
+		t.Fatalf("score-motion: exit %d: %s", r.code, r.stderr)
+	}
+	var child []motionScore
+	if err := json.Unmarshal([]byte(r.stdout), &child); err != nil || len(child) != 1 {
+		t.Fatalf("score-motion --json: %v\n%s", err, r.stdout)
+	}
+	r = trueframe(t, "detectors", "score-motion", "--sequences", labelled)
+	t.Logf("score-motion, the network in use:\n%s", r.stdout)
+	if r.code != 0 || !strings.Contains(r.stdout, inUse) {
+		t.Fatalf("score-motion with the network in use: exit %d, its version %s not printed: %s", r.code, inUse, r.stderr)
+	}
+	c := child[0]
+	t.Logf("child: %+v", c)
+	if c.Version != "motion-ci-tuned" || c.Fakes == 0 || c.Fakes != c.Reals || float64(c.AUC) < 0.8 || float64(c.Methods["frozen"]) != float64(c.AUC) {
+		t.Errorf("the child's figures: version %s, %d fakes, %d reals, AUC %v, methods %v; want its version, as many fakes as reals, AUC ≥ 0.8",
+			c.Version, c.Fakes, c.Reals, c.AUC, c.Methods)
 	}
 }
 

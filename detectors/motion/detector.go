@@ -125,18 +125,30 @@ func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) err
 // reaches 1 (about 6 s of face).
 const minWindows = 6
 
-// Result scores every window of the track and summarises them: the mean
-// window probability, and per window the seconds it covers.
+// Result judges the track's measured frames (Judge).
 func (t *trackDetector) Result(_ context.Context, info detectors.TrackInfo) (detectors.Result, error) {
-	r := detectors.Result{Detector: Name, Score: 0.5, Measurements: map[string]float64{
-		"frames_measured": float64(len(t.frames)), "frames_skipped": float64(t.skipped)}}
+	r, err := t.d.Judge(t.frames)
+	if err != nil {
+		return r, fmt.Errorf("motion: track %d: %w", t.track, err)
+	}
+	r.Measurements["frames_skipped"] = float64(t.skipped)
+	return r, nil
+}
+
+// Judge scores every window of a track's measured frames (in time order)
+// and summarises them: the mean window probability, and per window the
+// seconds it covers. The detector's track results are made here, so that
+// recorded sequences (motion/trainer's sets) are scored exactly as a scan
+// scores a face.
+func (d *Detector) Judge(frames []Frame) (detectors.Result, error) {
+	r := detectors.Result{Detector: Name, Score: 0.5, Measurements: map[string]float64{"frames_measured": float64(len(frames))}}
 	step := time.Duration(float64(time.Second) / Rate)
 	var probs []float64
-	for _, run := range Resample(t.frames) {
-		for s := 0; s+WindowLen <= len(run.Samples); s += t.d.opts.Stride {
-			z, err := t.d.Logit(run.Samples[s : s+WindowLen])
+	for _, run := range Resample(frames) {
+		for s := 0; s+WindowLen <= len(run.Samples); s += d.opts.Stride {
+			z, err := d.Logit(run.Samples[s : s+WindowLen])
 			if err != nil {
-				return r, fmt.Errorf("motion: track %d: %w", t.track, err)
+				return r, err
 			}
 			p := 1 / (1 + math.Exp(-z))
 			probs = append(probs, p)

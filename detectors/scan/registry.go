@@ -32,7 +32,7 @@ func DefaultDetectors() []string {
 // not installed.
 func optionalDetector(name string) bool { return name == meso4.DF.Name || name == meso4.F2F.Name }
 
-// KnownDetectors names every detector newDetector can build.
+// KnownDetectors names every detector NewDetector can build.
 func KnownDetectors() []string {
 	return []string{blink.Name, skin.Name, edges.Name, resolution.Name, facecnn.Name, motion.Name, meso4.DF.Name, meso4.F2F.Name}
 }
@@ -40,10 +40,10 @@ func KnownDetectors() []string {
 // ErrUnknownDetector is returned for a detector name scan cannot build.
 var ErrUnknownDetector = fmt.Errorf("scan: unknown detector (known: %s)", strings.Join(KnownDetectors(), ", "))
 
-// newDetector builds the detector called name. Learned detectors run the
+// NewDetector builds the detector called name. Learned detectors run the
 // model embedded in the binary, or the one whose model card cards names,
 // with the pretrained models installed in modelDir.
-func newDetector(name, modelDir string, cards map[string]string) (detectors.Detector, error) {
+func NewDetector(name, modelDir string, cards map[string]string) (detectors.Detector, error) {
 	switch name {
 	case blink.Name:
 		return blink.New(nil), nil

@@ -23,7 +23,7 @@ func TestKnownDetectorsBuild(t *testing.T) {
 	testutil.InitORT(t)
 	models := filepath.Join(testutil.DepsDir(t), "models")
 	for _, name := range KnownDetectors() {
-		d, err := newDetector(name, models, nil)
+		d, err := NewDetector(name, models, nil)
 		if optionalDetector(name) && errors.Is(err, os.ErrNotExist) {
 			t.Logf("%s: model not installed (optional): %v", name, err)
 			continue
@@ -43,10 +43,10 @@ func TestKnownDetectorsBuild(t *testing.T) {
 			}
 		}
 	}
-	if _, err := newDetector("no_such", models, nil); !errors.Is(err, ErrUnknownDetector) {
+	if _, err := NewDetector("no_such", models, nil); !errors.Is(err, ErrUnknownDetector) {
 		t.Fatalf("unknown detector: %v", err)
 	}
-	if _, err := newDetector("face_cnn", models, map[string]string{"face_cnn": filepath.Join(t.TempDir(), "missing.json")}); err == nil {
+	if _, err := NewDetector("face_cnn", models, map[string]string{"face_cnn": filepath.Join(t.TempDir(), "missing.json")}); err == nil {
 		t.Fatal("a missing model card was accepted")
 	}
 	a := newAnalyzer(t, Options{})

@@ -125,7 +125,7 @@ func New(opts Options) (_ *Analyzer, err error) {
 			names, defaults = DefaultDetectors(), true
 		}
 		for _, name := range names {
-			d, err := newDetector(name, opts.ModelDir, opts.ModelCards)
+			d, err := NewDetector(name, opts.ModelDir, opts.ModelCards)
 			if defaults && optionalDetector(name) && errors.Is(err, os.ErrNotExist) {
 				continue
 			}

@@ -72,6 +72,7 @@ func TestMotionLearnsSyntheticFakes(t *testing.T) {
 	if z, err := d.Logit(run); err != nil || z != z {
 		t.Fatalf("exported network: %v, %v", z, err)
 	}
+	scoresAsTheDetector(t, d, set)
 }
 
 // portraitSequences measures the first n shared portrait clips (n <= 0:
@@ -208,5 +209,51 @@ func TestUnknownSyntheticKindIsRefused(t *testing.T) {
 	_, err := Train(context.Background(), nil, &Set{}, Options{SyntheticKinds: []string{FrozenUpper, "melted_face"}})
 	if !errors.Is(err, ErrUnknownSyntheticKind) {
 		t.Fatalf("err %v, want ErrUnknownSyntheticKind", err)
+	}
+}
+
+// scoresAsTheDetector checks that ScoreSet gives each sequence the
+// detector's track score, the mean window probability over windows every
+// 8 samples, computed here from the network's logits directly, and leaves
+// out a sequence too short for a window.
+func scoresAsTheDetector(t *testing.T, d *motion.Detector, set *Set) {
+	t.Helper()
+	short := Sequence{Frames: set.Sequences[0].Frames[:motion.WindowLen/2], Source: "short"}
+	scored, err := ScoreSet(context.Background(), d, &Set{Sequences: append(slices.Clone(set.Sequences), short)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySource := map[string]Scored{}
+	for _, s := range scored {
+		bySource[s.Source] = s
+	}
+	if _, ok := bySource["short"]; ok || len(bySource) != len(scored) {
+		t.Fatalf("scored %d sequences, %d distinct, the short one among them: %v", len(scored), len(bySource), ok)
+	}
+	windows := 0
+	for _, s := range set.Sequences {
+		var sum float64
+		n := 0
+		for _, run := range motion.Resample(s.Frames) {
+			for k := 0; k+motion.WindowLen <= len(run.Samples); k += 8 {
+				z, err := d.Logit(run.Samples[k : k+motion.WindowLen])
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum += 1 / (1 + math.Exp(-z))
+				n++
+			}
+		}
+		windows += n
+		got, ok := bySource[s.Source]
+		switch {
+		case n == 0 && ok:
+			t.Errorf("%s has no window but was scored %+v", s.Source, got)
+		case n > 0 && (!ok || got.Windows != n || math.Abs(got.Score-sum/float64(n)) > 1e-9):
+			t.Errorf("%s: scored %+v (%v), want %d windows, score %.6f", s.Source, got, ok, n, sum/float64(n))
+		}
+	}
+	if windows == 0 {
+		t.Fatal("no sequence has a window")
 	}
 }
