@@ -12,6 +12,7 @@ import (
 	"github.com/trueframe/trueframe/detectors/blink"
 	"github.com/trueframe/trueframe/detectors/edges"
 	"github.com/trueframe/trueframe/detectors/facecnn"
+	"github.com/trueframe/trueframe/detectors/lrnet"
 	"github.com/trueframe/trueframe/detectors/meso4"
 	"github.com/trueframe/trueframe/detectors/motion"
 	"github.com/trueframe/trueframe/detectors/resolution"
@@ -30,11 +31,13 @@ func DefaultDetectors() []string {
 
 // optionalDetectors may be missing from a default scan when their model is
 // not installed.
-func optionalDetector(name string) bool { return name == meso4.DF.Name || name == meso4.F2F.Name }
+func optionalDetector(name string) bool {
+	return name == meso4.DF.Name || name == meso4.F2F.Name || name == lrnet.Name
+}
 
 // KnownDetectors names every detector NewDetector can build.
 func KnownDetectors() []string {
-	return []string{blink.Name, skin.Name, edges.Name, resolution.Name, facecnn.Name, motion.Name, meso4.DF.Name, meso4.F2F.Name}
+	return []string{blink.Name, skin.Name, edges.Name, resolution.Name, facecnn.Name, motion.Name, meso4.DF.Name, meso4.F2F.Name, lrnet.Name}
 }
 
 // ErrUnknownDetector is returned for a detector name scan cannot build.
@@ -60,6 +63,8 @@ func NewDetector(name, modelDir string, cards map[string]string) (detectors.Dete
 		return meso4.New(modelDir, meso4.DF)
 	case meso4.F2F.Name:
 		return meso4.New(modelDir, meso4.F2F)
+	case lrnet.Name:
+		return lrnet.New(modelDir)
 	case facecnn.Name:
 		card, data, err := trainedModel(name, cards)
 		if err != nil {
