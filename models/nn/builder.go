@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
-	"google.golang.org/protobuf/proto"
 )
 
 // Graph builds an ONNX model node by node, for networks that a layer plan
@@ -18,10 +17,9 @@ type Graph struct {
 // Attr is an ONNX node attribute (see AttrInt, AttrInts, AttrString).
 type Attr = *onnx.AttributeProto
 
-// AttrInt, AttrInts, AttrFloat and AttrString make node attributes.
+// AttrInt, AttrInts and AttrString make node attributes.
 func AttrInt(name string, v int64) Attr     { return attrInt(name, v) }
 func AttrInts(name string, v ...int64) Attr { return attrInts(name, v...) }
-func AttrFloat(name string, v float32) Attr { return attrFloat(name, v) }
 func AttrString(name string, v string) Attr { return attrString(name, v) }
 
 // Input declares a float input of fixed shape.
@@ -65,19 +63,7 @@ func (g *Graph) Output(name, x string, dims ...int64) {
 
 // Marshal encodes the model (opset Opset).
 func (g *Graph) Marshal(graphName string, metadata map[string]string) ([]byte, error) {
-	m := &onnx.ModelProto{
-		IrVersion:    7,
-		ProducerName: "trueframe",
-		OpsetImport:  []*onnx.OperatorSetIdProto{{Domain: "", Version: Opset}},
-		Graph: &onnx.GraphProto{
-			Name: graphName, Node: g.b.nodes, Initializer: g.b.inits,
-			Input: g.inputs, Output: g.outputs,
-		},
-	}
-	for _, k := range sortedKeys(metadata) {
-		m.MetadataProps = append(m.MetadataProps, &onnx.StringStringEntryProto{Key: k, Value: metadata[k]})
-	}
-	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	return marshalModel(&onnx.GraphProto{Name: graphName, Node: g.b.nodes, Initializer: g.b.inits, Input: g.inputs, Output: g.outputs}, metadata)
 }
 
 func floatValueInfo(name string, dims []int64) *onnx.ValueInfoProto {

@@ -95,27 +95,32 @@ func WriteEnsembleONNX(w io.Writer, plan []Layer, members []map[string]Tensor, o
 	}
 	g.nodeNamed("Transpose", []string{x}, opts.Output, attrInts("perm", 0, 2, 3, 1))
 
-	m := &onnx.ModelProto{
-		IrVersion:    7, // IR version 7 goes with opset 13
-		ProducerName: "trueframe",
-		OpsetImport:  []*onnx.OperatorSetIdProto{{Domain: "", Version: Opset}},
-		Graph: &onnx.GraphProto{
-			Name:        opts.GraphName,
-			Node:        g.nodes,
-			Initializer: g.inits,
-			Input:       []*onnx.ValueInfoProto{imageValueInfo(opts.Input, opts.InputShape)},
-			Output:      []*onnx.ValueInfoProto{imageValueInfo(opts.Output, opts.OutputShape)},
-		},
-	}
-	for _, k := range sortedKeys(opts.Metadata) {
-		m.MetadataProps = append(m.MetadataProps, &onnx.StringStringEntryProto{Key: k, Value: opts.Metadata[k]})
-	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	b, err := marshalModel(&onnx.GraphProto{
+		Name:        opts.GraphName,
+		Node:        g.nodes,
+		Initializer: g.inits,
+		Input:       []*onnx.ValueInfoProto{imageValueInfo(opts.Input, opts.InputShape)},
+		Output:      []*onnx.ValueInfoProto{imageValueInfo(opts.Output, opts.OutputShape)},
+	}, opts.Metadata)
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(b)
 	return err
+}
+
+// marshalModel encodes graph as a model of opset Opset with metadata.
+func marshalModel(graph *onnx.GraphProto, metadata map[string]string) ([]byte, error) {
+	m := &onnx.ModelProto{
+		IrVersion:    7, // IR version 7 goes with opset 13
+		ProducerName: "trueframe",
+		OpsetImport:  []*onnx.OperatorSetIdProto{{Domain: "", Version: Opset}},
+		Graph:        graph,
+	}
+	for _, k := range sortedKeys(metadata) {
+		m.MetadataProps = append(m.MetadataProps, &onnx.StringStringEntryProto{Key: k, Value: metadata[k]})
+	}
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
 }
 
 // network adds plan's layers with weights to the graph, from x (NCHW), its
