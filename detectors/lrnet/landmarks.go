@@ -9,9 +9,10 @@
 // its detector's points (Lucas–Kanade tracking merged with the detection
 // by a per-point Kalman rule).
 //
-// It is not in the default set: the fusion fitted on the project's
-// permissive clips cannot tell what it adds (see the README), so it runs
-// only when asked for (--detectors).
+// It is not in the default set: fitted beside the project's lip-sync
+// stand-ins it lifts the held-out AUC but calls more re-encoded real clips
+// likely manipulated (see the README), so it runs only when asked for
+// (--detectors).
 package lrnet
 
 import (
