@@ -59,7 +59,8 @@ func New(modelDir string) (*Detector, error) {
 		}
 		branches[i] = b
 	}
-	const version = "lrnet-ff-raw-2022-11-05" // the weights of frederickszk/LRNet @ 9a172a0c
+	// The weights of frederickszk/LRNet @ 9a172a0c, fed landmark.IBUG68.
+	const version = "lrnet-ff-raw-2022-11-05+ibug68"
 	model, err := buildModel(branches[0], branches[1], version)
 	if err != nil {
 		return nil, fmt.Errorf("lrnet: %w", err)

@@ -4,10 +4,10 @@
 // two bidirectional GRUs that read a face's 68 landmarks over two seconds,
 // one their positions and one their frame-to-frame steps. They learnt from
 // FaceForensics++, hundreds of real speakers the project has no other use
-// of. The project feeds them the Face Mesh points mapped onto the 68-point
-// layout, placed in LRNet's face frame and calibrated as LRNet calibrates
-// its detector's points (Lucas–Kanade tracking merged with the detection
-// by a per-point Kalman rule).
+// of. The project feeds them the Face Mesh points of the 68-point layout
+// (landmark.IBUG68), placed in LRNet's face frame and calibrated as LRNet
+// calibrates its detector's points (Lucas–Kanade tracking merged with the
+// detection by a per-point Kalman rule).
 //
 // It is not in the default set: fitted beside the project's lip-sync
 // stand-ins it lifts the held-out AUC but calls more re-encoded real clips
@@ -22,6 +22,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/trueframe/trueframe/media"
+	"github.com/trueframe/trueframe/media/landmark"
 )
 
 // Name is the detector's name in results.
@@ -35,34 +36,17 @@ const Points = 68
 // Normalise) in LRNet's face frame.
 type Frame [2 * Points]float32
 
-// meshPoints maps each of the 68 points (the iBUG layout: jaw 0–16, brows
-// 17–26, nose 27–35, eyes 36–47, lips 48–67) to the Face Mesh points whose
-// mean stands for it; the jaw's and the nose wings' points fall between
-// mesh points, where two are averaged.
-var meshPoints = [Points][]int{
-	{127}, {234}, {93}, {132, 58}, {58, 172}, {136}, {150}, {176}, {152}, {400}, {379}, {365}, {397, 288}, {361}, {323}, {454}, {356},
-	{70}, {63}, {105}, {66}, {107}, {336}, {296}, {334}, {293}, {300},
-	{168}, {197}, {5}, {4}, {75}, {97}, {2}, {326}, {305},
-	{33}, {160}, {158}, {133}, {153}, {144}, {362}, {385}, {387}, {263}, {373}, {380},
-	{61}, {40}, {37}, {0}, {267}, {270}, {291}, {321}, {314}, {17}, {84}, {91},
-	{78}, {81}, {13}, {311}, {308}, {402}, {14}, {178},
-}
-
-// FromMesh maps 468 Face Mesh points onto the 68; false when the mesh is
-// incomplete.
+// FromMesh takes the 68 points from 468 Face Mesh points by
+// landmark.IBUG68 (the mapping checked against dlib's annotations in
+// media/landmark); false when the mesh is incomplete.
 func FromMesh(mesh []media.Point) (Frame, bool) {
 	var f Frame
 	if len(mesh) < 468 {
 		return f, false
 	}
-	for i, idx := range meshPoints {
-		var x, y float64
-		for _, j := range idx {
-			x += mesh[j].X
-			y += mesh[j].Y
-		}
-		f[2*i] = float32(x / float64(len(idx)))
-		f[2*i+1] = float32(y / float64(len(idx)))
+	for i, j := range landmark.IBUG68 {
+		f[2*i] = float32(mesh[j].X)
+		f[2*i+1] = float32(mesh[j].Y)
 	}
 	return f, true
 }

@@ -202,9 +202,9 @@ func TestFromMesh(t *testing.T) {
 	if !ok {
 		t.Fatal("full mesh refused")
 	}
-	// Point 8 (chin) is mesh point 152; point 3 averages 132 and 58.
-	if f[16] != 152 || f[17] != 304 || f[6] != 95 || f[7] != 190 {
-		t.Errorf("chin (%v, %v), jaw 3 (%v, %v)", f[16], f[17], f[6], f[7])
+	// Point 8 (chin) is mesh point 152, point 30 (nose tip) 4.
+	if f[16] != 152 || f[17] != 304 || f[60] != 4 || f[61] != 8 {
+		t.Errorf("chin (%v, %v), nose tip (%v, %v)", f[16], f[17], f[60], f[61])
 	}
 	if _, ok := FromMesh(mesh[:400]); ok {
 		t.Error("a partial mesh was accepted")
