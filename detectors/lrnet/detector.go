@@ -159,10 +159,17 @@ func (t *trackDetector) Observe(ctx context.Context, f *detectors.FaceFrame) err
 	return nil
 }
 
+// Close frees the frame the calibrator keeps (the scan closes every track
+// analyser however its analysis ends). It is safe to call more than once.
+func (t *trackDetector) Close() error {
+	t.cal.Close()
+	return nil
+}
+
 // Result scores the track's blocks; the score is the mean over blocks of
 // both networks' logits, scaled (see scoreCenter).
 func (t *trackDetector) Result(_ context.Context, info detectors.TrackInfo) (detectors.Result, error) {
-	t.cal.Close()
+	t.cal.Close() // the frame it keeps is no longer needed
 	r := detectors.Result{Detector: Name, Score: 0.5, Measurements: map[string]float64{"frames_measured": float64(len(t.frames))}}
 	var sums, pos, steps []float64
 	for _, run := range runs(t.frames) {

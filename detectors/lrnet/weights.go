@@ -50,7 +50,7 @@ func readBranch(path string) (*branch, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s holds %T, not a state dict", ErrWeights, path, v)
 	}
-	var missing error
+	var bad error
 	get := func(key string, size ...int) []float32 {
 		want := 1
 		for _, s := range size {
@@ -59,7 +59,7 @@ func readBranch(path string) (*branch, error) {
 		raw, ok := dict.Get(key)
 		t, isTensor := raw.(*pytorch.Tensor)
 		if !ok || !isTensor {
-			missing = fmt.Errorf("%w: %s has no tensor %q", ErrWeights, path, key)
+			bad = fmt.Errorf("%w: %s has no tensor %q", ErrWeights, path, key)
 			return make([]float32, want)
 		}
 		st, isFloat := t.Source.(*pytorch.FloatStorage)
@@ -68,7 +68,7 @@ func readBranch(path string) (*branch, error) {
 			n *= s
 		}
 		if !isFloat || n != want || t.StorageOffset < 0 || t.StorageOffset+n > len(st.Data) {
-			missing = fmt.Errorf("%w: %s: %q is %v, want %v float32", ErrWeights, path, key, t.Size, size)
+			bad = fmt.Errorf("%w: %s: %q is %v, want %v float32", ErrWeights, path, key, t.Size, size)
 			return make([]float32, want)
 		}
 		return st.Data[t.StorageOffset : t.StorageOffset+n]
@@ -85,8 +85,8 @@ func readBranch(path string) (*branch, error) {
 	b.w1, b.b1 = get("dense.1.fn.net.0.weight", 2*hidden, 2*hidden), get("dense.1.fn.net.0.bias", 2*hidden)
 	b.w2, b.b2 = get("dense.1.fn.net.3.weight", 2*hidden, 2*hidden), get("dense.1.fn.net.3.bias", 2*hidden)
 	b.wHead, b.bHead = get("dense.3.weight", classes, 2*hidden), get("dense.3.bias", classes)
-	if missing != nil {
-		return nil, missing
+	if bad != nil {
+		return nil, bad
 	}
 	return b, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,13 +102,25 @@ func TestInconclusive(t *testing.T) {
 
 var errObserve = errors.New("detector gave up")
 
-// failingDetector fails on its fourth frame.
-type failingDetector struct{}
+// failingDetector fails on its fourth frame; its track analysers count
+// how many were made and how many closed.
+type failingDetector struct{ made, closed *atomic.Int32 }
 
-func (failingDetector) Name() string                         { return "failing" }
-func (failingDetector) NewTrack(int) detectors.TrackDetector { return &failingTrack{} }
+func (failingDetector) Name() string { return "failing" }
+func (d failingDetector) NewTrack(int) detectors.TrackDetector {
+	d.made.Add(1)
+	return &failingTrack{closed: d.closed}
+}
 
-type failingTrack struct{ n int }
+type failingTrack struct {
+	n      int
+	closed *atomic.Int32
+}
+
+func (f *failingTrack) Close() error {
+	f.closed.Add(1)
+	return nil
+}
 
 func (f *failingTrack) Observe(context.Context, *detectors.FaceFrame) error {
 	if f.n++; f.n > 3 {
@@ -120,15 +133,20 @@ func (f *failingTrack) Result(context.Context, detectors.TrackInfo) (detectors.R
 }
 
 // A failure or a cancel in the middle of the pipeline stops every stage and
-// returns the cause; the Analyzer stays usable and leaks no goroutine.
+// returns the cause; the Analyzer stays usable, leaks no goroutine and
+// closes every track analyser that holds something to close.
 func TestPipelineStopsCleanly(t *testing.T) {
 	clip := filepath.Join(testutil.SharedDir(t, "data", "videos", "real", "portrait"), "d3.mp4")
-	a := newAnalyzer(t, Options{Detectors: []detectors.Detector{failingDetector{}}})
+	failing := failingDetector{made: new(atomic.Int32), closed: new(atomic.Int32)}
+	a := newAnalyzer(t, Options{Detectors: []detectors.Detector{failing}})
 	before := runtime.NumGoroutine()
 	for i := 0; i < 3; i++ {
 		if _, err := a.Analyze(t.Context(), clip, nil); !errors.Is(err, errObserve) {
 			t.Fatalf("run %d: err = %v, want the detector's error", i, err)
 		}
+	}
+	if made, closed := failing.made.Load(), failing.closed.Load(); made == 0 || closed != made {
+		t.Errorf("failed analyses made %d track analysers and closed %d", made, closed)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

@@ -178,6 +178,17 @@ func (a *Analyzer) Close() error {
 }
 
 // trackState is what the pipeline keeps about one face track.
+// closeTrackDetectors closes the track analysers that are io.Closers.
+func closeTrackDetectors(tracks map[int]*trackState) {
+	for _, ts := range tracks {
+		for _, td := range ts.detectors {
+			if c, ok := td.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}
+}
+
 type trackState struct {
 	id        int
 	detectors []detectors.TrackDetector
@@ -343,6 +354,10 @@ func (a *Analyzer) Analyze(ctx context.Context, path string, progress func(float
 	})
 
 	tracks := map[int]*trackState{}
+	// Track analysers that hold native memory (io.Closer) give it back
+	// however the analysis ends; the deferred call runs after g.Wait, when
+	// no goroutine touches tracks any more.
+	defer closeTrackDetectors(tracks)
 	analysed := 0
 	g.Go(func() error {
 		defer drain(measuredFrames, func(mf measured) { release(mf.item) })
